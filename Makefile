@@ -1,0 +1,49 @@
+# GeoDecoder for QGIS. `make setup` once on a fresh Debian 12 machine, then `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PLUGIN := geodecoder
+VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
+QGIS_PROFILE ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: setup apt venv test lint demo bench package deploy screenshots clean
+
+setup: apt venv
+
+apt:
+	@if ! /usr/bin/python3 -c "import qgis.core, osgeo.ogr" 2>/dev/null || [ ! -x /usr/bin/qgis_process.bin ]; then \
+	  echo "installing QGIS from Debian (python3-qgis, qgis, qgis-providers, gdal-bin)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y \
+	    python3-qgis qgis qgis-providers python3-gdal gdal-bin python3-venv; \
+	fi
+
+venv:
+	@[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install -q -r requirements-dev.txt
+
+test:
+	$(PY) -m pytest
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/bandit -q -r inference ui plugin.py processing_provider -x tests
+
+demo:
+	$(PY) -m inference predict resources/samples --out demo.gpkg --csv demo.csv
+
+bench:
+	$(PY) benchmarks/bench.py
+
+package:
+	$(PY) tools/package.py --out dist/$(PLUGIN)-$(VERSION).zip
+
+deploy: package
+	mkdir -p "$(QGIS_PROFILE)/python/plugins"
+	rm -rf "$(QGIS_PROFILE)/python/plugins/$(PLUGIN)"
+	cd "$(QGIS_PROFILE)/python/plugins" && $(PY) -m zipfile -e "$(CURDIR)/dist/$(PLUGIN)-$(VERSION).zip" .
+	@echo "installed into $(QGIS_PROFILE)/python/plugins/$(PLUGIN)"
+
+clean:
+	rm -rf dist build .pytest_cache .ruff_cache .qgis-settings

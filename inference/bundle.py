@@ -1,0 +1,201 @@
+"""Model bundles: a folder that holds everything a prediction depends on.
+
+    config.json          format, versions, model config, scene names, training facts
+    weights.safetensors  decoder and heads (+ backbone when it was fine-tuned)
+    cells.json           the cell hierarchy (readable, see cells.py)
+    MODEL.md             the model card (written by training)
+
+No pickle anywhere: weights are safetensors, the rest is JSON.  A frozen backbone whose
+weights come from a pip package is not copied into the bundle, which keeps bundles small
+enough to ship inside the plugin zip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import List, Optional
+
+import torch
+
+from .cells import CellHierarchy, CellsError
+from .model import GeoDecoder, ModelConfig
+
+BUNDLE_FORMAT = "geodecoder-bundle"
+BUNDLE_VERSION = 1
+CONFIG_FILE, WEIGHTS_FILE, CELLS_FILE = "config.json", "weights.safetensors", "cells.json"
+
+
+class ModelBundleError(RuntimeError):
+    """A bundle that cannot be used; the message says what is wrong and what to do."""
+
+
+@dataclass
+class BundleInfo:
+    name: str
+    model_version: str = "0.1.0"
+    untrained: bool = True
+    scene_names: List[str] = field(default_factory=list)
+    backbone_in_bundle: bool = False
+    created: str = ""
+    training: dict = field(default_factory=dict)  # data, hardware, time, metrics
+
+
+@dataclass
+class ModelBundle:
+    path: Optional[Path]
+    info: BundleInfo
+    config: ModelConfig
+    cells: CellHierarchy
+    model: GeoDecoder
+    weights_sha256: str = ""
+
+    @property
+    def label(self) -> str:
+        state = "UNTRAINED" if self.info.untrained else f"v{self.info.model_version}"
+        return f"{self.info.name} ({state})"
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def create_model(config: ModelConfig, pretrained_backbone: bool = True) -> GeoDecoder:
+    return GeoDecoder(config, pretrained_backbone=pretrained_backbone)
+
+
+def save_bundle(bundle: ModelBundle, out_dir, card: Optional[str] = None) -> Path:
+    """Write to a sibling temp folder, then swap it in: a failed save keeps the old bundle."""
+    from safetensors.torch import save_file
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        state = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()
+                 if bundle.info.backbone_in_bundle or not k.startswith("backbone.")}
+        save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format": BUNDLE_FORMAT})
+        bundle.cells.save(tmp / CELLS_FILE)
+        info = bundle.info
+        info.created = info.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        doc = {
+            "format": BUNDLE_FORMAT,
+            "version": BUNDLE_VERSION,
+            "name": info.name,
+            "model_version": info.model_version,
+            "untrained": info.untrained,
+            "created": info.created,
+            "backbone_in_bundle": info.backbone_in_bundle,
+            "scene_names": info.scene_names or [f"scene {i}" for i in range(bundle.config.scenes)],
+            "model": bundle.config.to_json(),
+            "cells_file": CELLS_FILE,
+            "weights_file": WEIGHTS_FILE,
+            "training": info.training,
+        }
+        (tmp / CONFIG_FILE).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        if card:
+            (tmp / "MODEL.md").write_text(card, encoding="utf-8")
+        if out_dir.exists():
+            old = out_dir.with_name(out_dir.name + ".old")
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    bundle.path = out_dir
+    bundle.weights_sha256 = _sha256(out_dir / WEIGHTS_FILE)
+    return out_dir
+
+
+def read_bundle_config(path) -> dict:
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelBundleError(f"model bundle not found: {path} is not a folder; point --model "
+                               "at a folder made by 'bundle init' or 'train'")
+    cfg = path / CONFIG_FILE
+    if not cfg.is_file():
+        raise ModelBundleError(f"{CONFIG_FILE} is missing in {path}: not a GeoDecoder bundle")
+    try:
+        doc = json.loads(cfg.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelBundleError(f"{cfg} is not valid JSON ({exc}); re-create the bundle") from exc
+    if doc.get("format") != BUNDLE_FORMAT:
+        raise ModelBundleError(f"{cfg}: format {doc.get('format')!r} is not {BUNDLE_FORMAT!r}")
+    if int(doc.get("version", 0)) > BUNDLE_VERSION:
+        raise ModelBundleError(f"{path} is bundle format {doc['version']}; this plugin reads "
+                               f"up to {BUNDLE_VERSION}: update the plugin")
+    return doc
+
+
+def load_bundle(path, device: str | torch.device = "cpu") -> ModelBundle:
+    """Load and check a bundle; every mismatch is a ModelBundleError naming the fix."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    doc = read_bundle_config(path)
+    try:
+        config = ModelConfig.from_json(doc["model"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelBundleError(f"{path / CONFIG_FILE}: bad model section ({exc})") from exc
+    try:
+        cells = CellHierarchy.load(path / doc.get("cells_file", CELLS_FILE))
+    except CellsError as exc:
+        raise ModelBundleError(f"{path}: {exc}") from exc
+    if cells.sizes != list(config.level_sizes):
+        raise ModelBundleError(f"{path}: cells file has {cells.sizes} cells per level but the "
+                               f"model was built for {config.level_sizes}; the bundle is "
+                               "inconsistent, re-export it")
+    weights = path / doc.get("weights_file", WEIGHTS_FILE)
+    if not weights.is_file():
+        raise ModelBundleError(f"{weights.name} is missing in {path}; re-download the bundle")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError) as exc:
+        raise ModelBundleError(f"{weights} is damaged ({exc}); re-download the bundle") from exc
+    in_bundle = bool(doc.get("backbone_in_bundle", False))
+    model = GeoDecoder(config, pretrained_backbone=not in_bundle)
+    expected = {k: v for k, v in model.state_dict().items()
+                if in_bundle or not k.startswith("backbone.")}
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        raise ModelBundleError(
+            f"{weights} does not fit its config.json: missing {missing[:4]}, unexpected "
+            f"{unexpected[:4]}, wrong shape {wrong[:4]}; the bundle was made by another version "
+            "or edited by hand")
+    model.load_state_dict(state, strict=False)
+    model.to(device).eval()
+    info = BundleInfo(name=doc.get("name", path.name),
+                      model_version=str(doc.get("model_version", "0")),
+                      untrained=bool(doc.get("untrained", True)),
+                      scene_names=list(doc.get("scene_names", [])),
+                      backbone_in_bundle=in_bundle, created=doc.get("created", ""),
+                      training=doc.get("training", {}))
+    if len(info.scene_names) != config.scenes:
+        info.scene_names = [f"scene {i}" for i in range(config.scenes)]
+    return ModelBundle(path, info, config, cells, model, _sha256(weights))
+
+
+def init_bundle(cells: CellHierarchy, out_dir, name: str = "untrained",
+                backbone: str = "efficientnet_lite0", seed: int = 0, **config_overrides) -> Path:
+    """An untrained bundle: pretrained backbone, fresh decoder and heads."""
+    torch.manual_seed(seed)
+    config = ModelConfig(level_sizes=cells.sizes, backbone=backbone, **config_overrides)
+    model = create_model(config)
+    bundle = ModelBundle(None, BundleInfo(name=name, untrained=True), config, cells, model)
+    return save_bundle(bundle, out_dir)

@@ -1,0 +1,177 @@
+"""The work behind each command-line verb (argument parsing lives in __main__)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .defaults import default_bundle_path
+
+
+class UserError(RuntimeError):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _bundle_path(arg):
+    if arg:
+        return arg
+    path = default_bundle_path()
+    if path is None:
+        raise UserError(
+            "no default model is installed (resources/models/default/ is absent: no "
+            "training-sized photo set has been available to train one yet).\n"
+            "  Train one from your own geotagged photos:\n"
+            "    python -m inference train --photos YOUR_PHOTOS/ --out my-model/\n"
+            "  or make an untrained bundle to check the install (its answers mean nothing):\n"
+            "    python -m inference cells build COORDS.csv --out cells.json\n"
+            "    python -m inference bundle init --cells cells.json --out untrained-model/\n"
+            "  then pass --model my-model/")
+    return str(path)
+
+
+def _load(arg, device="cpu"):
+    from .bundle import ModelBundleError, load_bundle
+    try:
+        return load_bundle(_bundle_path(arg), device="cpu")
+    except ModelBundleError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def _warn_untrained(bundle) -> None:
+    if bundle.info.untrained:
+        print("WARNING: " + "!" * 60 + "\nWARNING: model bundle "
+              f"'{bundle.info.name}' is UNTRAINED: its decoder has random weights and its "
+              "locations are meaningless.\nWARNING: use it only to check an install; train "
+              "a model with 'python -m inference train'.\nWARNING: " + "!" * 60,
+              file=sys.stderr)
+
+
+def cmd_predict(args) -> int:
+    from tqdm import tqdm
+
+    from .csv_out import write_csv
+    from .gpkg import write_geopackage
+    from .places import place_names
+    from .predict import Predictor
+    from .records import PhotoFailure
+    from .schema import RunInfo
+
+    bundle = _load(args.model)
+    _warn_untrained(bundle)
+    try:
+        predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size,
+                              top_k=args.top_k)
+    except RuntimeError as exc:
+        raise UserError(str(exc)) from exc
+    print(f"model: {bundle.label} from {bundle.path}; device: {predictor.device_used}",
+          file=sys.stderr)
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    preds, failures = [], []
+    bar = tqdm(total=0, unit="photo", disable=args.quiet, file=sys.stderr)
+
+    def progress(done, total):
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    for record in predictor.run(args.paths, progress=progress):
+        if isinstance(record, PhotoFailure):
+            failures.append(record)
+        else:
+            preds.append(record)
+    bar.close()
+    seconds = time.perf_counter() - t0
+    run = RunInfo(model_name=bundle.info.name, model_version=bundle.info.model_version,
+                  weights_sha256=bundle.weights_sha256, bundle_path=str(bundle.path),
+                  device=predictor.device_used, started=started.isoformat(timespec="seconds"),
+                  seconds=seconds, untrained=bundle.info.untrained)
+    write_geopackage(args.out, preds, failures, bundle.cells, run, styles=_styles())
+    if args.csv:
+        write_csv(args.csv, preds, failures, run)
+    places = place_names([(p.lat, p.lon) for p in preds]) if preds else []
+    for p, place in zip(preds, places):
+        err = f"  error {p.error_km:.0f} km" if p.error_km is not None else ""
+        print(f"{Path(p.path).name}: {p.lat:.4f}, {p.lon:.4f}  confidence {p.confidence:.3f}  "
+              f"{place.label}{err}")
+    for f in failures:
+        print(f"FAILED {f.path}: {f.reason}")
+    n = len(preds) + len(failures)
+    rate = len(preds) / seconds if seconds > 0 else 0.0
+    print(f"done: {len(preds)} photos geolocated, {len(failures)} failed, of {n}, in "
+          f"{seconds:.1f} s ({rate:.1f} photos/s) -> {args.out}"
+          + (f" and {args.csv}" if args.csv else ""))
+    return 0 if preds or not failures else 1
+
+
+def _styles():
+    """QML styles from resources/styles, stored in the GeoPackage so QGIS applies them."""
+    folder = Path(__file__).resolve().parent.parent / "resources" / "styles"
+    if not folder.is_dir():
+        return None
+    return {p.stem: p.read_text(encoding="utf-8") for p in folder.glob("*.qml")}
+
+
+def cmd_cells_build(args) -> int:
+    from .cells import CellsError, build_hierarchy, read_coordinates_csv
+
+    try:
+        lats, lons = read_coordinates_csv(args.coords)
+        hierarchy = build_hierarchy(lats, lons, args.t_min, args.t_max)
+    except (CellsError, OSError) as exc:
+        raise UserError(str(exc)) from exc
+    hierarchy.save(args.out)
+    print(f"{hierarchy.num_images} photos, t_min={hierarchy.t_min}")
+    for h, level in enumerate(hierarchy.levels):
+        print(f"level {h}: t_max={level.t_max:>7}  {len(level.cells):>6} cells")
+    for note in hierarchy.notes:
+        print(f"note: {note}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_bundle_init(args) -> int:
+    from .backbones import BackboneError
+    from .bundle import init_bundle
+    from .cells import CellHierarchy, CellsError
+
+    try:
+        cells = CellHierarchy.load(args.cells)
+        out = init_bundle(cells, args.out, name=args.name, backbone=args.backbone,
+                          width=args.width, scenes=args.scenes, hid_layers=args.hid_layers,
+                          hdd_layers=args.hdd_layers)
+    except (CellsError, BackboneError) as exc:
+        raise UserError(str(exc)) from exc
+    print(f"wrote untrained bundle {out} ({cells.num_levels} levels, {cells.sizes} cells)")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate_csv, format_report
+
+    bundle = _load(args.model)
+    _warn_untrained(bundle)
+    try:
+        report = evaluate_csv(bundle, args.csv, args.images_root, device=args.device,
+                              batch_size=args.batch_size,
+                              train_csv=getattr(args, "train_csv", None),
+                              train_images_root=getattr(args, "train_images_root", None),
+                              ten_crop=getattr(args, "ten_crop", False))
+    except (OSError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
+    print(format_report(report))
+    if args.json:
+        import json
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def add_extra_commands(sub) -> None:
+    """Commands that live in their own modules (training) register here when present."""
+    try:
+        from .train_cli import add_train_command
+    except ImportError:
+        return
+    add_train_command(sub)

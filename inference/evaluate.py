@@ -1,0 +1,135 @@
+"""Accuracy on labelled photos, with the baselines a model must beat on the same photos.
+
+Protocol (fixed, reported with every table): haversine with R = 6371 km; thresholds
+1/25/200/750/2500 km; a single centre crop unless ten-crop is asked for.  A photo that
+cannot be read counts as a miss at every threshold and is named in the report; it is
+never dropped from the denominator.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .geo import haversine_km
+
+THRESHOLDS_KM = (1, 25, 200, 750, 2500)
+
+
+def read_labels(path) -> List[Tuple[str, float, float]]:
+    """(IMG_ID, LAT, LON) rows; other columns are ignored."""
+    rows = []
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        names = {n.strip().lower(): n for n in reader.fieldnames or []}
+        need = [names.get("img_id"), names.get("lat"), names.get("lon")]
+        if not all(need):
+            raise ValueError(f"{path}: needs IMG_ID, LAT and LON columns, "
+                             f"found {reader.fieldnames}")
+        for i, row in enumerate(reader, start=2):
+            try:
+                rows.append((row[need[0]], float(row[need[1]]), float(row[need[2]])))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{path}:{i}: bad LAT/LON ({exc})") from exc
+    return rows
+
+
+def geoguessr_score(km: np.ndarray) -> np.ndarray:
+    """GeoGuessr-style points, 5000 * exp(-d / 1492.7 km) (the PIGEON paper's formula)."""
+    return 5000.0 * np.exp(-np.asarray(km) / 1492.7)
+
+
+def metrics(errors_km: Sequence[float]) -> Dict:
+    """Fractions in 0..1; a failed photo is an error of +inf (a miss everywhere)."""
+    e = np.asarray(errors_km, dtype=np.float64)
+    n = len(e)
+    if n == 0:
+        return {"n": 0, "accuracy": {str(t): 0.0 for t in THRESHOLDS_KM},
+                "median_km": None, "mean_score": None}
+    finite = np.isfinite(e)
+    score = np.where(finite, geoguessr_score(np.where(finite, e, 0.0)), 0.0)
+    median = float(np.median(e))
+    return {"n": int(n),
+            "accuracy": {str(t): float(np.mean(e <= t)) for t in THRESHOLDS_KM},
+            "median_km": median if math.isfinite(median) else None,
+            "mean_score": float(score.mean())}
+
+
+def prior_errors(bundle, labels: Sequence[Tuple[str, float, float]]) -> np.ndarray:
+    """Baseline: every photo placed at the finest cell that held the most training photos."""
+    cells = bundle.cells
+    best = cells.levels[-1].cells[int(np.argmax(cells.counts(cells.num_levels - 1)))]
+    lat = np.array([r[1] for r in labels])
+    lon = np.array([r[2] for r in labels])
+    return np.atleast_1d(haversine_km(lat, lon, best.lat, best.lon))
+
+
+def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_size: int = 16,
+                 train_csv: Optional[str] = None, train_images_root: Optional[str] = None,
+                 ten_crop: bool = False) -> Dict:
+    from .predict import Predictor
+    from .records import PhotoFailure
+
+    labels = read_labels(labels_csv)
+    root = Path(images_root)
+    paths = [str(root / r[0]) for r in labels]
+    predictor = Predictor(bundle, device=device, batch_size=batch_size, ten_crop=ten_crop)
+    by_path: Dict[str, object] = {}
+    for record in predictor.run(paths):
+        by_path[record.path] = record
+    errors, failures, scenes = [], [], []
+    for (img_id, lat, lon), path in zip(labels, paths):
+        rec = by_path.get(path)
+        if rec is None or isinstance(rec, PhotoFailure):
+            reason = rec.reason if rec is not None else "not found"
+            failures.append({"img_id": img_id, "reason": reason})
+            errors.append(math.inf)
+            scenes.append(None)
+        else:
+            errors.append(haversine_km(lat, lon, rec.lat, rec.lon))
+            scenes.append(rec.scene_name)
+    report = metrics(errors)
+    report["failed"] = failures
+    report["protocol"] = {"distance": "haversine R=6371 km",
+                          "crops": "ten-crop mean" if ten_crop else "centre crop",
+                          "device": predictor.device_used}
+    report["model"] = {"name": bundle.info.name, "version": bundle.info.model_version,
+                       "untrained": bundle.info.untrained, "weights_sha256": bundle.weights_sha256}
+    report["baselines"] = {"prior": metrics(prior_errors(bundle, labels))}
+    if train_csv:
+        from .knn import knn_errors
+        report["baselines"]["knn"] = metrics(knn_errors(
+            bundle, train_csv, train_images_root or images_root, labels, paths, device=device))
+    per_scene: Dict[str, List[float]] = {}
+    for s, e in zip(scenes, errors):
+        if s is not None:
+            per_scene.setdefault(s, []).append(e)
+    report["per_scene"] = {s: metrics(v) for s, v in sorted(per_scene.items())}
+    return report
+
+
+def format_report(report: Dict) -> str:
+    head = f"{'':<12}" + "".join(f"{t:>9} km" for t in THRESHOLDS_KM) + f"{'median km':>12}"
+    lines = [f"n = {report['n']} photos ({len(report.get('failed', []))} unreadable, counted "
+             f"as misses); {report.get('protocol', {}).get('distance', '')}", head]
+
+    def row(name, m):
+        acc = "".join(f"{100 * m['accuracy'][str(t)]:>11.1f}%"[:12].rjust(12)
+                      for t in THRESHOLDS_KM)
+        med = f"{m['median_km']:.0f}" if m.get("median_km") is not None else "-"
+        return f"{name:<12}{acc}{med:>12}"
+
+    lines.append(row("model", report))
+    for name, m in report.get("baselines", {}).items():
+        lines.append(row(name, m))
+    if report.get("mean_score") is not None:
+        lines.append(f"mean GeoGuessr-style score: {report['mean_score']:.0f} / 5000")
+    for s, m in report.get("per_scene", {}).items():
+        lines.append(row(s[:12], m) + f"  (n={m['n']})")
+    for f in report.get("failed", []):
+        lines.append(f"unreadable: {f['img_id']}: {f['reason']}")
+    return "\n".join(lines)

@@ -1,0 +1,173 @@
+"""The GeoDecoder network (CVPR 2023): hierarchy x scene queries decoding backbone tokens.
+
+S*H learned queries, scene-major (token k = s*H + h).  N hierarchy-independent layers
+(self-attention over all queries), then E hierarchy-dependent layers whose self-attention
+only sees the queries of the same hierarchy and whose FFN is separate per hierarchy.
+Channel 0 of each decoded query is a confidence; the scene whose queries are most
+confident on average is chosen and its H queries go to the H classifiers (shared by all
+scenes).  Probabilities are multiplied down the hierarchy to the finest cells.
+
+Decisions where the paper is silent (see the model card): DETR order inside a layer
+(self-attention, cross-attention, FFN) with pre-LayerNorm; cross-attention shared across
+hierarchies in the HDD; channel 0 stays in the classifier input, as in the authors' code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import List, Optional, Sequence
+
+import torch
+from torch import nn
+
+from .backbones import Backbone, build_backbone
+
+
+@dataclass
+class ModelConfig:
+    level_sizes: List[int]  # number of cells per hierarchy, coarse to fine
+    backbone: str = "efficientnet_lite0"
+    backbone_options: dict = field(default_factory=dict)
+    image_size: int = 224
+    width: int = 256
+    scenes: int = 16
+    hid_layers: int = 4
+    hdd_layers: int = 2
+    heads: int = 8
+    ffn: int = 1024
+    dropout: float = 0.1
+
+    @property
+    def hierarchies(self) -> int:
+        return len(self.level_sizes)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "ModelConfig":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(doc) - known
+        if unknown:
+            raise ValueError(f"unknown model config keys {sorted(unknown)}")
+        return cls(**doc)
+
+
+class DecoderLayer(nn.Module):
+    """Pre-LN DETR layer. With ``hierarchies`` set it is an HDD layer: self-attention
+    masked to the same hierarchy and one FFN per hierarchy."""
+
+    def __init__(self, width: int, heads: int, ffn: int, dropout: float,
+                 hierarchies: Optional[int] = None):
+        super().__init__()
+        self.hierarchies = hierarchies
+        self.norm_self = nn.LayerNorm(width)
+        self.self_attn = nn.MultiheadAttention(width, heads, dropout=dropout, batch_first=True)
+        self.norm_cross = nn.LayerNorm(width)
+        self.cross_attn = nn.MultiheadAttention(width, heads, dropout=dropout, batch_first=True)
+        self.norm_ffn = nn.LayerNorm(width)
+        n_ffn = hierarchies or 1
+        self.w1 = nn.Parameter(torch.empty(n_ffn, width, ffn))
+        self.b1 = nn.Parameter(torch.zeros(n_ffn, ffn))
+        self.w2 = nn.Parameter(torch.empty(n_ffn, ffn, width))
+        self.b2 = nn.Parameter(torch.zeros(n_ffn, width))
+        for w in (self.w1, self.w2):
+            for i in range(n_ffn):
+                nn.init.xavier_uniform_(w.data[i])
+        self.drop = nn.Dropout(dropout)
+        self.act = nn.GELU()
+
+    def forward(self, q: torch.Tensor, memory: torch.Tensor, need_attention: bool = False):
+        b, k, d = q.shape
+        h = self.norm_self(q)
+        if self.hierarchies:
+            hh = self.hierarchies
+            # (B, S*H, D) scene-major -> (B*H, S, D): each hierarchy attends only to itself
+            hs = h.view(b, k // hh, hh, d).transpose(1, 2).reshape(b * hh, k // hh, d)
+            hs = self.self_attn(hs, hs, hs, need_weights=False)[0]
+            h = hs.view(b, hh, k // hh, d).transpose(1, 2).reshape(b, k, d)
+        else:
+            h = self.self_attn(h, h, h, need_weights=False)[0]
+        q = q + self.drop(h)
+        h = self.norm_cross(q)
+        h, attn = self.cross_attn(h, memory, memory, need_weights=need_attention,
+                                  average_attn_weights=True)
+        q = q + self.drop(h)
+        h = self.norm_ffn(q)
+        if self.hierarchies:
+            hh = self.hierarchies
+            hv = h.view(b, k // hh, hh, d)
+            y = torch.einsum("bshd,hdf->bshf", hv, self.w1) + self.b1
+            y = torch.einsum("bshf,hfd->bshd", self.drop(self.act(y)), self.w2) + self.b2
+            y = y.reshape(b, k, d)
+        else:
+            y = self.act(h @ self.w1[0] + self.b1[0])
+            y = self.drop(y) @ self.w2[0] + self.b2[0]
+        return q + self.drop(y), attn
+
+
+@dataclass
+class DecoderOutput:
+    level_logits: List[torch.Tensor]  # per hierarchy (B, C_h), for the routed scene
+    scene_logits: torch.Tensor  # (B, S): mean channel-0 confidence of each scene's queries
+    scene: torch.Tensor  # (B,) the scene whose queries were classified
+    attention: Optional[torch.Tensor] = None  # (B, H, T) last-layer cross-attention, that scene
+
+
+class GeoDecoder(nn.Module):
+    def __init__(self, config: ModelConfig, backbone: Optional[Backbone] = None,
+                 pretrained_backbone: bool = True):
+        super().__init__()
+        self.config = config
+        self.backbone = backbone if backbone is not None else build_backbone(
+            config.backbone, pretrained=pretrained_backbone, **config.backbone_options)
+        d, s, hh = config.width, config.scenes, config.hierarchies
+        self.project = nn.Sequential(nn.Linear(self.backbone.channels, d), nn.LayerNorm(d))
+        self.queries = nn.Parameter(torch.rand(s * hh, d) * 0.02)  # random init, as in the paper
+        self.hid = nn.ModuleList(DecoderLayer(d, config.heads, config.ffn, config.dropout)
+                                 for _ in range(config.hid_layers))
+        self.hdd = nn.ModuleList(DecoderLayer(d, config.heads, config.ffn, config.dropout, hh)
+                                 for _ in range(config.hdd_layers))
+        self.norm = nn.LayerNorm(d)
+        self.heads = nn.ModuleList(nn.Linear(d, n) for n in config.level_sizes)
+
+    def forward(self, images: torch.Tensor, route_scene: Optional[torch.Tensor] = None,
+                need_attention: bool = False) -> DecoderOutput:
+        tokens, _ = self.backbone.tokens(images)
+        return self.decode(tokens, route_scene, need_attention)
+
+    def decode(self, tokens: torch.Tensor, route_scene: Optional[torch.Tensor] = None,
+               need_attention: bool = False) -> DecoderOutput:
+        """From backbone tokens (B, T, C): the part that trains on cached features."""
+        memory = self.project(tokens)
+        b = memory.shape[0]
+        s, hh = self.config.scenes, self.config.hierarchies
+        q = self.queries.unsqueeze(0).expand(b, -1, -1)
+        layers = list(self.hid) + list(self.hdd)
+        attn = None
+        for i, layer in enumerate(layers):
+            q, attn = layer(q, memory, need_attention and i == len(layers) - 1)
+        out = self.norm(q).view(b, s, hh, -1)
+        scene_logits = out[..., 0].mean(dim=2)
+        scene = scene_logits.argmax(dim=1) if route_scene is None else route_scene
+        chosen = out[torch.arange(b, device=out.device), scene]  # (B, H, D)
+        logits = [head(chosen[:, h]) for h, head in enumerate(self.heads)]
+        attention = None
+        if attn is not None:
+            idx = (scene[:, None] * hh + torch.arange(hh, device=out.device)[None, :])
+            attention = attn.gather(1, idx[..., None].expand(-1, -1, attn.shape[-1]))
+        return DecoderOutput(logits, scene_logits, scene, attention)
+
+
+def hierarchical_log_probs(level_logits: Sequence[torch.Tensor],
+                           parents: torch.Tensor) -> torch.Tensor:
+    """log p(c) = sum_h log softmax_h(parent_h(c)) over the finest cells c, (B, C_finest).
+
+    ``parents`` (C_finest, H) holds each finest cell's class index in every level (its own
+    index in the last column).
+    """
+    total = None
+    for h, logits in enumerate(level_logits):
+        lp = torch.log_softmax(logits.float(), dim=-1).index_select(1, parents[:, h])
+        total = lp if total is None else total + lp
+    return total

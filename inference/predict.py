@@ -1,0 +1,230 @@
+"""Photos in, Prediction records out: batching, device choice, decoding overlap.
+
+Decoding a phone photo costs more than the network on a small CPU, so a thread pool
+decodes the next batches (with JPEG draft scaling, see photos.py) while the model runs
+the current one.  At most two batches are in flight, which keeps memory flat however
+many photos there are.  A photo that fails becomes a PhotoFailure and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from .bundle import ModelBundle, load_bundle
+from .geo import haversine_km
+from .model import hierarchical_log_probs
+from .photos import PhotoError, PhotoInfo, find_photos, read_photo
+from .records import Candidate, CellProbability, Prediction, PhotoFailure
+
+log = logging.getLogger(__name__)
+
+Result = Union[Prediction, PhotoFailure]
+FINEST_MASS = 0.99  # keep finest cells until this much probability is covered
+FINEST_CAP = 500
+LEVEL_TOP = 5
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """'auto' picks CUDA, then Apple MPS, then CPU; an explicit choice that is not there
+    is an error rather than a silent fallback (users want to know what ran)."""
+    device = (device or "auto").lower()
+    if device == "gpu":
+        device = "cuda"
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' asked for, but this PyTorch has no usable CUDA GPU "
+                           f"(torch {torch.__version__}); use --device cpu or auto")
+    if device == "mps" and not (getattr(torch.backends, "mps", None)
+                                and torch.backends.mps.is_available()):
+        raise RuntimeError("device 'mps' asked for, but Apple MPS is not available here")
+    return torch.device(device)
+
+
+def center_crop_tensor(image, size: int) -> torch.Tensor:
+    """PIL image whose shorter side is `size` -> (3, size, size) float tensor in [0, 1]."""
+    arr = np.asarray(image, dtype=np.uint8)
+    h, w = arr.shape[:2]
+    top, left = (h - size) // 2, (w - size) // 2
+    arr = arr[top:top + size, left:left + size]
+    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).float().div_(255.0)
+
+
+def ten_crop_tensor(image, size: int) -> torch.Tensor:
+    """Four corners + centre of a `size` crop, and their mirror images: (10, 3, size, size)."""
+    arr = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1).float().div_(255.0)
+    _, h, w = arr.shape
+    offs = [(0, 0), (0, w - size), (h - size, 0), (h - size, w - size),
+            ((h - size) // 2, (w - size) // 2)]
+    crops = [arr[:, t:t + size, left:left + size] for t, left in offs]
+    crops += [c.flip(-1) for c in crops]
+    return torch.stack(crops)
+
+
+def _decode(path: str, size: int, ten_crop: bool = False
+            ) -> Union[Tuple[torch.Tensor, PhotoInfo], PhotoFailure]:
+    try:
+        if ten_crop:  # the classic protocol: shorter side 256 for 224 crops
+            image, info = read_photo(path, int(round(size * 256 / 224)))
+            return ten_crop_tensor(image, size), info
+        image, info = read_photo(path, size)
+        return center_crop_tensor(image, size), info
+    except PhotoError as exc:
+        return PhotoFailure(str(path), str(exc))
+    except Exception as exc:  # noqa: BLE001 - one photo never stops the batch
+        log.exception("unexpected error decoding %s", path)
+        return PhotoFailure(str(path), f"unexpected error: {type(exc).__name__}: {exc}")
+
+
+class Predictor:
+    def __init__(self, bundle: Union[ModelBundle, str], device: str = "auto",
+                 batch_size: int = 16, top_k: int = 5, attention: bool = False,
+                 decode_workers: int = 2, ten_crop: bool = False):
+        self.device = resolve_device(device)
+        self.bundle = bundle if isinstance(bundle, ModelBundle) else load_bundle(bundle)
+        self.model = self.bundle.model.to(self.device).eval()
+        self.batch_size = max(1, int(batch_size))
+        self.top_k = max(1, int(top_k))
+        self.attention = attention and not ten_crop
+        self.ten_crop = ten_crop
+        self.decode_workers = max(1, int(decode_workers))
+        self.parents = torch.as_tensor(self.bundle.cells.parents, device=self.device)
+        self.coords = self.bundle.cells.finest_coords()
+        self.size = self.bundle.config.image_size
+
+    @property
+    def device_used(self) -> str:
+        if self.device.type == "cuda":
+            return f"cuda ({torch.cuda.get_device_name(self.device)})"
+        return self.device.type
+
+    def run(self, inputs: Iterable[str], progress: Optional[Callable[[int, int], None]] = None,
+            should_stop: Optional[Callable[[], bool]] = None) -> Iterator[Result]:
+        """Yield one record per input file, in input order, until done or `should_stop()`."""
+        paths, missing = find_photos(inputs)
+        total = len(paths) + len(missing)
+        done = 0
+        for path, reason in missing:
+            done += 1
+            yield PhotoFailure(str(path), reason)
+        batches = [paths[i:i + self.batch_size] for i in range(0, len(paths), self.batch_size)]
+        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
+            pending: List = []
+            for nxt in range(min(2, len(batches))):
+                pending.append(self._submit(pool, batches[nxt]))
+            queued = len(pending)
+            while pending:
+                if should_stop and should_stop():
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    return
+                decoded = list(pending.pop(0))
+                if queued < len(batches):
+                    pending.append(self._submit(pool, batches[queued]))
+                    queued += 1
+                for record in self._predict_decoded(decoded):
+                    done += 1
+                    yield record
+                if progress:
+                    progress(done, total)
+
+    def _submit(self, pool, batch):
+        n = len(batch)
+        return pool.map(_decode, batch, [self.size] * n, [self.ten_crop] * n)
+
+    def _predict_decoded(self, decoded) -> List[Result]:
+        ok = [(i, d) for i, d in enumerate(decoded) if not isinstance(d, PhotoFailure)]
+        results: List[Optional[Result]] = [d if isinstance(d, PhotoFailure) else None
+                                           for d in decoded]
+        if ok:
+            images = torch.stack([d[0] for _, d in ok]).to(self.device)
+            for (i, (_, info)), pred in zip(ok, self.predict_tensors(images, [d[1] for _, d in ok])):
+                results[i] = pred
+        return results  # type: ignore[return-value]
+
+    @torch.inference_mode()
+    def predict_tensors(self, images: torch.Tensor, infos: Sequence[PhotoInfo]) -> List[Prediction]:
+        """images: (B, 3, S, S), or (B, 10, 3, S, S) for ten-crop (logits averaged)."""
+        crops = images.shape[1] if images.dim() == 5 else 0
+        if crops:
+            images = images.flatten(0, 1)
+        out = self.model(images, need_attention=self.attention)
+        if crops:
+            out.level_logits = [lg.view(-1, crops, lg.shape[-1]).mean(1) for lg in out.level_logits]
+            out.scene_logits = out.scene_logits.view(-1, crops, out.scene_logits.shape[-1]).mean(1)
+            out.scene = out.scene_logits.argmax(dim=1)
+        logp = hierarchical_log_probs(out.level_logits, self.parents)
+        probs = torch.softmax(logp, dim=1)  # normalised over finest cells
+        scene_p = torch.softmax(out.scene_logits.float(), dim=1)
+        cells = self.bundle.cells
+        level_marg = [torch.zeros(probs.shape[0], n, device=probs.device).index_add_(
+            1, self.parents[:, h], probs) for h, n in enumerate(cells.sizes)]
+        sorted_p, sorted_i = probs.sort(dim=1, descending=True)
+        sorted_p, sorted_i = sorted_p.cpu().numpy(), sorted_i.cpu().numpy()
+        marg = [m.cpu().numpy() for m in level_marg]
+        scenes = out.scene.cpu().numpy()
+        scene_conf = scene_p.gather(1, out.scene[:, None]).squeeze(1).cpu().numpy()
+        attention = None
+        if out.attention is not None:
+            attention = out.attention.float().cpu().numpy()
+        preds = []
+        for b, info in enumerate(infos):
+            preds.append(self._record(b, info, sorted_p[b], sorted_i[b], [m[b] for m in marg],
+                                      int(scenes[b]), float(scene_conf[b]),
+                                      None if attention is None else attention[b]))
+        return preds
+
+    def _record(self, b, info: PhotoInfo, sp, si, marg, scene, scene_conf, attention):
+        cells = self.bundle.cells
+        n_levels = cells.num_levels
+        best = int(si[0])
+        lat, lon = self.coords[best]
+        cands = tuple(Candidate(r + 1, float(self.coords[c][0]), float(self.coords[c][1]),
+                                float(sp[r]), cells.cell(n_levels - 1, int(c)).token)
+                      for r, c in enumerate(si[:self.top_k]))
+        best_cells = tuple(
+            CellProbability(h, int(cells.parents[best, h]),
+                            cells.cell(h, int(cells.parents[best, h])).token,
+                            float(marg[h][cells.parents[best, h]]))
+            for h in range(n_levels))
+        level_top = []
+        for h in range(n_levels):
+            top = np.argsort(-marg[h])[:LEVEL_TOP]
+            level_top.append(tuple(CellProbability(h, int(c), cells.cell(h, int(c)).token,
+                                                   float(marg[h][c])) for c in top))
+        k = int(np.searchsorted(np.cumsum(sp), FINEST_MASS)) + 1
+        finest = tuple(CellProbability(n_levels - 1, int(c), cells.cell(n_levels - 1, int(c)).token,
+                                       float(p)) for c, p in zip(si[:min(k, FINEST_CAP)],
+                                                                 sp[:min(k, FINEST_CAP)]))
+        err = None
+        if info.exif_gps is not None:
+            err = haversine_km(info.exif_gps.lat, info.exif_gps.lon, float(lat), float(lon))
+        names = self.bundle.info.scene_names
+        if attention is not None:
+            grid = _attention_grid(attention, self.model.backbone, self.size)
+            attention = grid
+        return Prediction(
+            path=info.path, lat=float(lat), lon=float(lon), confidence=float(sp[0]),
+            candidates=cands, best_cells=best_cells, level_top=tuple(level_top), finest=finest,
+            scene=scene, scene_name=names[scene] if scene < len(names) else f"scene {scene}",
+            scene_confidence=scene_conf, exif_gps=info.exif_gps, error_km=err,
+            width=info.width, height=info.height, attention=attention)
+
+
+def _attention_grid(attn: np.ndarray, backbone, size: int) -> np.ndarray:
+    """(H, T) attention over tokens -> (H, rows, cols) over the spatial tokens only."""
+    t = attn.shape[-1]
+    side = int(round(np.sqrt(t)))
+    if side * side != t:  # leading CLS/extra tokens: keep the square tail
+        side = int(np.sqrt(t - 1))
+        attn = attn[:, t - side * side:]
+    grid = attn.reshape(attn.shape[0], side, side)
+    return grid / np.maximum(grid.sum(axis=(1, 2), keepdims=True), 1e-12)

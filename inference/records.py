@@ -1,0 +1,73 @@
+"""Frozen records that cross the engine's boundary.
+
+The plugin, the command line and the GeoPackage writer all speak these types, so a
+prediction means the same thing wherever it is read.  Coordinates are WGS 84 degrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+
+@dataclass(frozen=True)
+class GeoPoint:
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One of the top-k distinct finest cells, ranked by hierarchical probability."""
+
+    rank: int  # 1 = best
+    lat: float  # mean training coordinate of the cell
+    lon: float
+    probability: float
+    cell_token: str
+
+
+@dataclass(frozen=True)
+class CellProbability:
+    """A cell of one hierarchy level with the probability the model gives it."""
+
+    level: int  # 0 = coarsest hierarchy
+    index: int  # class index inside that level
+    token: str  # S2 token
+    probability: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Everything the model says about one photo.
+
+    ``finest`` holds the finest cells in decreasing hierarchical probability until their
+    mass reaches at least 0.99 (or a cap), so credible regions can be built from it
+    without keeping the whole distribution of every photo in memory.
+    """
+
+    path: str
+    lat: float
+    lon: float
+    confidence: float  # hierarchical probability of the best finest cell
+    candidates: Tuple[Candidate, ...]
+    best_cells: Tuple[CellProbability, ...]  # best cell per level, coarse to fine
+    level_top: Tuple[Tuple[CellProbability, ...], ...]  # per level, the top cells
+    finest: Tuple[CellProbability, ...]
+    scene: int
+    scene_name: str
+    scene_confidence: float  # softmax probability of the chosen scene
+    exif_gps: Optional[GeoPoint] = None
+    error_km: Optional[float] = None
+    width: int = 0
+    height: int = 0
+    attention: Optional[object] = field(default=None, compare=False, repr=False)
+    # numpy float32 (H, h, w) cross-attention of the chosen scene's queries, when asked for
+
+
+@dataclass(frozen=True)
+class PhotoFailure:
+    """A file that could not be geolocated, with a reason a person can act on."""
+
+    path: str
+    reason: str

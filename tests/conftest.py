@@ -1,0 +1,52 @@
+"""Shared fixtures: small real hierarchies and bundles that the tests build themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CITIES = {  # (lat, lon): a handful of cities on different continents
+    "paris": (48.8566, 2.3522), "nairobi": (-1.2921, 36.8219), "tokyo": (35.6762, 139.6503),
+    "lima": (-12.0464, -77.0428), "sydney": (-33.8688, 151.2093), "suva": (-18.1416, 178.4419),
+}
+TINY_MODEL = dict(width=32, scenes=3, hid_layers=1, hdd_layers=1, heads=2, ffn=64, dropout=0.0)
+
+
+def clustered_coords(n_per_city: int = 80, seed: int = 0, spread_deg: float = 0.3):
+    rng = np.random.default_rng(seed)
+    lats, lons = [], []
+    for lat, lon in CITIES.values():
+        lats.append(lat + rng.normal(0, spread_deg, n_per_city))
+        lons.append(lon + rng.normal(0, spread_deg, n_per_city))
+    lons = (np.concatenate(lons) + 180) % 360 - 180
+    return np.concatenate(lats), lons
+
+
+def shared_data(sub: str) -> Path:
+    path = SHARED_DATA / sub
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared/data is not on this machine)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_cells():
+    from inference.cells import build_hierarchy
+    lats, lons = clustered_coords()
+    return build_hierarchy(lats, lons, t_min=2, t_max=[200, 60, 20])
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle_dir(tiny_cells, tmp_path_factory) -> Path:
+    from inference.bundle import init_bundle
+    return init_bundle(tiny_cells, tmp_path_factory.mktemp("bundle") / "tiny", name="tiny",
+                       **TINY_MODEL)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_bundle_dir):
+    from inference.bundle import load_bundle
+    return load_bundle(tiny_bundle_dir)

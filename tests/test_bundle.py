@@ -1,0 +1,91 @@
+"""Model bundles: round trip, and errors that say what is wrong and what to do."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from inference.bundle import ModelBundleError, load_bundle, save_bundle
+
+
+def test_round_trip_gives_identical_outputs(tiny_bundle, tmp_path):
+    copy = save_bundle(tiny_bundle, tmp_path / "copy")
+    again = load_bundle(copy)
+    x = torch.rand(2, 3, 224, 224)
+    with torch.no_grad():
+        a, b = tiny_bundle.model(x), again.model(x)
+    for la, lb in zip(a.level_logits, b.level_logits):
+        assert torch.equal(la, lb)
+    assert torch.equal(a.scene_logits, b.scene_logits)
+    assert again.info.untrained and again.cells.sizes == tiny_bundle.cells.sizes
+
+
+def test_frozen_backbone_is_not_copied_into_the_bundle(tiny_bundle_dir):
+    keys = load_file(str(tiny_bundle_dir / "weights.safetensors")).keys()
+    assert keys and not any(k.startswith("backbone.") for k in keys)
+    assert (tiny_bundle_dir / "weights.safetensors").stat().st_size < 5_000_000
+
+
+@pytest.fixture
+def broken(tiny_bundle_dir, tmp_path):
+    dst = tmp_path / "b"
+    shutil.copytree(tiny_bundle_dir, dst)
+    return dst
+
+
+def test_missing_weights(broken):
+    (broken / "weights.safetensors").unlink()
+    with pytest.raises(ModelBundleError, match="weights.safetensors is missing.*re-download"):
+        load_bundle(broken)
+
+
+def test_damaged_weights(broken):
+    (broken / "weights.safetensors").write_bytes(b"\x00garbage")
+    with pytest.raises(ModelBundleError, match="damaged"):
+        load_bundle(broken)
+
+
+def test_weights_of_another_shape(broken):
+    state = load_file(str(broken / "weights.safetensors"))
+    key = next(k for k in state if k.startswith("heads."))
+    state[key] = torch.zeros(3, 3)
+    save_file(state, str(broken / "weights.safetensors"))
+    with pytest.raises(ModelBundleError, match="wrong shape"):
+        load_bundle(broken)
+
+
+def test_cells_that_do_not_fit_the_model(broken):
+    doc = json.loads((broken / "config.json").read_text())
+    doc["model"]["level_sizes"][0] += 1
+    (broken / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelBundleError, match="inconsistent"):
+        load_bundle(broken)
+
+
+def test_newer_format_and_not_a_bundle(broken, tmp_path):
+    doc = json.loads((broken / "config.json").read_text())
+    doc["version"] = 99
+    (broken / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelBundleError, match="update the plugin"):
+        load_bundle(broken)
+    with pytest.raises(ModelBundleError, match="not a GeoDecoder bundle"):
+        load_bundle(tmp_path)
+    with pytest.raises(ModelBundleError, match="not a folder"):
+        load_bundle(tmp_path / "nope")
+
+
+def test_failed_save_keeps_the_old_bundle(tiny_bundle, tmp_path, monkeypatch):
+    out = save_bundle(tiny_bundle, tmp_path / "m")
+    before = (out / "weights.safetensors").read_bytes()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+    monkeypatch.setattr(type(tiny_bundle.cells), "save", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save_bundle(tiny_bundle, out)
+    assert (out / "weights.safetensors").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
