@@ -52,7 +52,7 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 def center_crop_tensor(image, size: int) -> torch.Tensor:
     """PIL image whose shorter side is `size` -> (3, size, size) float tensor in [0, 1]."""
-    arr = np.asarray(image, dtype=np.uint8)
+    arr = np.array(image, dtype=np.uint8)  # a writable copy: torch refuses read-only memory
     h, w = arr.shape[:2]
     top, left = (h - size) // 2, (w - size) // 2
     arr = arr[top:top + size, left:left + size]

@@ -1,0 +1,114 @@
+"""The predictor: one record per photo, named failures, consistent probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import s2sphere
+import torch
+
+from inference.geo import haversine_km
+from inference.predict import Predictor, resolve_device
+from inference.records import PhotoFailure, Prediction
+from tests.photo_factory import make_jpeg
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("photos")
+    make_jpeg(root / "a_paris.jpg", gps=(48.85, 2.35), color=(200, 40, 40))
+    make_jpeg(root / "b_plain.jpg", color=(40, 200, 40))
+    make_jpeg(root / "c_rotated.jpg", size=(320, 200), orientation=6, gps=(-33.9, 151.2))
+    (root / "d_broken.jpg").write_bytes(b"not a jpeg at all")
+    (root / "e_empty.jpg").write_bytes(b"")
+    (root / "sub").mkdir()
+    make_jpeg(root / "sub" / "f_nested.jpg", color=(10, 10, 240))
+    return root
+
+
+@pytest.fixture(scope="module")
+def results(tiny_bundle, photo_dir):
+    predictor = Predictor(tiny_bundle, device="cpu", batch_size=2, top_k=3, attention=True)
+    return list(predictor.run([photo_dir]))
+
+
+def test_one_record_per_photo_and_failures_are_named(results, photo_dir):
+    names = [r.path.split("/")[-1] for r in results]
+    assert sorted(names) == ["a_paris.jpg", "b_plain.jpg", "c_rotated.jpg", "d_broken.jpg",
+                             "e_empty.jpg", "f_nested.jpg"]
+    failures = {r.path.split("/")[-1]: r.reason for r in results if isinstance(r, PhotoFailure)}
+    assert set(failures) == {"d_broken.jpg", "e_empty.jpg"}
+    assert "empty" in failures["e_empty.jpg"] and failures["d_broken.jpg"]
+
+
+def test_prediction_is_the_best_candidate_and_probabilities_agree(results, tiny_bundle):
+    cells = tiny_bundle.cells
+    for p in (r for r in results if isinstance(r, Prediction)):
+        assert len(p.candidates) == 3
+        probs = [c.probability for c in p.candidates]
+        assert probs == sorted(probs, reverse=True) and len({c.cell_token for c in p.candidates}) == 3
+        assert p.confidence == pytest.approx(probs[0])
+        assert (p.lat, p.lon) == (p.candidates[0].lat, p.candidates[0].lon)
+        assert p.best_cells[-1].token == p.candidates[0].cell_token
+        assert p.best_cells[-1].probability == pytest.approx(p.confidence, rel=1e-5)
+        leaf = s2sphere.CellId.from_token(p.candidates[0].cell_token)
+        for cp in p.best_cells:  # every level's best cell contains the predicted finest cell
+            assert s2sphere.CellId.from_token(cp.token).contains(leaf)
+            assert cp.probability >= p.confidence - 1e-6  # a marginal holds its finest cells
+        for h, top in enumerate(p.level_top):
+            assert sum(c.probability for c in top) <= 1 + 1e-5
+            assert top[0].probability >= top[-1].probability
+            assert len(top) == min(5, cells.sizes[h])
+        assert sum(c.probability for c in p.finest) >= 0.99 - 1e-5 or len(p.finest) == 500
+        assert 0 < p.scene_confidence <= 1 and p.scene_name
+
+
+def test_exif_gps_gives_the_error(results):
+    by_name = {r.path.split("/")[-1]: r for r in results}
+    paris = by_name["a_paris.jpg"]
+    assert paris.exif_gps.lat == pytest.approx(48.85, abs=1e-5)
+    assert paris.error_km == pytest.approx(haversine_km(48.85, 2.35, paris.lat, paris.lon))
+    assert by_name["b_plain.jpg"].exif_gps is None and by_name["b_plain.jpg"].error_km is None
+    rotated = by_name["c_rotated.jpg"]
+    assert (rotated.width, rotated.height) == (200, 320)
+
+
+def test_attention_maps_cover_the_photo(results, tiny_bundle):
+    p = next(r for r in results if isinstance(r, Prediction))
+    assert p.attention.shape == (tiny_bundle.cells.num_levels, 7, 7)
+    assert np.allclose(p.attention.sum(axis=(1, 2)), 1.0, atol=1e-4)
+
+
+def test_results_do_not_depend_on_batch_size(tiny_bundle, photo_dir):
+    one = [r for r in Predictor(tiny_bundle, device="cpu", batch_size=1).run([photo_dir])
+           if isinstance(r, Prediction)]
+    many = [r for r in Predictor(tiny_bundle, device="cpu", batch_size=4).run([photo_dir])
+            if isinstance(r, Prediction)]
+    assert [p.candidates[0].cell_token for p in one] == [p.candidates[0].cell_token for p in many]
+    for a, b in zip(one, many):
+        assert a.confidence == pytest.approx(b.confidence, rel=1e-4)
+
+
+def test_stop_request_ends_the_run_within_a_batch(tiny_bundle, tmp_path):
+    for i in range(8):
+        make_jpeg(tmp_path / f"p{i}.jpg", color=(i * 30, 50, 50))
+    seen = []
+    predictor = Predictor(tiny_bundle, device="cpu", batch_size=2)
+    for record in predictor.run([tmp_path], should_stop=lambda: len(seen) >= 2):
+        seen.append(record)
+    assert len(seen) == 2
+
+
+def test_ten_crop_runs_and_stays_a_distribution(tiny_bundle, photo_dir):
+    preds = [r for r in Predictor(tiny_bundle, device="cpu", ten_crop=True).run([photo_dir])
+             if isinstance(r, Prediction)]
+    assert len(preds) == 4
+    assert all(0 < p.confidence <= 1 for p in preds)
+
+
+def test_device_choice_is_honest():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no usable CUDA"):
+            resolve_device("cuda")
