@@ -30,8 +30,13 @@ lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/bandit -q -r inference ui plugin.py processing_provider -x tests
 
+# The main job: geolocate the sample photos with the default model (or MODEL=bundle/).
 demo:
-	$(PY) -m inference predict resources/samples --out demo.gpkg --csv demo.csv
+	@if [ -z "$(MODEL)" ] && ! $(PY) -c "import sys; from inference.defaults import default_bundle_path as d; sys.exit(d() is None)"; then \
+	  $(PY) -c "from inference.defaults import NO_DEFAULT_MODEL as m; print('make demo: ' + m)"; \
+	else \
+	  $(PY) -m inference predict resources/samples $(if $(MODEL),--model $(MODEL)) --out demo.gpkg --csv demo.csv; \
+	fi
 
 bench:
 	$(PY) benchmarks/bench.py

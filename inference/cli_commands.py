@@ -7,7 +7,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .defaults import default_bundle_path
+from .defaults import NO_DEFAULT_MODEL, default_bundle_path
 
 
 class UserError(RuntimeError):
@@ -19,15 +19,7 @@ def _bundle_path(arg):
         return arg
     path = default_bundle_path()
     if path is None:
-        raise UserError(
-            "no default model is installed (resources/models/default/ is absent: no "
-            "training-sized photo set has been available to train one yet).\n"
-            "  Train one from your own geotagged photos:\n"
-            "    python -m inference train --photos YOUR_PHOTOS/ --out my-model/\n"
-            "  or make an untrained bundle to check the install (its answers mean nothing):\n"
-            "    python -m inference cells build COORDS.csv --out cells.json\n"
-            "    python -m inference bundle init --cells cells.json --out untrained-model/\n"
-            "  then pass --model my-model/")
+        raise UserError(NO_DEFAULT_MODEL)
     return str(path)
 
 

@@ -13,3 +13,14 @@ SAMPLES_DIR = PLUGIN_ROOT / "resources" / "samples"
 def default_bundle_path() -> Optional[Path]:
     """The default bundle folder, or None while no trained default model ships."""
     return DEFAULT_BUNDLE_DIR if (DEFAULT_BUNDLE_DIR / "config.json").is_file() else None
+
+
+NO_DEFAULT_MODEL = (
+    "no default model is installed (resources/models/default/ is absent: no training-sized "
+    "photo set has been available to train one yet).\n"
+    "  Train one from your own geotagged photos:\n"
+    "    python -m inference train --photos YOUR_PHOTOS/ --out my-model/\n"
+    "  or make an untrained bundle to check the install (its answers mean nothing):\n"
+    "    python -m inference cells build COORDS.csv --out cells.json\n"
+    "    python -m inference bundle init --cells cells.json --out untrained-model/\n"
+    "  then pass --model my-model/ (make demo MODEL=my-model/)")
