@@ -15,7 +15,7 @@ from typing import Callable, Dict, Optional, Tuple
 import torch
 from torch import nn
 
-BACKBONES: Dict[str, Callable[..., "Backbone"]] = {}
+BACKBONES: Dict[str, Callable[..., Backbone]] = {}
 
 
 class BackboneError(RuntimeError):
@@ -29,7 +29,7 @@ def register_backbone(name: str):
     return deco
 
 
-def build_backbone(name: str, pretrained: bool = True, **options) -> "Backbone":
+def build_backbone(name: str, pretrained: bool = True, **options) -> Backbone:
     if name not in BACKBONES:
         raise BackboneError(f"unknown backbone {name!r}; known: {', '.join(sorted(BACKBONES))}")
     return BACKBONES[name](pretrained=pretrained, **options)

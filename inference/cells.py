@@ -254,7 +254,7 @@ class CellHierarchy:
         tmp.replace(path)
 
     @classmethod
-    def from_json(cls, doc: dict) -> "CellHierarchy":
+    def from_json(cls, doc: dict) -> CellHierarchy:
         if doc.get("format") != CELLS_FORMAT:
             raise CellsError(f"not a GeoDecoder cells file (format={doc.get('format')!r})")
         if int(doc.get("version", 0)) > CELLS_VERSION:
@@ -267,7 +267,7 @@ class CellHierarchy:
         return cls(levels, doc["t_min"], doc["num_images"], doc.get("notes", ()))
 
     @classmethod
-    def load(cls, path) -> "CellHierarchy":
+    def load(cls, path) -> CellHierarchy:
         try:
             doc = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:

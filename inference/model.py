@@ -45,7 +45,7 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, doc: dict) -> "ModelConfig":
+    def from_json(cls, doc: dict) -> ModelConfig:
         known = set(cls.__dataclass_fields__)
         unknown = set(doc) - known
         if unknown:

@@ -146,7 +146,8 @@ class Predictor:
                                            for d in decoded]
         if ok:
             images = torch.stack([d[0] for _, d in ok]).to(self.device)
-            for (i, (_, info)), pred in zip(ok, self.predict_tensors(images, [d[1] for _, d in ok])):
+            preds = self.predict_tensors(images, [d[1] for _, d in ok])
+            for (i, _), pred in zip(ok, preds):
                 results[i] = pred
         return results  # type: ignore[return-value]
 

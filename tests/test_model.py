@@ -114,7 +114,8 @@ def test_imagenet_weights_load_strictly():
 
 
 def _tiny_vit(**kw):
-    return VisionTransformer(pretrained=False, image_size=32, patch=8, dim=24, depth=2, heads=2, **kw)
+    return VisionTransformer(pretrained=False, image_size=32, patch=8, dim=24, depth=2, heads=2,
+                             **kw)
 
 
 def test_vit_loads_timm_style_weights_from_safetensors_and_pt(tmp_path):

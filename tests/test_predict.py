@@ -46,7 +46,8 @@ def test_prediction_is_the_best_candidate_and_probabilities_agree(results, tiny_
     for p in (r for r in results if isinstance(r, Prediction)):
         assert len(p.candidates) == 3
         probs = [c.probability for c in p.candidates]
-        assert probs == sorted(probs, reverse=True) and len({c.cell_token for c in p.candidates}) == 3
+        assert probs == sorted(probs, reverse=True)
+        assert len({c.cell_token for c in p.candidates}) == 3
         assert p.confidence == pytest.approx(probs[0])
         assert (p.lat, p.lon) == (p.candidates[0].lat, p.candidates[0].lon)
         assert p.best_cells[-1].token == p.candidates[0].cell_token
