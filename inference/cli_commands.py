@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from datetime import datetime, timezone
@@ -43,8 +44,8 @@ def _warn_untrained(bundle) -> None:
 def cmd_predict(args) -> int:
     from tqdm import tqdm
 
-    from .csv_out import write_csv
-    from .gpkg import write_geopackage
+    from .csv_out import CsvWriter
+    from .gpkg import GeoPackageWriter
     from .places import place_names
     from .predict import Predictor
     from .records import PhotoFailure
@@ -61,7 +62,10 @@ def cmd_predict(args) -> int:
           file=sys.stderr)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
-    preds, failures = [], []
+    run = RunInfo(model_name=bundle.info.name, model_version=bundle.info.model_version,
+                  weights_sha256=bundle.weights_sha256, bundle_path=str(bundle.path),
+                  device=predictor.device_used, started=started.isoformat(timespec="seconds"),
+                  seconds=0.0, untrained=bundle.info.untrained)
     bar = tqdm(total=0, unit="photo", disable=args.quiet, file=sys.stderr)
 
     def progress(done, total):
@@ -69,33 +73,51 @@ def cmd_predict(args) -> int:
         bar.n = done
         bar.refresh()
 
-    for record in predictor.run(args.paths, progress=progress):
-        if isinstance(record, PhotoFailure):
-            failures.append(record)
-        else:
-            preds.append(record)
-    bar.close()
-    seconds = time.perf_counter() - t0
-    run = RunInfo(model_name=bundle.info.name, model_version=bundle.info.model_version,
-                  weights_sha256=bundle.weights_sha256, bundle_path=str(bundle.path),
-                  device=predictor.device_used, started=started.isoformat(timespec="seconds"),
-                  seconds=seconds, untrained=bundle.info.untrained)
-    write_geopackage(args.out, preds, failures, bundle.cells, run, styles=_styles())
-    if args.csv:
-        write_csv(args.csv, preds, failures, run)
+    failures, n_pred = [], 0
+    gpkg = GeoPackageWriter(args.out, bundle.cells, run, styles=_styles())
+    csv_out = (CsvWriter(args.csv, run, bundle.cells.num_levels, predictor.top_k)
+               if args.csv else None)
+    writers = [w for w in (gpkg, csv_out) if w is not None]
+    try:
+        chunk_p, chunk_f = [], []
+        for record in predictor.run(args.paths, progress=progress):
+            (chunk_f if isinstance(record, PhotoFailure) else chunk_p).append(record)
+            if len(chunk_p) + len(chunk_f) >= CHUNK:
+                n_pred += _flush(writers, chunk_p, chunk_f, failures, bar, place_names)
+                chunk_p, chunk_f = [], []
+        n_pred += _flush(writers, chunk_p, chunk_f, failures, bar, place_names)
+        bar.close()
+        seconds = time.perf_counter() - t0
+        final = dataclasses.replace(run, seconds=seconds)
+        gpkg.commit(final)
+        if csv_out:
+            csv_out.commit()
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    for f in failures:
+        print(f"FAILED {f.path}: {f.reason}")
+    rate = n_pred / seconds if seconds > 0 else 0.0
+    print(f"done: {n_pred} photos geolocated, {len(failures)} failed, of "
+          f"{n_pred + len(failures)}, in {seconds:.1f} s ({rate:.1f} photos/s) -> {args.out}"
+          + (f" and {args.csv}" if args.csv else ""))
+    return 0 if n_pred or not failures else 1
+
+
+CHUNK = 64  # photos per write: memory stays flat however long the run
+
+
+def _flush(writers, preds, fails, failures, bar, place_names) -> int:
+    for w in writers:
+        w.add(preds, fails)
+    failures.extend(fails)
     places = place_names([(p.lat, p.lon) for p in preds]) if preds else []
     for p, place in zip(preds, places):
         err = f"  error {p.error_km:.0f} km" if p.error_km is not None else ""
-        print(f"{Path(p.path).name}: {p.lat:.4f}, {p.lon:.4f}  confidence {p.confidence:.3f}  "
-              f"{place.label}{err}")
-    for f in failures:
-        print(f"FAILED {f.path}: {f.reason}")
-    n = len(preds) + len(failures)
-    rate = len(preds) / seconds if seconds > 0 else 0.0
-    print(f"done: {len(preds)} photos geolocated, {len(failures)} failed, of {n}, in "
-          f"{seconds:.1f} s ({rate:.1f} photos/s) -> {args.out}"
-          + (f" and {args.csv}" if args.csv else ""))
-    return 0 if preds or not failures else 1
+        bar.write(f"{Path(p.path).name}: {p.lat:.4f}, {p.lon:.4f}  confidence "
+                  f"{p.confidence:.3f}  {place.label}{err}")
+    return len(preds)
 
 
 def _styles():

@@ -1,0 +1,128 @@
+"""Write a run to CSV: one row per geolocated photo, failures in a file of their own.
+
+Failures go to ``<stem>_failures.csv`` (photo_path, file_name, reason) rather than into
+the main table with a status column: the main table then has one kind of row, so its
+numeric columns stay numeric in a spreadsheet or pandas, and "how many photos were
+located" is its row count.  The failures file is always written (header only when
+nothing failed) so a stale one from an earlier run cannot be mistaken for this run's.
+
+Columns are the ``predictions`` fields of ``schema`` (the same names as the GeoPackage)
+followed by the top-k candidates flattened as ``cand<k>_lat``, ``cand<k>_lon``,
+``cand<k>_prob`` (k = 1 is the best).  UTF-8 without BOM, "," separated, NULL as "".
+
+Both files are written under temporary names and renamed into place when complete; a
+failed write leaves the previous files untouched (each file is replaced atomically,
+the pair is replaced one after the other).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import schema
+from .records import PhotoFailure, Prediction
+from .schema import RunInfo
+
+
+def _temp_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix or '.csv'}")
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def failures_path(path) -> Path:
+    """``<folder>/<stem>_failures.csv`` beside the main CSV."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_failures.csv")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(float(value))  # shortest text that reads back to the same float
+    return schema.safe_text(str(value))
+
+
+def prediction_columns(num_levels: int, top_k: int) -> list[str]:
+    names = [f.name for f in schema.prediction_fields(num_levels)]
+    for i in range(1, top_k + 1):
+        names += [f"cand{i}_lat", f"cand{i}_lon", f"cand{i}_prob"]
+    return names
+
+
+class CsvWriter:
+    """Streams rows into temporary siblings of the two files; ``commit`` renames them.
+
+    The header is fixed up front from the hierarchy depth and top-k, so rows can be
+    written as photos finish and memory stays flat.
+    """
+
+    def __init__(self, path, run: RunInfo, num_levels: int, top_k: int):
+        self.path = Path(os.path.abspath(os.fspath(path)))
+        self.fpath = failures_path(self.path)
+        self.run = run
+        self.header = prediction_columns(num_levels, top_k)
+        self.fail_header = [f.name for f in schema.FAILURE_FIELDS]
+        self.tmp, self.ftmp = _temp_path(self.path), _temp_path(self.fpath)
+        self._fh = open(self.tmp, "w", encoding="utf-8", newline="")
+        self._ffh = open(self.ftmp, "w", encoding="utf-8", newline="")
+        self._w, self._fw = csv.writer(self._fh), csv.writer(self._ffh)
+        self._w.writerow(self.header)
+        self._fw.writerow(self.fail_header)
+
+    def __enter__(self) -> "CsvWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    def add(self, predictions: Sequence[Prediction],
+            failures: Sequence[PhotoFailure] = ()) -> None:
+        preds = list(predictions)
+        for p, row in zip(preds, schema.prediction_rows(preds, self.path, self.run)):
+            values = dict(row.values)
+            for c in p.candidates:
+                values.update({f"cand{c.rank}_lat": float(c.lat),
+                               f"cand{c.rank}_lon": float(c.lon),
+                               f"cand{c.rank}_prob": float(c.probability)})
+            self._w.writerow([_cell(values.get(name)) for name in self.header])
+        for r in schema.failure_rows(list(failures)):
+            self._fw.writerow([_cell(r.values.get(name)) for name in self.fail_header])
+
+    def commit(self) -> tuple[Path, Path]:
+        try:
+            self._fh.close()
+            self._ffh.close()
+            os.replace(self.ftmp, self.fpath)
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        return self.path, self.fpath
+
+    def abort(self) -> None:
+        for fh in (self._fh, self._ffh):
+            fh.close()
+        for t in (self.tmp, self.ftmp):
+            _remove_quietly(t)
+
+
+def write_csv(path, predictions: Sequence[Prediction], failures: Sequence[PhotoFailure],
+              run: RunInfo) -> tuple[Path, Path]:
+    """Write `path` and its failures file; returns both absolute paths."""
+    preds = list(predictions)
+    top_k = max((len(p.candidates) for p in preds), default=0)
+    with CsvWriter(path, run, schema.num_levels_of(preds), top_k) as writer:
+        writer.add(preds, failures)
+        return writer.commit()

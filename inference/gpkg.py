@@ -1,0 +1,329 @@
+"""Write a run to a GeoPackage with OGR, atomically.
+
+* Every layer of ``schema.layer_defs`` is created, even when empty: a run in which every
+  photo failed still gives a valid file whose ``failures`` table says why.
+* All spatial layers are EPSG:4326 with x = longitude (GeoPackage stores lon/lat; the
+  traditional-GIS axis mapping makes OGR agree whatever the EPSG axis order says).
+* The file is written next to its destination under a temporary name and moved onto it
+  with ``os.replace`` only when complete: a crash, an error or a cancel leaves the old
+  file byte for byte and no temporary file behind.
+* Features go in one transaction per layer (tens of thousands of cells per run; row by
+  row autocommit would be ~100x slower).
+* With ``styles`` (layer name or fnmatch pattern -> QML text) the QGIS ``layer_styles``
+  table is created the way QGIS itself creates it (an OGR table with FID ``id``), with
+  one default style per layer, so QGIS styles the layers when the file is opened.
+
+GDAL error handling is left in whatever mode the host chose (QGIS and other plugins
+share the process-wide ``UseExceptions`` switch): return codes are checked here, and
+either way a failure raises ``GeoPackageError`` or OGR's own RuntimeError.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+from osgeo import gdal, ogr, osr
+
+from . import schema
+from .cells import CellHierarchy
+from .places import place_names
+from .records import PhotoFailure, Prediction
+from .schema import LayerDef, Row, RunInfo
+
+log = logging.getLogger(__name__)
+
+GEOMETRY_COLUMN = "geom"
+STYLES_TABLE = "layer_styles"
+_CHECK_EVERY = 500  # features between two cancel checks
+_OGR_TYPES = {"String": ogr.OFTString, "Integer": ogr.OFTInteger, "Real": ogr.OFTReal,
+              "DateTime": ogr.OFTDateTime, "Integer64": ogr.OFTInteger64}
+_OGR_GEOMS = {"Point": ogr.wkbPoint, "MultiPolygon": ogr.wkbMultiPolygon, None: ogr.wkbNone}
+
+
+class GeoPackageError(RuntimeError):
+    """OGR refused to create or fill the GeoPackage (disk full, read-only folder...)."""
+
+
+class WriteCancelled(RuntimeError):
+    """The caller's ``is_cancelled`` said stop; the destination file was left untouched."""
+
+
+def _fail(what: str) -> GeoPackageError:
+    msg = gdal.GetLastErrorMsg()
+    return GeoPackageError(f"{what}: {msg}" if msg else what)
+
+
+def wgs84() -> osr.SpatialReference:
+    """EPSG:4326 with x = longitude, y = latitude (GDAL 3 otherwise follows EPSG's lat/lon)."""
+    srs = osr.SpatialReference()
+    if srs.ImportFromEPSG(4326) != 0:
+        raise _fail("cannot build EPSG:4326 (is GDAL's proj.db missing?)")
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return srs
+
+
+def temp_path_for(path: Path) -> Path:
+    """A unique sibling of `path` (same folder, hence same file system for os.replace)."""
+    return path.with_name(f"{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix or '.gpkg'}")
+
+
+def _remove_quietly(path: Path) -> None:
+    for p in (path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm"))):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("could not remove temporary file %s: %s", p, exc)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+def _create_layer(ds, spec: LayerDef, srs: osr.SpatialReference):
+    options = ["FID=fid", f"DESCRIPTION={spec.description}"]
+    if spec.geometry is not None:
+        options += [f"GEOMETRY_NAME={GEOMETRY_COLUMN}", "SPATIAL_INDEX=YES"]
+    layer = ds.CreateLayer(spec.name, srs if spec.geometry else None,
+                           _OGR_GEOMS[spec.geometry], options=options)
+    if layer is None:
+        raise _fail(f"cannot create layer {spec.name}")
+    for f in spec.fields:
+        fd = ogr.FieldDefn(f.name, _OGR_TYPES[f.type])
+        if f.width:
+            fd.SetWidth(f.width)
+        if layer.CreateField(fd) != 0:
+            raise _fail(f"cannot create field {spec.name}.{f.name}")
+    return layer
+
+
+def _ogr_geometry(geom, multipolygon: bool):
+    g = ogr.CreateGeometryFromWkb(geom.wkb)
+    if g is None:
+        raise _fail(f"cannot convert geometry {geom.geom_type}")
+    return ogr.ForceToMultiPolygon(g) if multipolygon else g
+
+
+def _write_rows(ds, layer, spec: LayerDef, rows: Iterable[Row],
+                is_cancelled: Callable[[], bool] | None) -> int:
+    """All rows of one layer in one transaction; returns the number written."""
+    defn = layer.GetLayerDefn()
+    index = {f.name: defn.GetFieldIndex(f.name) for f in spec.fields}
+    multi = spec.geometry == "MultiPolygon"
+    if ds.StartTransaction() != 0:
+        raise _fail(f"cannot start a transaction on {spec.name}")
+    n = 0
+    try:
+        for row in rows:
+            if is_cancelled is not None and n % _CHECK_EVERY == 0 and is_cancelled():
+                raise WriteCancelled("GeoPackage writing cancelled")
+            feat = ogr.Feature(defn)
+            for name, value in row.values.items():
+                i = index.get(name, -1)
+                if i < 0:
+                    continue  # a value the schema does not carry (e.g. an extra level)
+                if value is None:
+                    feat.SetFieldNull(i)
+                else:
+                    feat.SetField(i, schema.safe_text(value) if isinstance(value, str)
+                                  else value)
+            if spec.geometry is not None and row.geometry is not None \
+                    and not row.geometry.is_empty:
+                feat.SetGeometry(_ogr_geometry(row.geometry, multi))
+            if layer.CreateFeature(feat) != 0:
+                raise _fail(f"cannot write feature {n} of layer {spec.name}")
+            n += 1
+    except BaseException:
+        ds.RollbackTransaction()
+        raise
+    if ds.CommitTransaction() != 0:
+        raise _fail(f"cannot commit layer {spec.name}")
+    return n
+
+
+def _write_styles(ds, layers: Mapping[str, object], styles: Mapping[str, str]) -> int:
+    """QGIS's ``layer_styles`` table with one default style per matching layer."""
+    matched = {name: qml for pattern, qml in styles.items()
+               for name in layers if fnmatch.fnmatchcase(name, pattern)}
+    for pattern in styles:
+        if not any(fnmatch.fnmatchcase(name, pattern) for name in layers):
+            log.warning("style %r matches no layer of the GeoPackage; ignored", pattern)
+    table = ds.CreateLayer(STYLES_TABLE, None, ogr.wkbNone, options=["FID=id"])
+    if table is None:
+        raise _fail("cannot create the layer_styles table")
+    fields = [("f_table_catalog", ogr.OFTString, 256), ("f_table_schema", ogr.OFTString, 256),
+              ("f_table_name", ogr.OFTString, 256), ("f_geometry_column", ogr.OFTString, 256),
+              ("styleName", ogr.OFTString, 30), ("styleQML", ogr.OFTString, 0),
+              ("styleSLD", ogr.OFTString, 0), ("useAsDefault", ogr.OFTInteger, 0),
+              ("description", ogr.OFTString, 0), ("owner", ogr.OFTString, 30),
+              ("ui", ogr.OFTString, 30), ("update_time", ogr.OFTDateTime, 0)]
+    for name, kind, width in fields:
+        fd = ogr.FieldDefn(name, kind)
+        if width:
+            fd.SetWidth(width)
+        if name == "useAsDefault":
+            fd.SetSubType(ogr.OFSTBoolean)
+        if name == "update_time":
+            fd.SetDefault("CURRENT_TIMESTAMP")
+        if table.CreateField(fd) != 0:
+            raise _fail(f"cannot create field layer_styles.{name}")
+    defn = table.GetLayerDefn()
+    if ds.StartTransaction() != 0:
+        raise _fail("cannot start a transaction on layer_styles")
+    for name, qml in matched.items():
+        feat = ogr.Feature(defn)
+        # QGIS finds a layer's style by f_table_schema='' + table name + geometry column
+        values = {"f_table_catalog": "", "f_table_schema": "", "f_table_name": name,
+                  "f_geometry_column": layers[name].GetGeometryColumn() or "",
+                  "styleName": name, "styleQML": qml, "styleSLD": "", "useAsDefault": 1,
+                  "description": "GeoDecoder default style", "owner": ""}
+        for key, value in values.items():
+            feat.SetField(key, value)
+        if table.CreateFeature(feat) != 0:
+            ds.RollbackTransaction()
+            raise _fail(f"cannot write the style of {name}")
+    if ds.CommitTransaction() != 0:
+        raise _fail("cannot commit layer_styles")
+    return len(matched)
+
+
+# ---------------------------------------------------------------------------- write
+
+
+def _chunk_rows(spec: LayerDef, path: Path, preds: Sequence[Prediction],
+                failures: Sequence[PhotoFailure], cells: CellHierarchy, run: RunInfo,
+                regions: list) -> list[Row]:
+    """Rows of one layer for one chunk of photos (run_info is written at commit)."""
+    if spec.name == schema.PREDICTIONS:
+        places = place_names([(p.lat, p.lon) for p in preds]) if preds else []
+        return schema.prediction_rows(preds, path, run, regions=regions, places=places)
+    if spec.name == schema.CANDIDATES:
+        return schema.candidate_rows(preds)
+    if spec.name.startswith(schema.CELLS_PREFIX):
+        return schema.cell_rows(preds, cells, int(spec.name[len(schema.CELLS_PREFIX):]))
+    if spec.name == schema.SURFACE:
+        return schema.surface_rows(preds)
+    if spec.name == schema.REGIONS:
+        return schema.region_rows(preds, regions=regions)
+    if spec.name == schema.FAILURES:
+        return schema.failure_rows(failures)
+    raise ValueError(f"no rows for layer {spec.name}")
+
+
+class GeoPackageWriter:
+    """Streams a run into a temporary GeoPackage chunk by chunk, then swaps it in.
+
+    Memory stays flat however many photos a run has: each chunk's rows are written and
+    dropped.  Until ``commit`` the destination is untouched; ``abort`` (or an exception
+    inside a ``with`` block) removes the temporary file.
+    """
+
+    def __init__(self, path, cells: CellHierarchy, run: RunInfo,
+                 styles: Mapping[str, str] | None = None,
+                 is_cancelled: Callable[[], bool] | None = None):
+        self.path = Path(os.path.abspath(os.fspath(path)))
+        self.cells, self.run, self.styles = cells, run, styles
+        self.is_cancelled = is_cancelled
+        self.tmp = temp_path_for(self.path)
+        self.n_preds = self.n_fails = 0
+        self._layers: dict = {}
+        self._specs = schema.layer_defs(cells.num_levels)
+        driver = ogr.GetDriverByName("GPKG")
+        if driver is None:
+            raise GeoPackageError("this GDAL has no GPKG driver")
+        self._ds = driver.CreateDataSource(str(self.tmp))
+        if self._ds is None:
+            raise _fail(f"cannot create {self.tmp}")
+        try:
+            srs = wgs84()
+            for spec in self._specs:
+                self._layers[spec.name] = _create_layer(self._ds, spec, srs)
+        except BaseException:
+            self.abort()
+            raise
+
+    def __enter__(self) -> "GeoPackageWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    def add(self, predictions: Sequence[Prediction],
+            failures: Sequence[PhotoFailure] = ()) -> None:
+        preds, fails = list(predictions), list(failures)
+        regions = schema.photo_regions(preds)
+        for spec in self._specs:
+            if spec.name == schema.RUN_INFO:
+                continue
+            if self.is_cancelled is not None and self.is_cancelled():
+                raise WriteCancelled("GeoPackage writing cancelled")
+            rows = _chunk_rows(spec, self.path, preds, fails, self.cells, self.run, regions)
+            _write_rows(self._ds, self._layers[spec.name], spec, rows, self.is_cancelled)
+        self.n_preds += len(preds)
+        self.n_fails += len(fails)
+
+    def commit(self, run: RunInfo | None = None) -> Path:
+        """Write run_info (and styles), close, check, and move onto the destination."""
+        run = run or self.run
+        try:
+            spec = next(s for s in self._specs if s.name == schema.RUN_INFO)
+            rows = schema.run_info_rows([], [], run,
+                                        bundle_levels=self.cells.num_levels,
+                                        counts=(self.n_preds, self.n_fails))
+            _write_rows(self._ds, self._layers[spec.name], spec, rows, None)
+            if self.styles:
+                _write_styles(self._ds, self._layers, self.styles)
+            self._ds.FlushCache()
+            self._close()
+            _check_written(self.tmp, self.cells.num_levels, self.n_preds, self.n_fails)
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        return self.path
+
+    def _close(self) -> None:
+        self._layers.clear()
+        self._ds = None  # closes the file: SQLite finishes writing here
+
+    def abort(self) -> None:
+        self._close()
+        _remove_quietly(self.tmp)
+
+
+def write_geopackage(path, predictions: Sequence[Prediction],
+                     failures: Sequence[PhotoFailure], cells: CellHierarchy, run: RunInfo,
+                     styles: dict[str, str] | None = None, *,
+                     is_cancelled: Callable[[], bool] | None = None) -> Path:
+    """Write every output layer to `path` (replaced atomically); returns the absolute path.
+
+    On any error (or when ``is_cancelled()`` turns true, checked between layers and every
+    few hundred features) the temporary file is removed, `path` is left as it was and
+    the exception propagates (``WriteCancelled`` for a cancel).
+    """
+    with GeoPackageWriter(path, cells, run, styles, is_cancelled) as writer:
+        writer.add(predictions, failures)
+        return writer.commit()
+
+
+def _check_written(tmp: Path, num_levels: int, n_preds: int, n_fails: int) -> None:
+    """Re-open the finished temporary file: a file that OGR cannot read back must not
+    replace a good one."""
+    ds = ogr.Open(str(tmp))
+    if ds is None:
+        raise _fail(f"the GeoPackage just written cannot be opened ({tmp})")
+    names = {ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())}
+    missing = [s.name for s in schema.layer_defs(num_levels) if s.name not in names]
+    if missing:
+        raise GeoPackageError(f"layers missing from the written GeoPackage: {missing}")
+    counts = (ds.GetLayerByName(schema.PREDICTIONS).GetFeatureCount(),
+              ds.GetLayerByName(schema.FAILURES).GetFeatureCount())
+    if counts != (n_preds, n_fails):
+        raise GeoPackageError(f"GeoPackage holds {counts} predictions/failures, "
+                              f"expected {(n_preds, n_fails)}")

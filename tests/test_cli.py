@@ -1,0 +1,119 @@
+"""The command line end to end: cells build -> bundle init -> predict on hostile folders."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from osgeo import ogr
+
+from inference.__main__ import main
+from tests.conftest import TINY_MODEL, clustered_coords
+from tests.photo_factory import make_hostile_folder, make_jpeg
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    lats, lons = clustered_coords()
+    with open(root / "coords.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["IMG_ID", "LAT", "LON"])
+        w.writerows((f"{i}.jpg", a, o) for i, (a, o) in enumerate(zip(lats, lons)))
+    return root
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(workdir):
+    assert main(["cells", "build", str(workdir / "coords.csv"), "--out",
+                 str(workdir / "cells.json"), "--t-min", "2", "--t-max", "200", "60", "20"]) == 0
+    args = ["bundle", "init", "--cells", str(workdir / "cells.json"), "--out",
+            str(workdir / "bundle"), "--width", str(TINY_MODEL["width"]), "--scenes", "3",
+            "--hid-layers", "1", "--hdd-layers", "1"]
+    assert main(args) == 0
+    return workdir / "bundle"
+
+
+def test_cells_build_prints_counts(workdir, capsys):
+    assert main(["cells", "build", str(workdir / "coords.csv"), "--out",
+                 str(workdir / "c2.json")]) == 0
+    out = capsys.readouterr().out
+    assert "level 0:" in out and "cells" in out and (workdir / "c2.json").is_file()
+
+
+def test_predict_on_a_hostile_folder(bundle_dir, workdir, capsys):
+    photos = workdir / "photos"
+    expected = make_hostile_folder(photos, n_good=20, seed=3)
+    # a folder named x.jpg is searched like any folder, not reported as a photo
+    unreadable = {p: r for p, r in expected["unreadable"].items() if not Path(p).is_dir()}
+    out, out_csv = workdir / "out.gpkg", workdir / "out.csv"
+    code = main(["predict", str(photos), "--model", str(bundle_dir), "--out", str(out),
+                 "--csv", str(out_csv), "--top-k", "3", "--batch-size", "4", "--quiet"])
+    assert code == 0
+    printed = capsys.readouterr()
+    assert "UNTRAINED" in printed.err  # an untrained bundle is flagged loudly
+
+    with open(out_csv, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["photo_path"] for r in rows} == {str(Path(p)) for p in expected["readable"]}
+    assert {"cand3_lat", "cell_0", "confidence"} <= set(rows[0])
+
+    failures_csv = workdir / "out_failures.csv"
+    with open(failures_csv, newline="", encoding="utf-8") as fh:
+        failed = {r["photo_path"]: r["reason"] for r in csv.DictReader(fh)}
+    assert len(failed) == len(unreadable)
+    for path, reason in unreadable.items():
+        assert reason.lower() in failed[str(Path(path))].lower(), path
+        assert f"FAILED {Path(path)}" in printed.out  # named where the user sees it
+
+    ds = ogr.Open(str(out))
+    names = {ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())}
+    levels = len(json.loads((bundle_dir / "config.json").read_text())["model"]["level_sizes"])
+    assert {"predictions", "candidates", "regions", "failures", "surface"} <= names
+    assert {f"cells_level_{h}" for h in range(levels)} <= names
+    assert ds.GetLayerByName("predictions").GetFeatureCount() == len(expected["readable"])
+    assert ds.GetLayerByName("failures").GetFeatureCount() == len(unreadable)
+    assert ds.GetLayerByName("candidates").GetFeatureCount() == 3 * len(expected["readable"])
+    if shutil.which("ogrinfo"):
+        info = subprocess.run(["ogrinfo", "-so", "-al", str(out)], capture_output=True,
+                              text=True, check=True).stdout
+        assert "predictions" in info and ("EPSG" in info or "WGS 84" in info)
+        assert all(f"cells_level_{h}" in info for h in range(levels))
+
+
+def test_a_failed_run_keeps_the_previous_file(bundle_dir, workdir):
+    good = workdir / "keep.gpkg"
+    photo = make_jpeg(workdir / "one.jpg")
+    assert main(["predict", str(photo), "--model", str(bundle_dir), "--out", str(good),
+                 "--quiet"]) == 0
+    before = good.read_bytes()
+    with pytest.raises(SystemExit):
+        main(["predict", str(photo), "--model", str(bundle_dir), "--out", str(good),
+              "--device", "nonsense"])
+    assert main(["predict", str(photo), "--model", str(workdir / "no-such-bundle"),
+                 "--out", str(good)]) == 2
+    assert good.read_bytes() == before
+    assert [p.name for p in workdir.glob("keep*")] == ["keep.gpkg"]
+
+
+def test_without_a_model_it_says_how_to_get_one(workdir, capsys):
+    code = main(["predict", str(workdir), "--out", str(workdir / "x.gpkg")])
+    err = capsys.readouterr().err
+    if (REPO / "resources" / "models" / "default" / "config.json").is_file():
+        pytest.skip("a default model ships: this message is not shown")
+    assert code == 2 and "no default model" in err and "train --photos" in err
+    assert not (workdir / "x.gpkg").exists()
+
+
+def test_every_command_documents_itself():
+    for cmd in (["predict"], ["cells", "build"], ["bundle", "init"], ["evaluate"]):
+        res = subprocess.run([sys.executable, "-m", "inference", *cmd, "--help"], cwd=REPO,
+                             capture_output=True, text=True)
+        assert res.returncode == 0 and "usage:" in res.stdout and len(res.stdout) > 200, cmd

@@ -1,0 +1,570 @@
+"""Output layers end to end: real cells, real OGR/GeoPackage, read back from disk.
+
+Predictions are made by hand from a real CellHierarchy (photos clustered around Paris,
+New York, Tokyo and Fiji, the last straddling the antimeridian), written with the real
+writers, and read back with ``ogr.Open``, ``ogrinfo`` and ``sqlite3``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+import shutil
+import sqlite3
+import subprocess
+
+import numpy as np
+import pytest
+import s2sphere
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from osgeo import ogr
+from pyproj import Geod
+
+from inference import places, schema
+from inference.cell_geometry import cell_polygon
+from inference.cells import build_hierarchy, token_to_id
+from inference.csv_out import failures_path, write_csv
+from inference.geo import haversine_km
+from inference.gpkg import WriteCancelled, write_geopackage
+from inference.records import (
+    Candidate,
+    CellProbability,
+    GeoPoint,
+    PhotoFailure,
+    Prediction,
+)
+from inference.regions import contains, credible_region, geodesic_area_km2
+from inference.schema import RunInfo
+
+GEOD = Geod(ellps="WGS84")
+CENTRES = [(48.85, 2.35), (40.71, -74.0), (35.68, 139.69), (-17.8, 179.9)]
+
+
+# ------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def cells():
+    rng = np.random.default_rng(0)
+    lats, lons = [], []
+    for lat, lon in CENTRES:
+        lats += list(lat + rng.normal(0, 0.5, 100))
+        lons += list(lon + rng.normal(0, 0.5, 100))
+    lons = [((x + 180) % 360) - 180 for x in lons]
+    h = build_hierarchy(lats, lons, 2, [150, 60, 20])
+    assert h.num_levels == 3
+    return h
+
+
+def make_prediction(cells, path, weights, lat=None, lon=None, exif=None, top_k=3):
+    """A Prediction consistent with `cells` from unnormalised weights over finest tokens."""
+    h_last = cells.num_levels - 1
+    finest = {c.token: i for i, c in enumerate(cells.levels[h_last].cells)}
+    total = sum(weights.values())
+    probs = {finest[t]: w / total for t, w in weights.items()}
+    order = sorted(probs, key=lambda i: -probs[i])
+    fine = tuple(CellProbability(h_last, i, cells.cell(h_last, i).token, probs[i])
+                 for i in order)
+    marg = [{} for _ in range(cells.num_levels)]
+    for i, p in probs.items():
+        for h in range(cells.num_levels):
+            j = int(cells.parents[i, h])
+            marg[h][j] = marg[h].get(j, 0.0) + p
+    level_top = tuple(
+        tuple(CellProbability(h, j, cells.cell(h, j).token, marg[h][j])
+              for j in sorted(marg[h], key=lambda j: -marg[h][j])[:5])
+        for h in range(cells.num_levels))
+    best = order[0]
+    best_cells = tuple(
+        CellProbability(h, int(cells.parents[best, h]),
+                        cells.cell(h, int(cells.parents[best, h])).token,
+                        marg[h][int(cells.parents[best, h])])
+        for h in range(cells.num_levels))
+    cands = tuple(Candidate(r + 1, cells.cell(h_last, i).lat, cells.cell(h_last, i).lon,
+                            probs[i], cells.cell(h_last, i).token)
+                  for r, i in enumerate(order[:top_k]))
+    lat = cells.cell(h_last, best).lat if lat is None else lat
+    lon = cells.cell(h_last, best).lon if lon is None else lon
+    err = None if exif is None else haversine_km(exif.lat, exif.lon, lat, lon)
+    return Prediction(path=str(path), lat=lat, lon=lon, confidence=probs[best],
+                      candidates=cands, best_cells=best_cells, level_top=level_top,
+                      finest=fine, scene=1, scene_name="urban", scene_confidence=0.8,
+                      exif_gps=exif, error_km=err, width=640, height=480)
+
+
+def centroid(token):
+    c = cell_polygon(token).centroid
+    return c.y, c.x
+
+
+RUN = RunInfo(model_name="geodecoder-test", model_version="0.1", weights_sha256="ab" * 32,
+              bundle_path="/models/test", device="cpu", started="2025-05-01T12:00:00Z",
+              seconds=2.0, untrained=True, extra=(("backbone", "tiny"),))
+
+
+@pytest.fixture()
+def scene(tmp_path, cells):
+    """Photos on disk and four predictions: Paris (EXIF inside), Tokyo (EXIF in New York),
+    Fiji (no EXIF, across the antimeridian) and a photo file that has gone missing."""
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    (out / "pics").mkdir(parents=True)
+    photos.mkdir()
+    a, b, c = photos / "a.jpg", out / "pics" / "b.jpg", photos / "c é.jpg"
+    rng = np.random.default_rng(1)
+    for p in (a, b, c):
+        p.write_bytes(rng.bytes(3_000_000))  # bigger than one hash chunk
+    paris = {"47e67": 40, "47e65": 20, "47e61": 15, "47e63": 10, "47e5d": 5, "47e5f": 4,
+             "47e44": 3, "47ec": 3}
+    tokyo = {"60184": 50, "60189": 25, "6018f": 15, "6019c": 6, "601f": 4}
+    fiji = {"6e1fc": 30, "71e04": 30, "6e1e4": 15, "71e1c": 15, "6e1d": 6, "71e3": 4}
+    preds = [
+        make_prediction(cells, a, paris, lat=48.85, lon=2.35,
+                        exif=GeoPoint(*centroid("47e67"))),
+        make_prediction(cells, b, tokyo, exif=GeoPoint(40.71, -74.0)),
+        make_prediction(cells, c, fiji),
+        make_prediction(cells, photos / "gone.jpg", paris),
+    ]
+    failures = [PhotoFailure(str(photos / "broken.jpg"), "not an image (truncated JPEG)"),
+                PhotoFailure(str(photos / "huge.tif"), "image too large: 40000 x 40000")]
+    return {"preds": preds, "failures": failures, "out": out / "run.gpkg",
+            "files": (a, b, c), "photos": photos}
+
+
+def features(path, layer_name):
+    ds = ogr.Open(str(path))
+    layer = ds.GetLayerByName(layer_name)
+    assert layer is not None, layer_name
+    defn = layer.GetLayerDefn()
+    names = [defn.GetFieldDefn(i).GetName() for i in range(defn.GetFieldCount())]
+    out = []
+    for f in layer:
+        row = {n: (None if f.IsFieldNull(n) else f.GetField(n)) for n in names}
+        g = f.GetGeometryRef()
+        row["_geom"] = None if g is None else g.ExportToWkt()
+        row["_xy"] = None if g is None or g.GetGeometryType() != ogr.wkbPoint \
+            else (g.GetX(), g.GetY())
+        out.append(row)
+    return out
+
+
+def by_file(rows):
+    return {r["file_name"]: r for r in rows}
+
+
+# -------------------------------------------------------------------------- places
+
+
+def test_place_names_offline():
+    paris = places.place_name(48.8566, 2.3522)
+    assert (paris.city, paris.country_code) == ("Paris", "FR")
+    assert paris.label == "near Paris, France" and paris.distance_km < 5
+    sea = places.place_name(-25.0, 170.0)  # open sea south-west of Vanuatu
+    assert sea.distance_km > places.NEAR_KM
+    assert sea.label.startswith(f"{sea.distance_km:.0f} km from ")
+    assert places.place_name(float("nan"), 0.0) == places.EMPTY_PLACE
+    batch = places.place_names([(48.8566, 2.3522), (-25.0, 170.0), (35.68, 139.69)])
+    assert batch[:2] == [paris, sea] and batch[2].country_code == "JP"
+
+
+def test_place_names_across_the_antimeridian():
+    """Taveuni (Fiji) lies across lon 180 from a point at lon 179.99: a nearest search in
+    raw degrees would not see it; ours measures on the sphere."""
+    west, east = places.place_name(-16.8, 179.99), places.place_name(-16.8, -179.99)
+    assert west.country_code == east.country_code == "FJ"
+    assert east.distance_km < 100
+
+
+def test_place_names_without_data_give_empty_labels(monkeypatch):
+    monkeypatch.setattr(places, "_data_dir", lambda: None)
+    places._gazetteer.cache_clear()
+    try:
+        assert places.place_name(48.85, 2.35).label == ""
+        assert places.place_names([(0, 0), (1, 1)]) == [places.EMPTY_PLACE] * 2
+    finally:
+        places._gazetteer.cache_clear()
+
+
+# ------------------------------------------------------------------------- regions
+
+
+def test_credible_regions_nested_and_minimal(scene):
+    p = scene["preds"][0]
+    r50, r90 = credible_region(p, 0.5), credible_region(p, 0.9)
+    assert r50.covered >= 0.5 and r90.covered >= 0.9
+    probs = [c.probability for c in p.finest]
+    assert sum(probs[:r50.n_cells - 1]) < 0.5 and sum(probs[:r90.n_cells - 1]) < 0.9
+    assert r50.n_cells < r90.n_cells
+    assert r90.geometry.buffer(1e-8).covers(r50.geometry)  # 50 % inside 90 % (to 1 mm)
+    assert 0 < r50.area_km2 < r90.area_km2
+    assert r90.geometry.is_valid and r90.geometry.geom_type == "MultiPolygon"
+    assert contains(r90, *centroid("47e67")) and not contains(r90, 40.71, -74.0)
+
+
+def test_single_cell_area_matches_pyproj_and_s2(scene, cells):
+    p = make_prediction(cells, "x.jpg", {"47e67": 60, "47e65": 40})
+    r = credible_region(p, 0.5)
+    assert r.n_cells == 1 and r.covered == pytest.approx(0.6)
+    ring = cell_polygon("47e67").geoms[0].exterior
+    lon, lat = ring.xy
+    expected = abs(GEOD.polygon_area_perimeter(list(lon), list(lat))[0]) / 1e6
+    assert r.area_km2 == pytest.approx(expected, rel=1e-7)  # 1e-9 degree snapping
+    s2 = s2sphere.Cell(s2sphere.CellId(token_to_id("47e67"))).exact_area() * 6371.0 ** 2
+    assert r.area_km2 == pytest.approx(s2, rel=0.01)  # ellipsoid vs sphere
+
+
+def test_region_across_the_antimeridian(cells):
+    p = make_prediction(cells, "fiji.jpg", {"6e1fc": 50, "71e04": 45, "6e1d": 5})
+    r = credible_region(p, 0.9)
+    assert r.n_cells == 2 and r.geometry.is_valid and len(r.geometry.geoms) == 2
+    minx, _, maxx, _ = r.geometry.bounds
+    assert minx == pytest.approx(-180) and maxx == pytest.approx(180)
+    parts = [geodesic_area_km2(cell_polygon(t)) for t in ("6e1fc", "71e04")]
+    assert r.area_km2 == pytest.approx(sum(parts), rel=1e-7)
+    assert parts[0] == pytest.approx(parts[1], rel=1e-6)  # mirror images across 180
+    for lon in (179.9, -179.9, 180.0, -180.0):
+        assert contains(r, -16.9, lon)
+    assert not contains(r, -16.9, 178.0)
+
+
+def test_split_face_area_is_a_sixth_of_the_earth():
+    """Face 3 (token 7) is cut in two by the antimeridian; its parts add up."""
+    g = cell_polygon("7")
+    assert len(g.geoms) == 2 and g.is_valid
+    area = geodesic_area_km2(g)
+    assert area == pytest.approx(sum(geodesic_area_km2(p) for p in g.geoms))
+    assert area == pytest.approx(510_065_622 / 6, rel=0.005)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(0.01, 1.0), min_size=2, max_size=12),
+       st.sampled_from([0.3, 0.5, 0.9, 0.99]))
+def test_region_properties(cells, weights, mass):
+    toks = [c.token for c in cells.levels[-1].cells][:len(weights)]
+    p = make_prediction(cells, "x.jpg", dict(zip(toks, weights)))
+    r = credible_region(p, mass)
+    probs = [c.probability for c in p.finest]
+    assert r.covered >= mass - 1e-12 or r.n_cells == len(probs)
+    assert sum(probs[:r.n_cells - 1]) < mass
+    assert r.area_km2 > 0 and r.geometry.is_valid
+    smaller = credible_region(p, mass / 2)
+    assert smaller.n_cells <= r.n_cells
+    assert r.geometry.buffer(1e-8).covers(smaller.geometry)
+
+
+# ------------------------------------------------------------------------- schema
+
+
+def test_layer_defs_and_row_functions(scene, cells):
+    names = [d.name for d in schema.layer_defs(cells.num_levels)]
+    assert names == ["predictions", "candidates", "cells_level_0", "cells_level_1",
+                     "cells_level_2", "surface", "regions", "failures", "run_info"]
+    preds = scene["preds"]
+    rows = schema.prediction_rows(preds, scene["out"], RUN)
+    fields = {f.name for f in schema.prediction_fields(cells.num_levels)}
+    for row in rows:
+        assert set(row.values) == fields
+        assert all(v is None or isinstance(v, (str, int, float)) for v in row.values.values())
+    assert rows[0].geometry.x == 2.35 and rows[0].geometry.y == 48.85
+    level1 = schema.cell_rows(preds, cells, 1)
+    assert len(level1) == sum(len(p.level_top[1]) for p in preds)
+    counts = {c.token: c.count for c in cells.levels[1].cells}
+    assert all(r.values["train_photos"] == counts[r.values["cell_token"]] for r in level1)
+    info = {r.values["key"]: r.values["value"] for r in schema.run_info_rows(
+        preds, scene["failures"], RUN)}
+    assert info["photos"] == "6" and info["failures"] == "2" and info["untrained"] == "1"
+    assert info["photos_per_s"] == "3.000" and info["backbone"] == "tiny"
+
+
+# -------------------------------------------------------------------------- gpkg
+
+
+def test_geopackage_round_trip(scene, cells):
+    preds, failures, out = scene["preds"], scene["failures"], scene["out"]
+    assert write_geopackage(out, preds, failures, cells, RUN) == out
+    ds = ogr.Open(str(out))
+    assert ds.GetDriver().GetName() == "GPKG"
+    layers = {ds.GetLayer(i).GetName(): ds.GetLayer(i) for i in range(ds.GetLayerCount())}
+    defs = {d.name: d for d in schema.layer_defs(cells.num_levels)}
+    assert set(layers) == set(defs)
+    expected_counts = {
+        "predictions": 4, "candidates": sum(len(p.candidates) for p in preds),
+        **{f"cells_level_{h}": sum(len(p.level_top[h]) for p in preds) for h in range(3)},
+        "surface": sum(len(p.finest) for p in preds), "regions": 8, "failures": 2,
+        "run_info": len(schema.run_info_rows(preds, failures, RUN)),
+    }
+    for name, layer in layers.items():
+        assert layer.GetFeatureCount() == expected_counts[name], name
+        defn = layer.GetLayerDefn()
+        got = [(defn.GetFieldDefn(i).GetName(), ogr.GetFieldTypeName(defn.GetFieldDefn(i)
+                                                                      .GetType()))
+               for i in range(defn.GetFieldCount())]
+        assert got == [(f.name, f.type) for f in defs[name].fields], name
+        want = {"Point": ogr.wkbPoint, "MultiPolygon": ogr.wkbMultiPolygon,
+                None: ogr.wkbNone}[defs[name].geometry]
+        assert layer.GetGeomType() == want, name
+        if want != ogr.wkbNone:
+            srs = layer.GetSpatialRef()
+            assert (srs.GetAuthorityName(None), srs.GetAuthorityCode(None)) == ("EPSG", "4326")
+            assert layer.GetGeometryColumn() == "geom"
+        else:
+            assert layer.GetSpatialRef() is None
+
+
+def test_geopackage_values(scene, cells):
+    preds, out = scene["preds"], scene["out"]
+    a, b, c = scene["files"]
+    write_geopackage(out, preds, scene["failures"], cells, RUN)
+    rows = by_file(features(out, "predictions"))
+    paris, tokyo, fiji, gone = (rows[n] for n in ("a.jpg", "b.jpg", "c é.jpg", "gone.jpg"))
+    assert paris["_xy"] == (2.35, 48.85)  # x = longitude
+    assert (paris["lat"], paris["lon"]) == (48.85, 2.35)
+    assert paris["photo_path"] == str(a) and paris["photo_relpath"] == "../photos/a.jpg"
+    assert tokyo["photo_relpath"] == "pics/b.jpg" and fiji["photo_relpath"] == "../photos/c é.jpg"
+    for row, f in ((paris, a), (tokyo, b), (fiji, c)):
+        assert row["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+    assert gone["sha256"] == ""
+    # EXIF: inside the 90 % region, outside it, absent
+    assert paris["exif_conflict"] == 0 and tokyo["exif_conflict"] == 1
+    for key in ("exif_lat", "exif_lon", "error_km", "exif_conflict"):
+        assert fiji[key] is None, key
+    assert tokyo["error_km"] == pytest.approx(
+        haversine_km(40.71, -74.0, preds[1].lat, preds[1].lon))
+    assert tokyo["error_km"] > 10_000
+    # per-level cells, places, provenance
+    for h in range(3):
+        assert paris[f"cell_{h}"] == preds[0].best_cells[h].token
+        assert paris[f"cell_{h}_prob"] == pytest.approx(preds[0].best_cells[h].probability)
+    assert paris["country_code"] == "FR" and "France" in paris["place"]
+    assert tokyo["country_code"] == "JP" and fiji["country_code"] == "FJ"
+    assert paris["scene"] == "urban" and paris["model_name"] == "geodecoder-test"
+    assert paris["weights_sha256"] == "ab" * 32 and paris["device"] == "cpu"
+    assert paris["run_time"].startswith("2025/05/01 12:00:00")  # OGR's DateTime text
+    r50 = credible_region(preds[0], 0.5)
+    assert paris["region50_km2"] == pytest.approx(r50.area_km2)
+    assert paris["region50_km2"] < paris["region90_km2"]
+
+
+def test_geopackage_polygon_layers(scene, cells):
+    preds, out = scene["preds"], scene["out"]
+    write_geopackage(out, preds, scene["failures"], cells, RUN)
+    regions = [r for r in features(out, "regions") if r["file_name"] == "c é.jpg"]
+    assert sorted(r["mass"] for r in regions) == [0.5, 0.9]
+    for r in regions:
+        g = ogr.CreateGeometryFromWkt(r["_geom"])
+        assert g.GetGeometryType() == ogr.wkbMultiPolygon and g.IsValid()
+        assert r["covered"] >= r["mass"]
+        env = g.GetEnvelope()  # the Fiji regions straddle the antimeridian
+        assert env[0] == pytest.approx(-180) and env[1] == pytest.approx(180)
+    surface = [r for r in features(out, "surface") if r["file_name"] == "a.jpg"]
+    assert sum(r["probability"] for r in surface) == pytest.approx(1.0)
+    level2 = [r for r in features(out, "cells_level_2") if r["file_name"] == "a.jpg"]
+    assert [r["rank"] for r in level2] == [1, 2, 3, 4, 5]
+    counts = {c.token: c.count for c in cells.levels[2].cells}
+    assert all(r["train_photos"] == counts[r["cell_token"]] for r in level2)
+    fails = by_file(features(out, "failures"))
+    assert fails["broken.jpg"]["reason"].startswith("not an image")
+    info = {r["key"]: r["value"] for r in features(out, "run_info")}
+    assert info["model_name"] == "geodecoder-test" and info["levels"] == "3"
+
+
+def test_ogrinfo_reads_the_file(scene, cells):
+    if shutil.which("ogrinfo") is None:
+        pytest.skip("ogrinfo is not installed")
+    out = scene["out"]
+    write_geopackage(out, scene["preds"], scene["failures"], cells, RUN)
+    text = subprocess.run(["ogrinfo", "-so", "-al", str(out)], capture_output=True,
+                          text=True, check=True).stdout
+    blocks = {b.split("\n", 1)[0].strip(): b for b in text.split("Layer name: ")[1:]}
+    assert set(blocks) == {d.name for d in schema.layer_defs(3)}
+    pred = blocks["predictions"]
+    assert "Geometry: Point" in pred and "Feature Count: 4" in pred
+    assert 'ID["EPSG",4326]' in pred
+    assert "Data axis to CRS axis mapping: 2,1" in pred  # stored as lon/lat
+    assert "exif_conflict: Integer" in pred and "run_time: DateTime" in pred
+    assert "Geometry: Multi Polygon" in blocks["regions"]
+    assert "Feature Count: 2" in blocks["failures"]
+
+
+def test_file_passes_gdal_geopackage_validator(scene, cells, tmp_path):
+    """GDAL's own conformance checker (requirement by requirement of the OGC spec)."""
+    validate = pytest.importorskip("osgeo_utils.samples.validate_gpkg")
+    out = scene["out"]
+    write_geopackage(out, scene["preds"], scene["failures"], cells, RUN,
+                     styles={"*": "<qgis/>"})
+    validate.check(str(out), extra_checks=True, warning_as_error=True)
+    empty = tmp_path / "empty.gpkg"
+    write_geopackage(empty, [], scene["failures"], cells, RUN)
+    validate.check(str(empty), extra_checks=True, warning_as_error=True)
+
+
+def test_non_utf8_file_name_does_not_fail_the_file(tmp_path, cells):
+    """On Linux a file name may be any bytes; OGR refuses Python's surrogate escapes."""
+    name = os.fsdecode(b"caf\xe9.jpg")
+    try:
+        (tmp_path / name).write_bytes(b"jpeg bytes")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system does not take non-UTF-8 names")
+    pred = make_prediction(cells, tmp_path / name, {"47e67": 1.0})
+    fail = PhotoFailure(str(tmp_path / name), f"cannot read {name}")
+    out = tmp_path / "odd.gpkg"
+    write_geopackage(out, [pred], [fail], cells, RUN)
+    row = features(out, "predictions")[0]
+    assert row["file_name"] == "caf\\xe9.jpg"
+    assert row["sha256"] == hashlib.sha256(b"jpeg bytes").hexdigest()
+    assert features(out, "failures")[0]["reason"].endswith("caf\\xe9.jpg")
+    main, _ = write_csv(tmp_path / "odd.csv", [pred], [fail], RUN)
+    assert "caf\\xe9.jpg" in main.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------ atomicity
+
+
+def _folder_listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_failed_write_keeps_the_old_file(scene, cells, monkeypatch):
+    out = scene["out"]
+    write_geopackage(out, scene["preds"], scene["failures"], cells, RUN)
+    before, listing = out.read_bytes(), _folder_listing(out.parent)
+    # 1) a record that OGR cannot take: a cell token that is no S2 cell, reached after the
+    #    predictions and candidates layers are written to the temporary file
+    bad = scene["preds"][0]
+    top = list(bad.level_top)
+    top[2] = top[2][:1] + (CellProbability(2, 0, "zz", 0.01),)
+    broken = Prediction(**{**bad.__dict__, "level_top": tuple(top)})
+    with pytest.raises(ValueError):
+        write_geopackage(out, [broken], [], cells, RUN)
+    assert out.read_bytes() == before and _folder_listing(out.parent) == listing
+    # 2) the last layer fails, with every other layer already in the temporary file
+    seen = []
+
+    def boom(*args, **kwargs):
+        seen.extend(p.name for p in out.parent.glob("*.tmp.gpkg"))
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(schema, "run_info_rows", boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        write_geopackage(out, scene["preds"], [], cells, RUN)
+    assert seen, "the temporary file should exist when the last layer is written"
+    assert out.read_bytes() == before and _folder_listing(out.parent) == listing
+
+
+def test_cancel_keeps_the_old_file(scene, cells):
+    out = scene["out"]
+    write_geopackage(out, scene["preds"], scene["failures"], cells, RUN)
+    before = out.read_bytes()
+    calls = []
+
+    def cancel_late():
+        calls.append(1)
+        return len(calls) > 6
+
+    with pytest.raises(WriteCancelled):
+        write_geopackage(out, scene["preds"], [], cells, RUN, is_cancelled=cancel_late)
+    assert out.read_bytes() == before
+    assert not list(out.parent.glob("*.tmp*"))
+
+
+def test_failed_first_write_leaves_nothing(scene, cells, monkeypatch):
+    out = scene["out"]
+    monkeypatch.setattr(schema, "surface_rows", lambda preds: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        write_geopackage(out, scene["preds"], [], cells, RUN)
+    assert not out.exists() and _folder_listing(out.parent) == ["pics"]
+
+
+def test_all_photos_failed(tmp_path, cells):
+    out = tmp_path / "none.gpkg"
+    fails = [PhotoFailure(str(tmp_path / f"{i}.jpg"), "cannot read") for i in range(3)]
+    write_geopackage(out, [], fails, cells, RUN)
+    ds = ogr.Open(str(out))
+    counts = {ds.GetLayer(i).GetName(): ds.GetLayer(i).GetFeatureCount()
+              for i in range(ds.GetLayerCount())}
+    assert counts.pop("failures") == 3 and counts.pop("run_info") > 0
+    assert set(counts.values()) == {0} and "predictions" in counts and "surface" in counts
+    assert ds.GetLayerByName("predictions").GetSpatialRef().GetAuthorityCode(None) == "4326"
+    info = {r["key"]: r["value"] for r in features(out, "run_info")}
+    assert (info["photos"], info["predicted"], info["failures"]) == ("3", "0", "3")
+    if shutil.which("ogrinfo"):
+        res = subprocess.run(["ogrinfo", "-so", "-al", str(out)], capture_output=True,
+                             text=True, check=False)
+        assert res.returncode == 0 and "Feature Count: 3" in res.stdout
+
+
+def test_layer_styles_table(scene, cells):
+    out = scene["out"]
+    styles = {"predictions": "<qgis>points</qgis>", "cells_level_*": "<qgis>cells</qgis>",
+              "failures": "<qgis>table</qgis>", "no_such_layer": "<qgis/>"}
+    write_geopackage(out, scene["preds"], scene["failures"], cells, RUN, styles=styles)
+    con = sqlite3.connect(out)
+    try:
+        cols = [(r[1], r[2].upper(), r[5]) for r in con.execute(
+            "PRAGMA table_info(layer_styles)")]
+        assert [c[0] for c in cols] == [
+            "id", "f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column",
+            "styleName", "styleQML", "styleSLD", "useAsDefault", "description", "owner",
+            "ui", "update_time"]
+        types = {c[0]: c[1] for c in cols}
+        assert types["id"] == "INTEGER" and cols[0][2] == 1  # primary key
+        assert types["useAsDefault"] == "BOOLEAN" and types["update_time"] == "DATETIME"
+        ddl = con.execute("SELECT sql FROM sqlite_master WHERE name='layer_styles'").fetchone()
+        assert "AUTOINCREMENT" in ddl[0].upper() and "CURRENT_TIMESTAMP" in ddl[0].upper() \
+            or "strftime" in ddl[0]
+        rows = con.execute("SELECT f_table_name, f_geometry_column, f_table_schema, "
+                           "useAsDefault, styleQML, update_time FROM layer_styles "
+                           "ORDER BY f_table_name").fetchall()
+    finally:
+        con.close()
+    assert [r[0] for r in rows] == ["cells_level_0", "cells_level_1", "cells_level_2",
+                                    "failures", "predictions"]
+    by_name = {r[0]: r for r in rows}
+    assert by_name["predictions"][1] == "geom" and by_name["failures"][1] == ""
+    assert all(r[2] == "" and r[3] == 1 and r[5] for r in rows)
+    assert by_name["cells_level_1"][4] == "<qgis>cells</qgis>"
+    # without styles there is no table
+    write_geopackage(out, scene["preds"], [], cells, RUN)
+    assert ogr.Open(str(out)).GetLayerByName("layer_styles") is None
+
+
+# ---------------------------------------------------------------------------- csv
+
+
+def test_csv_round_trip(scene, cells):
+    preds, out = scene["preds"], scene["out"].with_suffix(".csv")
+    main, fails = write_csv(out, preds, scene["failures"], RUN)
+    assert main == out and fails == failures_path(out) == out.with_name("run_failures.csv")
+    with open(out, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = reader.fieldnames, list(reader)
+    base = [f.name for f in schema.prediction_fields(3)]
+    assert header == base + [f"cand{k}_{x}" for k in (1, 2, 3) for x in ("lat", "lon", "prob")]
+    assert len(rows) == 4
+    paris = by_file(rows)["a.jpg"]
+    assert float(paris["lat"]) == 48.85 and float(paris["lon"]) == 2.35
+    assert paris["photo_relpath"] == "../photos/a.jpg" and paris["exif_conflict"] == "0"
+    assert float(paris["cand1_prob"]) == preds[0].candidates[0].probability
+    fiji = by_file(rows)["c é.jpg"]
+    assert fiji["exif_lat"] == "" and fiji["exif_conflict"] == "" and fiji["error_km"] == ""
+    assert math.isclose(float(fiji["region90_km2"]), credible_region(preds[2], 0.9).area_km2)
+    with open(fails, newline="", encoding="utf-8") as fh:
+        frows = list(csv.DictReader(fh))
+    assert [r["file_name"] for r in frows] == ["broken.jpg", "huge.tif"]
+    # a failing rewrite leaves both files as they were and no temporary file
+    before = (out.read_bytes(), fails.read_bytes())
+    bad = Prediction(**{**preds[0].__dict__, "finest": (CellProbability(2, 0, "zz", 1.0),)})
+    with pytest.raises(ValueError):
+        write_csv(out, [bad], [], RUN)
+    assert (out.read_bytes(), fails.read_bytes()) == before
+    assert not list(out.parent.glob("*.tmp*"))
+
+
+def test_csv_when_everything_failed(tmp_path):
+    out = tmp_path / "r.csv"
+    write_csv(out, [], [PhotoFailure(str(tmp_path / "x.jpg"), "unreadable")], RUN)
+    assert out.read_text(encoding="utf-8").splitlines()[0].startswith("photo_path,")
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1
+    assert "unreadable" in failures_path(out).read_text(encoding="utf-8")
