@@ -80,7 +80,7 @@ class CsvWriter:
         self._w.writerow(self.header)
         self._fw.writerow(self.fail_header)
 
-    def __enter__(self) -> "CsvWriter":
+    def __enter__(self) -> CsvWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -247,7 +247,7 @@ class GeoPackageWriter:
             self.abort()
             raise
 
-    def __enter__(self) -> "GeoPackageWriter":
+    def __enter__(self) -> GeoPackageWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
