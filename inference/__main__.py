@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     bi.add_argument("--cells", required=True, help="cells file from 'cells build'")
     bi.add_argument("--out", required=True, help="bundle folder to create")
     bi.add_argument("--backbone", default="efficientnet_lite0", help="backbone name")
+    bi.add_argument("--backbone-option", action="append", default=[], metavar="KEY=VALUE",
+                    help="backbone setting, repeatable; e.g. for a ViT from a local timm "
+                    "checkpoint: --backbone vit --backbone-option weights=vit_b16.safetensors "
+                    "(dim=768 depth=12 heads=12 patch=16 are the defaults). Weights that do not "
+                    "come from a pip package are copied into the bundle.")
     bi.add_argument("--name", default="untrained", help="model name stored in the bundle")
     bi.add_argument("--width", type=int, default=256, help="decoder width")
     bi.add_argument("--scenes", type=int, default=16, help="number of scenes S")

@@ -42,6 +42,8 @@ class Backbone(nn.Module):
     mean: Tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: Tuple[float, float, float] = (0.229, 0.224, 0.225)
     pretrained_source: str = "random"
+    # True when the weights come from an installed package: a bundle then need not carry them
+    weights_from_package: bool = False
 
     def tokens(self, images: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """(B, T, C) tokens and the (rows, cols) grid of the spatial ones (the last rows*cols)."""
@@ -99,6 +101,7 @@ class EfficientNetLite0(Backbone):
 
     def __init__(self, pretrained: bool = True, weights: Optional[str] = None):
         super().__init__()
+        self.weights_from_package = pretrained and not weights
         try:
             from efficientnet_lite_pytorch import EfficientNet
         except ImportError as exc:

@@ -197,5 +197,7 @@ def init_bundle(cells: CellHierarchy, out_dir, name: str = "untrained",
     torch.manual_seed(seed)
     config = ModelConfig(level_sizes=cells.sizes, backbone=backbone, **config_overrides)
     model = create_model(config)
-    bundle = ModelBundle(None, BundleInfo(name=name, untrained=True), config, cells, model)
+    info = BundleInfo(name=name, untrained=True,
+                      backbone_in_bundle=not model.backbone.weights_from_package)
+    bundle = ModelBundle(None, info, config, cells, model)
     return save_bundle(bundle, out_dir)

@@ -154,12 +154,29 @@ def cmd_bundle_init(args) -> int:
     try:
         cells = CellHierarchy.load(args.cells)
         out = init_bundle(cells, args.out, name=args.name, backbone=args.backbone,
-                          width=args.width, scenes=args.scenes, hid_layers=args.hid_layers,
+                          backbone_options=_options(args.backbone_option), width=args.width, scenes=args.scenes, hid_layers=args.hid_layers,
                           hdd_layers=args.hdd_layers)
     except (CellsError, BackboneError) as exc:
         raise UserError(str(exc)) from exc
     print(f"wrote untrained bundle {out} ({cells.num_levels} levels, {cells.sizes} cells)")
     return 0
+
+
+def _options(pairs) -> dict:
+    """KEY=VALUE strings -> dict, numbers as numbers."""
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise UserError(f"--backbone-option wants KEY=VALUE, got {pair!r}")
+        for cast in (int, float):
+            try:
+                value = cast(value)
+                break
+            except ValueError:
+                continue
+        out[key.strip()] = value
+    return out
 
 
 def cmd_evaluate(args) -> int:

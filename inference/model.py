@@ -119,8 +119,11 @@ class GeoDecoder(nn.Module):
                  pretrained_backbone: bool = True):
         super().__init__()
         self.config = config
+        options = dict(config.backbone_options)
+        if not pretrained_backbone:  # weights come from the bundle, not from a file
+            options.pop("weights", None)
         self.backbone = backbone if backbone is not None else build_backbone(
-            config.backbone, pretrained=pretrained_backbone, **config.backbone_options)
+            config.backbone, pretrained=pretrained_backbone, **options)
         d, s, hh = config.width, config.scenes, config.hierarchies
         self.project = nn.Sequential(nn.Linear(self.backbone.channels, d), nn.LayerNorm(d))
         self.queries = nn.Parameter(torch.rand(s * hh, d) * 0.02)  # random init, as in the paper

@@ -89,3 +89,29 @@ def test_failed_save_keeps_the_old_bundle(tiny_bundle, tmp_path, monkeypatch):
         save_bundle(tiny_bundle, out)
     assert (out / "weights.safetensors").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_vit_bundle_from_a_local_checkpoint_carries_its_backbone(tiny_cells, tmp_path):
+    """A backbone whose weights are not in a pip package travels inside the bundle."""
+    from inference.__main__ import main
+    from inference.backbones import VisionTransformer
+
+    torch.manual_seed(0)
+    vit = VisionTransformer(pretrained=False, image_size=224, patch=32, dim=24, depth=1, heads=2)
+    save_file({k: v.contiguous() for k, v in vit.state_dict().items()},
+              str(tmp_path / "vit.safetensors"))
+    tiny_cells.save(tmp_path / "cells.json")
+    opts = ["weights=" + str(tmp_path / "vit.safetensors"), "patch=32", "dim=24", "depth=1",
+            "heads=2"]
+    args = ["bundle", "init", "--cells", str(tmp_path / "cells.json"), "--out",
+            str(tmp_path / "vitb"), "--backbone", "vit", "--width", "32", "--scenes", "2",
+            "--hid-layers", "1", "--hdd-layers", "1"]
+    for o in opts:
+        args += ["--backbone-option", o]
+    assert main(args) == 0
+    (tmp_path / "vit.safetensors").unlink()  # the bundle must not need the file any more
+    bundle = load_bundle(tmp_path / "vitb")
+    assert bundle.info.backbone_in_bundle
+    x = torch.rand(1, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.allclose(bundle.model.backbone.tokens(x)[0], vit.tokens(x)[0], atol=1e-5)
