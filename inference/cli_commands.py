@@ -105,7 +105,7 @@ def cmd_predict(args) -> int:
     return 0 if n_pred or not failures else 1
 
 
-CHUNK = 64  # photos per write: memory stays flat however long the run
+CHUNK = 16  # photos per write: memory stays flat however long the run
 
 
 def _flush(writers, preds, fails, failures, bar, place_names) -> int:
