@@ -1,0 +1,169 @@
+"""``python -m inference train`` and the evaluate options that need the training modules.
+
+Registered through ``cli_commands.add_extra_commands``; argument parsing only, the work
+is ``train.train_from_photos`` / ``train.train_from_csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def add_train_command(sub) -> None:
+    """Add the ``train`` sub-command, and the kNN/ten-crop options of ``evaluate``."""
+    _extend_evaluate(sub)
+    tr = sub.add_parser(
+        "train", help="train a model bundle from geotagged photos or an MP-16 style CSV",
+        description="Train a GeoDecoder bundle. Backbone features are computed once and "
+        "cached (--cache), cells are built from the training photos, the epoch with the best "
+        "validation accuracy at 2500 km is kept, and a MODEL.md card is written from the "
+        "run's facts. Every epoch leaves a checkpoint next to --out; --resume continues it.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    src = tr.add_argument_group("data (one of --photos or --csv)")
+    one = src.add_mutually_exclusive_group(required=True)
+    one.add_argument("--photos", help="folder of photos with GPS in their EXIF (recursive); "
+                     "photos without GPS are listed and skipped")
+    one.add_argument("--csv", help="labels CSV: IMG_ID,LAT,LON[,AUTHOR][,scene column]")
+    src.add_argument("--images-root", help="folder the CSV's IMG_ID paths start from "
+                     "(default: the CSV's folder)")
+    src.add_argument("--scene-column", help="CSV column with scene labels, e.g. S16_Label "
+                     "(default: pseudo-scenes from k-means on backbone features)")
+    src.add_argument("--val-fraction", type=float, default=0.1,
+                     help="validation share; photographer-disjoint when AUTHOR exists")
+    src.add_argument("--licence", default="", help="licence of the training data (for the card)")
+    src.add_argument("--description", default="", help="one line on the data (for the card)")
+    tr.add_argument("--out", required=True, help="bundle folder to write")
+    tr.add_argument("--name", default="", help="model name (default: the --out folder name)")
+    tr.add_argument("--cache", default=None, help="feature cache folder (default: "
+                    "$GEODECODER_CACHE or ~/.cache/geodecoder/features)")
+    tr.add_argument("--checkpoint-dir", default=None, help="default: OUT.checkpoint")
+    tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    run = tr.add_argument_group("run")
+    run.add_argument("--epochs", type=int, default=None,
+                     help="default: enough for about 500 steps (10 to 100 epochs)")
+    run.add_argument("--batch-size", type=int, default=64)
+    run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"])
+    run.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                     help="auto: bf16 autocast on CUDA, fp32 on CPU")
+    run.add_argument("--workers", type=int, default=2, help="photo decoding threads/workers")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    opt = tr.add_argument_group("optimisation")
+    opt.add_argument("--lr", type=float, default=3e-4, help="decoder and heads")
+    opt.add_argument("--backbone-lr", type=float, default=1e-5, help="with --finetune-backbone")
+    opt.add_argument("--weight-decay", type=float, default=0.05)
+    opt.add_argument("--warmup-epochs", type=float, default=1.0)
+    opt.add_argument("--label-smoothing", type=float, default=0.1)
+    opt.add_argument("--level-weights", type=float, nargs="+", default=None,
+                     help="loss weight per cell level, coarse to fine (default: equal)")
+    opt.add_argument("--scene-weight", type=float, default=1.0)
+    opt.add_argument("--route-by-label", action="store_true",
+                     help="route the geo loss through the scene label (teacher forcing) "
+                     "instead of the predicted scene")
+    opt.add_argument("--finetune-backbone", action="store_true",
+                     help="train the backbone too, from images with augmentations (GPU); "
+                     "under torchrun this runs DistributedDataParallel")
+    net = tr.add_argument_group("cells and network")
+    net.add_argument("--t-min", type=int, default=None, help="minimum photos per cell")
+    net.add_argument("--t-max", type=int, nargs="+", default=None,
+                     help="maximum photos per cell, one per level (default: scaled to N)")
+    net.add_argument("--scenes", type=int, default=16,
+                     help="scenes S (pseudo-scenes: at most one per 8 training photos)")
+    net.add_argument("--backbone", default="efficientnet_lite0")
+    net.add_argument("--image-size", type=int, default=224)
+    net.add_argument("--preset", default="auto", choices=["auto", "cpu", "full"],
+                     help="decoder size: cpu = width 128, 2+1 layers; full = 256, 4+2; "
+                     "auto = full on CUDA, cpu otherwise")
+    for flag, kind in (("--width", int), ("--hid-layers", int), ("--hdd-layers", int),
+                       ("--heads", int), ("--ffn", int), ("--dropout", float)):
+        net.add_argument(flag, type=kind, default=None, help="overrides the preset")
+    tr.add_argument("--knn-k", type=int, default=10, help="k of the kNN baseline")
+    tr.set_defaults(func=cmd_train)
+
+
+def _extend_evaluate(sub) -> None:
+    ev = sub.choices.get("evaluate")
+    if ev is None:
+        return
+    known = {a.dest for a in ev._actions}
+    if "train_csv" not in known:
+        ev.add_argument("--train-csv", default=None,
+                        help="training photos (IMG_ID,LAT,LON): adds the kNN baseline on the "
+                        "model's own backbone features")
+        ev.add_argument("--train-images-root", default=None,
+                        help="folder the --train-csv IMG_IDs start from (default: "
+                        "--images-root)")
+    if "ten_crop" not in known:
+        ev.add_argument("--ten-crop", action="store_true",
+                        help="average the logits of 10 crops (corners, centre, mirrored)")
+
+
+def _options(args) -> dict:
+    model = {k: getattr(args, k) for k in ("width", "hid_layers", "hdd_layers", "heads", "ffn",
+                                           "dropout") if getattr(args, k) is not None}
+    return dict(cache_dir=args.cache, checkpoint_dir=args.checkpoint_dir, name=args.name,
+                epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                backbone_lr=args.backbone_lr, weight_decay=args.weight_decay,
+                warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
+                level_weights=args.level_weights, scene_weight=args.scene_weight,
+                route_by_label=args.route_by_label, val_fraction=args.val_fraction,
+                seed=args.seed, device=args.device, precision=args.precision,
+                t_min=args.t_min, t_max=args.t_max, scenes=args.scenes, backbone=args.backbone,
+                image_size=args.image_size, preset=args.preset, model=model,
+                finetune_backbone=args.finetune_backbone, workers=args.workers,
+                resume=args.resume, knn_k=args.knn_k, licence=args.licence,
+                data_description=args.description, quiet=args.quiet)
+
+
+def cmd_train(args) -> int:
+    from .backbones import BackboneError
+    from .cli_commands import UserError
+    from .features import FeatureCacheError
+    from .train import TrainError, train_from_csv, train_from_photos
+
+    try:
+        if args.photos:
+            result = train_from_photos(args.photos, args.out, **_options(args))
+        else:
+            root = args.images_root or str(Path(args.csv).resolve().parent)
+            result = train_from_csv(args.csv, root, args.out, scene_column=args.scene_column,
+                                    **_options(args))
+    except (TrainError, BackboneError, FeatureCacheError, OSError) as exc:
+        raise UserError(str(exc)) from exc
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun: rank 0 reports
+        return 0
+    for path, reason in result.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if result.bundle_dir is None:
+        print("training stopped before the end; --resume continues from the checkpoint "
+              f"{result.checkpoint_dir}")
+        return 1
+    print(summary(result))
+    return 0
+
+
+def summary(result) -> str:
+    """What a person wants to read after training: data, cells, validation, where."""
+    from .model_card import _row
+
+    f = result.facts
+    d, cells = f["data"], f["cells"]
+    lines = [f"trained on {d['n_train']} photos, validated on {d['n_val']} ({d['split']}); "
+             f"{d['photos_skipped']} skipped (listed above)",
+             f"cells (t_min {cells['t_min']}): " + ", ".join(
+                 f"{lv['cells']}" for lv in cells["levels"]) + " per level"
+             + "".join(f"\n  note: {n}" for n in cells["notes"]),
+             f"features: {result.cache_misses} computed, {result.cache_hits} from the cache; "
+             f"{f['recipe']['epochs']} epochs in {f['time_s']['training']:.0f} s, best epoch "
+             f"{result.best_epoch}"]
+    v = result.validation
+    if v:
+        lines += ["validation (% within 1/25/200/750/2500 km | median km):",
+                  _row("model", v["model"]), _row("prior", v["prior"]),
+                  _row(f"kNN k={v['knn_k']}", v["knn"])]
+    lines.append(f"wrote {result.bundle_dir} (MODEL.md inside); checkpoint "
+                 f"{result.checkpoint_dir}")
+    return "\n".join(lines)

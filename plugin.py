@@ -1,0 +1,156 @@
+"""The QGIS plugin object: a toolbar/menu action toggling the dock, and the provider.
+
+``initProcessing`` registers the Processing provider (``qgis_process`` calls only this,
+without an iface); ``initGui`` calls it too and adds the action.  The dock, the run
+service and everything that touches the engine are created the first time the dock is
+shown, so QGIS start-up costs nothing more than this file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from qgis.core import QgsApplication, QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication, Qt, QTranslator
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction
+
+from .ui.i18n import tr
+
+PLUGIN_DIR = Path(__file__).resolve().parent
+ICON_PATH = PLUGIN_DIR / "resources" / "icon.svg"
+MENU = "&GeoDecoder"
+
+
+class GeoDecoderPlugin:
+    def __init__(self, iface):
+        self.iface = iface
+        self.provider = None
+        self.action: Optional[QAction] = None
+        self.dock = None
+        self.service = None
+        self.translator: Optional[QTranslator] = None
+
+    # -------------------------------------------------------------- Processing
+    def initProcessing(self):  # noqa: N802 - QGIS's name
+        from .processing_provider.provider import GeoDecoderProvider
+
+        if self.provider is None:
+            self.provider = GeoDecoderProvider()
+            QgsApplication.processingRegistry().addProvider(self.provider)
+
+    # --------------------------------------------------------------------- GUI
+    def initGui(self):  # noqa: N802 - QGIS's name
+        self.install_translator()
+        self.initProcessing()
+        self.action = QAction(QIcon(str(ICON_PATH)), tr("Geolocate photos"),
+                              self.iface.mainWindow())
+        self.action.setObjectName("geodecoderShowDock")
+        self.action.setCheckable(True)
+        self.action.setToolTip(tr("Show the GeoDecoder panel: where were these photos taken?"))
+        self.action.toggled.connect(self.set_dock_visible)
+        self.iface.addToolBarIcon(self.action)
+        self.iface.addPluginToMenu(tr(MENU), self.action)
+
+    def install_translator(self) -> None:
+        """i18n/geodecoder_<lang>.qm for the user's QGIS locale, when one ships."""
+        locale = str(QgsSettings().value("locale/userLocale", "") or "")[:2]
+        qm = PLUGIN_DIR / "i18n" / f"geodecoder_{locale}.qm"
+        if locale and qm.is_file():
+            translator = QTranslator()
+            if translator.load(str(qm)):
+                QCoreApplication.installTranslator(translator)
+                self.translator = translator
+
+    def set_dock_visible(self, visible: bool) -> None:
+        if visible:
+            self.ensure_dock().show()
+        elif self.dock is not None:
+            self.dock.hide()
+
+    def ensure_dock(self):
+        """Create the dock and its run service once, and wire them together."""
+        if self.dock is not None:
+            return self.dock
+        from .ui.dock import GeolocateDock
+        from .ui.run_service import GeolocateService
+
+        service = GeolocateService(self.iface)
+        dock = GeolocateDock(self.iface.mainWindow(), attention_lookup=service.attention_for)
+        self._wire(dock, service)
+        dock.visibilityChanged.connect(self._sync_action)
+        self.iface.addDockWidget(Qt.RightDockWidgetArea, dock)
+        self.dock, self.service = dock, service
+        return dock
+
+    def _wire(self, dock, service) -> None:
+        """Dock requests -> service; service progress and results -> dock."""
+        from .ui.basemap import BasemapError, add_basemap
+        from .ui.run_service import describe_outcome
+
+        dock.runRequested.connect(service.start)
+        dock.cancelRequested.connect(service.cancel)
+        service.runStarted.connect(dock.run_started)
+        service.progressChanged.connect(dock.set_progress)
+        service.photoDone.connect(dock.photo_done)
+        service.runFinished.connect(
+            lambda outcome, _layers: dock.run_ended(describe_outcome(outcome),
+                                                    outcome.device_used))
+        service.runFailed.connect(lambda message: dock.run_ended(
+            tr("The run failed: {message}").format(message=message)))
+        service.runCancelled.connect(lambda: dock.run_ended(tr("Cancelled: nothing was added.")))
+        service.resultSelected.connect(dock.result_view.show_details)
+
+        def basemap(kind: str) -> None:
+            try:
+                add_basemap(kind)
+            except BasemapError as exc:
+                dock.status.setText(str(exc))
+
+        dock.basemapRequested.connect(basemap)
+        dock.pickRequested.connect(self.set_pick_tool)
+
+    def set_pick_tool(self, on: bool) -> None:
+        canvas = self.iface.mapCanvas()
+        if not on:
+            if self.service.pick_tool is not None:
+                canvas.unsetMapTool(self.service.pick_tool)
+            return
+        tool = self.service.make_pick_tool(canvas)
+        if tool is None:
+            self.dock.pick_button.setChecked(False)
+            self.dock.status.setText(tr("No results yet: run the geolocation first."))
+            return
+        tool.deactivated.connect(lambda: self.dock.pick_button.setChecked(False))
+        canvas.setMapTool(tool)
+
+    def _sync_action(self, visible: bool) -> None:
+        if self.action is not None and self.action.isChecked() != visible:
+            self.action.blockSignals(True)
+            self.action.setChecked(visible)
+            self.action.blockSignals(False)
+
+    # ------------------------------------------------------------------ unload
+    def unload(self):
+        if self.service is not None:
+            if self.service.pick_tool is not None:
+                self.iface.mapCanvas().unsetMapTool(self.service.pick_tool)
+            self.service.shutdown()
+            self.service = None
+        if self.dock is not None:
+            self.dock.save_settings()
+            self.iface.removeDockWidget(self.dock)
+            self.dock.deleteLater()
+            self.dock = None
+        if self.action is not None:
+            self.iface.removePluginMenu(tr(MENU), self.action)
+            self.iface.removeToolBarIcon(self.action)
+            self.action.deleteLater()
+            self.action = None
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+        if self.translator is not None:
+            QCoreApplication.removeTranslator(self.translator)
+            self.translator = None

@@ -1,0 +1,146 @@
+"""Processing algorithm geodecoder:train_model: a model bundle from geotagged photos.
+
+Until a default model ships, this is how a user gets one: point it at a folder of
+their own photos whose EXIF holds GPS (a region they work on), and it trains the
+engine's GeoDecoder (``inference.train.train_from_photos``) into a bundle folder that
+the dock and ``geolocate_photos`` take as MODEL.  Backbone features are cached, so a
+second run on the same photos is fast; a cancelled run keeps its checkpoint.
+"""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+
+from ..ui.i18n import tr
+from ..ui.native_libs import import_with_own_libraries
+from ..ui.run_pipeline import check_engine_packages
+
+DEVICE_KEYS = ("auto", "cpu", "gpu")
+
+
+def metrics_text(validation: dict) -> str:
+    """One line per validation row, e.g. 'model: acc_25km 0.31, ...'."""
+    lines = []
+    for name, metrics in (validation or {}).items():
+        if isinstance(metrics, dict):
+            values = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                               for k, v in metrics.items())
+            lines.append(f"{name}: {values}")
+    return "\n".join(lines)
+
+
+class TrainModelAlgorithm(QgsProcessingAlgorithm):
+    INPUT, OUTPUT, NAME, EPOCHS, DEVICE = "INPUT", "OUTPUT", "NAME", "EPOCHS", "DEVICE"
+    BATCH_SIZE, WIDTH, CACHE = "BATCH_SIZE", "WIDTH", "CACHE"
+
+    def name(self) -> str:
+        return "train_model"
+
+    def displayName(self) -> str:  # noqa: N802
+        return tr("Train geolocation model from geotagged photos")
+
+    def group(self) -> str:
+        return tr("Geolocation")
+
+    def groupId(self) -> str:  # noqa: N802
+        return "geolocation"
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return tr("Trains a GeoDecoder model bundle from a folder of photos whose EXIF "
+                  "holds GPS (searched recursively; photos without GPS are listed and "
+                  "skipped). The bundle folder is then the MODEL of \"Geolocate photos\". "
+                  "A model knows only the places its photos cover. Its card (MODEL.md) "
+                  "records the data, the hardware and the validation accuracy.")
+
+    def createInstance(self):  # noqa: N802
+        return TrainModelAlgorithm()
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterFile(
+            self.INPUT, tr("Folder of geotagged photos"),
+            behavior=QgsProcessingParameterFile.Folder))
+        self.addParameter(QgsProcessingParameterString(
+            self.NAME, tr("Model name"), optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.EPOCHS, tr("Epochs (0: automatic)"), QgsProcessingParameterNumber.Integer,
+            defaultValue=0, minValue=0, maxValue=1000))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.DEVICE, tr("Device"), options=[tr("Auto (GPU if available)"), tr("CPU"),
+                                               tr("GPU")], defaultValue=0))
+        advanced = [
+            QgsProcessingParameterNumber(self.BATCH_SIZE, tr("Batch size"),
+                                         QgsProcessingParameterNumber.Integer, defaultValue=64,
+                                         minValue=1, maxValue=4096),
+            QgsProcessingParameterNumber(self.WIDTH, tr("Decoder width (0: the default)"),
+                                         QgsProcessingParameterNumber.Integer, defaultValue=0,
+                                         minValue=0, maxValue=2048),
+            QgsProcessingParameterFile(self.CACHE, tr("Feature cache folder"),
+                                       behavior=QgsProcessingParameterFile.Folder,
+                                       optional=True),
+        ]
+        for parameter in advanced:
+            parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
+            self.addParameter(parameter)
+        self.addParameter(QgsProcessingParameterFolderDestination(
+            self.OUTPUT, tr("Model bundle folder")))
+
+    def _options(self, parameters, context) -> dict:
+        options = {"device": DEVICE_KEYS[self.parameterAsEnum(parameters, self.DEVICE, context)],
+                   "batch_size": self.parameterAsInt(parameters, self.BATCH_SIZE, context),
+                   "quiet": True}
+        name = self.parameterAsString(parameters, self.NAME, context).strip()
+        if name:
+            options["name"] = name
+        epochs = self.parameterAsInt(parameters, self.EPOCHS, context)
+        if epochs > 0:
+            options["epochs"] = epochs
+        width = self.parameterAsInt(parameters, self.WIDTH, context)
+        if width > 0:
+            options["model"] = {"width": width}
+        cache = self.parameterAsFile(parameters, self.CACHE, context)
+        if cache:
+            options["cache_dir"] = cache
+        return options
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        photos = self.parameterAsFile(parameters, self.INPUT, context)
+        out_dir = self.parameterAsString(parameters, self.OUTPUT, context)
+        try:
+            check_engine_packages()
+            import_with_own_libraries()
+            from ..inference.train import TrainError, train_from_photos
+        except RuntimeError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+
+        def progress(fraction: float, message: str) -> None:
+            feedback.setProgress(100.0 * fraction)
+            if message:
+                feedback.setProgressText(message)
+
+        try:
+            result = train_from_photos(photos, out_dir, progress=progress,
+                                       should_stop=feedback.isCanceled,
+                                       **self._options(parameters, context))
+        except (TrainError, RuntimeError, ValueError) as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        for path, reason in result.skipped:
+            feedback.reportError(tr("Skipped {path}: {reason}").format(path=path, reason=reason),
+                                 False)
+        if result.cancelled or result.bundle_dir is None:
+            feedback.pushInfo(tr("Cancelled: no bundle written; the checkpoint in {folder} "
+                                 "lets a later run resume.").format(
+                                     folder=result.checkpoint_dir))
+            return {}
+        feedback.pushInfo(tr("Trained on {n} photos ({v} held out for validation), best "
+                             "epoch {e}:").format(n=result.n_train, v=result.n_val,
+                                                   e=result.best_epoch))
+        feedback.pushInfo(metrics_text(result.validation))
+        return {self.OUTPUT: str(result.bundle_dir)}

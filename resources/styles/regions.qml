@@ -1,0 +1,123 @@
+<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis hasScaleBasedVisibilityFlag="0" maxScale="0" minScale="100000000" simplifyAlgorithm="0" simplifyDrawingHints="1" simplifyDrawingTol="1" simplifyLocal="1" simplifyMaxScale="1" styleCategories="Symbology|Fields|MapTips|Rendering" symbologyReferenceScale="-1" version="3.22.16-Białowieża">
+ <renderer-v2 attr="mass" enableorderby="0" forceraster="0" referencescale="-1" symbollevels="0" type="categorizedSymbol">
+  <categories>
+   <category label="50% credible region" render="true" symbol="0" value="0.5"></category>
+   <category label="90% credible region" render="true" symbol="1" value="0.9"></category>
+  </categories>
+  <symbols>
+   <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="0" type="fill">
+    <data_defined_properties>
+     <Option type="Map">
+      <Option name="name" type="QString" value=""></Option>
+      <Option name="properties"></Option>
+      <Option name="type" type="QString" value="collection"></Option>
+     </Option>
+    </data_defined_properties>
+    <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+     <Option type="Map">
+      <Option name="border_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+      <Option name="color" type="QString" value="217,65,43,90"></Option>
+      <Option name="joinstyle" type="QString" value="bevel"></Option>
+      <Option name="offset" type="QString" value="0,0"></Option>
+      <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+      <Option name="offset_unit" type="QString" value="MM"></Option>
+      <Option name="outline_color" type="QString" value="178,24,43,255"></Option>
+      <Option name="outline_style" type="QString" value="solid"></Option>
+      <Option name="outline_width" type="QString" value="0.7"></Option>
+      <Option name="outline_width_unit" type="QString" value="MM"></Option>
+      <Option name="style" type="QString" value="solid"></Option>
+     </Option>
+     <prop k="border_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+     <prop k="color" v="217,65,43,90"></prop>
+     <prop k="joinstyle" v="bevel"></prop>
+     <prop k="offset" v="0,0"></prop>
+     <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+     <prop k="offset_unit" v="MM"></prop>
+     <prop k="outline_color" v="178,24,43,255"></prop>
+     <prop k="outline_style" v="solid"></prop>
+     <prop k="outline_width" v="0.7"></prop>
+     <prop k="outline_width_unit" v="MM"></prop>
+     <prop k="style" v="solid"></prop>
+     <data_defined_properties>
+      <Option type="Map">
+       <Option name="name" type="QString" value=""></Option>
+       <Option name="properties"></Option>
+       <Option name="type" type="QString" value="collection"></Option>
+      </Option>
+     </data_defined_properties>
+    </layer>
+   </symbol>
+   <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="1" type="fill">
+    <data_defined_properties>
+     <Option type="Map">
+      <Option name="name" type="QString" value=""></Option>
+      <Option name="properties"></Option>
+      <Option name="type" type="QString" value="collection"></Option>
+     </Option>
+    </data_defined_properties>
+    <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+     <Option type="Map">
+      <Option name="border_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+      <Option name="color" type="QString" value="244,165,130,35"></Option>
+      <Option name="joinstyle" type="QString" value="bevel"></Option>
+      <Option name="offset" type="QString" value="0,0"></Option>
+      <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+      <Option name="offset_unit" type="QString" value="MM"></Option>
+      <Option name="outline_color" type="QString" value="214,96,77,255"></Option>
+      <Option name="outline_style" type="QString" value="dash"></Option>
+      <Option name="outline_width" type="QString" value="0.5"></Option>
+      <Option name="outline_width_unit" type="QString" value="MM"></Option>
+      <Option name="style" type="QString" value="solid"></Option>
+     </Option>
+     <prop k="border_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+     <prop k="color" v="244,165,130,35"></prop>
+     <prop k="joinstyle" v="bevel"></prop>
+     <prop k="offset" v="0,0"></prop>
+     <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+     <prop k="offset_unit" v="MM"></prop>
+     <prop k="outline_color" v="214,96,77,255"></prop>
+     <prop k="outline_style" v="dash"></prop>
+     <prop k="outline_width" v="0.5"></prop>
+     <prop k="outline_width_unit" v="MM"></prop>
+     <prop k="style" v="solid"></prop>
+     <data_defined_properties>
+      <Option type="Map">
+       <Option name="name" type="QString" value=""></Option>
+       <Option name="properties"></Option>
+       <Option name="type" type="QString" value="collection"></Option>
+      </Option>
+     </data_defined_properties>
+    </layer>
+   </symbol>
+  </symbols>
+  <rotation></rotation>
+  <sizescale></sizescale>
+ </renderer-v2>
+ <blendMode>0</blendMode>
+ <featureBlendMode>0</featureBlendMode>
+ <layerOpacity>1</layerOpacity>
+ <fieldConfiguration>
+  <field configurationFlags="None" name="mass"></field>
+  <field configurationFlags="None" name="area_km2"></field>
+ </fieldConfiguration>
+ <aliases>
+  <alias field="mass" index="0" name=""></alias>
+  <alias field="area_km2" index="1" name=""></alias>
+ </aliases>
+ <defaults>
+  <default applyOnUpdate="0" expression="" field="mass"></default>
+  <default applyOnUpdate="0" expression="" field="area_km2"></default>
+ </defaults>
+ <constraints>
+  <constraint constraints="0" exp_strength="0" field="mass" notnull_strength="0" unique_strength="0"></constraint>
+  <constraint constraints="0" exp_strength="0" field="area_km2" notnull_strength="0" unique_strength="0"></constraint>
+ </constraints>
+ <constraintExpressions>
+  <constraint desc="" exp="" field="mass"></constraint>
+  <constraint desc="" exp="" field="area_km2"></constraint>
+ </constraintExpressions>
+ <expressionfields></expressionfields>
+ <mapTip></mapTip>
+ <layerGeometryType>2</layerGeometryType>
+</qgis>

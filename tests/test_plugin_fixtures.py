@@ -1,0 +1,69 @@
+"""Shared fixtures and helpers of the plugin tests (imported by the test_plugin_* files).
+
+The repository root is the plugin folder; QGIS imports it as the package
+``geodecoder``, so the tests do the same (``import_plugin``) and every relative import
+of the plugin (``from ..inference import ...``) resolves as it does inside QGIS.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+from pytest_qgis.utils import wait_until
+
+from tests.photo_factory import make_jpeg
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "geodecoder"
+# photo name -> EXIF GPS (None = no GPS); two broken files are added beside them
+GOOD_PHOTOS = {
+    "paris_street.jpg": (48.8566, 2.3522), "nairobi.jpg": (-1.2921, 36.8219),
+    "tokyo_night.jpg": (35.6762, 139.6503), "lima.jpg": None, "sydney.jpg": None,
+    "suva.jpg": (-18.1416, 178.4419), "unknown_1.jpg": None, "unknown_2.jpg": None,
+}
+BROKEN_PHOTOS = {"truncated.jpg": "truncated or corrupt", "notes.jpg": "not an image"}
+
+
+def import_plugin():
+    """The plugin package as QGIS sees it, imported from the repository root."""
+    if PACKAGE in sys.modules:
+        return sys.modules[PACKAGE]
+    spec = importlib.util.spec_from_file_location(
+        PACKAGE, ROOT / "__init__.py", submodule_search_locations=[str(ROOT)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[PACKAGE] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def spin_until(condition, seconds: float = 90.0) -> bool:
+    """Run the Qt event loop (where QgsTask.finished runs) until `condition()`."""
+    return wait_until(condition, timeout_milliseconds=int(seconds * 1000))
+
+
+def make_photo_folder(folder: Path) -> dict:
+    """Real JPEGs (textured, some with EXIF GPS) plus a truncated and a text file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, (name, gps) in enumerate(GOOD_PHOTOS.items()):
+        make_jpeg(folder / name, size=(320 + 16 * i, 240), color=(30 * i % 255, 90, 160),
+                  gps=gps, orientation=6 if i == 2 else None)
+    whole = make_jpeg(folder / "truncated_src.jpg", size=(320, 240)).read_bytes()
+    (folder / "truncated.jpg").write_bytes(whole[: len(whole) // 3])
+    (folder / "truncated_src.jpg").unlink()
+    (folder / "notes.jpg").write_text("not a photo\n", encoding="utf-8")
+    return {"good": [str(folder / n) for n in GOOD_PHOTOS],
+            "broken": [str(folder / n) for n in BROKEN_PHOTOS]}
+
+
+@pytest.fixture(scope="session")
+def plugin_package():
+    return import_plugin()
+
+
+@pytest.fixture(scope="session")
+def photo_folder(tmp_path_factory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp("photos") / "trip"
+    return folder, make_photo_folder(folder)

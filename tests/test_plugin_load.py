@@ -1,0 +1,149 @@
+"""The plugin loads like QGIS loads it, adds and removes its UI, and imports nothing
+heavy at start-up; the dependency check names what is missing and installs on click."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from qgis.core import QgsApplication
+
+from tests.test_plugin_fixtures import ROOT, import_plugin, spin_until
+
+geodecoder = import_plugin()
+from geodecoder.ui import dependencies as deps  # noqa: E402
+from geodecoder.ui.install_panel import InstallPanel  # noqa: E402
+
+
+def test_class_factory_init_gui_toggle_and_unload(qgis_iface):
+    registry = QgsApplication.processingRegistry()
+    plugin = geodecoder.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        assert registry.providerById("geodecoder") is not None
+        assert registry.algorithmById("geodecoder:geolocate_photos") is not None
+        assert registry.algorithmById("geodecoder:train_model") is not None
+        assert plugin.action.objectName() == "geodecoderShowDock"
+        assert plugin.dock is None  # nothing built until the user asks
+        plugin.action.trigger()
+        assert plugin.dock is not None and plugin.dock.objectName() == "GeoDecoderDock"
+        assert not plugin.dock.isHidden()
+        plugin.action.trigger()
+        assert plugin.dock.isHidden()
+    finally:
+        plugin.unload()
+    assert registry.providerById("geodecoder") is None
+    assert plugin.dock is None and plugin.action is None and plugin.service is None
+
+
+def test_start_up_imports_neither_torch_nor_the_engine():
+    """QGIS imports every enabled plugin at start-up: loading ours, registering the
+    Processing provider and building the dock must not import torch."""
+    code = f"""
+import importlib.util, sys
+from qgis.core import QgsApplication
+app = QgsApplication([], True); app.initQgis()
+spec = importlib.util.spec_from_file_location("geodecoder", {str(ROOT / "__init__.py")!r},
+                                              submodule_search_locations=[{str(ROOT)!r}])
+mod = importlib.util.module_from_spec(spec); sys.modules["geodecoder"] = mod
+spec.loader.exec_module(mod)
+plugin = mod.classFactory(None)
+plugin.initProcessing()
+from geodecoder.ui.dock import GeolocateDock
+dock = GeolocateDock()
+heavy = sorted(m for m in sys.modules if m == "torch" or m.startswith("geodecoder.inference.")
+               and m != "geodecoder.inference.defaults")
+print("HEAVY", heavy)
+"""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env=env, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "HEAVY []" in out.stdout, out.stdout
+
+
+def test_every_engine_package_is_found_here():
+    assert deps.missing_requirements() == []
+    assert InstallPanel().isHidden()
+
+
+def test_missing_package_is_named_with_an_install_button(tmp_path):
+    ghost = deps.Requirement("geodecoder_no_such_module", "geodecoder-no-such-module",
+                             "a package that does not exist")
+    panel = InstallPanel(requirements=(*deps.REQUIREMENTS, ghost), target=tmp_path / "py")
+    assert not panel.isHidden()
+    assert panel.missing == [ghost]
+    assert "geodecoder_no_such_module" in panel.message.text()
+    assert "torch" not in panel.message.text()  # only what is missing
+    assert panel.install_button.text() == "Install"
+    program, args = panel.install_command()
+    assert Path(program).name.startswith("python")
+    assert args[:3] == ["-m", "pip", "install"]
+    assert args[args.index("--target") + 1] == str(tmp_path / "py")
+    assert args[-1] == "geodecoder-no-such-module"
+    constraints = Path(args[args.index("--constraint") + 1])
+    assert constraints.parent == tmp_path  # not on sys.path with the packages
+    assert constraints.read_text().strip().startswith("numpy==1.") or \
+        constraints.read_text().strip() == "numpy<2"
+
+
+def test_private_folder_is_per_python_version_and_prepended(tmp_path):
+    folder = deps.private_site_dir(str(tmp_path))
+    assert folder == tmp_path / "python" / "geodecoder-deps" / \
+        f"py{sys.version_info.major}.{sys.version_info.minor}"
+    assert not deps.add_private_site_to_path(folder)  # absent: nothing added
+    folder.mkdir(parents=True)
+    (folder / "geodecoder_probe_module.py").write_text("VALUE = 1\n")
+    try:
+        assert deps.add_private_site_to_path(folder)
+        assert sys.path[0] == str(folder)
+        assert deps.is_available("geodecoder_probe_module")
+    finally:
+        sys.path.remove(str(folder))
+
+
+def _local_wheel(folder: Path) -> Path:
+    """A minimal pure-Python wheel, so pip installs offline."""
+    name, version = "gd_fake_dep", "0.1"
+    files = {f"{name}/__init__.py": b"ANSWER = 42\n",
+             f"{name}-{version}.dist-info/METADATA":
+                 f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+             f"{name}-{version}.dist-info/WHEEL":
+                 b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = ""
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record += f"{path},sha256={digest},{len(data)}\n"
+    record += f"{name}-{version}.dist-info/RECORD,,\n"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for path, data in files.items():
+            zf.writestr(path, data)
+        zf.writestr(f"{name}-{version}.dist-info/RECORD", record)
+    return wheel
+
+
+def test_install_button_runs_pip_into_the_private_folder(tmp_path):
+    wheel = _local_wheel(tmp_path)
+    requirement = deps.Requirement("gd_fake_dep", str(wheel), "test package")
+    target = tmp_path / "deps" / "py"
+    panel = InstallPanel(requirements=(requirement,), target=target)
+    results = []
+    panel.installFinished.connect(results.append)
+    try:
+        panel.install_button.click()
+        assert panel.log.isVisibleTo(panel)
+        assert spin_until(lambda: results, seconds=120), panel.log.toPlainText()
+        assert results == [True], panel.log.toPlainText()
+        assert (target / "gd_fake_dep" / "__init__.py").is_file()
+        assert str(target) == sys.path[0]
+        assert panel.missing == []
+        assert "All packages are installed." in panel.log.toPlainText()
+    finally:
+        if str(target) in sys.path:
+            sys.path.remove(str(target))

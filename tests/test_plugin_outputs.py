@@ -1,0 +1,132 @@
+"""What a run leaves behind: a GeoPackage a colleague can open (styles inside), the
+shipped styles themselves, the basemap, and the attention overlay."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from qgis.core import QgsProject, QgsVectorLayer
+from qgis.PyQt.QtGui import QColor, QImage
+
+from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
+
+import_plugin()
+from geodecoder.inference import schema  # noqa: E402
+from geodecoder.ui import basemap, run_layers, run_pipeline, style_builder  # noqa: E402
+from geodecoder.ui.attention_view import attention_overlay, heat_rgba  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def run_gpkg(tmp_path_factory, tiny_bundle_dir, photo_folder):  # noqa: F811
+    folder = photo_folder[0]
+    run = run_pipeline.predict_photos([str(folder)], str(tiny_bundle_dir), device="cpu",
+                                      batch_size=4, top_k=3)
+    out = tmp_path_factory.mktemp("share") / "for colleague.gpkg"
+    return run_pipeline.write_run(out, run)
+
+
+def test_gpkg_opens_in_a_fresh_project_with_its_styles(run_gpkg):
+    project = QgsProject()  # a colleague's empty project, not the plugin's
+    layers = {}
+    for name in ("predictions", "candidates", "cells_level_0", "cells_level_2", "regions",
+                 "surface"):
+        layer = QgsVectorLayer(f"{run_gpkg}|layername={name}", name, "ogr")
+        assert layer.isValid(), name
+        project.addMapLayer(layer)
+        layers[name] = layer
+        count, _ids, style_names, _descriptions, error = layer.listStylesInDatabase()
+        assert count >= 1 and name in style_names, (name, error)
+    assert layers["predictions"].renderer().type() == "graduatedSymbol"
+    assert layers["predictions"].renderer().classAttribute() == "confidence"
+    assert "<img" in layers["predictions"].mapTipTemplate()
+    assert layers["candidates"].renderer().classAttribute() == "rank"
+    assert layers["regions"].renderer().type() == "categorizedSymbol"
+    assert layers["surface"].renderer().classAttribute() == "probability"
+    fill = layers["cells_level_0"].renderer().symbol().symbolLayer(0)
+    assert "level" in fill.dataDefinedProperties().property(
+        fill.PropertyStrokeWidth).expressionString()
+
+
+def test_gpkg_lists_every_layer_in_ogrinfo(run_gpkg):
+    ogrinfo = shutil.which("ogrinfo")
+    if ogrinfo is None:
+        pytest.skip("ogrinfo (gdal-bin) is not installed")
+    out = subprocess.run([ogrinfo, "-so", "-q", str(run_gpkg)], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    for name in ("predictions", "candidates", "cells_level_0", "cells_level_1", "cells_level_2",
+                 "surface", "regions", "failures", "run_info"):
+        assert f": {name} (" in out, out
+
+
+def test_layers_load_under_one_group_from_any_gpkg(run_gpkg, qgis_new_project):
+    layers = run_layers.load_run_layers(str(run_gpkg), qgis_new_project, "GeoDecoder test")
+    assert qgis_new_project.layerTreeRoot().findGroup("GeoDecoder test") is layers.group
+    assert [lyr.name() for lyr in layers.cells][0] == "Cells level 0 (coarsest)"
+    assert len(layers.all()) == 8
+    root_node = qgis_new_project.layerTreeRoot().findLayer(layers.surface.id())
+    assert not root_node.itemVisibilityChecked()  # the surface would hide the rest
+
+
+def test_plugin_layer_names_are_the_engine_schema():
+    assert (run_layers.PREDICTIONS, run_layers.CANDIDATES, run_layers.CELLS_PREFIX,
+            run_layers.SURFACE, run_layers.REGIONS, run_layers.FAILURES) == (
+        schema.PREDICTIONS, schema.CANDIDATES, schema.CELLS_PREFIX, schema.SURFACE,
+        schema.REGIONS, schema.FAILURES)
+
+
+def test_shipped_styles_are_what_the_builder_makes():
+    built = style_builder.build_styles()
+    shipped = run_pipeline.shipped_styles()
+    assert set(shipped) == set(built)
+    layer_names = {d.name for d in schema.layer_defs(style_builder.CELL_LEVELS)}
+    assert set(shipped) <= layer_names  # the writer matches styles to layers by name
+    for name, qml in built.items():
+        assert shipped[name] == qml, f"{name}.qml differs: run `python -m ui.style_builder`"
+
+
+@pytest.mark.parametrize("name", ["predictions", "candidates", "cells_level_1", "surface",
+                                  "regions"])
+def test_each_style_loads_into_its_schema_layer_without_error(name):
+    spec = next(d for d in schema.layer_defs(3) if d.name == name)
+    kinds = {"String": "string", "Integer": "integer", "Real": "double", "DateTime": "datetime"}
+    fields = "&".join(f"field={f.name}:{kinds[f.type]}" for f in spec.fields)
+    layer = QgsVectorLayer(f"{spec.geometry}?crs=EPSG:4326&{fields}", name, "memory")
+    path = run_pipeline.STYLES_DIR / f"{name}.qml"
+    ET.parse(path)  # well-formed XML
+    message, ok = layer.loadNamedStyle(str(path))
+    assert ok, message
+    assert layer.renderer() is not None
+
+
+def test_world_basemap_goes_under_the_results_once(qgis_new_project, run_gpkg):
+    run_layers.load_run_layers(str(run_gpkg), qgis_new_project, "GeoDecoder run")
+    layer = basemap.add_basemap(basemap.WORLD, qgis_new_project)
+    assert layer.isValid() and layer.source().startswith(basemap.world_map_path())
+    root = qgis_new_project.layerTreeRoot()
+    assert root.children()[-1].layerId() == layer.id()  # at the bottom, under the run
+    assert root.children()[0].name() == "GeoDecoder run"
+    assert basemap.add_basemap(basemap.WORLD, qgis_new_project) is layer
+    assert len(root.findLayers()) == 9  # 8 run layers + one basemap
+
+
+def test_osm_is_a_web_layer_made_only_on_request():
+    layer = basemap.make_basemap(basemap.OSM)
+    assert layer.providerType() == "wms" and "tile.openstreetmap.org" in layer.source()
+
+
+def test_attention_overlay_heats_where_the_model_looked():
+    photo = QImage(224, 224, QImage.Format_RGB32)
+    photo.fill(QColor(128, 128, 128))
+    grid = np.zeros((7, 7), dtype=np.float32)
+    grid[0, 6] = 1.0  # top-right token
+    out = attention_overlay(photo, grid)
+    assert (out.width(), out.height()) == (224, 224)
+    hot, cold = QColor(out.pixel(220, 4)), QColor(out.pixel(4, 220))
+    assert cold.getRgb()[:3] == (128, 128, 128)  # no attention: photo unchanged
+    assert hot.red() > 190 and hot.green() > 190 and hot.blue() < 160  # bright, warm
+    rgba = heat_rgba(grid)
+    assert rgba.shape == (7, 7, 4) and rgba[0, 6, 3] > rgba[6, 0, 3] == 0

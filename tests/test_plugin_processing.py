@@ -1,0 +1,215 @@
+"""The Processing algorithm: processing.run in QGIS, and qgis_process from a shell."""
+
+from __future__ import annotations
+
+import os
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from qgis.core import (
+    QgsApplication,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProject,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+
+from tests.test_plugin_fixtures import ROOT, import_plugin, photo_folder  # noqa: F401
+
+import_plugin()
+from geodecoder.inference import schema  # noqa: E402
+from geodecoder.processing_provider.provider import GeoDecoderProvider  # noqa: E402
+from geodecoder.ui.run_pipeline import default_bundle_path  # noqa: E402
+
+ALG = "geodecoder:geolocate_photos"
+QGIS_PROCESS = Path("/usr/bin/qgis_process.bin")
+NO_MODEL = "No default model installed"
+
+
+class Feedback(QgsProcessingFeedback):
+    """Keeps what the algorithm reported."""
+
+    def __init__(self):
+        super().__init__()
+        self.errors, self.progress_values = [], []
+        self.progressChanged.connect(self.progress_values.append)
+
+    def reportError(self, error, fatalError=False):  # noqa: N802,N803 - QGIS's names
+        self.errors.append(error)
+        super().reportError(error, fatalError)
+
+
+@pytest.fixture()
+def provider(qgis_processing):
+    registry = QgsApplication.processingRegistry()
+    if registry.providerById("geodecoder") is not None:
+        yield registry.providerById("geodecoder")
+        return
+    instance = GeoDecoderProvider()
+    registry.addProvider(instance)
+    yield instance
+    registry.removeProvider(instance)
+
+
+def _layer(path) -> QgsVectorLayer:
+    layer = QgsVectorLayer(str(path), "out", "ogr")
+    assert layer.isValid(), path
+    return layer
+
+
+def test_processing_run_writes_every_output(provider, tmp_path, photo_folder,  # noqa: F811
+                                            tiny_bundle_dir):
+    import processing
+
+    folder, files = photo_folder
+    out = {key: str(tmp_path / f"{key.lower()}.gpkg")
+           for key in ("OUTPUT", "CANDIDATES", "CELLS", "REGIONS")}
+    feedback = Feedback()
+    result = processing.run(ALG, {"INPUT": str(folder), "MODEL": str(tiny_bundle_dir),
+                                  "DEVICE": 1, "TOP_K": 3, **out}, feedback=feedback)
+    assert set(result) == set(out)
+    n = len(files["good"])
+    points = _layer(result["OUTPUT"])
+    assert points.featureCount() == n and points.crs().authid() == "EPSG:4326"
+    assert points.wkbType() == QgsWkbTypes.Point
+    assert [f.name() for f in points.fields() if f.name() != "fid"] == [
+        f.name for f in schema.prediction_fields(3)]
+    assert all(f["device"] == "cpu" and f["sha256"] for f in points.getFeatures())
+    assert _layer(result["CANDIDATES"]).featureCount() == 3 * n
+    cells = _layer(result["CELLS"])
+    assert sorted({f["level"] for f in cells.getFeatures()}) == [0, 1, 2]
+    assert QgsWkbTypes.geometryType(cells.wkbType()) == QgsWkbTypes.PolygonGeometry
+    assert _layer(result["REGIONS"]).featureCount() == 2 * n
+    assert len(feedback.errors) == len(files["broken"])
+    assert all("Skipped" in e for e in feedback.errors)
+    assert feedback.progress_values and max(feedback.progress_values) == pytest.approx(100)
+
+
+def test_processing_takes_single_photo_files(provider, photo_folder, tiny_bundle_dir):  # noqa: F811,E501
+    import processing
+
+    photos = photo_folder[1]["good"][:2]
+    result = processing.run(ALG, {"PHOTOS": photos, "MODEL": str(tiny_bundle_dir),
+                                  "OUTPUT": "TEMPORARY_OUTPUT"})
+    layer = result["OUTPUT"]
+    if isinstance(layer, str):
+        layer = _layer(layer)
+    assert sorted(f["photo_path"] for f in layer.getFeatures()) == sorted(photos)
+
+
+def test_processing_without_any_model_says_what_to_do(provider, photo_folder):  # noqa: F811
+    import processing
+
+    if default_bundle_path() is not None:
+        pytest.skip("a default model is installed")
+    with pytest.raises(QgsProcessingException, match=NO_MODEL):
+        processing.run(ALG, {"INPUT": str(photo_folder[0]), "OUTPUT": "TEMPORARY_OUTPUT"})
+
+
+def test_processing_without_photos_fails_clearly(provider, tiny_bundle_dir):
+    import processing
+
+    with pytest.raises(QgsProcessingException, match="folder of photos"):
+        processing.run(ALG, {"MODEL": str(tiny_bundle_dir), "OUTPUT": "TEMPORARY_OUTPUT"})
+
+
+def _qgis_process(args, config: Path, cwd: Path) -> subprocess.CompletedProcess:
+    paths = [p for p in (*site.getsitepackages(), *sys.path) if p and os.path.isdir(p)]
+    env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(config), QT_QPA_PLATFORM="offscreen",
+               PYTHONPATH=os.pathsep.join(dict.fromkeys(paths)))
+    return subprocess.run([str(QGIS_PROCESS), *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=240, check=False)
+
+
+def test_qgis_process_runs_the_algorithm_from_a_shell(tmp_path, photo_folder,  # noqa: F811
+                                                      tiny_bundle_dir):
+    if not QGIS_PROCESS.exists():
+        pytest.skip(f"{QGIS_PROCESS} is absent (Debian package 'qgis' not installed)")
+    config = tmp_path / "config"
+    plugins = config / "profiles" / "default" / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "geodecoder").symlink_to(ROOT, target_is_directory=True)
+    enabled = _qgis_process(["plugins", "enable", "geodecoder"], config, tmp_path)
+    assert enabled.returncode == 0, enabled.stdout + enabled.stderr
+    listed = _qgis_process(["list"], config, tmp_path)
+    assert ALG in listed.stdout, listed.stdout[-3000:] + listed.stderr[-3000:]
+
+    folder = str(photo_folder[0])
+    out = tmp_path / "out.gpkg"
+    if default_bundle_path() is None:  # only INPUT and OUTPUT: the clear message
+        bare = _qgis_process(["run", ALG, "--", f"INPUT={folder}", f"OUTPUT={out}"], config,
+                             tmp_path)
+        assert bare.returncode != 0
+        assert NO_MODEL in bare.stdout + bare.stderr
+        assert not out.exists()
+    run = _qgis_process(["run", ALG, "--", f"INPUT={folder}", f"MODEL={tiny_bundle_dir}",
+                         f"OUTPUT={out}", f"REGIONS={tmp_path / 'regions.gpkg'}"],
+                        config, tmp_path)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    assert _layer(out).featureCount() == len(photo_folder[1]["good"])
+    assert _layer(tmp_path / "regions.gpkg").featureCount() == 2 * len(photo_folder[1]["good"])
+    assert "Skipped" in run.stdout + run.stderr  # the broken photos are named
+
+
+def test_results_loaded_by_processing_get_the_plugin_styles(provider, photo_folder,  # noqa: F811
+                                                            tiny_bundle_dir, qgis_new_project):
+    import processing
+
+    processing.runAndLoadResults(ALG, {"INPUT": str(photo_folder[0]),
+                                       "MODEL": str(tiny_bundle_dir), "DEVICE": 1,
+                                       "OUTPUT": "TEMPORARY_OUTPUT",
+                                       "REGIONS": "TEMPORARY_OUTPUT"})
+    loaded = {layer.name(): layer for layer in QgsProject.instance().mapLayers().values()}
+    points = loaded["Predicted locations"]
+    assert points.renderer().type() == "graduatedSymbol"
+    assert "photo_path" in points.mapTipTemplate()
+    assert loaded["Credible regions (50% / 90%)"].renderer().type() == "categorizedSymbol"
+
+
+def test_missing_engine_packages_are_named():
+    from geodecoder.ui.dependencies import REQUIREMENTS, Requirement
+    from geodecoder.ui.run_pipeline import MissingPackagesError, check_engine_packages
+
+    check_engine_packages()  # all present here
+    ghost = Requirement("geodecoder_ghost_module", "ghost", "test")
+    with pytest.raises(MissingPackagesError, match="geodecoder_ghost_module.*click Install"):
+        check_engine_packages((*REQUIREMENTS, ghost))
+
+
+def _geotagged_photos(folder: Path, per_city: int = 5) -> int:
+    """Photos near six cities, one colour per city, with EXIF GPS."""
+    from tests.conftest import CITIES
+    from tests.photo_factory import make_jpeg
+
+    folder.mkdir(parents=True)
+    colours = [(200, 40, 40), (40, 180, 60), (50, 80, 210), (220, 200, 40), (190, 60, 190),
+               (40, 190, 190)]
+    for ci, (name, (lat, lon)) in enumerate(CITIES.items()):
+        for j in range(per_city):
+            make_jpeg(folder / f"{name}_{j}.jpg", (160, 128), colours[ci],
+                      gps=(lat + 0.05 * j, lon - 0.05 * j))
+    make_jpeg(folder / "no_gps.jpg", (160, 128), (128, 128, 128))  # listed and skipped
+    return len(CITIES) * per_city
+
+
+def test_train_then_geolocate_with_the_trained_bundle(provider, tmp_path):
+    import processing
+
+    n = _geotagged_photos(tmp_path / "geotagged")
+    feedback = Feedback()
+    trained = processing.run("geodecoder:train_model", {
+        "INPUT": str(tmp_path / "geotagged"), "NAME": "my region", "EPOCHS": 1, "DEVICE": 1,
+        "BATCH_SIZE": 16, "WIDTH": 32, "CACHE": str(tmp_path / "cache"),
+        "OUTPUT": str(tmp_path / "my-model")}, feedback=feedback)
+    bundle = Path(trained["OUTPUT"])
+    assert (bundle / "config.json").is_file() and (bundle / "weights.safetensors").is_file()
+    assert any("no_gps.jpg" in e for e in feedback.errors)
+    result = processing.run(ALG, {"INPUT": str(tmp_path / "geotagged"), "MODEL": str(bundle),
+                                  "DEVICE": 1, "OUTPUT": str(tmp_path / "where.gpkg")})
+    layer = _layer(result["OUTPUT"])
+    assert layer.featureCount() == n + 1  # the photo without GPS gets located too
+    assert {f["model_name"] for f in layer.getFeatures()} == {"my region"}

@@ -1,0 +1,136 @@
+"""The pieces of training that need no photos: split, scenes, kNN, loss, schedule."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def _samples(n, authors=None):
+    from inference.train import Sample
+
+    return [Sample(f"/p/{i}.jpg", float(i % 80), float(i % 170),
+                   authors[i] if authors else "") for i in range(n)]
+
+
+@given(st.integers(5, 200), st.integers(1, 30), st.floats(0.05, 0.5), st.integers(0, 99))
+@settings(max_examples=60, deadline=None)
+def test_photographer_disjoint_split_never_shares_an_author(n, n_authors, frac, seed):
+    from inference.train import split_samples
+
+    rng = random.Random(seed)
+    authors = [f"a{rng.randrange(n_authors)}" if rng.random() > 0.1 else "" for _ in range(n)]
+    train, val, how = split_samples(_samples(n, authors), frac, seed)
+    assert len(train) + len(val) == n and len(train) >= 2
+    shared = {s.author for s in train if s.author} & {s.author for s in val if s.author}
+    assert not shared
+    assert "photographer-disjoint" in how
+
+
+def test_random_split_is_seeded_and_sized():
+    from inference.train import split_samples
+
+    a = split_samples(_samples(100), 0.1, seed=3)
+    b = split_samples(_samples(100), 0.1, seed=3)
+    c = split_samples(_samples(100), 0.1, seed=4)
+    assert [s.path for s in a[1]] == [s.path for s in b[1]] != [s.path for s in c[1]]
+    assert len(a[1]) == 10 and "seeded random" in a[2]
+    assert len(split_samples(_samples(4), 0.1)[1]) == 0  # too few photos to hold any out
+    assert len(split_samples(_samples(23), 0.1)[1]) == 2
+    assert len(split_samples(_samples(30), 0.0)[1]) == 0
+
+
+def test_kmeans_recovers_separated_clusters_and_is_seeded():
+    from inference.scenes import assign, effective_scenes, kmeans
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 16)) * 5
+    x = np.concatenate([c + rng.normal(size=(30, 16)) * 0.3 for c in centres])
+    cents, labels = kmeans(x, 4, seed=1)
+    assert cents.shape == (4, 16)
+    for block in range(4):
+        assert len(set(labels[block * 30:(block + 1) * 30])) == 1
+    assert len(set(labels)) == 4
+    assert np.array_equal(kmeans(x, 4, seed=1)[1], labels)
+    assert np.array_equal(assign(x, cents), labels)
+    assert kmeans(x[:3], 8)[0].shape[0] == 3  # never more clusters than points
+    assert effective_scenes(16, 23) == 2 and effective_scenes(16, 10_000) == 16
+    assert effective_scenes(16, 3) == 1
+
+
+def test_centroids_round_trip(tmp_path):
+    from inference.scenes import load_centroids, save_centroids
+
+    c = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
+    save_centroids(tmp_path / "s.safetensors", c, {"backbone": "x"})
+    assert np.array_equal(load_centroids(tmp_path / "s.safetensors"), c)
+
+
+def test_knn_predicts_the_geodesic_medoid_of_the_neighbours():
+    from inference.knn import knn_predict
+
+    feats = np.array([[1, 0], [0.99, 0.1], [0.98, 0.12], [0, 1]], dtype=np.float32)
+    coords = np.array([[48.8, 2.3], [48.9, 2.4], [-33.9, 151.2], [35.7, 139.7]])
+    pred = knn_predict(feats, coords, np.array([[1, 0.05]], np.float32), k=3)
+    assert np.allclose(pred[0], [48.8, 2.3]) or np.allclose(pred[0], [48.9, 2.4])
+    nearest = knn_predict(feats, coords, np.array([[0.1, 1]], np.float32), k=1)
+    assert np.allclose(nearest[0], [35.7, 139.7])
+    assert knn_predict(feats, coords, np.ones((2, 2), np.float32), k=50).shape == (2, 2)
+
+
+def test_geo_loss_masks_missing_cells_and_weights_levels():
+    from inference.train import geo_loss
+
+    logits = [torch.randn(4, 3), torch.randn(4, 5)]
+    labels = torch.tensor([[0, 1], [1, -1], [2, 4], [0, -1]])
+    full = geo_loss(logits, labels, [1.0, 1.0], 0.0)
+    l0 = torch.nn.functional.cross_entropy(logits[0], labels[:, 0])
+    l1 = torch.nn.functional.cross_entropy(logits[1][[0, 2]], labels[[0, 2], 1])
+    assert torch.allclose(full, l0 + l1)
+    assert torch.allclose(geo_loss(logits, labels, [0.5, 0.0], 0.0), 0.5 * l0)
+    none = geo_loss(logits, torch.full((4, 2), -1), [1.0, 1.0], 0.1)
+    assert float(none) == 0.0 and math.isfinite(float(none))
+
+
+def test_schedule_warms_up_then_decays_to_zero():
+    from inference.train import auto_epochs, lr_factor
+
+    f = [lr_factor(s, 10, 100) for s in range(100)]
+    assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(f[9:], f[10:])) and f[-1] < 0.01
+    assert auto_epochs(1) == 100 and auto_epochs(500) == 10 and auto_epochs(25) == 20
+
+
+def test_model_card_states_missing_validation_honestly():
+    from inference.model_card import render_card
+
+    facts = {
+        "trained_with": "x", "created": "now",
+        "data": {"description": "d", "kind": "photos", "source": "s", "licence": "l",
+                 "photos_found": 3, "photos_skipped": 0, "skipped_by_reason": {},
+                 "n_train": 3, "n_val": 0, "split": "none",
+                 "train_photos_outside_every_cell": 0},
+        "validation": {},
+        "cells": {"built_from": "b", "t_min": 1, "levels": [{"t_max": 2, "cells": 2}],
+                  "notes": []},
+        "scenes": {"source": "pseudo", "count": 1},
+        "backbone": {"name": "b", "weights": "w", "frozen": True, "image_size": 224},
+        "model": {"preset": "cpu", "width": 8, "hid_layers": 1, "hdd_layers": 1, "heads": 1,
+                  "ffn": 8, "dropout": 0, "scenes": 1, "decoder_parameters": 10},
+        "recipe": {"optimizer": "AdamW", "lr": 1, "backbone_lr": None, "weight_decay": 0,
+                   "schedule": "s", "label_smoothing": 0, "level_weights": [1],
+                   "scene_weight": 1, "routing": "r", "epochs": 1, "batch_size": 1, "steps": 1,
+                   "precision": "fp32", "grad_clip": 1, "seed": 0, "augmentation": "none"},
+        "selection": {"rule": "r", "best_epoch": 1, "epochs_run": 1},
+        "hardware": {"device": "cpu", "world_size": 1, "cpu_threads": 1, "torch": "t",
+                     "cpu": "c"},
+        "time_s": {"features": 0, "training": 0, "total": 0},
+        "feature_cache": {"hits": 0, "computed": 3}, "deviations": ["frozen"]}
+    card = render_card(facts, "m")
+    assert "no measured accuracy" in card and card.startswith("# Model card: m")

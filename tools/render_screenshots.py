@@ -1,0 +1,162 @@
+"""Render the README screenshots headless: the dock, and a run's layers over a basemap.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tools/render_screenshots.py [--model DIR]
+
+Runs the plugin's own code (pipeline, writer, layer loading, dock) on the sample photos
+and writes ``docs/screenshot-dock.png`` and ``docs/screenshot-map.png``.  The basemap is
+QGIS's offline world map.  Without ``--model`` and without a default model, an
+UNTRAINED demo bundle is made (cells from the MP-16 coordinates in ../shared/data when
+present): its locations are meaningless, and the pictures say so in their status text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COORDS = ROOT.parent / "shared" / "data" / "mp16-coordinates-100k" / "coordinates_100k.csv"
+DEMO_CELLS = dict(t_min=20, t_max=[5000, 1000, 250])
+DEMO_MODEL = dict(width=64, scenes=4, hid_layers=1, hdd_layers=1, heads=2, ffn=128)
+
+
+def import_plugin():
+    spec = importlib.util.spec_from_file_location(
+        "geodecoder", ROOT / "__init__.py", submodule_search_locations=[str(ROOT)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["geodecoder"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def demo_bundle(folder: Path) -> str:
+    """An untrained bundle whose cells follow real photo density (or a few cities)."""
+    from geodecoder.inference.bundle import init_bundle
+    from geodecoder.inference.cells import build_hierarchy, read_coordinates_csv
+
+    if COORDS.is_file():
+        lats, lons = read_coordinates_csv(COORDS)
+        cells = build_hierarchy(lats, lons, **DEMO_CELLS)
+    else:
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        centres = [(48.85, 2.35), (35.68, 139.65), (-33.87, 151.2), (40.71, -74.0),
+                   (-1.29, 36.82), (-23.55, -46.63), (55.75, 37.62), (28.61, 77.2)]
+        lats = np.concatenate([c[0] + rng.normal(0, 2, 300) for c in centres])
+        lons = np.concatenate([c[1] + rng.normal(0, 2, 300) for c in centres])
+        cells = build_hierarchy(lats, lons, t_min=5, t_max=[600, 150, 40])
+    return str(init_bundle(cells, folder / "demo-untrained", name="demo", **DEMO_MODEL))
+
+
+def render_map(layers, out: Path, size=(1400, 760)) -> None:
+    from qgis.core import (
+        QgsCoordinateReferenceSystem,
+        QgsMapRendererParallelJob,
+        QgsMapSettings,
+        QgsRectangle,
+    )
+    from qgis.PyQt.QtCore import QSize
+    from qgis.PyQt.QtGui import QColor
+
+    settings = QgsMapSettings()
+    settings.setLayers(layers)
+    settings.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
+    settings.setExtent(QgsRectangle(-180, -62, 180, 84))
+    settings.setOutputSize(QSize(*size))
+    settings.setBackgroundColor(QColor("#dcebf5"))
+    job = QgsMapRendererParallelJob(settings)
+    job.start()
+    job.waitForFinished()
+    job.renderedImage().save(str(out))
+
+
+def render_dock(plugin_ui, service_attention, photos, outcome, layers, out: Path) -> None:
+    from geodecoder.ui.dock import GeolocateDock
+    from qgis.PyQt.QtCore import QCoreApplication
+    from geodecoder.ui.result_details import details_for
+    from geodecoder.ui.run_service import describe_outcome
+
+    dock = GeolocateDock(attention_lookup=service_attention)
+    dock.add_paths(photos)
+    while dock.photos.thumbnails_pending():  # thumbnails are made by a timer
+        QCoreApplication.processEvents()
+    failed = dict(outcome.failures)
+    for feature in layers.predictions.getFeatures():
+        dock.photo_done(feature["photo_path"], True,
+                        plugin_ui.tr("confidence {c:.0%}").format(c=feature["confidence"]))
+    for path, reason in failed.items():
+        dock.photo_done(path, False, reason)
+    dock.options.model.setFilePath(outcome.bundle_path)
+    dock.run_ended(describe_outcome(outcome.outcome), outcome.outcome.device_used)
+    dock.progress.setValue(100)
+    first = next(layers.predictions.getFeatures())
+    dock.result_view.show_details(details_for(first, layers))
+    dock.result_view.why_button.setChecked(True)
+    dock.resize(480, 1400)
+    dock.show()  # lays the widgets out (offscreen platform: nothing appears)
+    QCoreApplication.processEvents()
+    body = dock.widget().widget()
+    body.resize(body.width(), max(body.sizeHint().height(), 1400))
+    QCoreApplication.processEvents()
+    body.grab().save(str(out))
+    dock.close()
+
+
+class _Outcome:
+    def __init__(self, outcome, bundle_path):
+        self.outcome, self.bundle_path, self.failures = outcome, bundle_path, outcome.failures
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", help="model bundle folder (default: default or demo)")
+    parser.add_argument("--photos", default=str(ROOT / "resources" / "samples"))
+    parser.add_argument("--out", default=str(ROOT / "docs"))
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from qgis.core import QgsApplication, QgsProject
+
+    app = QgsApplication([], True)
+    app.initQgis()
+    import_plugin()
+    from geodecoder.ui import i18n, run_pipeline
+    from geodecoder.ui.basemap import WORLD, add_basemap
+    from geodecoder.ui.geolocate_task import RunOutcome, photo_key
+    from geodecoder.ui.run_layers import load_run_layers
+
+    work = Path(tempfile.mkdtemp(prefix="geodecoder-shots-"))
+    bundle = args.model or run_pipeline.default_bundle_path() or demo_bundle(work)
+    run = run_pipeline.predict_photos([args.photos], bundle, device="cpu", top_k=5,
+                                      attention=True)
+    gpkg = run_pipeline.write_run(work / "screenshots.gpkg", run)
+    outcome = RunOutcome(str(gpkg), len(run.predictions),
+                         tuple((f.path, f.reason) for f in run.failures), run.device_used,
+                         run.bundle.label, bool(run.bundle.info.untrained), run.seconds,
+                         run.bundle.cells.num_levels)
+    attention = {photo_key(p.path): p.attention for p in run.predictions}
+    project = QgsProject.instance()
+    layers = load_run_layers(str(gpkg), project, "GeoDecoder screenshots")
+    world = add_basemap(WORLD, project)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    visible = [layers.predictions, layers.candidates, layers.regions, *reversed(layers.cells),
+               world]
+    render_map([lyr for lyr in visible if lyr is not None], out / "screenshot-map.png")
+    photos = [str(p) for p in sorted(Path(args.photos).iterdir()) if p.suffix.lower() in
+              (".jpg", ".jpeg", ".png", ".heic")]
+    render_dock(i18n, lambda path: attention.get(photo_key(path)), photos,
+                _Outcome(outcome, bundle), layers, out / "screenshot-dock.png")
+    print(f"wrote {out / 'screenshot-map.png'} and {out / 'screenshot-dock.png'}"
+          + (" (UNTRAINED demo model: locations are meaningless)" if outcome.untrained else ""))
+    project.clear()
+    app.exitQgis()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""What the dock asks for: one frozen object handed from the widgets to the run service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+DEVICES = ("auto", "cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class GeolocateParams:
+    """A run request.  Paths are absolute; ``bundle_path`` None means the default model,
+    ``output_path`` None means a new GeoPackage in the plugin's runs folder."""
+
+    photos: tuple[str, ...]
+    bundle_path: Optional[str] = None
+    device: str = "auto"  # one of DEVICES
+    top_k: int = 5
+    batch_size: int = 8
+    attention: bool = True  # keep the cross-attention maps for "Why here?"
+    output_path: Optional[str] = None
+
+    def __post_init__(self):
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, not {self.device!r}")
+        if self.top_k < 1 or self.batch_size < 1:
+            raise ValueError("top_k and batch_size must be at least 1")

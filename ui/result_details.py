@@ -1,0 +1,119 @@
+"""What the dock shows about one clicked result, read from the run's layers.
+
+Reading from the layers (not from in-memory records) means a result can be inspected
+the same way in a project reopened later, or in a GeoPackage a colleague sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from qgis.core import QgsFeature, QgsFeatureRequest, QgsRectangle, QgsVectorLayer
+
+from .run_layers import RunLayers
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    rank: int
+    probability: float
+    lat: float
+    lon: float
+    place: str
+
+
+@dataclass(frozen=True)
+class CellRow:
+    level: int
+    token: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class ResultDetails:
+    photo_path: str
+    file_name: str
+    lat: float
+    lon: float
+    confidence: float
+    place: str
+    scene: str
+    candidates: tuple[CandidateRow, ...]
+    cells: tuple[CellRow, ...]  # the best cell per level, coarse to fine
+    exif_lat: Optional[float] = None
+    exif_lon: Optional[float] = None
+    error_km: Optional[float] = None
+    exif_conflict: Optional[bool] = None
+    region50_km2: Optional[float] = None
+    region90_km2: Optional[float] = None
+    extent: Optional[QgsRectangle] = None  # EPSG:4326: the 90% region, else None
+
+
+def _value(feature: QgsFeature, name: str, default=None):
+    idx = feature.fields().indexOf(name)
+    if idx < 0:
+        return default
+    value = feature.attribute(idx)
+    if value is None or (hasattr(value, "isNull") and value.isNull()):
+        return default
+    return value
+
+
+def _float(feature: QgsFeature, name: str) -> Optional[float]:
+    value = _value(feature, name)
+    return None if value is None else float(value)
+
+
+def _same_photo(path: str) -> QgsFeatureRequest:
+    escaped = path.replace("'", "''")
+    return QgsFeatureRequest().setFilterExpression(f"\"photo_path\" = '{escaped}'")
+
+
+def _candidates(layer: Optional[QgsVectorLayer], path: str) -> tuple[CandidateRow, ...]:
+    if layer is None:
+        return ()
+    rows = [CandidateRow(int(_value(f, "rank", 0)), float(_value(f, "probability", 0.0)),
+                         float(_value(f, "lat", 0.0)), float(_value(f, "lon", 0.0)),
+                         str(_value(f, "place", "")))
+            for f in layer.getFeatures(_same_photo(path))]
+    return tuple(sorted(rows, key=lambda r: r.rank))
+
+
+def _best_cells(feature: QgsFeature) -> tuple[CellRow, ...]:
+    cells, level = [], 0
+    while feature.fields().indexOf(f"cell_{level}") >= 0:
+        token = _value(feature, f"cell_{level}")
+        if token:
+            cells.append(CellRow(level, str(token), float(_value(feature, f"cell_{level}_prob",
+                                                                 0.0))))
+        level += 1
+    return tuple(cells)
+
+
+def _region_extent(layer: Optional[QgsVectorLayer], path: str) -> Optional[QgsRectangle]:
+    if layer is None:
+        return None
+    best = None
+    for f in layer.getFeatures(_same_photo(path)):
+        if f.hasGeometry() and (best is None or float(_value(f, "mass", 0)) > best[0]):
+            best = (float(_value(f, "mass", 0)), f.geometry().boundingBox())
+    return None if best is None else best[1]
+
+
+def details_for(feature: QgsFeature, layers: RunLayers) -> ResultDetails:
+    """Everything about the photo of a Predictions feature."""
+    path = str(_value(feature, "photo_path", ""))
+    conflict = _value(feature, "exif_conflict")
+    return ResultDetails(
+        photo_path=path, file_name=str(_value(feature, "file_name", "")),
+        lat=float(_value(feature, "lat", 0.0)), lon=float(_value(feature, "lon", 0.0)),
+        confidence=float(_value(feature, "confidence", 0.0)),
+        place=str(_value(feature, "place", "")), scene=str(_value(feature, "scene", "")),
+        candidates=_candidates(layers.candidates, path), cells=_best_cells(feature),
+        exif_lat=_float(feature, "exif_lat"), exif_lon=_float(feature, "exif_lon"),
+        error_km=_float(feature, "error_km"),
+        exif_conflict=None if conflict is None else bool(conflict),
+        region50_km2=_float(feature, "region50_km2"),
+        region90_km2=_float(feature, "region90_km2"),
+        extent=_region_extent(layers.regions, path))

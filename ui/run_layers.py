@@ -1,0 +1,113 @@
+"""Layers of a finished run: read from its GeoPackage into one layer-tree group.
+
+Runs on the main thread only (``QgsTask.finished``).  Styles come from the
+GeoPackage's ``layer_styles`` table, which QGIS applies as each layer's default style,
+so a colleague who opens the file gets the same map; a layer without a stored style
+gets the shipped QML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Optional
+
+from osgeo import ogr
+from qgis.core import QgsLayerTreeGroup, QgsProject, QgsVectorLayer
+
+from .i18n import tr
+from .run_pipeline import STYLES_DIR
+
+PREDICTIONS, CANDIDATES, CELLS_PREFIX = "predictions", "candidates", "cells_level_"
+SURFACE, REGIONS, FAILURES = "surface", "regions", "failures"
+# The names above are inference/schema.py's layer names; schema imports shapely, and the
+# layers must load in a project even where the engine's packages are missing.
+
+
+@dataclass
+class RunLayers:
+    group: QgsLayerTreeGroup
+    predictions: Optional[QgsVectorLayer] = None
+    candidates: Optional[QgsVectorLayer] = None
+    cells: list = field(default_factory=list)  # coarse to fine
+    surface: Optional[QgsVectorLayer] = None
+    regions: Optional[QgsVectorLayer] = None
+    failures: Optional[QgsVectorLayer] = None
+
+    def all(self) -> list:
+        return [lyr for lyr in (self.predictions, self.candidates, *self.cells, self.surface,
+                                self.regions, self.failures) if lyr is not None]
+
+
+def gpkg_layer_names(path: str) -> list[str]:
+    ds = ogr.Open(str(path))
+    if ds is None:
+        return []
+    try:
+        return [ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())]
+    finally:
+        ds = None
+
+
+def cell_levels(names: list[str]) -> list[int]:
+    return sorted(int(n[len(CELLS_PREFIX):]) for n in names
+                  if n.startswith(CELLS_PREFIX) and n[len(CELLS_PREFIX):].isdigit())
+
+
+def open_layer(path: str, name: str, title: str) -> Optional[QgsVectorLayer]:
+    """One layer of the GeoPackage, with its stored style (or the shipped one)."""
+    layer = QgsVectorLayer(f"{path}|layername={name}", title, "ogr")
+    if not layer.isValid():
+        return None
+    stored = layer.listStylesInDatabase()
+    has_stored = bool(stored and stored[0] > 0)
+    qml = STYLES_DIR / f"{name}.qml"
+    if not has_stored and qml.is_file():
+        layer.loadNamedStyle(str(qml))
+    return layer
+
+
+def default_group_name() -> str:
+    return tr("GeoDecoder {time}").format(time=datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def load_run_layers(path: str, project: Optional[QgsProject] = None,
+                    group_name: Optional[str] = None) -> RunLayers:
+    """Add the run's layers under a new top group: Predictions, Candidates, Regions, a
+    "Cells" subgroup (one layer per level, coarse first), the probability surface
+    (unchecked: it hides what is under it) and the Failures table."""
+    project = project or QgsProject.instance()
+    root = project.layerTreeRoot()
+    group = root.insertGroup(0, group_name or default_group_name())
+    names = gpkg_layer_names(path)
+    out = RunLayers(group)
+
+    def add(name: str, title: str, parent: QgsLayerTreeGroup, visible: bool = True):
+        if name not in names:
+            return None
+        layer = open_layer(path, name, title)
+        if layer is None:
+            return None
+        project.addMapLayer(layer, False)
+        node = parent.addLayer(layer)
+        node.setItemVisibilityChecked(visible)
+        return layer
+
+    out.predictions = add(PREDICTIONS, tr("Predictions"), group)
+    out.candidates = add(CANDIDATES, tr("Candidates"), group)
+    out.regions = add(REGIONS, tr("Regions (50% / 90%)"), group)
+    levels = cell_levels(names)
+    if levels:
+        cells_group = group.addGroup(tr("Cells"))
+        for level in levels:
+            title = tr("Cells level {level}").format(level=level)
+            if level == levels[0]:
+                title += tr(" (coarsest)")
+            elif level == levels[-1]:
+                title += tr(" (finest)")
+            layer = add(f"{CELLS_PREFIX}{level}", title, cells_group)
+            if layer is not None:
+                out.cells.append(layer)
+    out.surface = add(SURFACE, tr("Probability surface"), group, visible=False)
+    out.failures = add(FAILURES, tr("Failures"), group)
+    return out

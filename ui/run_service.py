@@ -1,0 +1,186 @@
+"""Starts and follows runs: the glue between the dock's request and the engine's task.
+
+The dock emits a ``GeolocateParams``; this service makes the ``GeolocateTask``, keeps a
+Python reference to it while it runs (QGIS would otherwise let Python garbage-collect
+it mid-run), adds the run's layers on the main thread when it ends, keeps the attention
+maps of the run's photos for "Why here?", and turns a selected prediction into the
+``ResultDetails`` the dock shows.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Optional
+
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsCsException,
+    QgsProject,
+    QgsRectangle,
+)
+from qgis.gui import QgsMapToolIdentifyFeature
+from qgis.PyQt.QtCore import QObject, pyqtSignal
+
+from .geolocate_task import GeolocateTask, RunOutcome, photo_key
+from .i18n import tr
+from .params import GeolocateParams
+from .result_details import ResultDetails, details_for
+from .run_layers import RunLayers, load_run_layers
+
+WGS84 = "EPSG:4326"
+POINT_ZOOM_DEG = 0.5  # half-size of the view around a prediction without a region
+
+
+def default_runs_dir() -> Path:
+    return Path(QgsApplication.qgisSettingsDirPath()) / "geodecoder" / "runs"
+
+
+class GeolocateService(QObject):
+    runStarted = pyqtSignal(object)  # GeolocateTask
+    progressChanged = pyqtSignal(float)
+    photoDone = pyqtSignal(str, bool, str)
+    runFinished = pyqtSignal(object, object)  # RunOutcome, RunLayers
+    runFailed = pyqtSignal(str)
+    runCancelled = pyqtSignal()
+    resultSelected = pyqtSignal(object)  # ResultDetails
+
+    def __init__(self, iface=None, project: Optional[QgsProject] = None,
+                 runs_dir: Optional[Path] = None, parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self.iface = iface
+        self.project = project or QgsProject.instance()
+        self.runs_dir = Path(runs_dir) if runs_dir else default_runs_dir()
+        self.task: Optional[GeolocateTask] = None
+        self.attention: dict = {}  # photo_key(path) -> numpy (levels, rows, cols)
+        self.runs: dict[str, RunLayers] = {}  # predictions layer id -> the run's layers
+        self.last_outcome: Optional[RunOutcome] = None
+        self.pick_tool: Optional[QgsMapToolIdentifyFeature] = None
+        self.project.layersWillBeRemoved.connect(self._forget_layers)
+
+    # ------------------------------------------------------------------ running
+    def is_running(self) -> bool:
+        return self.task is not None
+
+    def output_path_for(self, params: GeolocateParams) -> str:
+        if params.output_path:
+            return os.path.abspath(params.output_path)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        return str(self.runs_dir / f"geodecoder-{stamp}.gpkg")
+
+    def start(self, params: GeolocateParams) -> Optional[GeolocateTask]:
+        """Queue a run in QGIS's task manager; None if one is already running."""
+        if self.task is not None:
+            return None
+        task = GeolocateTask(params, self.output_path_for(params), self._task_finished)
+        task.progressChanged.connect(self.progressChanged)
+        task.photoDone.connect(self.photoDone)
+        self.task = task
+        self.runStarted.emit(task)  # before it runs: listeners may connect to the task
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def _task_finished(self, task: GeolocateTask, ok: bool) -> None:
+        """Main thread.  Layers are added only for a complete run."""
+        self.task = None
+        if not ok or task.outcome is None:
+            if task.error and not task.isCanceled():
+                self.runFailed.emit(task.error)
+            else:
+                self.runCancelled.emit()
+            return
+        outcome = task.outcome
+        self.last_outcome = outcome
+        self.attention.update(outcome.attention)
+        layers = load_run_layers(outcome.gpkg_path, self.project)
+        if layers.predictions is not None:
+            self.runs[layers.predictions.id()] = layers
+            layers.predictions.selectionChanged.connect(
+                partial(self._selection_changed, layers.predictions.id()))
+        self.runFinished.emit(outcome, layers)
+
+    def shutdown(self) -> None:
+        """Plugin unload: stop a running task and let go of the project."""
+        self.cancel()
+        try:
+            self.project.layersWillBeRemoved.disconnect(self._forget_layers)
+        except TypeError:
+            pass
+
+    # --------------------------------------------------------------- inspecting
+    def attention_for(self, path: str):
+        return self.attention.get(photo_key(path))
+
+    def _forget_layers(self, layer_ids) -> None:
+        for layer_id in layer_ids:
+            self.runs.pop(layer_id, None)
+
+    def _selection_changed(self, layer_id: str, selected, _deselected, _clear) -> None:
+        layers = self.runs.get(layer_id)
+        if layers is None or not selected:
+            return
+        feature = layers.predictions.getFeature(selected[0])
+        if feature.isValid():
+            self.show_result(details_for(feature, layers))
+
+    def result_layer(self):
+        """The Predictions layer to pick from: the active one if it is a run's, else the
+        latest run's; None before any run."""
+        active = self.iface.activeLayer() if self.iface is not None else None
+        if active is not None and active.id() in self.runs:
+            return active
+        return list(self.runs.values())[-1].predictions if self.runs else None
+
+    def make_pick_tool(self, canvas) -> Optional[QgsMapToolIdentifyFeature]:
+        """A map tool: click a prediction to select it (which shows it in the dock)."""
+        layer = self.result_layer()
+        if layer is None:
+            return None
+        tool = QgsMapToolIdentifyFeature(canvas, layer)
+        tool.featureIdentified.connect(lambda feature: layer.selectByIds([feature.id()]))
+        self.pick_tool = tool  # the canvas does not own map tools
+        return tool
+
+    def show_result(self, details: ResultDetails) -> None:
+        self.zoom_to(details)
+        self.resultSelected.emit(details)
+
+    def zoom_to(self, details: ResultDetails) -> None:
+        canvas = self.iface.mapCanvas() if self.iface is not None else None
+        if canvas is None:
+            return
+        rect = details.extent
+        if rect is None or rect.isEmpty():
+            d = POINT_ZOOM_DEG
+            rect = QgsRectangle(details.lon - d, details.lat - d, details.lon + d,
+                                details.lat + d)
+        destination = canvas.mapSettings().destinationCrs()
+        if destination.isValid() and destination.authid() != WGS84:
+            transform = QgsCoordinateTransform(QgsCoordinateReferenceSystem(WGS84),
+                                               destination, self.project)
+            try:
+                rect = transform.transformBoundingBox(rect)
+            except QgsCsException:  # outside the canvas CRS's area: leave the view
+                return
+        rect.scale(1.2)
+        canvas.setExtent(rect)
+        canvas.refresh()
+
+
+def describe_outcome(outcome: RunOutcome) -> str:
+    """One line for the dock's status label."""
+    text = tr("{n} photo(s) geolocated, {f} failed, in {s:.1f} s on {device}").format(
+        n=outcome.predicted, f=len(outcome.failures), s=outcome.seconds,
+        device=outcome.device_used)
+    if outcome.untrained:
+        text += tr(" — the model is UNTRAINED: its locations are meaningless")
+    return text

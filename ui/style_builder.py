@@ -1,0 +1,173 @@
+"""Builds the shipped layer styles (resources/styles/<layer>.qml) with the PyQGIS API.
+
+The renderers are made in code and exported with ``exportNamedStyle``, so the QML is
+what QGIS itself writes and always loads.  File names are the layer names of
+``inference/schema.py``: the GeoPackage writer stores each style in the file's
+``layer_styles`` table, and QGIS applies it when anyone opens the layer.
+
+Regenerate after a change (from the plugin folder):
+    QT_QPA_PLATFORM=offscreen python -m ui.style_builder resources/styles
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from xml.etree.ElementTree import canonicalize  # nosec B405
+
+from qgis.core import (
+    QgsCategorizedSymbolRenderer,
+    QgsEditorWidgetSetup,
+    QgsFillSymbol,
+    QgsGraduatedSymbolRenderer,
+    QgsMapLayer,
+    QgsMarkerSymbol,
+    QgsProperty,
+    QgsReadWriteContext,
+    QgsRendererCategory,
+    QgsRendererRange,
+    QgsSingleSymbolRenderer,
+    QgsSymbolLayer,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtXml import QDomDocument
+
+CELL_LEVELS = 6  # cells_level_0 .. cells_level_5 (the paper's models use 3)
+# the photo itself, or (for a GeoPackage handed on with its photos beside it) the
+# relative path from the GeoPackage's folder
+PHOTO_EXPR = ("replace(if(file_exists(\"photo_path\"), \"photo_path\", "
+              "file_path(layer_property(@layer, 'path')) || '/' || \"photo_relpath\"), "
+              "'\\\\', '/')")
+MAP_TIP = ("<div style=\"max-width:220px\"><b>[% \"file_name\" %]</b><br>"
+           "[% \"place\" %] — [% format_number(\"confidence\" * 100, 1) %]%<br>"
+           "<img src=\"file:///[% regexp_replace(" + PHOTO_EXPR + ", '^/+', '') %]\" "
+           "width=\"200\"></div>")
+CANDIDATE_TIP = ("<b>[% \"file_name\" %]</b><br>rank [% \"rank\" %]: "
+                 "[% format_number(\"probability\" * 100, 1) %]%<br>[% \"place\" %]")
+DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
+CATEGORIES = (QgsMapLayer.Symbology | QgsMapLayer.MapTips | QgsMapLayer.Fields
+              | QgsMapLayer.Rendering)
+
+
+def _memory_layer(geometry: str, fields: str) -> QgsVectorLayer:
+    spec = "&".join(f"field={f}" for f in fields.split())
+    return QgsVectorLayer(f"{geometry}?crs=EPSG:4326&{spec}", "style", "memory")
+
+
+def _marker(color: str, size: float) -> QgsMarkerSymbol:
+    return QgsMarkerSymbol.createSimple({"name": "circle", "color": color, "size": str(size),
+                                         "outline_color": "#ffffff", "outline_width": "0.3"})
+
+
+def predictions_layer() -> QgsVectorLayer:
+    layer = _memory_layer("Point", "photo_path:string photo_relpath:string file_name:string "
+                                   "place:string confidence:double")
+    ranges = [(0.0, 0.05, "#fdd49e", 2.4, "below 5%"), (0.05, 0.2, "#fc8d59", 3.0, "5–20%"),
+              (0.2, 0.5, "#e34a33", 3.8, "20–50%"), (0.5, 1.0, "#7f0000", 4.6, "50% and more")]
+    renderer = QgsGraduatedSymbolRenderer("confidence", [
+        QgsRendererRange(lo, hi, _marker(color, size), label)
+        for lo, hi, color, size, label in ranges])
+    layer.setRenderer(renderer)
+    layer.setMapTipTemplate(MAP_TIP)
+    idx = layer.fields().indexOf("photo_path")
+    layer.setEditorWidgetSetup(idx, QgsEditorWidgetSetup("ExternalResource", {
+        "DocumentViewer": 1, "DocumentViewerHeight": 240, "FileWidget": True,
+        "FileWidgetButton": True, "StorageMode": 0}))
+    return layer
+
+
+def candidates_layer() -> QgsVectorLayer:
+    layer = _memory_layer("Point", "file_name:string rank:integer probability:double "
+                                   "place:string")
+    ranges = [(1, 1, "#08519c", 3.4, "rank 1"), (2, 3, "#3182bd", 2.6, "rank 2–3"),
+              (4, 5, "#6baed6", 2.0, "rank 4–5"), (6, 1000, "#bdd7e7", 1.6, "rank 6+")]
+    layer.setRenderer(QgsGraduatedSymbolRenderer("rank", [
+        QgsRendererRange(lo - 0.5 if lo > 1 else 0.5, hi + 0.5, _marker(c, s), label)
+        for lo, hi, c, s, label in ranges]))
+    layer.setMapTipTemplate(CANDIDATE_TIP)
+    return layer
+
+
+def cells_layer() -> QgsVectorLayer:
+    """Coarse levels drawn with thick dark outlines, fine ones thin and light; the fill
+    is more opaque where the probability is higher.  Data-defined on "level", so the
+    same style also reads well on the Processing output that holds every level."""
+    layer = _memory_layer("MultiPolygon", "level:integer rank:integer probability:double")
+    symbol = QgsFillSymbol.createSimple({"color": "49,130,189,80", "outline_color": "#08306b",
+                                         "outline_width": "0.6"})
+    fill = symbol.symbolLayer(0)
+    fill.setDataDefinedProperty(QgsSymbolLayer.PropertyFillColor, QgsProperty.fromExpression(
+        "color_rgba(49, 130, 189, 20 + 160 * min(1, coalesce(\"probability\", 0) * 2))"))
+    fill.setDataDefinedProperty(QgsSymbolLayer.PropertyStrokeWidth, QgsProperty.fromExpression(
+        "max(0.2, 1.4 - 0.4 * coalesce(\"level\", 0))"))
+    fill.setDataDefinedProperty(QgsSymbolLayer.PropertyStrokeColor, QgsProperty.fromExpression(
+        "CASE WHEN \"level\" = 0 THEN '#08306b' WHEN \"level\" = 1 THEN '#2171b5' "
+        "WHEN \"level\" = 2 THEN '#6a51a3' ELSE '#54278f' END"))
+    layer.setRenderer(QgsSingleSymbolRenderer(symbol))
+    return layer
+
+
+def surface_layer() -> QgsVectorLayer:
+    layer = _memory_layer("MultiPolygon", "probability:double")
+    ranges = [(0.0, 0.001, "#ffffcc"), (0.001, 0.01, "#fed976"), (0.01, 0.05, "#fd8d3c"),
+              (0.05, 0.2, "#e31a1c"), (0.2, 1.0, "#800026")]
+    layer.setRenderer(QgsGraduatedSymbolRenderer("probability", [
+        QgsRendererRange(lo, hi, QgsFillSymbol.createSimple(
+            {"color": color, "outline_style": "no"}), f"{lo:g}–{hi:g}")
+        for lo, hi, color in ranges]))
+    layer.setOpacity(0.7)
+    return layer
+
+
+def regions_layer() -> QgsVectorLayer:
+    layer = _memory_layer("MultiPolygon", "mass:double area_km2:double")
+    inner = QgsFillSymbol.createSimple({"color": "217,65,43,90", "outline_color": "#b2182b",
+                                        "outline_width": "0.7"})
+    outer = QgsFillSymbol.createSimple({"color": "244,165,130,35", "outline_color": "#d6604d",
+                                        "outline_width": "0.5", "outline_style": "dash"})
+    layer.setRenderer(QgsCategorizedSymbolRenderer("mass", [
+        QgsRendererCategory(0.5, inner, "50% credible region"),
+        QgsRendererCategory(0.9, outer, "90% credible region")]))
+    return layer
+
+
+def qml_of(layer: QgsVectorLayer) -> str:
+    doc = QDomDocument()
+    error = layer.exportNamedStyle(doc, QgsReadWriteContext(), CATEGORIES)
+    if error:
+        raise RuntimeError(f"cannot export the style: {error}")
+    # attributes sorted (C14N) so the files do not change at every rebuild: Qt writes
+    # them in hash order, which differs from run to run
+    body = canonicalize(xml_data=doc.toString(1))
+    return f"{DOCTYPE}\n{body}\n"
+
+
+def build_styles() -> dict[str, str]:
+    """Layer name -> QML text, for every layer that has a style."""
+    styles = {"predictions": qml_of(predictions_layer()),
+              "candidates": qml_of(candidates_layer()),
+              "surface": qml_of(surface_layer()),
+              "regions": qml_of(regions_layer())}
+    cells = qml_of(cells_layer())
+    styles.update({f"cells_level_{h}": cells for h in range(CELL_LEVELS)})
+    return styles
+
+
+def write_styles(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, qml in build_styles().items():
+        path = folder / f"{name}.qml"
+        path.write_text(qml, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    from qgis.core import QgsApplication
+
+    app = QgsApplication([], False)
+    app.initQgis()
+    for written_path in write_styles(Path(sys.argv[1] if len(sys.argv) > 1 else "styles")):
+        print(written_path)
+    app.exitQgis()
