@@ -47,8 +47,11 @@ package:
 deploy: package
 	mkdir -p "$(QGIS_PROFILE)/python/plugins"
 	rm -rf "$(QGIS_PROFILE)/python/plugins/$(PLUGIN)"
-	cd "$(QGIS_PROFILE)/python/plugins" && $(PY) -m zipfile -e "$(CURDIR)/dist/$(PLUGIN)-$(VERSION).zip" .
+	cd "$(QGIS_PROFILE)/python/plugins" && "$(CURDIR)/$(PY)" -m zipfile -e "$(CURDIR)/dist/$(PLUGIN)-$(VERSION).zip" .
 	@echo "installed into $(QGIS_PROFILE)/python/plugins/$(PLUGIN)"
+
+screenshots:
+	$(PY) tools/render_screenshots.py
 
 clean:
 	rm -rf dist build .pytest_cache .ruff_cache .qgis-settings

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,15 +34,17 @@ def untrained_bundle(workdir: Path) -> Path:
     py = sys.executable
     subprocess.run([py, "-m", "inference", "cells", "build", str(coords), "--out",
                     str(workdir / "cells.json")], cwd=REPO, check=True, capture_output=True)
-    subprocess.run([py, "-m", "inference", "bundle", "init", "--cells", str(workdir / "cells.json"),
-                    "--out", str(workdir / "bundle")], cwd=REPO, check=True, capture_output=True)
+    subprocess.run([py, "-m", "inference", "bundle", "init", "--cells",
+                    str(workdir / "cells.json"), "--out", str(workdir / "bundle")],
+                   cwd=REPO, check=True, capture_output=True)
     return workdir / "bundle"
 
 
 def run(model: Path, folder: Path, out: Path) -> dict:
     cmd = [sys.executable, "-c",
            "import resource, sys; from inference.__main__ import main; code = main(sys.argv[1:]);"
-           " print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)",
+           " print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss);"
+           " sys.exit(code)",
            "predict", str(folder), "--model", str(model), "--out", str(out / "r.gpkg"),
            "--csv", str(out / "r.csv"), "--quiet"]
     t0 = time.perf_counter()

@@ -50,6 +50,7 @@ def cmd_predict(args) -> int:
     from .predict import Predictor
     from .records import PhotoFailure
     from .schema import RunInfo
+    from .styles import applicable_styles
 
     bundle = _load(args.model)
     _warn_untrained(bundle)
@@ -74,7 +75,8 @@ def cmd_predict(args) -> int:
         bar.refresh()
 
     failures, n_pred = [], 0
-    gpkg = GeoPackageWriter(args.out, bundle.cells, run, styles=_styles())
+    gpkg = GeoPackageWriter(args.out, bundle.cells, run,
+                            styles=applicable_styles(bundle.cells.num_levels))
     csv_out = (CsvWriter(args.csv, run, bundle.cells.num_levels, predictor.top_k)
                if args.csv else None)
     writers = [w for w in (gpkg, csv_out) if w is not None]
@@ -120,14 +122,6 @@ def _flush(writers, preds, fails, failures, bar, place_names) -> int:
     return len(preds)
 
 
-def _styles():
-    """QML styles from resources/styles, stored in the GeoPackage so QGIS applies them."""
-    folder = Path(__file__).resolve().parent.parent / "resources" / "styles"
-    if not folder.is_dir():
-        return None
-    return {p.stem: p.read_text(encoding="utf-8") for p in folder.glob("*.qml")}
-
-
 def cmd_cells_build(args) -> int:
     from .cells import CellsError, build_hierarchy, read_coordinates_csv
 
@@ -154,7 +148,8 @@ def cmd_bundle_init(args) -> int:
     try:
         cells = CellHierarchy.load(args.cells)
         out = init_bundle(cells, args.out, name=args.name, backbone=args.backbone,
-                          backbone_options=_options(args.backbone_option), width=args.width, scenes=args.scenes, hid_layers=args.hid_layers,
+                          backbone_options=_options(args.backbone_option), width=args.width,
+                          scenes=args.scenes, hid_layers=args.hid_layers,
                           hdd_layers=args.hdd_layers)
     except (CellsError, BackboneError) as exc:
         raise UserError(str(exc)) from exc

@@ -24,7 +24,6 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
-from shapely.geometry.polygon import orient
 
 from .cell_geometry import cell_polygon
 from .records import CellProbability, Prediction
@@ -66,15 +65,20 @@ def as_multipolygon(geom: BaseGeometry) -> MultiPolygon:
 def geodesic_area_km2(geom: BaseGeometry) -> float:
     """Area of a lon/lat (Multi)Polygon on the WGS 84 ellipsoid, in km^2.
 
-    Each polygon is oriented first (shell counter-clockwise, holes clockwise) because
-    pyproj returns signed areas and a union may hand back either orientation; summing
-    signed areas of mixed orientation would cancel out.
+    Rings are measured one by one (shell minus holes, absolute values) because pyproj
+    returns signed areas and a union may hand back either orientation.  No shapely
+    ``orient``: inside QGIS it can resolve to QGIS's older GEOS and crash the process.
     """
     total = 0.0
     for poly in as_multipolygon(geom).geoms:
-        area, _ = _GEOD.geometry_area_perimeter(orient(poly, sign=1.0))
-        total += abs(area)
+        total += abs(_ring_area(poly.exterior.coords))
+        total -= sum(abs(_ring_area(r.coords)) for r in poly.interiors)
     return total / 1e6
+
+
+def _ring_area(coords) -> float:
+    lons, lats = zip(*[(c[0], c[1]) for c in coords])
+    return _GEOD.polygon_area_perimeter(lons, lats)[0]
 
 
 def _prefix(cells: tuple[CellProbability, ...], mass: float) -> tuple[int, float]:

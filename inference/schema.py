@@ -27,6 +27,8 @@ from shapely.geometry.base import BaseGeometry
 from .cell_geometry import cell_polygon
 from .cells import CellHierarchy
 from .geo import haversine_km
+from .layer_names import (CANDIDATES, CELLS_PREFIX, FAILURES, PREDICTIONS,  # noqa: F401
+                          REGIONS, RUN_INFO, SURFACE, cells_layer)
 from .places import Place, place_names
 from .records import PhotoFailure, Prediction
 from .regions import Region, contains, credible_regions
@@ -83,18 +85,7 @@ def utc_now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-PREDICTIONS = "predictions"
-CANDIDATES = "candidates"
-CELLS_PREFIX = "cells_level_"
-SURFACE = "surface"
-REGIONS = "regions"
-FAILURES = "failures"
-RUN_INFO = "run_info"
 REGION_MASSES = (0.5, 0.9)
-
-
-def cells_layer(level: int) -> str:
-    return f"{CELLS_PREFIX}{level}"
 
 
 _S, _I, _R, _DT = "String", "Integer", "Real", "DateTime"

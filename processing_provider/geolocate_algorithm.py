@@ -25,9 +25,9 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
+from ..inference.styles import style_path
 from ..ui.i18n import tr
 from ..ui.run_pipeline import (
-    STYLES_DIR,
     NoModelError,
     predict_photos,
     resolve_bundle_path,
@@ -55,7 +55,7 @@ class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
         self.style_name = style_name
 
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS's name
-        qml = STYLES_DIR / f"{self.style_name}.qml"
+        qml = style_path(self.style_name)
         if qml.is_file():
             layer.loadNamedStyle(str(qml))
             layer.triggerRepaint()

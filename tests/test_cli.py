@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +82,10 @@ def test_predict_on_a_hostile_folder(bundle_dir, workdir, capsys):
     assert ds.GetLayerByName("predictions").GetFeatureCount() == len(expected["readable"])
     assert ds.GetLayerByName("failures").GetFeatureCount() == len(unreadable)
     assert ds.GetLayerByName("candidates").GetFeatureCount() == 3 * len(expected["readable"])
+    with sqlite3.connect(out) as db:  # QGIS applies these when the file is opened
+        styled = {r[0] for r in db.execute("SELECT f_table_name FROM layer_styles")}
+    assert {"predictions", "candidates", "regions", "surface"} <= styled
+    assert {f"cells_level_{h}" for h in range(levels)} <= styled
     if shutil.which("ogrinfo"):
         info = subprocess.run(["ogrinfo", "-so", "-al", str(out)], capture_output=True,
                               text=True, check=True).stdout

@@ -56,8 +56,9 @@ plugin = mod.classFactory(None)
 plugin.initProcessing()
 from geodecoder.ui.dock import GeolocateDock
 dock = GeolocateDock()
-heavy = sorted(m for m in sys.modules if m == "torch" or m.startswith("geodecoder.inference.")
-               and m != "geodecoder.inference.defaults")
+light = {{"geodecoder.inference." + m for m in ("defaults", "layer_names", "styles")}}
+heavy = sorted(m for m in sys.modules if m in ("torch", "shapely", "pyproj", "s2sphere")
+               or m.startswith("geodecoder.inference.") and m not in light)
 print("HEAVY", heavy)
 """
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")

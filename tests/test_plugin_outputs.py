@@ -15,7 +15,7 @@ from qgis.PyQt.QtGui import QColor, QImage
 from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
 
 import_plugin()
-from geodecoder.inference import schema  # noqa: E402
+from geodecoder.inference import schema, styles  # noqa: E402
 from geodecoder.ui import basemap, run_layers, run_pipeline, style_builder  # noqa: E402
 from geodecoder.ui.attention_view import attention_overlay, heat_rgba  # noqa: E402
 
@@ -71,19 +71,14 @@ def test_layers_load_under_one_group_from_any_gpkg(run_gpkg, qgis_new_project):
     assert not root_node.itemVisibilityChecked()  # the surface would hide the rest
 
 
-def test_plugin_layer_names_are_the_engine_schema():
-    assert (run_layers.PREDICTIONS, run_layers.CANDIDATES, run_layers.CELLS_PREFIX,
-            run_layers.SURFACE, run_layers.REGIONS, run_layers.FAILURES) == (
-        schema.PREDICTIONS, schema.CANDIDATES, schema.CELLS_PREFIX, schema.SURFACE,
-        schema.REGIONS, schema.FAILURES)
-
-
 def test_shipped_styles_are_what_the_builder_makes():
     built = style_builder.build_styles()
     shipped = run_pipeline.shipped_styles()
     assert set(shipped) == set(built)
-    layer_names = {d.name for d in schema.layer_defs(style_builder.CELL_LEVELS)}
-    assert set(shipped) <= layer_names  # the writer matches styles to layers by name
+    for levels in (1, 3, 7):  # every layer but the tables is styled, at any depth
+        styled = set(styles.applicable_styles(levels))
+        spatial = {d.name for d in schema.layer_defs(levels) if d.geometry}
+        assert styled == spatial, spatial ^ styled
     for name, qml in built.items():
         assert shipped[name] == qml, f"{name}.qml differs: run `python -m ui.style_builder`"
 
@@ -95,7 +90,7 @@ def test_each_style_loads_into_its_schema_layer_without_error(name):
     kinds = {"String": "string", "Integer": "integer", "Real": "double", "DateTime": "datetime"}
     fields = "&".join(f"field={f.name}:{kinds[f.type]}" for f in spec.fields)
     layer = QgsVectorLayer(f"{spec.geometry}?crs=EPSG:4326&{fields}", name, "memory")
-    path = run_pipeline.STYLES_DIR / f"{name}.qml"
+    path = styles.style_path(name)
     ET.parse(path)  # well-formed XML
     message, ok = layer.loadNamedStyle(str(path))
     assert ok, message

@@ -16,12 +16,10 @@ from osgeo import ogr
 from qgis.core import QgsLayerTreeGroup, QgsProject, QgsVectorLayer
 
 from .i18n import tr
-from .run_pipeline import STYLES_DIR
 
-PREDICTIONS, CANDIDATES, CELLS_PREFIX = "predictions", "candidates", "cells_level_"
-SURFACE, REGIONS, FAILURES = "surface", "regions", "failures"
-# The names above are inference/schema.py's layer names; schema imports shapely, and the
-# layers must load in a project even where the engine's packages are missing.
+from ..inference.styles import style_path
+from ..inference.layer_names import (CANDIDATES, CELLS_PREFIX, FAILURES,  # noqa: F401
+                                     PREDICTIONS, REGIONS, SURFACE)
 
 
 @dataclass
@@ -61,7 +59,7 @@ def open_layer(path: str, name: str, title: str) -> Optional[QgsVectorLayer]:
         return None
     stored = layer.listStylesInDatabase()
     has_stored = bool(stored and stored[0] > 0)
-    qml = STYLES_DIR / f"{name}.qml"
+    qml = style_path(name)
     if not has_stored and qml.is_file():
         layer.loadNamedStyle(str(qml))
     return layer

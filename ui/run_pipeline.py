@@ -21,7 +21,6 @@ from .native_libs import import_with_own_libraries
 
 log = logging.getLogger(__name__)
 PLUGIN_ROOT = Path(__file__).resolve().parent.parent
-STYLES_DIR = PLUGIN_ROOT / "resources" / "styles"
 
 
 class NoModelError(RuntimeError):
@@ -120,19 +119,13 @@ def run_info(run: PredictionRun):
 
 
 def shipped_styles() -> dict[str, str]:
-    """QML styles by layer name (file stem), stored into every GeoPackage we write."""
-    if not STYLES_DIR.is_dir():
-        return {}
-    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(STYLES_DIR.glob("*.qml"))}
+    from ..inference.styles import shipped_styles as engine_styles
+    return engine_styles()
 
 
 def applicable_styles(num_levels: int) -> dict[str, str]:
-    """Shipped styles that match a layer of a run with `num_levels` levels (the writer
-    warns about styles that match nothing, e.g. cells_level_5 of a 3-level model)."""
-    from ..inference import schema
-
-    names = {d.name for d in schema.layer_defs(num_levels)}
-    return {name: qml for name, qml in shipped_styles().items() if name in names}
+    from ..inference.styles import applicable_styles as engine_applicable
+    return engine_applicable(num_levels)
 
 
 def write_run(path, run: PredictionRun,

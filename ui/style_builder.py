@@ -32,7 +32,6 @@ from qgis.core import (
 )
 from qgis.PyQt.QtXml import QDomDocument
 
-CELL_LEVELS = 6  # cells_level_0 .. cells_level_5 (the paper's models use 3)
 # the photo itself, or (for a GeoPackage handed on with its photos beside it) the
 # relative path from the GeoPackage's folder
 PHOTO_EXPR = ("replace(if(file_exists(\"photo_path\"), \"photo_path\", "
@@ -148,8 +147,7 @@ def build_styles() -> dict[str, str]:
               "candidates": qml_of(candidates_layer()),
               "surface": qml_of(surface_layer()),
               "regions": qml_of(regions_layer())}
-    cells = qml_of(cells_layer())
-    styles.update({f"cells_level_{h}": cells for h in range(CELL_LEVELS)})
+    styles["cells"] = qml_of(cells_layer())  # every cells_level_<h> layer
     return styles
 
 

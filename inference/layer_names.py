@@ -1,0 +1,17 @@
+"""Names of the output layers, importable without shapely, pyproj or torch.
+
+The QGIS side needs them at start-up (to group and style layers) and must not pull in
+the engine's native libraries to get a handful of strings.
+"""
+
+PREDICTIONS = "predictions"
+CANDIDATES = "candidates"
+CELLS_PREFIX = "cells_level_"
+SURFACE = "surface"
+REGIONS = "regions"
+FAILURES = "failures"
+RUN_INFO = "run_info"
+
+
+def cells_layer(level: int) -> str:
+    return f"{CELLS_PREFIX}{level}"
