@@ -195,9 +195,6 @@ def cmd_evaluate(args) -> int:
 
 
 def add_extra_commands(sub) -> None:
-    """Commands that live in their own modules (training) register here when present."""
-    try:
-        from .train_cli import add_train_command
-    except ImportError:
-        return
+    """Commands that live in their own modules (training) register here."""
+    from .train_cli import add_train_command
     add_train_command(sub)

@@ -118,7 +118,7 @@ def test_without_a_model_it_says_how_to_get_one(workdir, capsys):
 
 
 def test_every_command_documents_itself():
-    for cmd in (["predict"], ["cells", "build"], ["bundle", "init"], ["evaluate"]):
+    for cmd in (["predict"], ["cells", "build"], ["bundle", "init"], ["evaluate"], ["train"]):
         res = subprocess.run([sys.executable, "-m", "inference", *cmd, "--help"], cwd=REPO,
                              capture_output=True, text=True)
         assert res.returncode == 0 and "usage:" in res.stdout and len(res.stdout) > 200, cmd
