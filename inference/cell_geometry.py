@@ -2,8 +2,10 @@
 
 S2 cell edges are great-circle arcs; drawn as straight lines between four corners in
 plate carree a large cell is visibly wrong, so each edge is densified along its arc.
-Cells that cross the antimeridian are split into two parts, and a corner at a pole is
-expanded into a segment along the pole's latitude so the ring stays valid.
+S2 edges run along the antimeridian (face centres lie on it), so a cell of level >= 1
+touches 180 degrees but never straddles it; longitudes are unwrapped so a corner at -180
+cannot fold the ring, anything past +-180 is cut back into range (which splits the six
+level-0 faces), and a corner at a pole becomes a segment along the pole's latitude.
 """
 
 from __future__ import annotations
@@ -65,12 +67,6 @@ def _ring(token: str, max_step_deg: float) -> List[Tuple[float, float]]:
             ring.append((lon[(i + 1) % n], pole))
         else:
             ring.append((lon[i], lat[i]))
-    # a ring around a pole does not close after unwrapping: close it along the pole
-    drift = ring[-1][0] + (lon[0] - lon[-1]) - ring[0][0]
-    if abs(drift) > 180:
-        pole = 90.0 if np.mean(lat) > 0 else -90.0
-        ring.append((ring[-1][0], pole))
-        ring.append((ring[0][0], pole))
     return ring
 
 

@@ -78,9 +78,10 @@ def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_si
     root = Path(images_root)
     paths = [str(root / r[0]) for r in labels]
     predictor = Predictor(bundle, device=device, batch_size=batch_size, ten_crop=ten_crop)
-    by_path: Dict[str, object] = {}
+    by_path: Dict[str, object] = {}  # only what scoring needs: memory stays small
     for record in predictor.run(paths):
-        by_path[record.path] = record
+        by_path[record.path] = (record if isinstance(record, PhotoFailure)
+                                else (record.lat, record.lon, record.scene_name))
     errors, failures, scenes = [], [], []
     for (img_id, lat, lon), path in zip(labels, paths):
         rec = by_path.get(path)
@@ -90,8 +91,8 @@ def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_si
             errors.append(math.inf)
             scenes.append(None)
         else:
-            errors.append(haversine_km(lat, lon, rec.lat, rec.lon))
-            scenes.append(rec.scene_name)
+            errors.append(haversine_km(lat, lon, rec[0], rec[1]))
+            scenes.append(rec[2])
     report = metrics(errors)
     report["failed"] = failures
     report["protocol"] = {"distance": "haversine R=6371 km",

@@ -33,8 +33,13 @@ def resolve_device(device: str = "auto") -> torch.device:
     """'auto' picks CUDA, then Apple MPS, then CPU; an explicit choice that is not there
     is an error rather than a silent fallback (users want to know what ran)."""
     device = (device or "auto").lower()
-    if device == "gpu":
-        device = "cuda"
+    if device == "gpu":  # whichever GPU this machine has: CUDA, else Apple MPS
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        raise RuntimeError("a GPU was asked for, but this PyTorch sees neither a CUDA GPU nor "
+                           f"Apple MPS (torch {torch.__version__}); choose CPU or auto")
     if device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -43,7 +48,7 @@ def resolve_device(device: str = "auto") -> torch.device:
         return torch.device("cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' asked for, but this PyTorch has no usable CUDA GPU "
-                           f"(torch {torch.__version__}); use --device cpu or auto")
+                           f"(torch {torch.__version__}); choose CPU or auto")
     if device == "mps" and not (getattr(torch.backends, "mps", None)
                                 and torch.backends.mps.is_available()):
         raise RuntimeError("device 'mps' asked for, but Apple MPS is not available here")
@@ -109,7 +114,8 @@ class Predictor:
 
     def run(self, inputs: Iterable[str], progress: Optional[Callable[[int, int], None]] = None,
             should_stop: Optional[Callable[[], bool]] = None) -> Iterator[Result]:
-        """Yield one record per input file, in input order, until done or `should_stop()`."""
+        """Yield one record per input file until done or `should_stop()`: first the inputs
+        that do not exist (as failures), then the photos in the order find_photos gives."""
         paths, missing = find_photos(inputs)
         total = len(paths) + len(missing)
         done = 0
@@ -154,14 +160,10 @@ class Predictor:
     @torch.inference_mode()
     def predict_tensors(self, images: torch.Tensor, infos: Sequence[PhotoInfo]) -> List[Prediction]:
         """images: (B, 3, S, S), or (B, 10, 3, S, S) for ten-crop (logits averaged)."""
-        crops = images.shape[1] if images.dim() == 5 else 0
-        if crops:
-            images = images.flatten(0, 1)
-        out = self.model(images, need_attention=self.attention)
-        if crops:
-            out.level_logits = [lg.view(-1, crops, lg.shape[-1]).mean(1) for lg in out.level_logits]
-            out.scene_logits = out.scene_logits.view(-1, crops, out.scene_logits.shape[-1]).mean(1)
-            out.scene = out.scene_logits.argmax(dim=1)
+        if images.dim() == 5:
+            out = self._ten_crop(images)
+        else:
+            out = self.model(images, need_attention=self.attention)
         logp = hierarchical_log_probs(out.level_logits, self.parents)
         probs = torch.softmax(logp, dim=1)  # normalised over finest cells
         scene_p = torch.softmax(out.scene_logits.float(), dim=1)
@@ -182,6 +184,20 @@ class Predictor:
                                       int(scenes[b]), float(scene_conf[b]),
                                       None if attention is None else attention[b]))
         return preds
+
+    def _ten_crop(self, images: torch.Tensor):
+        """One scene per photo for all its crops: the scene logits are averaged over the
+        crops first, then every crop is decoded through that scene's queries and the level
+        logits are averaged (so the answer and the reported scene agree)."""
+        b, crops = images.shape[:2]
+        tokens, _ = self.model.backbone.tokens(images.flatten(0, 1))
+        first = self.model.decode(tokens)
+        scene_logits = first.scene_logits.view(b, crops, -1).mean(1)
+        scene = scene_logits.argmax(dim=1)
+        routed = self.model.decode(tokens, route_scene=scene.repeat_interleave(crops))
+        routed.level_logits = [lg.view(b, crops, -1).mean(1) for lg in routed.level_logits]
+        routed.scene_logits, routed.scene = scene_logits, scene
+        return routed
 
     def _record(self, b, info: PhotoInfo, sp, si, marg, scene, scene_conf, attention):
         cells = self.bundle.cells

@@ -161,3 +161,44 @@ def test_mp16_locations_give_the_measured_seven_level_ladder():
     coverage = (h.assign(lats[:2000], lons[:2000]) >= 0).mean(axis=0)
     assert coverage[0] > 0.99 and coverage[-1] > 0.9
     assert math.isclose(sum(c.count for c in h.levels[0].cells), h.num_images, rel_tol=0.02)
+
+
+def _reference_partition(lats, lons, t_min, t_max):
+    """GeoEstimation's create_cells, written plainly with s2sphere and dicts: a second
+    implementation to hold the vectorised one to."""
+    leaves = [s2sphere.CellId.from_lat_lng(s2sphere.LatLng.from_degrees(a, o))
+              for a, o in zip(lats, lons)]
+    level = 2
+    cells = {}
+    for i, leaf in enumerate(leaves):
+        cells.setdefault(leaf.parent(level).to_token(), []).append(i)
+    cells = {t: v for t, v in cells.items() if len(v) > t_min}
+    while any(len(v) > t_max for v in cells.values()) and level < 30:
+        level += 1
+        nxt = {}
+        for token, members in cells.items():
+            if len(members) > t_max:
+                for i in members:
+                    nxt.setdefault(leaves[i].parent(level).to_token(), []).append(i)
+            else:
+                nxt[token] = members
+        cells = nxt
+    return {t: len(v) for t, v in cells.items() if len(v) > t_min}
+
+
+@pytest.mark.parametrize("t_min,t_max", [(2, 40), (1, 15), (5, 120)])
+def test_partition_matches_a_plain_reference_implementation(t_min, t_max):
+    lats, lons = clustered_coords(n_per_city=120, seed=11, spread_deg=2.0)
+    expected = _reference_partition(lats, lons, t_min, t_max)
+    h = build_hierarchy(lats, lons, t_min=t_min, t_max=[t_max])
+    assert {c.token: c.count for c in h.levels[0].cells} == expected
+
+
+def test_partition_matches_the_reference_on_real_photo_locations():
+    csv_path = shared_data("mp16-coordinates-100k") / "coordinates_100k.csv"
+    lats, lons = read_coordinates_csv(csv_path)
+    lats, lons = lats[:5000], lons[:5000]
+    for t_max in (500, 100):
+        h = build_hierarchy(lats, lons, t_min=2, t_max=[t_max])
+        assert {c.token: c.count for c in h.levels[0].cells} == \
+            _reference_partition(lats, lons, 2, t_max)

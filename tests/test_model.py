@@ -93,12 +93,23 @@ def test_scene_is_the_most_confident_and_its_queries_are_classified():
     assert torch.allclose(out.attention.sum(-1), torch.ones(4, 3), atol=1e-5)
 
 
-def test_routing_by_label_uses_the_given_scene():
+def test_routing_by_label_classifies_the_given_scenes_queries():
     model = _tiny_model()
     tokens = torch.randn(2, 49, 1280)
+    route = torch.tensor([2, 0])
     with torch.no_grad():
-        routed = model.decode(tokens, route_scene=torch.tensor([2, 0]))
+        routed = model.decode(tokens, route_scene=route)
+        free = model.decode(tokens)
+        memory = model.project(tokens)
+        q = model.queries.unsqueeze(0).expand(2, -1, -1)
+        for layer in list(model.hid) + list(model.hdd):
+            q = layer(q, memory)[0]
+        o = model.norm(q).view(2, model.config.scenes, model.config.hierarchies, -1)
     assert routed.scene.tolist() == [2, 0]
+    assert torch.equal(routed.scene_logits, free.scene_logits)  # routing changes no confidence
+    for b in range(2):
+        for h, head in enumerate(model.heads):
+            assert torch.allclose(routed.level_logits[h][b], head(o[b, route[b], h]), atol=1e-5)
 
 
 def test_imagenet_weights_load_strictly():

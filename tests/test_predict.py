@@ -107,9 +107,44 @@ def test_ten_crop_runs_and_stays_a_distribution(tiny_bundle, photo_dir):
     assert all(0 < p.confidence <= 1 for p in preds)
 
 
+def test_ten_identical_crops_give_the_single_crop_answer(tiny_bundle):
+    from inference.photos import PhotoInfo
+    predictor = Predictor(tiny_bundle, device="cpu")
+    torch.manual_seed(3)
+    image = torch.rand(2, 3, 224, 224)
+    infos = [PhotoInfo(f"x{i}.jpg", 224, 224, None, 1) for i in range(2)]
+    single = predictor.predict_tensors(image, infos)
+    ten = predictor.predict_tensors(image[:, None].expand(-1, 10, -1, -1, -1), infos)
+    for a, b in zip(single, ten):
+        assert a.scene == b.scene
+        assert [c.cell_token for c in a.candidates] == [c.cell_token for c in b.candidates]
+        assert a.confidence == pytest.approx(b.confidence, rel=1e-4)
+        assert a.scene_confidence == pytest.approx(b.scene_confidence, rel=1e-4)
+
+
+def test_ten_crop_answer_comes_from_the_reported_scene(tiny_bundle):
+    from inference.model import hierarchical_log_probs
+    from inference.photos import PhotoInfo
+    predictor = Predictor(tiny_bundle, device="cpu")
+    torch.manual_seed(4)
+    crops = torch.rand(1, 10, 3, 224, 224)
+    pred = predictor.predict_tensors(crops, [PhotoInfo("y.jpg", 224, 224, None, 1)])[0]
+    model = tiny_bundle.model
+    with torch.no_grad():
+        tokens, _ = model.backbone.tokens(crops[0])
+        routed = model.decode(tokens, route_scene=torch.full((10,), pred.scene))
+        logits = [lg.mean(0, keepdim=True) for lg in routed.level_logits]
+        probs = hierarchical_log_probs(logits, predictor.parents).softmax(1)[0]
+    assert float(probs.max()) == pytest.approx(pred.confidence, rel=1e-4)
+
+
 def test_device_choice_is_honest():
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no usable CUDA"):
             resolve_device("cuda")
+    mps = getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    if not torch.cuda.is_available() and not mps:
+        with pytest.raises(RuntimeError, match="neither a CUDA GPU nor Apple MPS"):
+            resolve_device("gpu")
