@@ -93,6 +93,7 @@ class GeoDecoderPlugin:
         dock.cancelRequested.connect(service.cancel)
         service.runStarted.connect(dock.run_started)
         service.progressChanged.connect(dock.set_progress)
+        service.deviceResolved.connect(dock.options.set_device_used)
         service.photoDone.connect(dock.photo_done)
         service.runFinished.connect(
             lambda outcome, _layers: dock.run_ended(describe_outcome(outcome),
@@ -139,6 +140,7 @@ class GeoDecoderPlugin:
             self.service.shutdown()
             self.service = None
         if self.dock is not None:
+            self.dock.photos.cancel_scans()
             self.dock.save_settings()
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()

@@ -171,8 +171,8 @@ def render_card(facts: Dict, name: str = "") -> str:
               f"{mdl['decoder_parameters'] / 1e6:.2f} M parameters.",
               f"- Scenes: {sc['source']}, {sc['count']} scenes.",
               f"- Loss: sum over levels of w_h CE (weights {r['level_weights']}, label "
-              f"smoothing {r['label_smoothing']}) + {r['scene_weight']} x scene CE; routing by "
-              f"{r['routing']}.",
+              f"smoothing {r['label_smoothing']}; a photo without a cell at a level is masked "
+              f"there) + {r['scene_weight']} x scene CE; routing by {r['routing']}.",
               f"- {r['optimizer']} lr {r['lr']}"
               + (f", backbone lr {r['backbone_lr']}" if r["backbone_lr"] else "")
               + f", weight decay {r['weight_decay']}, {r['schedule']}; {r['epochs']} epochs of "
@@ -186,7 +186,8 @@ def render_card(facts: Dict, name: str = "") -> str:
               f"process(es), {hw['cpu_threads']} CPU threads), torch {hw['torch']}.",
               f"- Backbone features {ts['features']} s ({facts['feature_cache']['computed']} "
               f"computed, {facts['feature_cache']['hits']} from the cache), training "
-              f"{ts['training']} s, total {ts['total']} s.", ""]
+              f"{ts['training']} s (all sessions of a resumed run), last session in total "
+              f"{ts['total']} s.", ""]
     lines += ["## Deviations from the GeoDecoder paper", ""]
     lines += [f"- {dev}" for dev in facts["deviations"]] + [""]
     lines += ["## Use and limits", "",

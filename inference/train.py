@@ -237,7 +237,12 @@ def resolve_preset(cfg: TrainConfig, device: torch.device) -> Dict:
         preset = "full" if device.type == "cuda" else "cpu"
     if preset not in PRESETS:
         raise TrainError(f"unknown preset {preset!r}; choose from auto, {', '.join(PRESETS)}")
-    return {**PRESETS[preset], **cfg.model, "_preset": preset}
+    arch = {**PRESETS[preset], **cfg.model}
+    width, heads = arch.get("width", 256), arch.get("heads", 8)
+    if width % heads:
+        raise TrainError(f"decoder width {width} is not a multiple of its {heads} attention "
+                         "heads: choose another width or --heads")
+    return {**arch, "_preset": preset}
 
 
 def auto_epochs(steps_per_epoch: int) -> int:
@@ -254,7 +259,12 @@ def lr_factor(step: int, warmup: int, total: int) -> float:
 
 def geo_loss(level_logits: Sequence[torch.Tensor], labels: torch.Tensor, weights: Sequence[float],
              smoothing: float) -> torch.Tensor:
-    """sum_h w_h CE(logits_h, y_h); a photo without a cell at level h (-1) is masked."""
+    """sum_h w_h CE(logits_h, y_h); a photo without a cell at level h (-1) is masked.
+
+    A level with no labelled photo in the batch still enters the graph with weight 0:
+    under DDP every rank must produce a gradient for every head, or the all-reduce waits
+    forever (a rank whose batch has no label at one level hung exactly like that).
+    """
     total = level_logits[0].new_zeros((), dtype=torch.float32)
     for h, (logits, w) in enumerate(zip(level_logits, weights)):
         y = labels[:, h]
@@ -263,6 +273,8 @@ def geo_loss(level_logits: Sequence[torch.Tensor], labels: torch.Tensor, weights
             ce = nn.functional.cross_entropy(logits[valid].float(), y[valid],
                                              label_smoothing=smoothing)
             total = total + w * ce
+        else:
+            total = total + 0.0 * logits.float().sum()
     return total
 
 
@@ -484,16 +496,17 @@ def _run(samples, skipped, source, cfg: TrainConfig, progress, should_stop) -> T
     from .backbones import build_backbone
     from .features import (FeatureCache, FeatureSet, backbone_id, default_cache_dir,
                            extract_features)
-    from .scenes import effective_scenes, kmeans
-
     t_start = time.perf_counter()
     dist = _setup_dist(cfg.device)
     device = dist.device
     torch.manual_seed(cfg.seed)
+    arch = resolve_preset(cfg, device)  # fails before the long part when options clash
+    preset = arch.pop("_preset")
     out_dir = Path(cfg.out_dir)
     ckpt = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else out_dir.with_name(
         out_dir.name + ".checkpoint")
     skipped = list(skipped)
+    n_found = len(samples) + len(skipped)
     if not samples:
         raise TrainError(f"no usable training photos ({len(skipped)} skipped): the photos "
                          "need a GPS position in their EXIF, or LAT/LON in the CSV")
@@ -543,42 +556,15 @@ def _run(samples, skipped, source, cfg: TrainConfig, progress, should_stop) -> T
     train_set = FeatureSet(cache, [ext.locs[s.path] for s in train])
     val_set = FeatureSet(cache, [ext.locs[s.path] for s in val]) if val else None
 
-    # -- scenes
-    scene_names: List[str]
-    centroids = None
-    if source.get("scene_column") and all(s.scene for s in train):
-        scene_names = sorted({s.scene for s in train})
-        scene_y = torch.as_tensor([scene_names.index(s.scene) for s in train])
-        scene_facts = {"source": f"column {source['scene_column']}", "count": len(scene_names)}
-    else:
-        n_scenes = effective_scenes(cfg.scenes, len(train))
-        centroids, assigned = kmeans(train_set.pooled, n_scenes, seed=cfg.seed)
-        n_scenes = centroids.shape[0]
-        scene_names = [f"pseudo {i}" for i in range(n_scenes)]  # short: report columns
-        scene_y = torch.as_tensor(assigned, dtype=torch.long)
-        scene_facts = {"source": "pseudo-scenes (k-means on pooled backbone features)",
-                       "count": n_scenes, "requested": cfg.scenes,
-                       "sizes": np.bincount(assigned, minlength=n_scenes).tolist(),
-                       "file": "scenes.safetensors"}
+    # -- scenes: a label column, or k-means pseudo-scenes
+    scene_names, scene_y, centroids, scene_facts = _scenes(source, train, train_set.pooled, cfg)
 
     # -- network and optimiser
-    arch = resolve_preset(cfg, device)
-    preset = arch.pop("_preset")
     config = ModelConfig(level_sizes=cells.sizes, backbone=cfg.backbone,
                          image_size=cfg.image_size, scenes=len(scene_names), **arch)
     model = GeoDecoder(config, backbone=backbone).to(device)
     backbone.requires_grad_(cfg.finetune_backbone)
-    decoder_params = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
-    no_decay = [p for p in decoder_params if p.dim() < 2 or p is model.queries]
-    decay = [p for p in decoder_params if not any(p is q for q in no_decay)]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay, "lr": cfg.lr},
-              {"params": no_decay, "weight_decay": 0.0, "lr": cfg.lr}]
-    if cfg.finetune_backbone:
-        groups.append({"params": list(backbone.parameters()), "weight_decay": cfg.weight_decay,
-                       "lr": cfg.backbone_lr})
-    opt = torch.optim.AdamW(groups, lr=cfg.lr)
-    for g in opt.param_groups:
-        g["base_lr"] = g["lr"]
+    opt = _optimizer(model, cfg)
     step_mod = _Step(model, cfg.finetune_backbone)
     if dist.world > 1:
         step_mod = nn.parallel.DistributedDataParallel(
@@ -619,7 +605,7 @@ def _run(samples, skipped, source, cfg: TrainConfig, progress, should_stop) -> T
         sampler = (torch.utils.data.distributed.DistributedSampler(
             ds, dist.world, dist.rank, shuffle=True, seed=cfg.seed) if dist.world > 1 else None)
     bar = tqdm(total=total_steps, initial=state["step"], unit="step", file=sys.stderr,
-               disable=cfg.quiet or not dist.main, dynamic_ncols=True)
+               disable=cfg.quiet or not dist.main or sys.stderr is None, dynamic_ncols=True)
     t_train = time.perf_counter()
     cancelled = False
     for epoch in range(state["epoch"], epochs):
@@ -720,29 +706,20 @@ def _run(samples, skipped, source, cfg: TrainConfig, progress, should_stop) -> T
     model.load_state_dict(load_file(str(ckpt / "best.safetensors")), strict=False)
     validation = {}
     if val:
-        from types import SimpleNamespace
-
-        from .evaluate import prior_errors
-        from .knn import knn_predict
         pred = _predict_val(step_mod, val, val_set, cfg, parents, finest, device, autocast)
-        rows = [(s.path, s.lat, s.lon) for s in val]
         gallery_feats = cache.gather([ext.locs[s.path] for s in gallery], pooled=True)
-        gallery_coords = np.array([[s.lat, s.lon] for s in gallery])
-        validation = {
-            "n": len(val),
-            "model": metrics(errors_km(val, pred)),
-            "prior": metrics(prior_errors(SimpleNamespace(cells=cells), rows)),
-            "knn": metrics(errors_km(val, knn_predict(
-                gallery_feats, gallery_coords, val_set.pooled, cfg.knn_k))),
-            "knn_k": cfg.knn_k}
+        validation = _validation_table(val, pred, val_set.pooled, cells, gallery,
+                                       gallery_feats, cfg.knn_k)
     facts = build_facts(
-        cfg=asdict(cfg), source=source, split=split_how, n_found=len(samples) + len(skipped),
+        cfg=asdict(cfg), source=source, split=split_how, n_found=n_found,
         skipped=skipped, n_train=len(train), n_val=len(val), n_no_cell=n_no_cell, cells=cells,
         scenes=scene_facts, config=config, preset=preset, model=model,
         recipe=dict(epochs=epochs, batch_size=cfg.batch_size, steps=total_steps,
                     warmup_steps=warmup, precision=precision, level_weights=weights),
         state=state, validation=validation, hardware=hardware_facts(device, dist.world),
-        seconds={"features": round(feat_seconds, 1), "training": round(train_seconds, 1),
+        seconds={"features": round(feat_seconds, 1),
+                 "training": round(sum(h["seconds"] for h in state["history"]), 1),
+                 "this_session": round(train_seconds, 1),
                  "total": round(time.perf_counter() - t_start, 1)},
         cache={"hits": ext.hits, "computed": ext.misses})
     _report(progress, dist, 0.97, "writing the bundle")
@@ -754,6 +731,63 @@ def _run(samples, skipped, source, cfg: TrainConfig, progress, should_stop) -> T
     return _result(bundle_dir, False, state, train, val, skipped, validation, ext, cache,
                    t_start, ckpt, facts)
 
+
+def _scenes(source: Dict, train: Sequence[Sample], pooled: np.ndarray, cfg: TrainConfig):
+    """(names, label per training photo, k-means centroids or None, facts for the card)."""
+    from .scenes import effective_scenes, kmeans
+
+    column = source.get("scene_column")
+    missing = sum(1 for s in train if not s.scene)
+    if column and not missing:
+        names = sorted({s.scene for s in train})
+        index = {n: i for i, n in enumerate(names)}
+        return (names, torch.as_tensor([index[s.scene] for s in train]), None,
+                {"source": f"column {column}", "count": len(names)})
+    n_scenes = effective_scenes(cfg.scenes, len(train))
+    centroids, assigned = kmeans(pooled, n_scenes, seed=cfg.seed)
+    n_scenes = centroids.shape[0]
+    facts = {"source": "pseudo-scenes (k-means on pooled backbone features)",
+             "count": n_scenes, "requested": cfg.scenes,
+             "sizes": np.bincount(assigned, minlength=n_scenes).tolist(),
+             "file": "scenes.safetensors"}
+    if column:
+        facts["note"] = (f"column {column} is empty for {missing} training photos: "
+                         "pseudo-scenes used instead")
+    names = [f"pseudo {i}" for i in range(n_scenes)]  # short: they head report columns
+    return names, torch.as_tensor(assigned, dtype=torch.long), centroids, facts
+
+
+def _optimizer(model: GeoDecoder, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW; no weight decay on biases, norms and the queries; backbone at its own lr."""
+    decoder = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
+    no_decay = [p for p in decoder if p.dim() < 2 or p is model.queries]
+    decay = [p for p in decoder if not any(p is q for q in no_decay)]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay, "lr": cfg.lr},
+              {"params": no_decay, "weight_decay": 0.0, "lr": cfg.lr}]
+    if cfg.finetune_backbone:
+        groups.append({"params": list(model.backbone.parameters()),
+                       "weight_decay": cfg.weight_decay, "lr": cfg.backbone_lr})
+    opt = torch.optim.AdamW(groups, lr=cfg.lr)
+    for g in opt.param_groups:
+        g["base_lr"] = g["lr"]
+    return opt
+
+
+def _validation_table(val: Sequence[Sample], pred: np.ndarray, val_pooled: np.ndarray,
+                      cells: CellHierarchy, gallery: Sequence[Sample], gallery_feats: np.ndarray,
+                      k: int) -> Dict:
+    """Model, prior and kNN on the same validation photos (the card's table)."""
+    from types import SimpleNamespace
+
+    from .evaluate import prior_errors
+    from .knn import knn_predict
+
+    rows = [(s.path, s.lat, s.lon) for s in val]
+    coords = np.array([[s.lat, s.lon] for s in gallery])
+    return {"n": len(val), "model": metrics(errors_km(val, pred)),
+            "prior": metrics(prior_errors(SimpleNamespace(cells=cells), rows)),
+            "knn": metrics(errors_km(val, knn_predict(gallery_feats, coords, val_pooled, k))),
+            "knn_k": k}
 
 
 def _predict_val(step_mod, val: Sequence[Sample], val_set, cfg: TrainConfig, parents, finest,

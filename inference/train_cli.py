@@ -6,7 +6,6 @@ is ``train.train_from_photos`` / ``train.train_from_csv``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -20,8 +19,7 @@ def add_train_command(sub) -> None:
         description="Train a GeoDecoder bundle. Backbone features are computed once and "
         "cached (--cache), cells are built from the training photos, the epoch with the best "
         "validation accuracy at 2500 km is kept, and a MODEL.md card is written from the "
-        "run's facts. Every epoch leaves a checkpoint next to --out; --resume continues it.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "run's facts. Every epoch leaves a checkpoint next to --out; --resume continues it.")
     src = tr.add_argument_group("data (one of --photos or --csv)")
     one = src.add_mutually_exclusive_group(required=True)
     one.add_argument("--photos", help="folder of photos with GPS in their EXIF (recursive); "
@@ -32,7 +30,8 @@ def add_train_command(sub) -> None:
     src.add_argument("--scene-column", help="CSV column with scene labels, e.g. S16_Label "
                      "(default: pseudo-scenes from k-means on backbone features)")
     src.add_argument("--val-fraction", type=float, default=0.1,
-                     help="validation share; photographer-disjoint when AUTHOR exists")
+                     help="validation share; photographer-disjoint when AUTHOR exists"
+                     " (default %(default)s)")
     src.add_argument("--licence", default="", help="licence of the training data (for the card)")
     src.add_argument("--description", default="", help="one line on the data (for the card)")
     tr.add_argument("--out", required=True, help="bundle folder to write")
@@ -44,22 +43,31 @@ def add_train_command(sub) -> None:
     run = tr.add_argument_group("run")
     run.add_argument("--epochs", type=int, default=None,
                      help="default: enough for about 500 steps (10 to 100 epochs)")
-    run.add_argument("--batch-size", type=int, default=64)
-    run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"])
+    run.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
+    run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"],
+                     help="(default auto: CUDA, then MPS, then CPU)")
     run.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                     help="auto: bf16 autocast on CUDA, fp32 on CPU")
-    run.add_argument("--workers", type=int, default=2, help="photo decoding threads/workers")
-    run.add_argument("--seed", type=int, default=0)
+                     help="(default auto: bf16 autocast on CUDA, fp32 elsewhere)")
+    run.add_argument("--workers", type=int, default=2,
+                     help="photo decoding threads/workers (default %(default)s)")
+    run.add_argument("--seed", type=int, default=0, help="(default %(default)s)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--threads", type=int, default=None,
+                     help="torch CPU threads (default: torch's; 1 is faster on a busy machine)")
     opt = tr.add_argument_group("optimisation")
-    opt.add_argument("--lr", type=float, default=3e-4, help="decoder and heads")
-    opt.add_argument("--backbone-lr", type=float, default=1e-5, help="with --finetune-backbone")
-    opt.add_argument("--weight-decay", type=float, default=0.05)
-    opt.add_argument("--warmup-epochs", type=float, default=1.0)
-    opt.add_argument("--label-smoothing", type=float, default=0.1)
+    opt.add_argument("--lr", type=float, default=3e-4,
+                     help="decoder and heads (default %(default)s)")
+    opt.add_argument("--backbone-lr", type=float, default=1e-5,
+                     help="with --finetune-backbone (default %(default)s)")
+    opt.add_argument("--weight-decay", type=float, default=0.05, help="(default %(default)s)")
+    opt.add_argument("--warmup-epochs", type=float, default=1.0,
+                     help="linear warm-up, at most a fifth of the run, then cosine "
+                     "(default %(default)s)")
+    opt.add_argument("--label-smoothing", type=float, default=0.1,
+                     help="(default %(default)s)")
     opt.add_argument("--level-weights", type=float, nargs="+", default=None,
                      help="loss weight per cell level, coarse to fine (default: equal)")
-    opt.add_argument("--scene-weight", type=float, default=1.0)
+    opt.add_argument("--scene-weight", type=float, default=1.0, help="(default %(default)s)")
     opt.add_argument("--route-by-label", action="store_true",
                      help="route the geo loss through the scene label (teacher forcing) "
                      "instead of the predicted scene")
@@ -71,16 +79,18 @@ def add_train_command(sub) -> None:
     net.add_argument("--t-max", type=int, nargs="+", default=None,
                      help="maximum photos per cell, one per level (default: scaled to N)")
     net.add_argument("--scenes", type=int, default=16,
-                     help="scenes S (pseudo-scenes: at most one per 8 training photos)")
-    net.add_argument("--backbone", default="efficientnet_lite0")
-    net.add_argument("--image-size", type=int, default=224)
+                     help="scenes S (pseudo-scenes: at most one per 8 training photos; "
+                     "default %(default)s)")
+    net.add_argument("--backbone", default="efficientnet_lite0", help="(default %(default)s)")
+    net.add_argument("--image-size", type=int, default=224, help="(default %(default)s)")
     net.add_argument("--preset", default="auto", choices=["auto", "cpu", "full"],
                      help="decoder size: cpu = width 128, 2+1 layers; full = 256, 4+2; "
                      "auto = full on CUDA, cpu otherwise")
     for flag, kind in (("--width", int), ("--hid-layers", int), ("--hdd-layers", int),
                        ("--heads", int), ("--ffn", int), ("--dropout", float)):
         net.add_argument(flag, type=kind, default=None, help="overrides the preset")
-    tr.add_argument("--knn-k", type=int, default=10, help="k of the kNN baseline")
+    tr.add_argument("--knn-k", type=int, default=10,
+                    help="k of the kNN baseline on validation (default %(default)s)")
     tr.set_defaults(func=cmd_train)
 
 
@@ -115,7 +125,7 @@ def _options(args) -> dict:
                 image_size=args.image_size, preset=args.preset, model=model,
                 finetune_backbone=args.finetune_backbone, workers=args.workers,
                 resume=args.resume, knn_k=args.knn_k, licence=args.licence,
-                data_description=args.description, quiet=args.quiet)
+                data_description=args.description, quiet=args.quiet, threads=args.threads)
 
 
 def cmd_train(args) -> int:
@@ -152,13 +162,18 @@ def summary(result) -> str:
     f = result.facts
     d, cells = f["data"], f["cells"]
     lines = [f"trained on {d['n_train']} photos, validated on {d['n_val']} ({d['split']}); "
-             f"{d['photos_skipped']} skipped (listed above)",
+             f"{d['photos_skipped']} skipped (listed above)"
+             + (f"; {d['train_photos_outside_every_cell']} training photos fell in no cell "
+                f"(cells need more than t_min={cells['t_min']} photos) and were dropped"
+                if d["train_photos_outside_every_cell"] else ""),
              f"cells (t_min {cells['t_min']}): " + ", ".join(
                  f"{lv['cells']}" for lv in cells["levels"]) + " per level"
              + "".join(f"\n  note: {n}" for n in cells["notes"]),
              f"features: {result.cache_misses} computed, {result.cache_hits} from the cache; "
              f"{f['recipe']['epochs']} epochs in {f['time_s']['training']:.0f} s, best epoch "
              f"{result.best_epoch}"]
+    if f["scenes"].get("note"):
+        lines.append(f"note: {f['scenes']['note']}")
     v = result.validation
     if v:
         lines += ["validation (% within 1/25/200/750/2500 km | median km):",

@@ -5,11 +5,19 @@ shortest call: the model defaults to the installed default bundle, every other o
 is optional.  Skipped photos are reported (``reportError`` with fatalError=False) and the
 run goes on; a missing model or no photo at all is a QgsProcessingException whose
 message says what to do.
+
+The sinks are fed chunk by chunk as predictions arrive (``PredictionStream.chunks``):
+no list of every prediction is kept, so memory stays flat however many photos.  A
+cancel (checked between batches, chunks and every few hundred features) and a sink
+that refuses a feature both raise QgsProcessingException: Processing then reports a
+failed run instead of loading partial outputs as if complete.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from typing import Callable
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -27,16 +35,14 @@ from qgis.core import (
 
 from ..inference.styles import style_path
 from ..ui.i18n import tr
-from ..ui.run_pipeline import (
-    NoModelError,
-    predict_photos,
-    resolve_bundle_path,
-    run_info,
-)
+from ..ui.native_libs import ensure_own_libraries
+from ..ui.params import DEVICES, device_labels
+from ..ui.run_pipeline import NoModelError, PredictionStream, resolve_bundle_path
 from .feature_rows import qgs_fields, to_feature, wkb_type
 
-DEVICE_KEYS = ("auto", "cpu", "gpu")
-PREDICT_SHARE = 85.0
+DEVICE_KEYS = DEVICES
+PREDICT_SHARE = 99.0  # predicting and writing go together; the last percent: the end
+CANCEL_CHECK_EVERY = 200  # features between two cancel checks
 _POST_PROCESSORS: dict = {}  # QGIS keeps no reference of its own: keep them alive here
 
 
@@ -45,6 +51,42 @@ def output_file(destination: str) -> str:
     a memory or database output gets paths relative to the working folder."""
     path = (destination or "").split("|")[0]
     return path if os.path.isabs(path) else os.path.join(os.getcwd(), "output")
+
+
+def cancelled_error() -> QgsProcessingException:
+    return QgsProcessingException(tr("Cancelled: the outputs are incomplete and were not "
+                                     "loaded."))
+
+
+def add_features(sink, features, name: str, feedback, written: int = 0) -> int:
+    """Add `features` to `sink`, checking the cancel every CANCEL_CHECK_EVERY features;
+    a refused feature raises with the sink's own error.  Returns the running count."""
+    for feature in features:
+        if written % CANCEL_CHECK_EVERY == 0 and feedback is not None \
+                and feedback.isCanceled():
+            raise cancelled_error()
+        if not sink.addFeature(feature, QgsFeatureSink.FastInsert):
+            error = (sink.lastError() if hasattr(sink, "lastError") else "") \
+                or tr("no reason given")
+            raise QgsProcessingException(tr("Could not write a feature to {output}: "
+                                             "{error}").format(output=name, error=error))
+        written += 1
+    return written
+
+
+@dataclass
+class _Output:
+    """One feature sink and how to turn a chunk of predictions into its rows."""
+
+    key: str
+    name: str
+    sink: object
+    dest_id: str
+    fields: object
+    types: dict
+    multipolygon: bool
+    rows: Callable  # (predictions, regions) -> rows
+    written: int = 0
 
 
 class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
@@ -84,7 +126,9 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
                   "PHOTOS adds single files. Outputs: the predicted point per photo with "
                   "its confidence and place name, the top-k candidates, the top cells of "
                   "every hierarchy level and the 50%/90% credible regions. Photos that "
-                  "cannot be read are reported in the log and skipped.")
+                  "cannot be read are reported in the log and skipped. Device: GPU means "
+                  "CUDA, else Apple MPS; the device used is written in the log and in "
+                  "the device field.")
 
     def createInstance(self):  # noqa: N802
         return GeolocatePhotosAlgorithm()
@@ -99,8 +143,7 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
             self.MODEL, tr("Model bundle folder (empty: the default model)"),
             behavior=QgsProcessingParameterFile.Folder, optional=True))
         self.addParameter(QgsProcessingParameterEnum(
-            self.DEVICE, tr("Device"), options=[tr("Auto (GPU if available)"), tr("CPU"),
-                                               tr("GPU")], defaultValue=0))
+            self.DEVICE, tr("Device"), options=device_labels(), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.TOP_K, tr("Top-k candidates per photo"), QgsProcessingParameterNumber.Integer,
             defaultValue=5, minValue=1, maxValue=50))
@@ -135,6 +178,12 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
                 paths=", ".join(missing)))
         return photos
 
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        # Main thread for GUI runs (the worker runs processAlgorithm): load shapely and
+        # pyproj with their own GEOS/PROJ here, never from the worker thread.
+        ensure_own_libraries()
+        return True
+
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         photos = self._photos(parameters, context)
         try:
@@ -143,64 +192,76 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
         except NoModelError as exc:
             raise QgsProcessingException(str(exc)) from exc
         device = DEVICE_KEYS[self.parameterAsEnum(parameters, self.DEVICE, context)]
+        try:
+            stream = PredictionStream(
+                photos, bundle_path, device=device,
+                batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
+                top_k=self.parameterAsInt(parameters, self.TOP_K, context))
+        except RuntimeError as exc:  # ModelBundleError, missing packages, no such device
+            raise QgsProcessingException(str(exc)) from exc
+        feedback.pushInfo(tr("Model {model}; device used: {device}").format(
+            model=stream.bundle.label, device=stream.device_used))
+        outputs = self._open_sinks(stream, parameters, context)
 
         def report(record):
             if getattr(record, "reason", None) is not None:
                 feedback.reportError(tr("Skipped {path}: {reason}").format(
                     path=record.path, reason=record.reason), False)
 
-        try:
-            run = predict_photos(
-                photos, bundle_path, device=device,
-                batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
-                top_k=self.parameterAsInt(parameters, self.TOP_K, context),
-                progress=lambda done, total: feedback.setProgress(
-                    PREDICT_SHARE * done / max(total, 1)),
-                should_stop=feedback.isCanceled, on_record=report)
-        except RuntimeError as exc:  # ModelBundleError, an unavailable device
-            raise QgsProcessingException(str(exc)) from exc
-        if run is None:
-            return {}
-        feedback.pushInfo(tr("{n} photo(s) geolocated, {f} skipped, on {device}").format(
-            n=len(run.predictions), f=len(run.failures), device=run.device_used))
-        return self._write_outputs(run, parameters, context, feedback)
+        def progress(done, total):
+            feedback.setProgress(PREDICT_SHARE * done / max(total, 1))
 
-    def _write_outputs(self, run, parameters, context, feedback) -> dict:
         from ..inference import schema
 
-        levels = run.bundle.cells.num_levels
-        out_path = output_file(self.parameterAsOutputLayer(parameters, self.OUTPUT, context))
-        regions = schema.photo_regions(run.predictions)
-        outputs = (
-            (self.OUTPUT, schema.PREDICTIONS, schema.prediction_fields(levels), "Point",
-             lambda: schema.prediction_rows(run.predictions, out_path, run_info(run),
-                                            regions=regions)),
-            (self.CANDIDATES, schema.CANDIDATES, schema.CANDIDATE_FIELDS, "Point",
-             lambda: schema.candidate_rows(run.predictions)),
-            (self.CELLS, schema.cells_layer(0), schema.CELL_FIELDS, "MultiPolygon",
-             lambda: [row for h in range(levels)
-                      for row in schema.cell_rows(run.predictions, run.bundle.cells, h)]),
-            (self.REGIONS, schema.REGIONS, schema.REGION_FIELDS, "MultiPolygon",
-             lambda: schema.region_rows(run.predictions, regions=regions)),
-        )
-        results = {}
-        crs = QgsCoordinateReferenceSystem("EPSG:4326")
-        for step, (key, style, field_defs, geometry, make_rows) in enumerate(outputs):
+        for preds, _fails in stream.chunks(progress, feedback.isCanceled, report):
             if feedback.isCanceled():
-                break
+                raise cancelled_error()
+            regions = schema.photo_regions(preds)
+            for out in outputs:
+                out.written = add_features(
+                    out.sink, (to_feature(row, out.fields, out.types, out.multipolygon)
+                               for row in out.rows(preds, regions)),
+                    out.name, feedback, out.written)
+            del preds, regions  # written: let the chunk go before the next one
+        if feedback.isCanceled():
+            raise cancelled_error()
+        feedback.setProgress(100)
+        feedback.pushInfo(tr("{n} photo(s) geolocated, {f} skipped, on {device}").format(
+            n=stream.n_predicted, f=stream.n_failed, device=stream.device_used))
+        return {out.key: out.dest_id for out in outputs}
+
+    def _open_sinks(self, stream: PredictionStream, parameters, context) -> list[_Output]:
+        """Every requested output's sink, opened before the first chunk."""
+        from ..inference import schema
+
+        levels, cells = stream.num_levels, stream.bundle.cells
+        info = stream.run_info()
+        out_path = output_file(self.parameterAsOutputLayer(parameters, self.OUTPUT, context))
+        specs = (
+            (self.OUTPUT, schema.PREDICTIONS, schema.prediction_fields(levels), "Point",
+             lambda preds, regions: schema.prediction_rows(preds, out_path, info,
+                                                           regions=regions)),
+            (self.CANDIDATES, schema.CANDIDATES, schema.CANDIDATE_FIELDS, "Point",
+             lambda preds, _regions: schema.candidate_rows(preds)),
+            (self.CELLS, schema.cells_layer(0), schema.CELL_FIELDS, "MultiPolygon",
+             lambda preds, _regions: [row for h in range(levels)
+                                      for row in schema.cell_rows(preds, cells, h)]),
+            (self.REGIONS, schema.REGIONS, schema.REGION_FIELDS, "MultiPolygon",
+             lambda preds, regions: schema.region_rows(preds, regions=regions)),
+        )
+        crs = QgsCoordinateReferenceSystem("EPSG:4326")
+        outputs = []
+        for key, style, field_defs, geometry, rows in specs:
             fields = qgs_fields(field_defs)
             sink, dest_id = self.parameterAsSink(parameters, key, context, fields,
                                                  wkb_type(geometry), crs)
             if sink is None:
                 continue  # an optional output the user switched off
-            types = {f.name: f.type for f in field_defs}
-            for row in make_rows():
-                sink.addFeature(to_feature(row, fields, types, geometry == "MultiPolygon"),
-                                QgsFeatureSink.FastInsert)
-            results[key] = dest_id
+            outputs.append(_Output(key, self.parameterDefinition(key).description(), sink,
+                                   dest_id, fields, {f.name: f.type for f in field_defs},
+                                   geometry == "MultiPolygon", rows))
             self._style_on_load(context, dest_id, style)
-            feedback.setProgress(PREDICT_SHARE + (100 - PREDICT_SHARE) * (step + 1) / 4)
-        return results
+        return outputs
 
     @staticmethod
     def _style_on_load(context, dest_id: str, style: str) -> None:

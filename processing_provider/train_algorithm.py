@@ -4,7 +4,9 @@ Until a default model ships, this is how a user gets one: point it at a folder o
 their own photos whose EXIF holds GPS (a region they work on), and it trains the
 engine's GeoDecoder (``inference.train.train_from_photos``) into a bundle folder that
 the dock and ``geolocate_photos`` take as MODEL.  Backbone features are cached, so a
-second run on the same photos is fast; a cancelled run keeps its checkpoint.
+second run on the same photos is fast; a cancelled run keeps its checkpoint next to the
+bundle folder (``<OUTPUT>.checkpoint``), and RESUME continues from it when the same
+photos, output folder and options are given again.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
@@ -20,10 +23,11 @@ from qgis.core import (
 )
 
 from ..ui.i18n import tr
-from ..ui.native_libs import import_with_own_libraries
+from ..ui.native_libs import ensure_own_libraries
+from ..ui.params import DEVICES, device_labels
 from ..ui.run_pipeline import check_engine_packages
 
-DEVICE_KEYS = ("auto", "cpu", "gpu")
+DEVICE_KEYS = DEVICES
 
 
 def metrics_text(validation: dict) -> str:
@@ -37,9 +41,17 @@ def metrics_text(validation: dict) -> str:
     return "\n".join(lines)
 
 
+def _message(exc: BaseException) -> str:
+    """The exception's own words, with its type when it has none (or only a path)."""
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return text if text else type(exc).__name__
+
+
 class TrainModelAlgorithm(QgsProcessingAlgorithm):
     INPUT, OUTPUT, NAME, EPOCHS, DEVICE = "INPUT", "OUTPUT", "NAME", "EPOCHS", "DEVICE"
-    BATCH_SIZE, WIDTH, CACHE = "BATCH_SIZE", "WIDTH", "CACHE"
+    BATCH_SIZE, WIDTH, CACHE, RESUME = "BATCH_SIZE", "WIDTH", "CACHE", "RESUME"
 
     def name(self) -> str:
         return "train_model"
@@ -58,7 +70,10 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
                   "holds GPS (searched recursively; photos without GPS are listed and "
                   "skipped). The bundle folder is then the MODEL of \"Geolocate photos\". "
                   "A model knows only the places its photos cover. Its card (MODEL.md) "
-                  "records the data, the hardware and the validation accuracy.")
+                  "records the data, the hardware and the validation accuracy. A cancelled "
+                  "run keeps its last epoch in <bundle folder>.checkpoint: run again with "
+                  "the same photos, bundle folder and options and \"Resume\" checked to "
+                  "continue from it. Device: GPU means CUDA, else Apple MPS.")
 
     def createInstance(self):  # noqa: N802
         return TrainModelAlgorithm()
@@ -73,8 +88,10 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
             self.EPOCHS, tr("Epochs (0: automatic)"), QgsProcessingParameterNumber.Integer,
             defaultValue=0, minValue=0, maxValue=1000))
         self.addParameter(QgsProcessingParameterEnum(
-            self.DEVICE, tr("Device"), options=[tr("Auto (GPU if available)"), tr("CPU"),
-                                               tr("GPU")], defaultValue=0))
+            self.DEVICE, tr("Device"), options=device_labels(), defaultValue=0))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.RESUME, tr("Resume from the checkpoint of an earlier, cancelled run (same "
+                            "photos, bundle folder and options)"), defaultValue=False))
         advanced = [
             QgsProcessingParameterNumber(self.BATCH_SIZE, tr("Batch size"),
                                          QgsProcessingParameterNumber.Integer, defaultValue=64,
@@ -108,17 +125,24 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
         cache = self.parameterAsFile(parameters, self.CACHE, context)
         if cache:
             options["cache_dir"] = cache
+        if self.parameterAsBoolean(parameters, self.RESUME, context):
+            options["resume"] = True
         return options
+
+    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        # Main thread for GUI runs (the worker runs processAlgorithm): load shapely and
+        # pyproj with their own GEOS/PROJ here, never from the worker thread.
+        ensure_own_libraries()
+        return True
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         photos = self.parameterAsFile(parameters, self.INPUT, context)
         out_dir = self.parameterAsString(parameters, self.OUTPUT, context)
         try:
             check_engine_packages()
-            import_with_own_libraries()
             from ..inference.train import TrainError, train_from_photos
-        except RuntimeError as exc:
-            raise QgsProcessingException(str(exc)) from exc
+        except (RuntimeError, ImportError, OSError) as exc:  # missing or broken packages
+            raise QgsProcessingException(_message(exc)) from exc
 
         def progress(fraction: float, message: str) -> None:
             feedback.setProgress(100.0 * fraction)
@@ -129,14 +153,17 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
             result = train_from_photos(photos, out_dir, progress=progress,
                                        should_stop=feedback.isCanceled,
                                        **self._options(parameters, context))
-        except (TrainError, RuntimeError, ValueError) as exc:
-            raise QgsProcessingException(str(exc)) from exc
+        except (TrainError, RuntimeError, ValueError, ImportError, OSError) as exc:
+            # ImportError: a package missing for training; OSError: disk full, unreadable
+            # folder, no permission on the bundle folder...
+            raise QgsProcessingException(_message(exc)) from exc
         for path, reason in result.skipped:
             feedback.reportError(tr("Skipped {path}: {reason}").format(path=path, reason=reason),
                                  False)
         if result.cancelled or result.bundle_dir is None:
             feedback.pushInfo(tr("Cancelled: no bundle written; the checkpoint in {folder} "
-                                 "lets a later run resume.").format(
+                                 "lets a later run resume (check \"Resume\" and give the "
+                                 "same photos, bundle folder and options).").format(
                                      folder=result.checkpoint_dir))
             return {}
         feedback.pushInfo(tr("Trained on {n} photos ({v} held out for validation), best "

@@ -9,7 +9,12 @@ import pytest
 from qgis.PyQt.QtCore import QMimeData, QPoint, Qt, QUrl
 from qgis.PyQt.QtGui import QDropEvent
 
-from tests.test_plugin_fixtures import import_plugin, photo_folder, spin_until  # noqa: F401
+from tests.test_plugin_fixtures import (  # noqa: F401
+    add_and_wait,
+    import_plugin,
+    photo_folder,
+    spin_until,
+)
 
 import_plugin()
 from geodecoder.ui.dock import GeolocateDock  # noqa: E402
@@ -30,8 +35,9 @@ def dock(qgis_iface):
 def test_dock_fills_and_emits_the_parameters(dock, photo_folder, tiny_bundle_dir):  # noqa: F811
     folder, files = photo_folder
     assert not dock.run_button.isEnabled()  # no photos yet
-    assert dock.add_paths([str(folder)]) == len(files["good"]) + len(files["broken"])
+    assert add_and_wait(dock, [str(folder)]) == len(files["good"]) + len(files["broken"])
     assert dock.add_paths([files["good"][0]]) == 0  # already listed
+    assert add_and_wait(dock, [str(folder)]) == 0
     dock.options.model.setFilePath(str(tiny_bundle_dir))
     dock.options.device.setCurrentIndex(dock.options.device.findData("cpu"))
     dock.options.top_k.setValue(3)
@@ -93,6 +99,7 @@ def test_dropped_folder_is_added_recursively(dock, photo_folder):  # noqa: F811
     mime.setUrls([QUrl.fromLocalFile(str(folder))])
     event = QDropEvent(QPoint(5, 5), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     dock.photos.dropEvent(event)
+    assert spin_until(lambda: not dock.photos.is_scanning(), seconds=30)
     assert sorted(dock.photos.paths()) == sorted(files["good"] + files["broken"])
 
 
@@ -122,7 +129,7 @@ def test_thumbnails_survive_a_hostile_folder(dock, tmp_path):
     from tests.photo_factory import make_hostile_folder
 
     truth = make_hostile_folder(tmp_path / "hostile", n_good=4)
-    added = dock.add_paths([str(tmp_path / "hostile")])
+    added = add_and_wait(dock, [str(tmp_path / "hostile")])
     assert added >= len(truth["readable"])
     assert spin_until(lambda: dock.photos.thumbnails_pending() == 0, seconds=30)
     icons = {dock.photos.item(i).data(Qt.UserRole): not dock.photos.item(i).icon().isNull()
@@ -142,3 +149,61 @@ def test_heic_photos_get_a_picture_through_pillow_heif():
         pytest.skip("no HEIC sample or no pillow-heif here")
     image = read_qimage(str(heic), 64)
     assert image is not None and max(image.width(), image.height()) == 64
+
+
+def test_a_big_folder_is_walked_in_the_background(dock, tmp_path, monkeypatch):
+    """A large (NAS) folder must not freeze the dock: add_paths returns at once, the
+    dock stays usable, and the list fills when the background walk ends."""
+    import time
+
+    from geodecoder.ui import photo_list
+    from qgis.PyQt.QtCore import QTimer
+
+    folder = tmp_path / "nas"
+    for sub in range(3):
+        (folder / f"day{sub}").mkdir(parents=True)
+        for i in range(100):
+            (folder / f"day{sub}" / f"IMG_{i:04d}.jpg").write_bytes(b"\xff\xd8\xff junk")
+    (folder / "notes.txt").write_text("not a photo")
+    real_finder = photo_list.photo_finder
+
+    def slow_finder():  # a slow network share: every walk takes a while
+        find = real_finder()
+
+        def walk(paths):
+            time.sleep(0.5)
+            return find(paths)
+        return walk
+
+    monkeypatch.setattr(photo_list, "photo_finder", slow_finder)
+    t0 = time.perf_counter()
+    assert dock.add_paths([str(folder)]) == 0
+    assert time.perf_counter() - t0 < 0.4  # returned before the walk ended
+    assert dock.photos.count() == 0 and dock.photos.is_scanning()
+    assert "Looking for photos" in dock.status.text()
+    assert not dock.run_button.isEnabled()  # no run on a half-listed folder
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    assert spin_until(lambda: not dock.photos.is_scanning(), seconds=30)
+    timer.stop()
+    assert len(ticks) >= 10  # the event loop kept running during the walk
+    assert dock.photos.count() == 300
+    assert dock.photos.paths() == sorted(dock.photos.paths())
+    assert "300 photo(s) added" in dock.status.text()
+
+    # Clear while a walk runs: it is dropped, nothing appears later
+    dock.add_paths([str(folder / "day0")])
+    assert dock.photos.is_scanning()
+    dock.photos.clear_photos()
+    assert not dock.photos.is_scanning()
+    assert spin_until(lambda: not dock.photos._scans, seconds=30)
+    assert dock.photos.count() == 0
+
+
+def test_device_choices_say_what_gpu_means(dock):
+    texts = [dock.options.device.itemText(i) for i in range(dock.options.device.count())]
+    assert texts[2] == "GPU (CUDA or Apple MPS)"
+    assert "Apple MPS" in texts[0] and texts[1] == "CPU"
+    assert dock.options.device.itemData(2) == "gpu"

@@ -44,6 +44,16 @@ def spin_until(condition, seconds: float = 90.0) -> bool:
     return wait_until(condition, timeout_milliseconds=int(seconds * 1000))
 
 
+def add_and_wait(dock, paths, seconds: float = 30.0) -> int:
+    """``dock.add_paths`` and wait for its background folder scan; returns the number of
+    photos the list gained."""
+    before = dock.photos.count()
+    dock.add_paths(paths)
+    assert spin_until(lambda: not dock.photos.is_scanning(), seconds=seconds), \
+        "the folder scan did not end"
+    return dock.photos.count() - before
+
+
 def make_photo_folder(folder: Path) -> dict:
     """Real JPEGs (textured, some with EXIF GPS) plus a truncated and a text file."""
     folder.mkdir(parents=True, exist_ok=True)

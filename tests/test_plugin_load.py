@@ -3,8 +3,10 @@ heavy at start-up; the dependency check names what is missing and installs on cl
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -71,6 +73,57 @@ print("HEAVY", heavy)
 def test_every_engine_package_is_found_here():
     assert deps.missing_requirements() == []
     assert InstallPanel().isHidden()
+
+
+SHIPPED_WITH_QGIS = {"qgis", "osgeo", "PyQt5", "sip", "numpy"}
+SCANNED = ("inference", "ui", "processing_provider")
+
+
+def third_party_imports() -> dict[str, set[str]]:
+    """Top-level name of every absolute import (module level or inside functions, try
+    blocks included) of the plugin's and the engine's modules -> the files importing it;
+    the standard library and the plugin's own packages left out."""
+    own = {*SCANNED, "geodecoder", "plugin", "tests"}
+    found: dict[str, set[str]] = {}
+    files = [ROOT / "plugin.py", ROOT / "__init__.py",
+             *(f for folder in SCANNED for f in sorted((ROOT / folder).rglob("*.py")))]
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in own:
+                    continue
+                found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def _normalised(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def test_every_third_party_import_is_a_declared_requirement():
+    """What the code imports must be installable from the panel: a package imported only
+    by training (tqdm) or through another package's dependencies (scipy) would work in a
+    developer's venv and fail for a user."""
+    imports = third_party_imports()
+    assert {"torch", "PIL", "shapely", "tqdm"} <= set(imports)  # the scan sees them
+    declared = {r.module: r for r in deps.REQUIREMENTS}
+    undeclared = {name: sorted(files) for name, files in imports.items()
+                  if name not in declared and name not in SHIPPED_WITH_QGIS}
+    assert undeclared == {}, f"imported but not in ui/dependencies.py REQUIREMENTS: {undeclared}"
+    # each requirement's pip name is the distribution that provides its import name
+    providers = importlib.metadata.packages_distributions()
+    for module, requirement in declared.items():
+        pip_name = _normalised(requirement.pip_name.split(">")[0].split("=")[0].split("<")[0])
+        dists = {_normalised(d) for d in providers.get(module, [])}
+        assert not dists or pip_name in dists, (module, requirement.pip_name, dists)
 
 
 def test_missing_package_is_named_with_an_install_button(tmp_path):

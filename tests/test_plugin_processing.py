@@ -213,3 +213,159 @@ def test_train_then_geolocate_with_the_trained_bundle(provider, tmp_path):
     layer = _layer(result["OUTPUT"])
     assert layer.featureCount() == n + 1  # the photo without GPS gets located too
     assert {f["model_name"] for f in layer.getFeatures()} == {"my region"}
+
+
+def test_processing_feeds_the_sinks_chunk_by_chunk(provider, tmp_path, photo_folder,  # noqa: F811
+                                                   tiny_bundle_dir, monkeypatch):
+    """No list of every prediction: the sinks get each chunk as it arrives."""
+    import processing
+
+    from geodecoder.inference import schema as plugin_schema
+    from geodecoder.ui import run_pipeline
+
+    monkeypatch.setattr(run_pipeline, "CHUNK", 3, raising=False)
+    sizes = []
+    original = plugin_schema.prediction_rows
+
+    def spy(preds, *args, **kwargs):
+        sizes.append(len(preds))
+        return original(preds, *args, **kwargs)
+
+    monkeypatch.setattr(plugin_schema, "prediction_rows", spy)
+    result = processing.run(ALG, {"INPUT": str(photo_folder[0]), "MODEL": str(tiny_bundle_dir),
+                                  "DEVICE": 1, "OUTPUT": str(tmp_path / "p.gpkg"),
+                                  "CELLS": str(tmp_path / "c.gpkg")})
+    n = len(photo_folder[1]["good"])
+    assert sum(sizes) == n and max(sizes) <= 3 and len(sizes) >= 3, sizes
+    assert _layer(result["OUTPUT"]).featureCount() == n
+    cells = _layer(result["CELLS"])
+    assert sorted({f["level"] for f in cells.getFeatures()}) == [0, 1, 2]
+
+
+def test_processing_cancel_raises_instead_of_returning_partial_outputs(provider, tmp_path,
+                                                                       tiny_bundle_dir):
+    import processing
+
+    from tests.photo_factory import make_jpeg
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(12):
+        make_jpeg(folder / f"p{i:02d}.jpg", size=(96, 72), color=(20 * i, 90, 160))
+    feedback = Feedback()
+    feedback.progressChanged.connect(lambda p: feedback.cancel() if p > 0 else None)
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        processing.run(ALG, {"INPUT": str(folder), "MODEL": str(tiny_bundle_dir), "DEVICE": 1,
+                             "BATCH_SIZE": 2, "OUTPUT": str(tmp_path / "p.gpkg")},
+                       feedback=feedback)
+
+
+class _RefusingSink:
+    """A sink that takes `accept` features, then fails like a full disk."""
+
+    def __init__(self, accept: int):
+        self.accept, self.added = accept, 0
+
+    def addFeature(self, feature, flags=None):  # noqa: N802 - QGIS's name
+        if self.added >= self.accept:
+            return False
+        self.added += 1
+        return True
+
+    def lastError(self):  # noqa: N802 - QGIS's name
+        return "No space left on device"
+
+
+def test_a_refused_feature_stops_the_run_with_the_sinks_error():
+    from qgis.core import QgsFeature
+
+    from geodecoder.processing_provider.geolocate_algorithm import add_features
+
+    sink = _RefusingSink(accept=2)
+    assert add_features(_RefusingSink(5), [QgsFeature()] * 5, "points", None) == 5
+    with pytest.raises(QgsProcessingException,
+                       match="Could not write a feature to points: No space left on device"):
+        add_features(sink, [QgsFeature()] * 5, "points", QgsProcessingFeedback())
+    assert sink.added == 2
+
+
+def test_a_cancel_is_seen_every_few_hundred_features(monkeypatch):
+    from qgis.core import QgsFeature
+
+    from geodecoder.processing_provider import geolocate_algorithm as alg
+
+    feedback = QgsProcessingFeedback()
+    sink = _RefusingSink(accept=10_000)
+    features = iter([QgsFeature()] * 1000)
+
+    def rows():
+        for i, feature in enumerate(features):
+            if i == 250:
+                feedback.cancel()
+            yield feature
+
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        alg.add_features(sink, rows(), "cells", feedback)
+    assert 250 <= sink.added <= 250 + alg.CANCEL_CHECK_EVERY
+
+
+def test_device_choices_name_both_kinds_of_gpu(provider):
+    for alg_id in (ALG, "geodecoder:train_model"):
+        alg = QgsApplication.processingRegistry().algorithmById(alg_id)
+        options = alg.parameterDefinition("DEVICE").options()
+        assert options[2] == "GPU (CUDA or Apple MPS)", alg_id
+        assert "Apple MPS" in options[0]
+
+
+def test_engine_libraries_are_loaded_in_prepare_algorithm(provider, monkeypatch):
+    """prepareAlgorithm runs on the main thread for GUI runs; processAlgorithm may not."""
+    import threading
+
+    from geodecoder.processing_provider import geolocate_algorithm, train_algorithm
+
+    for module in (geolocate_algorithm, train_algorithm):
+        calls = []
+        monkeypatch.setattr(module, "ensure_own_libraries", lambda calls=calls: calls.append(
+            threading.current_thread() is threading.main_thread()))
+        alg = {geolocate_algorithm: geolocate_algorithm.GeolocatePhotosAlgorithm,
+               train_algorithm: train_algorithm.TrainModelAlgorithm}[module]()
+        alg.initAlgorithm()
+        from qgis.core import QgsProcessingContext
+
+        assert alg.prepareAlgorithm({}, QgsProcessingContext(), QgsProcessingFeedback())
+        assert calls == [True]
+
+
+def test_train_resume_is_a_parameter_passed_to_the_engine(provider, tmp_path):
+    import processing
+
+    _geotagged_photos(tmp_path / "geotagged", per_city=2)
+    alg = QgsApplication.processingRegistry().algorithmById("geodecoder:train_model")
+    assert alg.parameterDefinition("RESUME") is not None
+    with pytest.raises(QgsProcessingException, match="no checkpoint"):
+        processing.run("geodecoder:train_model", {
+            "INPUT": str(tmp_path / "geotagged"), "EPOCHS": 1, "DEVICE": 1, "WIDTH": 32,
+            "CACHE": str(tmp_path / "cache"), "RESUME": True,
+            "OUTPUT": str(tmp_path / "my-model")})
+    assert not (tmp_path / "my-model" / "config.json").exists()
+
+
+@pytest.mark.parametrize("error, message", [
+    (OSError(28, "No space left on device", "/runs/my-model"),
+     "No space left on device: /runs/my-model"),
+    (ImportError("No module named 'tqdm'"), "No module named 'tqdm'"),
+])
+def test_train_reports_os_and_import_errors_with_their_message(provider, tmp_path,
+                                                               monkeypatch, error, message):
+    import processing
+
+    import geodecoder.inference.train as engine_train
+
+    def fail(*_args, **_kwargs):
+        raise error
+
+    monkeypatch.setattr(engine_train, "train_from_photos", fail)
+    (tmp_path / "photos").mkdir()
+    with pytest.raises(QgsProcessingException, match=message):
+        processing.run("geodecoder:train_model", {"INPUT": str(tmp_path / "photos"),
+                                                  "OUTPUT": str(tmp_path / "my-model")})

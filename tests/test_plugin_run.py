@@ -3,21 +3,33 @@ a group, failures listed, cancel leaves nothing, and clicking a result explains 
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
+import threading
 
 import pytest
 from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsFeature,
+    QgsGeometry,
+    QgsPointXY,
     QgsProject,
     QgsRectangle,
+    QgsVectorLayer,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import Qt
 
 from tests.photo_factory import make_jpeg
-from tests.test_plugin_fixtures import import_plugin, photo_folder, spin_until  # noqa: F401
+from tests.test_plugin_fixtures import (  # noqa: F401
+    add_and_wait,
+    import_plugin,
+    photo_folder,
+    spin_until,
+)
 
 geodecoder = import_plugin()
 from geodecoder.inference import schema  # noqa: E402
@@ -48,7 +60,7 @@ def test_dock_run_adds_styled_layers_in_one_group(plugin, photo_folder,  # noqa:
                                                   tiny_bundle_dir):
     folder, files = photo_folder
     dock, service = plugin.dock, plugin.service
-    dock.add_paths([str(folder)])
+    add_and_wait(dock, [str(folder)])
     dock.options.model.setFilePath(str(tiny_bundle_dir))
     dock.options.device.setCurrentIndex(dock.options.device.findData("cpu"))
     dock.options.top_k.setValue(3)
@@ -224,3 +236,205 @@ def test_gpu_asked_where_there_is_none_fails_with_the_reason(qgis_new_project, t
     _wait_for_run(service)
     assert failed and "CUDA" in failed[0]
     assert qgis_new_project.mapLayers() == {}
+
+
+def _live_predictions(paths) -> int:
+    """Prediction records of `paths` alive in the process (each holds hundreds of cells)."""
+    paths = set(paths)
+    return sum(1 for o in gc.get_objects()
+               if type(o).__name__ == "Prediction" and getattr(o, "path", None) in paths)
+
+
+def test_a_run_writes_chunk_by_chunk_and_keeps_no_predictions(qgis_new_project, tmp_path,
+                                                              tiny_bundle_dir, monkeypatch):
+    """Memory must not grow with the number of photos: each chunk is written as it
+    arrives and dropped; the outcome keeps one small summary per photo."""
+    from geodecoder.inference import gpkg
+    from geodecoder.ui import run_pipeline
+
+    chunk = getattr(run_pipeline, "CHUNK", 16)
+    n = 3 * chunk + 5
+    (tmp_path / "in").mkdir()
+    photos = [str(make_jpeg(tmp_path / "in" / f"p{i:03d}.jpg", size=(96, 72),
+                            color=(5 * i % 255, 90, 160))) for i in range(n)]
+    chunks, live = [], []
+    original_add = gpkg.GeoPackageWriter.add
+
+    def spy_add(writer, predictions, failures=()):
+        chunks.append(len(predictions) + len(failures))
+        live.append(_live_predictions(photos))
+        return original_add(writer, predictions, failures)
+
+    monkeypatch.setattr(gpkg.GeoPackageWriter, "add", spy_add)
+    service = GeolocateService(None, project=qgis_new_project, runs_dir=tmp_path / "runs")
+    finished = []
+    service.runFinished.connect(lambda outcome, layers: finished.append((outcome, layers)))
+    service.start(GeolocateParams(photos=tuple(photos), bundle_path=str(tiny_bundle_dir),
+                                  device="cpu", batch_size=4, top_k=3, attention=False))
+    _wait_for_run(service)
+    assert finished
+    outcome, layers = finished[0]
+    assert sum(chunks) == n and len(chunks) == 4
+    assert max(chunks) <= chunk
+    # at each write only about one chunk (plus the batches decoded ahead) is alive
+    assert max(live) <= chunk + 2 * 4, live
+    assert layers.predictions.featureCount() == n
+    assert len(outcome.photos) == n and outcome.predicted == n
+    assert all(type(s).__name__ == "PhotoSummary" for s in outcome.photos)
+    assert {s.path for s in outcome.photos} == set(photos)
+    assert all(s.ok and 0 < s.confidence <= 1 and -90 <= s.lat <= 90 for s in outcome.photos)
+    assert _live_predictions(photos) == 0
+
+
+def test_cancel_after_the_commit_finishes_the_run(qgis_new_project, tmp_path,
+                                                  tiny_bundle_dir, photo_folder):  # noqa: F811
+    """Cancel arriving once the GeoPackage is committed: the file is complete and has
+    replaced the previous one, so the run must end as a success with its layers."""
+    out = tmp_path / "mine.gpkg"
+    out.write_bytes(b"a previous file the run replaces")
+    service = GeolocateService(None, project=qgis_new_project, runs_dir=tmp_path / "runs")
+    ended = []
+    service.runCancelled.connect(lambda: ended.append("cancelled"))
+    service.runFinished.connect(lambda outcome, layers: ended.append((outcome, layers)))
+
+    cancelled = []
+
+    def cancel(task, percent):
+        if percent >= 100:
+            task.cancel()
+            cancelled.append(task.isCanceled())
+
+    def cancel_after_the_commit(task):
+        task.progressChanged.connect(lambda p: cancel(task, p), Qt.DirectConnection)
+
+    service.runStarted.connect(cancel_after_the_commit)
+    task = service.start(GeolocateParams(photos=tuple(photo_folder[1]["good"][:3]),
+                                         bundle_path=str(tiny_bundle_dir), device="cpu",
+                                         output_path=str(out)))
+    _wait_for_run(service)
+    assert cancelled == [True]
+    assert len(ended) == 1 and ended[0] != "cancelled", ended
+    assert task.committed
+    outcome, layers = ended[0]
+    assert outcome.gpkg_path == str(out) and out.read_bytes()[:16] == b"SQLite format 3\0"
+    assert layers.predictions is not None and layers.predictions.featureCount() == 3
+
+
+def test_attention_maps_are_kept_per_run_and_dropped_with_it(qgis_new_project, tmp_path,
+                                                             tiny_bundle_dir,
+                                                             photo_folder):  # noqa: F811
+    photos = photo_folder[1]["good"][:2]
+    service = GeolocateService(None, project=qgis_new_project, runs_dir=tmp_path / "runs")
+    runs = []
+    service.runFinished.connect(lambda outcome, layers: runs.append(layers))
+    for _ in range(2):
+        service.start(GeolocateParams(photos=tuple(photos), bundle_path=str(tiny_bundle_dir),
+                                      device="cpu", attention=True))
+        _wait_for_run(service)
+    first, second = (layers.predictions.id() for layers in runs)
+    assert set(service.attention) == {first, second}
+    assert service.attention_for(photos[0], first).shape[0] == 3
+    assert service.attention_for(photos[0]) is not None
+    assert service.last_outcome.attention == {}  # the maps live in one place only
+    qgis_new_project.removeMapLayer(first)
+    assert set(service.attention) == {second} and set(service.runs) == {second}
+    assert service.attention_for(photos[0], first) is None
+    qgis_new_project.removeMapLayer(second)
+    assert service.attention == {} and service.attention_for(photos[0]) is None
+
+
+def test_engine_libraries_are_loaded_on_the_main_thread_only(qgis_new_project, tmp_path,
+                                                             tiny_bundle_dir, photo_folder,  # noqa: F811,E501
+                                                             monkeypatch):
+    """sys.setdlopenflags is process-wide: never flip it from a worker thread."""
+    from geodecoder.ui import native_libs
+
+    calls = []
+    original = sys.setdlopenflags
+
+    def spy(flags):
+        calls.append(threading.current_thread() is threading.main_thread())
+        original(flags)
+
+    monkeypatch.setattr(sys, "setdlopenflags", spy)
+    monkeypatch.setattr(native_libs, "_done", False, raising=False)
+    service = GeolocateService(None, project=qgis_new_project, runs_dir=tmp_path / "runs")
+    service.start(GeolocateParams(photos=tuple(photo_folder[1]["good"][:1]),
+                                  bundle_path=str(tiny_bundle_dir), device="cpu"))
+    _wait_for_run(service)
+    if sys.platform.startswith("linux"):
+        assert calls and all(calls), calls  # done by start(), on the main thread
+    assert native_libs._done
+    before = len(calls)
+    assert native_libs.ensure_own_libraries()  # idempotent: nothing flipped again
+    assert len(calls) == before
+    monkeypatch.setattr(native_libs, "_done", False, raising=False)
+    worker = threading.Thread(target=native_libs.ensure_own_libraries)
+    worker.start()
+    worker.join()
+    assert len(calls) == before and not native_libs._done  # a worker thread does nothing
+
+
+def test_the_device_in_use_is_shown_as_soon_as_the_model_is_loaded(plugin, photo_folder,  # noqa: F811,E501
+                                                                   tiny_bundle_dir):
+    dock, service = plugin.dock, plugin.service
+    seen = []
+    service.deviceResolved.connect(seen.append)
+    dock.add_paths(photo_folder[1]["good"][:1])
+    dock.options.model.setFilePath(str(tiny_bundle_dir))
+    dock.options.device.setCurrentIndex(dock.options.device.findData("cpu"))
+    dock.run_button.click()
+    assert spin_until(lambda: seen, seconds=60)
+    assert seen == ["cpu"]
+    spin_until(lambda: dock.options.device_used.text() == "Device used: cpu", seconds=5)
+    assert dock.options.device_used.text() == "Device used: cpu"
+    _wait_for_run(service)
+
+
+def _memory_layer(uri: str, fields: str, rows) -> QgsVectorLayer:
+    layer = QgsVectorLayer(f"{uri}?crs=EPSG:4326&{fields}", "mem", "memory")
+    features = []
+    for values, wkt in rows:
+        feature = QgsFeature(layer.fields())
+        feature.setAttributes(values)
+        feature.setGeometry(QgsGeometry.fromWkt(wkt))
+        features.append(feature)
+    assert layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def test_zoom_to_a_region_across_the_antimeridian_stays_on_the_points_side():
+    from geodecoder.ui.result_details import details_for
+    from geodecoder.ui.run_layers import RunLayers
+
+    path = "/photos/suva.jpg"
+    predictions = _memory_layer("Point", "field=photo_path:string&field=lat:double"
+                                "&field=lon:double", [([path, -18.14, 178.44],
+                                                       "POINT(178.44 -18.14)")])
+    regions = _memory_layer(
+        "MultiPolygon", "field=photo_path:string&field=mass:double",
+        [([path, 0.5], "MULTIPOLYGON(((178 -19, 179 -19, 179 -17, 178 -17, 178 -19)))"),
+         ([path, 0.9], "MULTIPOLYGON(((177 -20, 180 -20, 180 -16, 177 -16, 177 -20)),"
+                       "((-180 -20, -179 -20, -179 -16, -180 -16, -180 -20)))")])
+    feature = next(predictions.getFeatures())
+    details = details_for(feature, RunLayers(group=None, predictions=predictions,
+                                             regions=regions))
+    extent = details.extent
+    assert extent is not None and extent.width() < 10, extent.toString()
+    assert extent.contains(QgsPointXY(178.44, -18.14))
+    assert extent.xMinimum() == pytest.approx(177) and extent.xMaximum() == pytest.approx(180)
+
+    # the point on the western side: the western part
+    west = _memory_layer("Point", "field=photo_path:string&field=lat:double&field=lon:double",
+                         [([path, -18.0, -179.5], "POINT(-179.5 -18)")])
+    details = details_for(next(west.getFeatures()), RunLayers(group=None, regions=regions))
+    assert details.extent.xMinimum() == pytest.approx(-180)
+    assert details.extent.xMaximum() == pytest.approx(-179)
+
+    # a region that does not straddle keeps its whole box
+    plain = _memory_layer("MultiPolygon", "field=photo_path:string&field=mass:double",
+                          [([path, 0.9], "MULTIPOLYGON(((10 40, 12 40, 12 42, 10 42, 10 40)),"
+                                         "((20 40, 21 40, 21 41, 20 41, 20 40)))")])
+    details = details_for(feature, RunLayers(group=None, regions=plain))
+    assert details.extent.xMinimum() == pytest.approx(10)
+    assert details.extent.xMaximum() == pytest.approx(21)

@@ -101,6 +101,8 @@ def test_photos_without_gps_are_listed_and_skipped(trained, photos):
     assert "no usable GPS" in skipped["no_gps_2.jpg"]
     assert "broken.jpg" in skipped
     assert result.n_train + result.n_val == len(photos["train_rows"])
+    assert result.facts["data"]["photos_found"] == len(photos["train_rows"]) + 3
+    assert result.facts["data"]["photos_skipped"] == 3
 
 
 def test_progress_reports_fractions_up_to_one(trained):
@@ -194,18 +196,19 @@ def test_resume_refuses_a_checkpoint_of_other_data(photos, tmp_path):
         train_from_photos(photos["train"], tmp_path / "m", resume=True, **dict(opts, seed=5))
 
 
-def test_csv_training_keeps_photographers_apart_and_uses_the_scene_column(photos, tmp_path):
+def test_csv_training_keeps_photographers_apart_and_routes_by_the_scene_column(photos, tmp_path):
     from inference.bundle import load_bundle
     from inference.train import train_from_csv
 
     result = train_from_csv(photos["train_csv"], photos["train"], tmp_path / "csv-model",
                             scene_column="SCENE", cache_dir=str(photos["cache"]), epochs=2,
-                            **dict(FAST, val_fraction=0.25))
+                            route_by_label=True, **dict(FAST, val_fraction=0.25))
     author = {str(photos["train"] / r[0]): r[3] for r in photos["train_rows"]}
     train_authors = {author[p] for p in result.train_paths}
     val_authors = {author[p] for p in result.val_paths}
     assert val_authors and not train_authors & val_authors
     assert "photographer-disjoint" in result.facts["data"]["split"]
+    assert "teacher forcing" in result.facts["recipe"]["routing"]
     bundle = load_bundle(result.bundle_dir)
     assert bundle.info.scene_names == ["look0", "look1"]
     assert not (result.bundle_dir / "scenes.safetensors").exists()
@@ -245,3 +248,27 @@ def test_cancel_before_training_leaves_no_bundle(photos, tmp_path):
                                cache_dir=str(photos["cache"]), epochs=1, **FAST)
     assert result.cancelled and result.bundle_dir is None
     assert not (tmp_path / "never").exists()
+
+
+def test_torchrun_ddp_fine_tuning_on_two_cpu_processes(photos, tmp_path):
+    """DDP over gloo: both ranks train, rank 0 alone writes (and no rank waits forever)."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(repo), OMP_NUM_THREADS="1")
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+           "2", "-m", "inference", "train",
+           "--photos", str(photos["train"]), "--out", str(out), "--cache", str(tmp_path / "c"),
+           "--epochs", "1", "--width", "32", "--heads", "2", "--ffn", "64", "--hid-layers",
+           "1", "--hdd-layers", "1", "--device", "cpu", "--finetune-backbone",
+           "--image-size", "64", "--precision", "bf16", "--workers", "0", "--batch-size",
+           "16", "--quiet"]
+    res = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr[-3000:]
+    doc = json.loads((out / "config.json").read_text())
+    assert doc["training"]["hardware"]["world_size"] == 2
+    assert doc["backbone_in_bundle"] is True
+    assert res.stdout.count("wrote ") == 1  # one writer

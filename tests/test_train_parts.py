@@ -94,8 +94,11 @@ def test_geo_loss_masks_missing_cells_and_weights_levels():
     l1 = torch.nn.functional.cross_entropy(logits[1][[0, 2]], labels[[0, 2], 1])
     assert torch.allclose(full, l0 + l1)
     assert torch.allclose(geo_loss(logits, labels, [0.5, 0.0], 0.0), 0.5 * l0)
-    none = geo_loss(logits, torch.full((4, 2), -1), [1.0, 1.0], 0.1)
-    assert float(none) == 0.0 and math.isfinite(float(none))
+    heads = [torch.randn(4, 3, requires_grad=True), torch.randn(4, 5, requires_grad=True)]
+    none = geo_loss(heads, torch.full((4, 2), -1), [1.0, 1.0], 0.1)
+    assert float(none.detach()) == 0.0 and math.isfinite(float(none.detach()))
+    none.backward()  # every head stays in the graph (DDP needs a gradient from each)
+    assert all(h.grad is not None and float(h.grad.abs().sum()) == 0.0 for h in heads)
 
 
 def test_schedule_warms_up_then_decays_to_zero():

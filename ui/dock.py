@@ -57,6 +57,7 @@ class GeolocateDock(QgsDockWidget):
         self.install_panel.installFinished.connect(lambda _ok: self.update_run_enabled())
         self.photos = PhotoListWidget()
         self.photos.pathsDropped.connect(self.add_paths)
+        self.photos.scanFinished.connect(self._scan_finished)
         self.options = RunOptions()
         self.options.load(self.settings)
         self.run_button = _button(tr("Run"), "geodecoderRunButton", self.request_run)
@@ -124,10 +125,26 @@ class GeolocateDock(QgsDockWidget):
 
     # ------------------------------------------------------------------ photos
     def add_paths(self, paths) -> int:
-        """Add files and (recursively) folders; returns the number of new photos."""
-        added = self.photos.add_paths(expand_paths(list(paths)))
+        """Add files at once and look for photos in folders (recursively) in the
+        background: the list fills when that walk ends (``photos.scanFinished``) and the
+        dock stays usable meanwhile.  Returns the number of files added now."""
+        paths = list(paths)
+        folders = [p for p in paths if os.path.isdir(p)]
+        files = [p for p in paths if not os.path.isdir(p)]
+        added = self.photos.add_paths(expand_paths(files)) if files else 0
+        if folders:
+            self.photos.scan_paths(folders)
+            self.status.setText(tr("Looking for photos in {n} folder(s)…").format(
+                n=len(folders)))
         self.update_run_enabled()
         return added
+
+    def _scan_finished(self, added: int, error: str) -> None:
+        if error:
+            self.status.setText(tr("Looking for photos failed: {error}").format(error=error))
+        elif not self.photos.is_scanning():
+            self.status.setText(tr("{n} photo(s) added from the folder(s).").format(n=added))
+        self.update_run_enabled()
 
     def choose_photos(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
@@ -153,7 +170,8 @@ class GeolocateDock(QgsDockWidget):
     def update_run_enabled(self) -> None:
         missing = self.install_panel.refresh()
         self.run_button.setEnabled(not missing and self.photos.count() > 0
-                                   and not self.cancel_button.isEnabled())
+                                   and not self.cancel_button.isEnabled()
+                                   and not self.photos.is_scanning())
 
     def params(self) -> GeolocateParams:
         o = self.options
@@ -170,6 +188,10 @@ class GeolocateDock(QgsDockWidget):
 
     def request_run(self) -> Optional[GeolocateParams]:
         """Check the request, remember the settings and emit it; None if refused."""
+        if self.photos.is_scanning():
+            self.status.setText(tr("Still looking for photos in the folder(s): run when "
+                                   "the list is complete."))
+            return None
         if self.photos.count() == 0:
             self.status.setText(tr("Add photos or a folder first."))
             return None

@@ -1,10 +1,18 @@
 """The background run: a QgsTask that predicts and writes the run's GeoPackage.
 
 ``run()`` (worker thread) touches no project layer: it runs the engine and writes a
-GeoPackage file with OGR, which is safe off the main thread.  ``finished()`` (main
-thread) hands the outcome to a callback that builds the layers.  Cancel is checked
-between batches by the Predictor (``should_stop=self.isCanceled``) and while writing,
-so a cancelled run stops within one batch and leaves no file and no layer behind.
+GeoPackage file with OGR, which is safe off the main thread.  Predictions are written
+chunk by chunk as they arrive (``run_pipeline.predict_to_geopackage``) and only a
+``PhotoSummary`` per photo (plus its attention maps when asked for) is kept, so memory
+does not grow with the number of photos.  ``finished()`` (main thread) hands the
+outcome to a callback that builds the layers.
+
+Cancel is checked between batches by the Predictor (``should_stop=self.isCanceled``)
+and while writing, so a cancelled run stops within one batch and leaves no file and no
+layer behind.  Once the GeoPackage is committed (moved onto its destination, replacing
+any previous file there) the run is complete: a cancel arriving after that is ignored
+and the run finishes normally, so the dock never says "nothing was added" about a file
+that was written.
 """
 
 from __future__ import annotations
@@ -19,10 +27,11 @@ from qgis.PyQt.QtCore import pyqtSignal
 
 from .i18n import tr
 from .params import GeolocateParams
-from .run_pipeline import predict_photos, write_run
+from .run_pipeline import PhotoSummary, PredictionStream, predict_to_geopackage
 
 log = logging.getLogger(__name__)
-PREDICT_SHARE = 90.0  # percent of the progress bar for predicting; the rest for writing
+PREDICT_SHARE = 95.0  # percent of the progress bar for predicting + writing chunks;
+# the rest for the commit (run_info, styles, checks, the move onto the destination)
 
 
 def photo_key(path: str) -> str:
@@ -43,12 +52,14 @@ class RunOutcome:
     seconds: float
     num_levels: int
     attention: dict = field(default_factory=dict, compare=False, repr=False)  # key -> array
+    photos: tuple[PhotoSummary, ...] = field(default=(), compare=False, repr=False)
 
 
 class GeolocateTask(QgsTask):
     """Geolocate ``params.photos`` and write ``output_path``; see module docstring."""
 
     photoDone = pyqtSignal(str, bool, str)  # path, geolocated?, place-less summary/reason
+    deviceResolved = pyqtSignal(str)  # Predictor.device_used, as soon as the model is loaded
 
     def __init__(self, params: GeolocateParams, output_path: str,
                  on_finished: Optional[Callable[[GeolocateTask, bool], None]] = None):
@@ -60,6 +71,9 @@ class GeolocateTask(QgsTask):
         self.outcome: Optional[RunOutcome] = None
         self.error: Optional[str] = None
         self.device_used = ""
+        self.committed = False  # the GeoPackage is complete at output_path
+        self._photos: list[PhotoSummary] = []
+        self._attention: dict = {}
 
     def run(self) -> bool:  # worker thread
         try:
@@ -75,29 +89,38 @@ class GeolocateTask(QgsTask):
 
     def _run(self) -> bool:
         p = self.params
-        run = predict_photos(p.photos, p.bundle_path, device=p.device, batch_size=p.batch_size,
-                             top_k=p.top_k, attention=p.attention, progress=self._progress,
-                             should_stop=self.isCanceled, on_record=self._record)
-        if run is None or self.isCanceled():
+        stream = PredictionStream(p.photos, p.bundle_path, device=p.device,
+                                  batch_size=p.batch_size, top_k=p.top_k, attention=p.attention)
+        self.device_used = stream.device_used
+        self.deviceResolved.emit(stream.device_used)
+        path = predict_to_geopackage(self.output_path, stream, progress=self._progress,
+                                     should_stop=self.isCanceled, on_record=self._record)
+        if path is None:  # cancelled before the commit: no file written or replaced
             return False
-        self.device_used = run.device_used
-        self.setProgress(PREDICT_SHARE)
-        path = write_run(self.output_path, run, is_cancelled=self.isCanceled)
-        attention = {photo_key(r.path): r.attention for r in run.predictions
-                     if r.attention is not None}
+        # Committed: the file is complete (and replaced any previous one), so the run is
+        # done whatever a late cancel says; returning False now would hide a real file.
+        self.committed = True
+        bundle = stream.bundle
         self.outcome = RunOutcome(
-            gpkg_path=str(path), predicted=len(run.predictions),
-            failures=tuple((f.path, f.reason) for f in run.failures),
-            device_used=run.device_used, model_label=run.bundle.label,
-            untrained=bool(run.bundle.info.untrained), seconds=run.seconds,
-            num_levels=run.bundle.cells.num_levels, attention=attention)
+            gpkg_path=str(path), predicted=stream.n_predicted,
+            failures=tuple((s.path, s.reason) for s in self._photos if not s.ok),
+            device_used=stream.device_used, model_label=bundle.label,
+            untrained=bool(bundle.info.untrained), seconds=stream.seconds,
+            num_levels=stream.num_levels, attention=self._attention,
+            photos=tuple(self._photos))
+        self._photos, self._attention = [], {}
         self.setProgress(100.0)
-        return not self.isCanceled()
+        return True
 
     def _progress(self, done: int, total: int) -> None:
         self.setProgress(PREDICT_SHARE * done / max(total, 1))
 
     def _record(self, record) -> None:
+        """Per record as it arrives: keep its summary (and attention), tell the dock."""
+        self._photos.append(PhotoSummary.of(record))
+        attention = getattr(record, "attention", None)
+        if attention is not None:
+            self._attention[photo_key(record.path)] = attention
         reason = getattr(record, "reason", None)
         if reason is not None:
             self.photoDone.emit(record.path, False, reason)

@@ -9,16 +9,28 @@ with the other, and the process dies ("free(): invalid size"; seen with shapely 
 wheels and Debian's GEOS 3.11 under qgis_process 3.22).  Loading these extension
 modules with ``RTLD_DEEPBIND`` makes them look up symbols in their own libraries first.
 Linux only (the flag does not exist elsewhere; Windows and macOS resolve per library).
+
+``sys.setdlopenflags`` is process-wide: flipping it in a worker thread would hand deep
+binding to whatever another thread imports at that moment.  So the plugin calls
+``ensure_own_libraries`` on the main thread before it starts any worker (the run
+service before ``addTask``, the algorithms in ``prepareAlgorithm``); it is idempotent and
+does nothing when called from another thread.  Not at QGIS start-up: importing shapely
+there would slow every QGIS launch.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
+import threading
 from typing import Iterable
 
 PACKAGES = ("shapely", "pyproj")
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_done = False  # every package of PACKAGES imported (deep-bound or already loaded)
 
 
 def import_with_own_libraries(packages: Iterable[str] = PACKAGES) -> list[str]:
@@ -42,3 +54,28 @@ def import_with_own_libraries(packages: Iterable[str] = PACKAGES) -> list[str]:
     finally:
         sys.setdlopenflags(old_flags)
     return done
+
+
+def ensure_own_libraries(packages: Iterable[str] = PACKAGES) -> bool:
+    """``import_with_own_libraries`` once per process, on the main thread only.
+
+    Returns True once every package is imported.  Off the main thread it changes
+    nothing and returns whether the main thread already did it.  A package that is not
+    installed yet (the install panel adds it later) leaves the guard open, so the next
+    call on the main thread tries again.
+    """
+    global _done
+    if _done:
+        return True
+    if getattr(os, "RTLD_DEEPBIND", None) is None or not sys.platform.startswith("linux"):
+        _done = True  # nothing to do on this platform
+        return True
+    if threading.current_thread() is not threading.main_thread():
+        log.debug("ensure_own_libraries called off the main thread: left to the main thread")
+        return False
+    packages = tuple(packages)
+    with _lock:
+        if not _done:
+            import_with_own_libraries(packages)
+            _done = all(name in sys.modules for name in packages)
+    return _done

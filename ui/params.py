@@ -8,6 +8,16 @@ from typing import Optional
 DEVICES = ("auto", "cpu", "gpu")
 
 
+def device_labels() -> list[str]:
+    """What the dock and the Processing algorithms show for DEVICES, in that order.
+    The engine's "gpu" is whichever GPU PyTorch sees: CUDA, else Apple MPS; "auto"
+    falls back to the CPU.  The device actually used is reported after each run."""
+    from .i18n import tr
+
+    return [tr("Auto (CUDA or Apple MPS if available, else CPU)"), tr("CPU"),
+            tr("GPU (CUDA or Apple MPS)")]
+
+
 @dataclass(frozen=True)
 class GeolocateParams:
     """A run request.  Paths are absolute; ``bundle_path`` None means the default model,

@@ -1,5 +1,8 @@
 """The dock's photo list: files and folders in, one row per photo with its status.
 
+Folders are walked in a background ``QgsTask`` (``PhotoScanTask``): a large folder on a
+NAS can take minutes to list, and the dock stays usable meanwhile; the photos found are
+added when the walk ends (``scanFinished``).  Files named one by one are added at once.
 Thumbnails are made lazily: a timer reads a few per tick with ``QImageReader`` scaled
 reads (a JPEG decodes at 1/8 size directly), so adding a folder of 5000 photos returns
 at once and the dock never freezes.  EXIF orientation is applied (``setAutoTransform``).
@@ -7,9 +10,12 @@ at once and the dock never freezes.  EXIF orientation is applied (``setAutoTrans
 
 from __future__ import annotations
 
+import logging
 import os
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
+from qgis.core import QgsApplication, QgsTask
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QSize, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtGui import QIcon, QImageReader, QPixmap
 from qgis.PyQt.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
@@ -22,22 +28,40 @@ STATUS_ROLE = Qt.UserRole + 1
 THUMB_ROLE = Qt.UserRole + 2  # True once a thumbnail was attempted
 THUMB_SIZE = 48
 THUMBS_PER_TICK = 6
+log = logging.getLogger(__name__)
+Finder = Callable[[list], list]  # paths -> absolute photo paths
 
 
-def expand_paths(paths: Iterable[str]) -> list[str]:
-    """Files as given, folders walked recursively for photos (the engine's own rules for
-    what is a photo when its packages are installed, Qt's image formats otherwise)."""
+def photo_finder() -> Finder:
+    """What expands files and folders into photos: the engine's own rules for what is a
+    photo when its packages are installed, Qt's image formats otherwise.  Resolved on
+    the main thread (imports, Qt's format list), then safe to call from a worker."""
     try:
         from ..inference.photos import find_photos
     except ImportError:  # Pillow missing: the install panel says so
-        return _walk_with_qt_formats(paths)
-    photos, _missing = find_photos([p for p in paths if os.path.exists(p)])
-    return [os.path.abspath(p) for p in photos]
+        formats = _qt_formats()
+        return lambda paths: _walk_with_qt_formats(paths, formats)
+
+    def find(paths) -> list[str]:
+        photos, _missing = find_photos([p for p in paths if os.path.exists(p)])
+        return [os.path.abspath(p) for p in photos]
+
+    return find
 
 
-def _walk_with_qt_formats(paths: Iterable[str]) -> list[str]:
+def expand_paths(paths: Iterable[str]) -> list[str]:
+    """Files as given, folders walked recursively for photos, on the calling thread
+    (the dock walks folders with ``PhotoScanTask`` instead)."""
+    return photo_finder()(list(paths))
+
+
+def _qt_formats() -> set[str]:
     formats = {"." + bytes(f).decode().lower() for f in QImageReader.supportedImageFormats()}
-    formats |= {".heic", ".heif"}
+    return formats | {".heic", ".heif"}
+
+
+def _walk_with_qt_formats(paths: Iterable[str], formats: Optional[set] = None) -> list[str]:
+    formats = _qt_formats() if formats is None else formats
     out = []
     for path in paths:
         if os.path.isdir(path):
@@ -50,6 +74,44 @@ def _walk_with_qt_formats(paths: Iterable[str]) -> list[str]:
     return [os.path.abspath(p) for p in out]
 
 
+class PhotoScanTask(QgsTask):
+    """Walks files and folders for photos off the main thread.
+
+    ``run()`` only lists paths (no Qt widget, no project); ``finished()`` (main thread)
+    hands the result to ``on_done``.  Cancel is checked between the given paths: one
+    huge folder is walked to its end, but its result is then dropped.
+    """
+
+    def __init__(self, paths: Iterable[str], finder: Finder,
+                 on_done: Optional[Callable[[PhotoScanTask, bool], None]] = None):
+        paths = list(paths)
+        super().__init__(tr("GeoDecoder: looking for photos in {n} folder(s)").format(
+            n=len(paths)), QgsTask.CanCancel)
+        self.paths = paths
+        self.finder = finder
+        self.on_done = on_done
+        self.found: list[str] = []
+        self.error: Optional[str] = None
+        self.dropped = False  # set on the main thread: the result is no longer wanted
+
+    def run(self) -> bool:  # worker thread
+        try:
+            for i, path in enumerate(self.paths):
+                if self.isCanceled():
+                    return False
+                self.found += self.finder([path])
+                self.setProgress(100.0 * (i + 1) / len(self.paths))
+        except Exception as exc:  # noqa: BLE001 - reported in the dock, not a crash
+            log.exception("GeoDecoder: looking for photos failed")
+            self.error = f"{type(exc).__name__}: {exc}"
+            return False
+        return not self.isCanceled()
+
+    def finished(self, result: bool) -> None:  # main thread
+        if self.on_done is not None:
+            self.on_done(self, bool(result))
+
+
 def make_thumbnail(path: str, size: int = THUMB_SIZE) -> Optional[QPixmap]:
     """A small upright preview, or None when the file cannot be shown."""
     image = read_qimage(path, size)
@@ -60,6 +122,7 @@ class PhotoListWidget(QListWidget):
     """Rows of photos; accepts dropped files and folders (emitted as ``pathsDropped``)."""
 
     pathsDropped = pyqtSignal(list)
+    scanFinished = pyqtSignal(int, str)  # photos added by a folder scan; error ("" if none)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -73,6 +136,7 @@ class PhotoListWidget(QListWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._thumbnail_tick)
+        self._scans: list[PhotoScanTask] = []  # running: Python must keep a reference
 
     # ----------------------------------------------------------------- content
     def paths(self) -> list[str]:
@@ -97,6 +161,31 @@ class PhotoListWidget(QListWidget):
             self._timer.start()
         return added
 
+    def scan_paths(self, paths: Iterable[str]) -> PhotoScanTask:
+        """Walk `paths` (folders) in a background task; the photos found are added when
+        it ends, then ``scanFinished`` is emitted."""
+        task = PhotoScanTask(paths, photo_finder(), self._scan_done)
+        self._scans.append(task)
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def is_scanning(self) -> bool:
+        return any(not t.dropped for t in self._scans)
+
+    def cancel_scans(self) -> None:
+        """Stop the running scans and drop what they find (Clear, plugin unload)."""
+        for task in self._scans:
+            task.dropped = True
+            task.cancel()
+
+    def _scan_done(self, task: PhotoScanTask, ok: bool) -> None:
+        if task in self._scans:
+            self._scans.remove(task)
+        if task.dropped or sip.isdeleted(self):
+            return
+        added = self.add_paths(task.found) if ok else 0
+        self.scanFinished.emit(added, task.error or "")
+
     def remove_selected(self) -> None:
         for item in self.selectedItems():
             self._rows.pop(os.path.normcase(item.data(PATH_ROLE)), None)
@@ -105,6 +194,7 @@ class PhotoListWidget(QListWidget):
             self.takeItem(self.row(item))
 
     def clear_photos(self) -> None:
+        self.cancel_scans()
         self._pending.clear()
         self._rows.clear()
         self.clear()

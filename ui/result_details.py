@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from qgis.core import QgsFeature, QgsFeatureRequest, QgsRectangle, QgsVectorLayer
+from qgis.core import (
+    QgsFeature,
+    QgsFeatureRequest,
+    QgsGeometry,
+    QgsPointXY,
+    QgsRectangle,
+    QgsVectorLayer,
+)
 
 from .run_layers import RunLayers
 
@@ -47,7 +54,8 @@ class ResultDetails:
     exif_conflict: Optional[bool] = None
     region50_km2: Optional[float] = None
     region90_km2: Optional[float] = None
-    extent: Optional[QgsRectangle] = None  # EPSG:4326: the 90% region, else None
+    extent: Optional[QgsRectangle] = None  # EPSG:4326: the 90% region (its part holding
+    # the point when it straddles the antimeridian), else None
 
 
 def _value(feature: QgsFeature, name: str, default=None):
@@ -91,23 +99,56 @@ def _best_cells(feature: QgsFeature) -> tuple[CellRow, ...]:
     return tuple(cells)
 
 
-def _region_extent(layer: Optional[QgsVectorLayer], path: str) -> Optional[QgsRectangle]:
+WORLD_WIDE_DEG = 180.0  # a region wider than this is split (antimeridian) or scattered
+
+
+def zoom_extent(geometry: QgsGeometry, lon: float, lat: float) -> QgsRectangle:
+    """Where to zoom for a region: its bounding box, unless that box is wider than half
+    the world, as when a region near the antimeridian has parts at -180 and +180 (its
+    box then spans the whole world).  Then: the parts on the predicted point's side of
+    the antimeridian, or if those still span half the world, the part holding the point
+    (or the part nearest to it)."""
+    box = geometry.boundingBox()
+    if box.width() <= WORLD_WIDE_DEG or not geometry.isMultipart():
+        return box
+    parts = [QgsGeometry(part.clone()) for part in geometry.constParts()]
+    parts = [p for p in parts if not p.isEmpty()]
+    if not parts:
+        return box
+    east = lon >= 0
+    same_side = [p.boundingBox() for p in parts if (p.boundingBox().center().x() >= 0) == east]
+    if same_side:
+        side_box = QgsRectangle(same_side[0])
+        for other in same_side[1:]:
+            side_box.combineExtentWith(other)
+        if side_box.width() <= WORLD_WIDE_DEG:
+            return side_box
+    point = QgsGeometry.fromPointXY(QgsPointXY(lon, lat))
+    holding = [p for p in parts if p.intersects(point)]
+    best = holding[0] if holding else min(parts, key=lambda p: p.distance(point))
+    return best.boundingBox()
+
+
+def _region_extent(layer: Optional[QgsVectorLayer], path: str, lon: float,
+                   lat: float) -> Optional[QgsRectangle]:
+    """The zoom extent of the photo's widest credible region (90 %)."""
     if layer is None:
         return None
     best = None
     for f in layer.getFeatures(_same_photo(path)):
         if f.hasGeometry() and (best is None or float(_value(f, "mass", 0)) > best[0]):
-            best = (float(_value(f, "mass", 0)), f.geometry().boundingBox())
-    return None if best is None else best[1]
+            best = (float(_value(f, "mass", 0)), f.geometry())
+    return None if best is None else zoom_extent(best[1], lon, lat)
 
 
 def details_for(feature: QgsFeature, layers: RunLayers) -> ResultDetails:
     """Everything about the photo of a Predictions feature."""
     path = str(_value(feature, "photo_path", ""))
     conflict = _value(feature, "exif_conflict")
+    lat, lon = float(_value(feature, "lat", 0.0)), float(_value(feature, "lon", 0.0))
     return ResultDetails(
         photo_path=path, file_name=str(_value(feature, "file_name", "")),
-        lat=float(_value(feature, "lat", 0.0)), lon=float(_value(feature, "lon", 0.0)),
+        lat=lat, lon=lon,
         confidence=float(_value(feature, "confidence", 0.0)),
         place=str(_value(feature, "place", "")), scene=str(_value(feature, "scene", "")),
         candidates=_candidates(layers.candidates, path), cells=_best_cells(feature),
@@ -116,4 +157,4 @@ def details_for(feature: QgsFeature, layers: RunLayers) -> ResultDetails:
         exif_conflict=None if conflict is None else bool(conflict),
         region50_km2=_float(feature, "region50_km2"),
         region90_km2=_float(feature, "region90_km2"),
-        extent=_region_extent(layers.regions, path))
+        extent=_region_extent(layers.regions, path, lon, lat))

@@ -17,7 +17,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .i18n import tr
-from .params import DEVICES
+from .params import DEVICES, device_labels
 from .run_pipeline import default_bundle_path, no_model_message
 from .settings import DockSettings
 
@@ -48,8 +48,10 @@ class RunOptions(QWidget):
         self.model_status.setWordWrap(True)
         self.device = QComboBox()
         self.device.setObjectName("geodecoderDevice")
-        for key, text in zip(DEVICES, (tr("Auto (GPU if available)"), tr("CPU"), tr("GPU"))):
+        for key, text in zip(DEVICES, device_labels()):
             self.device.addItem(text, key)
+        self.device.setToolTip(tr("GPU means whichever GPU PyTorch sees here: CUDA, else "
+                                  "Apple MPS. The device a run really used is shown below."))
         self.device_used = QLabel(tr("Device used: —"))
         self.device_used.setObjectName("geodecoderDeviceUsed")
         self.top_k = QSpinBox()

@@ -4,6 +4,16 @@ Shared by the dock's QgsTask and the Processing algorithm, so both run the engin
 same way and write the same schema with the same writer as the command line.  No Qt
 widgets here (Processing runs it in qgis_process, without a GUI), and the engine is
 imported inside the functions: importing this module never imports torch.
+
+Memory stays flat however many photos a run has.  A ``Prediction`` carries up to
+several hundred finest cells, so nothing keeps them all: ``PredictionStream.chunks``
+hands them on ``CHUNK`` photos at a time, ``predict_to_geopackage`` writes each chunk
+with the engine's ``GeoPackageWriter`` (temporary file, swapped in at commit) and the
+Processing algorithm feeds its sinks the same way.  What the dock keeps per photo is a
+``PhotoSummary`` (path, lat, lon, confidence or the failure reason) and, when asked
+for, the small attention maps; the details of a clicked result (candidates, cells,
+regions) are read back from the run's GeoPackage layers (``result_details``), which
+also works for a GeoPackage opened later or sent by a colleague.
 """
 
 from __future__ import annotations
@@ -14,14 +24,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 from .i18n import tr
-from .native_libs import import_with_own_libraries
+from .native_libs import ensure_own_libraries
 
 log = logging.getLogger(__name__)
 PLUGIN_ROOT = Path(__file__).resolve().parent.parent
-
+CHUNK = 16  # photos per write, as the command line: memory stays flat however long the run
 
 class NoModelError(RuntimeError):
     """No model given and no default model installed; the message says what to do."""
@@ -67,9 +77,133 @@ def resolve_bundle_path(path: Optional[str]) -> str:
     return default
 
 
+@dataclass(frozen=True)
+class PhotoSummary:
+    """What the dock keeps of one photo once its chunk is written."""
+
+    path: str
+    ok: bool
+    lat: Optional[float] = None
+    lon: Optional[float] = None
+    confidence: Optional[float] = None
+    reason: str = ""  # why it failed (empty when ok)
+
+    @classmethod
+    def of(cls, record) -> PhotoSummary:
+        reason = getattr(record, "reason", None)
+        if reason is not None:
+            return cls(record.path, False, reason=str(reason))
+        return cls(record.path, True, float(record.lat), float(record.lon),
+                   float(record.confidence))
+
+
+class PredictionStream:
+    """The Predictor over `photos` (files or folders), read chunk by chunk.
+
+    Building it loads the model and picks the device (``device_used`` is known from
+    then on); raises NoModelError, MissingPackagesError, ModelBundleError or
+    RuntimeError (device).  Nothing here keeps a record once its chunk is handed on.
+    """
+
+    def __init__(self, photos: Sequence[str], bundle_path: Optional[str],
+                 device: str = "auto", batch_size: int = 8, top_k: int = 5,
+                 attention: bool = False):
+        check_engine_packages()
+        ensure_own_libraries()  # a no-op off the main thread: the caller did it there
+        from ..inference.predict import Predictor
+
+        self.photos = list(photos)
+        self.predictor = Predictor(resolve_bundle_path(bundle_path), device=device,
+                                   batch_size=batch_size, top_k=top_k, attention=attention)
+        self.bundle = self.predictor.bundle
+        self.device_used = self.predictor.device_used
+        self.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.seconds = 0.0
+        self.n_predicted = self.n_failed = 0
+
+    @property
+    def num_levels(self) -> int:
+        return self.bundle.cells.num_levels
+
+    def chunks(self, progress: Optional[Callable[[int, int], None]] = None,
+               should_stop: Optional[Callable[[], bool]] = None,
+               on_record: Optional[Callable[[object], None]] = None,
+               size: Optional[int] = None) -> Iterator[tuple[list, list]]:
+        """Yield (predictions, failures) of at most `size` (default ``CHUNK``) photos
+        until every photo is done or `should_stop()`; `on_record` sees each record as it
+        arrives (per-photo statuses).  The caller checks `should_stop` afterwards."""
+        from ..inference.records import PhotoFailure
+
+        size = max(1, int(size or CHUNK))
+        t0 = time.perf_counter()
+        preds: list = []
+        fails: list = []
+        for record in self.predictor.run(self.photos, progress=progress,
+                                         should_stop=should_stop):
+            if isinstance(record, PhotoFailure):
+                fails.append(record)
+                self.n_failed += 1
+            else:
+                preds.append(record)
+                self.n_predicted += 1
+            if on_record is not None:
+                on_record(record)
+            if len(preds) + len(fails) >= size:
+                self.seconds = time.perf_counter() - t0
+                yield preds, fails
+                preds, fails = [], []
+        self.seconds = time.perf_counter() - t0
+        if preds or fails:
+            yield preds, fails
+
+    def run_info(self):
+        """The engine's RunInfo (model, device, timing so far), as the command line makes it."""
+        from ..inference.schema import RunInfo
+
+        bundle = self.bundle
+        return RunInfo(model_name=bundle.info.name, model_version=bundle.info.model_version,
+                       weights_sha256=bundle.weights_sha256, bundle_path=str(bundle.path),
+                       device=self.device_used, started=self.started, seconds=self.seconds,
+                       untrained=bundle.info.untrained, extra=(("written_by", "QGIS plugin"),))
+
+
+def predict_to_geopackage(path, stream: PredictionStream, *,
+                          progress: Optional[Callable[[int, int], None]] = None,
+                          should_stop: Optional[Callable[[], bool]] = None,
+                          on_record: Optional[Callable[[object], None]] = None,
+                          chunk_size: Optional[int] = None) -> Optional[Path]:
+    """Predict `stream` into the GeoPackage `path`, one chunk at a time, styles included.
+
+    Returns the written path once committed (atomically: a previous file at `path` is
+    replaced only then), or None when `should_stop()` ended the run before the commit:
+    then no file and no temporary file is left and a previous file is untouched.  A
+    cancel that comes after the commit is not seen here: the file is complete.
+    """
+    from ..inference.gpkg import GeoPackageWriter, WriteCancelled
+
+    writer = GeoPackageWriter(os.fspath(path), stream.bundle.cells, stream.run_info(),
+                              styles=applicable_styles(stream.num_levels),
+                              is_cancelled=should_stop)
+    try:
+        for preds, fails in stream.chunks(progress, should_stop, on_record, chunk_size):
+            writer.add(preds, fails)
+            del preds, fails  # the chunk is on disk: let it go before the next one
+        if should_stop is not None and should_stop():
+            writer.abort()
+            return None
+        return writer.commit(stream.run_info())
+    except WriteCancelled:
+        writer.abort()
+        return None
+    except BaseException:
+        writer.abort()
+        raise
+
+
 @dataclass
 class PredictionRun:
-    """Records of one run plus what produced them (for RunInfo and the dock)."""
+    """Every record of a run in memory: only for small, known sets of photos (the
+    screenshot tool, tests).  Runs of the dock and Processing stream instead."""
 
     predictions: list = field(default_factory=list)
     failures: list = field(default_factory=list)
@@ -85,23 +219,16 @@ def predict_photos(photos: Sequence[str], bundle_path: Optional[str], device: st
                    should_stop: Optional[Callable[[], bool]] = None,
                    on_record: Optional[Callable[[object], None]] = None
                    ) -> Optional[PredictionRun]:
-    """Run the Predictor over `photos` (files or folders); None when `should_stop` ended
-    the run early.  Raises NoModelError, ModelBundleError or RuntimeError (device)."""
-    check_engine_packages()
-    import_with_own_libraries()
-    from ..inference.predict import Predictor
-    from ..inference.records import PhotoFailure
-
-    predictor = Predictor(resolve_bundle_path(bundle_path), device=device,
-                          batch_size=batch_size, top_k=top_k, attention=attention)
-    run = PredictionRun(bundle=predictor.bundle, device_used=predictor.device_used,
-                        started=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    t0 = time.perf_counter()
-    for record in predictor.run(list(photos), progress=progress, should_stop=should_stop):
-        (run.failures if isinstance(record, PhotoFailure) else run.predictions).append(record)
-        if on_record is not None:
-            on_record(record)
-    run.seconds = time.perf_counter() - t0
+    """Every record of `photos` in memory (see PredictionRun: small runs only); None
+    when `should_stop` ended the run early."""
+    stream = PredictionStream(photos, bundle_path, device=device, batch_size=batch_size,
+                              top_k=top_k, attention=attention)
+    run = PredictionRun(bundle=stream.bundle, device_used=stream.device_used,
+                        started=stream.started)
+    for preds, fails in stream.chunks(progress, should_stop, on_record):
+        run.predictions += preds
+        run.failures += fails
+    run.seconds = stream.seconds
     if should_stop is not None and should_stop():
         return None
     return run

@@ -9,6 +9,7 @@ maps of the run's photos for "Why here?", and turns a selected prediction into t
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import datetime
 from functools import partial
@@ -28,6 +29,7 @@ from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from .geolocate_task import GeolocateTask, RunOutcome, photo_key
 from .i18n import tr
+from .native_libs import ensure_own_libraries
 from .params import GeolocateParams
 from .result_details import ResultDetails, details_for
 from .run_layers import RunLayers, load_run_layers
@@ -43,6 +45,7 @@ def default_runs_dir() -> Path:
 class GeolocateService(QObject):
     runStarted = pyqtSignal(object)  # GeolocateTask
     progressChanged = pyqtSignal(float)
+    deviceResolved = pyqtSignal(str)  # the device the running task uses (Predictor.device_used)
     photoDone = pyqtSignal(str, bool, str)
     runFinished = pyqtSignal(object, object)  # RunOutcome, RunLayers
     runFailed = pyqtSignal(str)
@@ -56,9 +59,11 @@ class GeolocateService(QObject):
         self.project = project or QgsProject.instance()
         self.runs_dir = Path(runs_dir) if runs_dir else default_runs_dir()
         self.task: Optional[GeolocateTask] = None
-        self.attention: dict = {}  # photo_key(path) -> numpy (levels, rows, cols)
+        # predictions layer id -> {photo_key(path): numpy (levels, rows, cols)}
+        self.attention: dict[str, dict] = {}
         self.runs: dict[str, RunLayers] = {}  # predictions layer id -> the run's layers
-        self.last_outcome: Optional[RunOutcome] = None
+        self.last_outcome: Optional[RunOutcome] = None  # without its attention maps
+        self.shown_run: Optional[str] = None  # predictions layer id of the shown result
         self.pick_tool: Optional[QgsMapToolIdentifyFeature] = None
         self.project.layersWillBeRemoved.connect(self._forget_layers)
 
@@ -77,9 +82,13 @@ class GeolocateService(QObject):
         """Queue a run in QGIS's task manager; None if one is already running."""
         if self.task is not None:
             return None
+        # shapely/pyproj with their own GEOS/PROJ: here on the main thread, before any
+        # worker runs (sys.setdlopenflags is process-wide); once per session
+        ensure_own_libraries()
         task = GeolocateTask(params, self.output_path_for(params), self._task_finished)
         task.progressChanged.connect(self.progressChanged)
         task.photoDone.connect(self.photoDone)
+        task.deviceResolved.connect(self.deviceResolved)
         self.task = task
         self.runStarted.emit(task)  # before it runs: listeners may connect to the task
         QgsApplication.taskManager().addTask(task)
@@ -90,7 +99,8 @@ class GeolocateService(QObject):
             self.task.cancel()
 
     def _task_finished(self, task: GeolocateTask, ok: bool) -> None:
-        """Main thread.  Layers are added only for a complete run."""
+        """Main thread.  Layers are added for every committed run, even when a cancel
+        came after the commit (the file is complete; the task then returns True)."""
         self.task = None
         if not ok or task.outcome is None:
             if task.error and not task.isCanceled():
@@ -99,13 +109,15 @@ class GeolocateService(QObject):
                 self.runCancelled.emit()
             return
         outcome = task.outcome
-        self.last_outcome = outcome
-        self.attention.update(outcome.attention)
+        self.last_outcome = dataclasses.replace(outcome, attention={})
         layers = load_run_layers(outcome.gpkg_path, self.project)
         if layers.predictions is not None:
-            self.runs[layers.predictions.id()] = layers
+            run_id = layers.predictions.id()
+            self.runs[run_id] = layers
+            if outcome.attention:
+                self.attention[run_id] = outcome.attention
             layers.predictions.selectionChanged.connect(
-                partial(self._selection_changed, layers.predictions.id()))
+                partial(self._selection_changed, run_id))
         self.runFinished.emit(outcome, layers)
 
     def shutdown(self) -> None:
@@ -115,14 +127,29 @@ class GeolocateService(QObject):
             self.project.layersWillBeRemoved.disconnect(self._forget_layers)
         except TypeError:
             pass
+        self.runs.clear()
+        self.attention.clear()
 
     # --------------------------------------------------------------- inspecting
-    def attention_for(self, path: str):
-        return self.attention.get(photo_key(path))
+    def attention_for(self, path: str, run_id: Optional[str] = None):
+        """The attention maps of `path`: from run `run_id`, else from the run of the
+        result shown last, else from the latest run that has them; None if none."""
+        key = photo_key(path)
+        order = [run_id] if run_id is not None else [self.shown_run,
+                                                      *reversed(list(self.attention))]
+        for rid in order:
+            maps = self.attention.get(rid, {}).get(key) if rid is not None else None
+            if maps is not None:
+                return maps
+        return None
 
     def _forget_layers(self, layer_ids) -> None:
+        """A run's Predictions layer leaves the project: forget the run and its maps."""
         for layer_id in layer_ids:
             self.runs.pop(layer_id, None)
+            self.attention.pop(layer_id, None)
+            if self.shown_run == layer_id:
+                self.shown_run = None
 
     def _selection_changed(self, layer_id: str, selected, _deselected, _clear) -> None:
         layers = self.runs.get(layer_id)
@@ -130,6 +157,7 @@ class GeolocateService(QObject):
             return
         feature = layers.predictions.getFeature(selected[0])
         if feature.isValid():
+            self.shown_run = layer_id
             self.show_result(details_for(feature, layers))
 
     def result_layer(self):
