@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import torch
 
@@ -29,6 +30,8 @@ from .model import GeoDecoder, ModelConfig
 BUNDLE_FORMAT = "geodecoder-bundle"
 BUNDLE_VERSION = 1
 CONFIG_FILE, WEIGHTS_FILE, CELLS_FILE = "config.json", "weights.safetensors", "cells.json"
+OLD_SUFFIX = ".old"  # the previous bundle while a new one is swapped in
+log = logging.getLogger(__name__)
 
 
 class ModelBundleError(RuntimeError):
@@ -73,8 +76,10 @@ def create_model(config: ModelConfig, pretrained_backbone: bool = True) -> GeoDe
     return GeoDecoder(config, pretrained_backbone=pretrained_backbone)
 
 
-def save_bundle(bundle: ModelBundle, out_dir, card: Optional[str] = None) -> Path:
-    """Write to a sibling temp folder, then swap it in: a failed save keeps the old bundle."""
+def save_bundle(bundle: ModelBundle, out_dir, card: Optional[str] = None,
+                add_files: Optional[Callable[[Path], None]] = None) -> Path:
+    """Write to a sibling temp folder, then swap it in (``replace_folder``): a failed or
+    interrupted save keeps the old bundle.  ``add_files(folder)`` may add files first."""
     from safetensors.torch import save_file
 
     out_dir = Path(out_dir)
@@ -87,6 +92,10 @@ def save_bundle(bundle: ModelBundle, out_dir, card: Optional[str] = None) -> Pat
         bundle.cells.save(tmp / CELLS_FILE)
         info = bundle.info
         info.created = info.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        model = bundle.config.to_json()
+        if info.backbone_in_bundle:  # the weights file was read once; its path is private
+            model["backbone_options"] = {k: v for k, v in model["backbone_options"].items()
+                                         if k != "weights"}
         doc = {
             "format": BUNDLE_FORMAT,
             "version": BUNDLE_VERSION,
@@ -96,7 +105,7 @@ def save_bundle(bundle: ModelBundle, out_dir, card: Optional[str] = None) -> Pat
             "created": info.created,
             "backbone_in_bundle": info.backbone_in_bundle,
             "scene_names": info.scene_names or [f"scene {i}" for i in range(bundle.config.scenes)],
-            "model": bundle.config.to_json(),
+            "model": model,
             "cells_file": CELLS_FILE,
             "weights_file": WEIGHTS_FILE,
             "training": info.training,
@@ -104,14 +113,9 @@ def save_bundle(bundle: ModelBundle, out_dir, card: Optional[str] = None) -> Pat
         (tmp / CONFIG_FILE).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         if card:
             (tmp / "MODEL.md").write_text(card, encoding="utf-8")
-        if out_dir.exists():
-            old = out_dir.with_name(out_dir.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
+        if add_files is not None:
+            add_files(tmp)
+        replace_folder(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -120,8 +124,40 @@ def save_bundle(bundle: ModelBundle, out_dir, card: Optional[str] = None) -> Pat
     return out_dir
 
 
-def read_bundle_config(path) -> dict:
+def _old(path: Path) -> Path:
+    return path.with_name(path.name + OLD_SUFFIX)
+
+
+def replace_folder(new: Path, dest: Path) -> None:
+    """Put the complete folder ``new`` at ``dest``; the one there before is removed.
+
+    Two renames cannot be one atomic step: the old folder moves to ``DEST.old`` first,
+    then ``new`` to ``DEST``, then ``DEST.old`` is deleted.  At every moment either
+    ``DEST`` or ``DEST.old`` is a complete bundle, and ``resolve_bundle_dir`` reads the
+    latter when a crash struck between the renames.
+    """
+    new, dest = Path(new), Path(dest)
+    old = _old(dest)
+    if dest.exists():
+        shutil.rmtree(old, ignore_errors=True)  # a leftover: dest is complete
+        dest.rename(old)
+    new.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def resolve_bundle_dir(path) -> Path:
+    """``path``, or ``PATH.old`` when a save was interrupted between its two renames."""
     path = Path(path)
+    old = _old(path)
+    if not path.exists() and (old / CONFIG_FILE).is_file():
+        log.warning("model bundle %s is missing but %s is there (a save was interrupted); "
+                    "using the previous bundle. Saving the model again repairs it.", path, old)
+        return old
+    return path
+
+
+def read_bundle_config(path) -> dict:
+    path = resolve_bundle_dir(path)
     if not path.is_dir():
         raise ModelBundleError(f"model bundle not found: {path} is not a folder; point --model "
                                "at a folder made by 'bundle init' or 'train'")
@@ -145,7 +181,7 @@ def load_bundle(path, device: str | torch.device = "cpu") -> ModelBundle:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    path = Path(path)
+    path = resolve_bundle_dir(path)
     doc = read_bundle_config(path)
     try:
         config = ModelConfig.from_json(doc["model"])

@@ -184,7 +184,8 @@ def cmd_evaluate(args) -> int:
                               batch_size=args.batch_size,
                               train_csv=getattr(args, "train_csv", None),
                               train_images_root=getattr(args, "train_images_root", None),
-                              ten_crop=getattr(args, "ten_crop", False))
+                              ten_crop=getattr(args, "ten_crop", False),
+                              knn_k=getattr(args, "knn_k", 10))
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     print(format_report(report))

@@ -70,7 +70,10 @@ def prior_errors(bundle, labels: Sequence[Tuple[str, float, float]]) -> np.ndarr
 
 def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_size: int = 16,
                  train_csv: Optional[str] = None, train_images_root: Optional[str] = None,
-                 ten_crop: bool = False) -> Dict:
+                 ten_crop: bool = False, knn_k: int = 10) -> Dict:
+    """The model's accuracy on a labelled CSV, with the prior baseline and, given the
+    training photos (``train_csv``), the kNN baseline on the model's own backbone
+    features with ``knn_k`` neighbours."""
     from .predict import Predictor
     from .records import PhotoFailure
 
@@ -103,8 +106,9 @@ def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_si
     report["baselines"] = {"prior": metrics(prior_errors(bundle, labels))}
     if train_csv:
         from .knn import knn_errors
-        report["baselines"]["knn"] = metrics(knn_errors(
-            bundle, train_csv, train_images_root or images_root, labels, paths, device=device))
+        report["baselines"]["knn"] = dict(metrics(knn_errors(
+            bundle, train_csv, train_images_root or images_root, labels, paths, device=device,
+            k=knn_k)), k=int(knn_k))
     per_scene: Dict[str, List[float]] = {}
     for s, e in zip(scenes, errors):
         if s is not None:
@@ -126,7 +130,7 @@ def format_report(report: Dict) -> str:
 
     lines.append(row("model", report))
     for name, m in report.get("baselines", {}).items():
-        lines.append(row(name, m))
+        lines.append(row(f"{name} k={m['k']}" if "k" in m else name, m))
     if report.get("mean_score") is not None:
         lines.append(f"mean GeoGuessr-style score: {report['mean_score']:.0f} / 5000")
     for s, m in report.get("per_scene", {}).items():

@@ -2,17 +2,19 @@
 
 Training the decoder on a CPU is only practical if the backbone (most of the cost) runs
 once per photo rather than once per photo per epoch.  The cache stores, for each photo,
-the backbone's tokens as float16 (49 x 1280 for EfficientNet-Lite0, 125 kB) and their
-mean (the pooled feature, float32, for pseudo-scenes and the kNN baseline).
+the backbone's tokens as float16 (49 x 1280 for EfficientNet-Lite0, 125 kB; 197 x 768
+for a ViT-B/16, 300 kB) and their mean (the pooled feature, float32, for pseudo-scenes
+and the kNN baseline).
 
-Layout: ``ROOT/<backbone>-<size>-<hash>/`` holds shards written together by one
-extraction (``NAME.tokens.npy``, ``NAME.pooled.npy``, ``NAME.keys.json``).  The keys file
+Layout: ``ROOT/<backbone>-<size>-<hash>/`` holds shards (``NAME.tokens.npy``,
+``NAME.pooled.npy``, ``NAME.keys.json``) of at most 64 MB of tokens each.  The keys file
 is written last, so a shard without one (a crash while writing) is ignored.  A photo's
-key hashes its absolute path, size in bytes, mtime and the backbone's identity: an
-edited or replaced file is recomputed, never served stale.  Shards are read memory-mapped.
+key hashes its absolute path, size in bytes, mtime and the backbone's identity (name,
+weights, options; see ``backbone_id``): an edited or replaced file is recomputed, never
+served stale.  Shards are read memory-mapped.
 
-Preprocessing is exactly the predictor's (``predict._decode``: shorter side to the model's
-size, centre crop), so cached tokens are the tokens the bundle sees at inference.
+Preprocessing is exactly the predictor's (``predict.decode_for_model``: shorter side to the
+model's size, centre crop), so cached tokens are the tokens the bundle sees at inference.
 """
 
 from __future__ import annotations
@@ -46,9 +48,34 @@ def default_cache_dir() -> Path:
     return Path(base) / "geodecoder" / "features"
 
 
-def backbone_id(name: str, backbone) -> str:
-    """Registry name + weights identity, e.g. 'efficientnet_lite0:efficientnet_lite0.pth'."""
-    return f"{name}:{getattr(backbone, 'pretrained_source', 'random')}"
+def backbone_id(name: str, backbone, options: Optional[dict] = None) -> str:
+    """What the features depend on: the registry name, the weights and the options.
+
+    Weights from an installed package are named by their file (``efficientnet_lite0:
+    efficientnet_lite0.pth``); any other weights (a local checkpoint, a fine-tuned
+    backbone inside a bundle) by a digest of the tensors themselves, so another
+    checkpoint at the same path is another cache, and a bundle that carries the backbone
+    shares the cache of the run that trained it.  Options other than the weights path
+    (mean, std, patch, ...) are part of the identity too.
+    """
+    if getattr(backbone, "weights_from_package", False):
+        ident = f"{name}:{getattr(backbone, 'pretrained_source', 'random')}"
+    else:
+        ident = f"{name}:sha256-{state_digest(backbone)[:20]}"
+    rest = {k: v for k, v in (options or {}).items() if k != "weights"}
+    if rest:
+        ident += "|" + json.dumps(rest, sort_keys=True, default=str)
+    return ident
+
+
+def state_digest(module: torch.nn.Module) -> str:
+    """sha256 over the names, dtypes, shapes and bytes of a module's state dict."""
+    h = hashlib.sha256()
+    for key, value in sorted(module.state_dict().items()):
+        t = value.detach().cpu().contiguous().reshape(-1)
+        h.update(f"{key}|{t.dtype}|{tuple(value.shape)}\n".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
 
 
 class FeatureCache:
@@ -172,16 +199,59 @@ def pool_tokens(tokens: torch.Tensor) -> torch.Tensor:
     return tokens.float().mean(dim=1)
 
 
+SHARD_BYTES = 64 << 20  # tokens per shard file: a few hundred photos of a ViT-B
+
+
+class _ShardBuffer:
+    """Computed rows waiting for their shard: preallocated once, at most ``max_bytes`` of
+    tokens, written with no concatenated copy."""
+
+    def __init__(self, cache: FeatureCache, result: Extraction, max_bytes: int):
+        self.cache, self.result, self.max_bytes = cache, result, max_bytes
+        self.tokens: Optional[np.ndarray] = None
+        self.pooled: Optional[np.ndarray] = None
+        self.keys: List[str] = []
+        self.paths: List[str] = []
+
+    def add(self, keys: Sequence[str], paths: Sequence[str], tokens: np.ndarray,
+            pooled: np.ndarray) -> None:
+        start = 0
+        while start < len(keys):
+            if self.tokens is None:
+                row_bytes = int(np.prod(tokens.shape[1:])) * 2  # float16
+                rows = max(1, self.max_bytes // max(1, row_bytes))
+                self.tokens = np.empty((rows,) + tokens.shape[1:], dtype=np.float16)
+                self.pooled = np.empty((rows,) + pooled.shape[1:], dtype=np.float32)
+            n = len(self.keys)
+            take = min(len(keys) - start, self.tokens.shape[0] - n)
+            self.tokens[n:n + take] = tokens[start:start + take]
+            self.pooled[n:n + take] = pooled[start:start + take]
+            self.keys.extend(keys[start:start + take])
+            self.paths.extend(paths[start:start + take])
+            start += take
+            if len(self.keys) == self.tokens.shape[0]:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.keys:
+            n = len(self.keys)  # a leading slice of a C-ordered array: a view, no copy
+            locs = self.cache.add(self.keys, self.paths, self.tokens[:n], self.pooled[:n])
+            self.result.locs.update(zip(self.paths, locs))
+            self.keys, self.paths = [], []
+
+
 def extract_features(paths: Sequence[str], backbone, cache: FeatureCache,
                      device: str | torch.device = "cpu", batch_size: int = 32,
-                     workers: int = 2, shard_size: int = 2048, progress: Progress = None,
+                     workers: int = 2, shard_bytes: int = SHARD_BYTES,
+                     progress: Progress = None,
                      should_stop: Optional[Callable[[], bool]] = None) -> Extraction:
     """Features of ``paths``: from the cache, or computed (decode threads + backbone).
 
-    Computed features are written every ``shard_size`` photos, so a cancelled or killed
-    run keeps most of its work.  Unreadable photos are returned in ``failures``.
+    Computed features are written in shards of at most ``shard_bytes`` of tokens, so a
+    cancelled or killed run keeps most of its work and memory stays bounded whatever the
+    backbone.  Unreadable photos are returned in ``failures``.
     """
-    from .predict import _decode  # the predictor's exact preprocessing
+    from .predict import decode_for_model  # the predictor's exact preprocessing
     from .records import PhotoFailure
 
     result = Extraction()
@@ -204,22 +274,11 @@ def extract_features(paths: Sequence[str], backbone, cache: FeatureCache,
         return result
     backbone = backbone.to(device).eval()
     size = cache.image_size
-    pend_keys: List[str] = []
-    pend_paths: List[str] = []
-    pend_tok: List[np.ndarray] = []
-    pend_pool: List[np.ndarray] = []
-
-    def flush():
-        if pend_keys:
-            locs = cache.add(pend_keys, pend_paths, np.concatenate(pend_tok),
-                             np.concatenate(pend_pool))
-            result.locs.update(zip(pend_paths, locs))
-            for lst in (pend_keys, pend_paths, pend_tok, pend_pool):
-                lst.clear()
-
+    pending = _ShardBuffer(cache, result, shard_bytes)
     batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="features") as pool:
-        futures = [pool.map(_decode, [p for p, _ in b], [size] * len(b)) for b in batches[:2]]
+        futures = [pool.map(decode_for_model, [p for p, _ in b], [size] * len(b))
+                   for b in batches[:2]]
         for bi, batch in enumerate(batches):
             if should_stop and should_stop():
                 result.cancelled = True
@@ -227,7 +286,8 @@ def extract_features(paths: Sequence[str], backbone, cache: FeatureCache,
             decoded = list(futures[bi])
             if bi + 2 < len(batches):
                 nxt = batches[bi + 2]
-                futures.append(pool.map(_decode, [p for p, _ in nxt], [size] * len(nxt)))
+                futures.append(pool.map(decode_for_model, [p for p, _ in nxt],
+                                        [size] * len(nxt)))
             good = []
             for (path, key), d in zip(batch, decoded):
                 if isinstance(d, PhotoFailure):
@@ -238,20 +298,17 @@ def extract_features(paths: Sequence[str], backbone, cache: FeatureCache,
                 with torch.inference_mode():
                     tokens, _ = backbone.tokens(torch.stack([g[2] for g in good]).to(device))
                 cache.backbone_batches += 1
-                pend_tok.append(tokens.to(torch.float16).cpu().numpy())
-                pend_pool.append(pool_tokens(tokens).cpu().numpy())
-                pend_keys.extend(g[1] for g in good)
-                pend_paths.extend(g[0] for g in good)
+                pending.add([g[1] for g in good], [g[0] for g in good],
+                            tokens.to(torch.float16).cpu().numpy(),
+                            pool_tokens(tokens).cpu().numpy())
                 result.misses += len(good)
                 cache.misses += len(good)
-            if len(pend_keys) >= shard_size:
-                flush()
             done += len(batch)
             if progress:
                 progress(done, total)
         if result.cancelled:
             pool.shutdown(wait=False, cancel_futures=True)
-    flush()
+    pending.flush()
     return result
 
 
@@ -290,19 +347,20 @@ def augment(image, size: int, rng) -> torch.Tensor:
 
     ``image`` has its shorter side at 256/224 of ``size``: random rotation (+-15 deg),
     random ``size`` crop, horizontal flip, colour jitter (brightness, contrast,
-    saturation 0.4; hue 0.1).  ``rng`` is a ``random.Random``: seeded per photo and
-    epoch, so a resumed run sees the same augmentations.
+    saturation 0.4; hue 0.1).  ``rng`` is a ``numpy.random.Generator``: seeded per photo
+    and epoch, so a resumed run sees the same augmentations.
     """
     from PIL import Image, ImageEnhance
 
-    image = image.rotate(rng.uniform(-15.0, 15.0), resample=Image.Resampling.BILINEAR)
+    image = image.rotate(float(rng.uniform(-15.0, 15.0)), resample=Image.Resampling.BILINEAR)
     w, h = image.size
-    left, top = rng.randint(0, max(0, w - size)), rng.randint(0, max(0, h - size))
+    left = int(rng.integers(0, max(0, w - size), endpoint=True))
+    top = int(rng.integers(0, max(0, h - size), endpoint=True))
     image = image.crop((left, top, left + size, top + size))
     if rng.random() < 0.5:
         image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     for enhance in (ImageEnhance.Brightness, ImageEnhance.Contrast, ImageEnhance.Color):
-        image = enhance(image).enhance(rng.uniform(0.6, 1.4))
+        image = enhance(image).enhance(float(rng.uniform(0.6, 1.4)))
     hsv = np.array(image.convert("HSV"))
     hsv[..., 0] = (hsv[..., 0].astype(np.int16) + int(rng.uniform(-0.1, 0.1) * 255)) % 256
     arr = np.array(Image.fromarray(hsv, "HSV").convert("RGB"))
@@ -330,15 +388,13 @@ class ImageDataset(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int):
-        import random
-
         from .photos import PhotoError, read_photo
         from .predict import center_crop_tensor
 
         try:
             if self.train:
                 image, _ = read_photo(self.paths[i], int(round(self.size * 256 / 224)))
-                rng = random.Random(f"{self.seed}:{self.epoch}:{i}")
+                rng = np.random.default_rng([self.seed, self.epoch, i])
                 return augment(image, self.size, rng), i, True
             image, _ = read_photo(self.paths[i], self.size)
             return center_crop_tensor(image, self.size), i, True

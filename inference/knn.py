@@ -60,7 +60,7 @@ def pooled_features(paths: Sequence[str], backbone, size: int, device: str = "cp
     names the backbone and its weights in the cache (see features.backbone_id).
     """
     from .features import FeatureCache, backbone_id, extract_features, pool_tokens
-    from .predict import _decode
+    from .predict import decode_for_model
     from .records import PhotoFailure
 
     cache_dir = cache_dir or os.environ.get("GEODECODER_CACHE")
@@ -79,7 +79,7 @@ def pooled_features(paths: Sequence[str], backbone, size: int, device: str = "cp
     with ThreadPoolExecutor(max(1, workers)) as pool:
         for start in range(0, len(paths), batch_size):
             chunk = [str(p) for p in paths[start:start + batch_size]]
-            decoded = list(pool.map(_decode, chunk, [size] * len(chunk)))
+            decoded = list(pool.map(decode_for_model, chunk, [size] * len(chunk)))
             good = [(start + i, d[0]) for i, d in enumerate(decoded)
                     if not isinstance(d, PhotoFailure)]
             if not good:
@@ -94,13 +94,13 @@ def pooled_features(paths: Sequence[str], backbone, size: int, device: str = "cp
 
 
 def bundle_backbone_key(bundle) -> str:
-    """Cache identity of a bundle's backbone: a fine-tuned one is its own backbone."""
+    """Cache identity of a bundle's backbone: a backbone carried in the bundle is named by
+    its tensors, so a frozen one shares the training run's cache and a fine-tuned one
+    gets its own."""
     from .features import backbone_id
 
-    key = backbone_id(bundle.config.backbone, bundle.model.backbone)
-    if bundle.info.backbone_in_bundle:
-        key += f"@{bundle.weights_sha256[:16]}"
-    return key
+    return backbone_id(bundle.config.backbone, bundle.model.backbone,
+                       bundle.config.backbone_options)
 
 
 def knn_errors(bundle, train_csv, train_images_root, labels: Sequence[Tuple[str, float, float]],

@@ -9,8 +9,6 @@ while the photos are private): only folder names, counts and reasons.
 from __future__ import annotations
 
 import math
-import os
-import shutil
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +24,8 @@ PAPER_BACKBONE = "a ViT (ViT-B/16 in the authors' code; the paper's exact encode
 def build_facts(*, cfg: Dict, source: Dict, split: str, n_found: int,
                 skipped: Sequence[Tuple[str, str]], n_train: int, n_val: int, n_no_cell: int,
                 cells, scenes: Dict, config, preset: str, model, recipe: Dict, state: Dict,
-                validation: Dict, hardware: Dict, seconds: Dict, cache: Dict) -> Dict:
+                validation: Dict, hardware: Dict, seconds: Dict, cache: Dict,
+                backbone_in_bundle: bool = False) -> Dict:
     """The JSON-able record of a training run (stored as BundleInfo.training)."""
     reasons = Counter(_reason_kind(r) for _, r in skipped)
     decoder_params = sum(p.numel() for n, p in model.named_parameters()
@@ -67,7 +66,11 @@ def build_facts(*, cfg: Dict, source: Dict, split: str, n_found: int,
                   "notes": list(cells.notes)},
         "scenes": scenes,
         "backbone": {"name": config.backbone, "weights": getattr(backbone, "pretrained_source", ""),
-                     "frozen": frozen, "image_size": config.image_size},
+                     "frozen": frozen, "image_size": config.image_size,
+                     "in_bundle": backbone_in_bundle,
+                     # the weights file's folder is private to the machine that trained
+                     "options": {k: v for k, v in config.backbone_options.items()
+                                 if k != "weights"}},
         "model": {"preset": preset, "width": config.width, "hid_layers": config.hid_layers,
                   "hdd_layers": config.hdd_layers, "heads": config.heads, "ffn": config.ffn,
                   "dropout": config.dropout, "scenes": config.scenes,
@@ -163,8 +166,11 @@ def render_card(facts: Dict, name: str = "") -> str:
               for h, lv in enumerate(cells["levels"])]
     lines += [f"- note: {note}" for note in cells["notes"]] + [""]
     lines += ["## Network and training", "",
-              f"- Backbone: `{bb['name']}` (weights `{bb['weights']}`), "
-              + ("frozen" if bb["frozen"] else "fine-tuned") + f", {bb['image_size']} px.",
+              f"- Backbone: `{bb['name']}` (weights `{bb['weights']}`"
+              + "".join(f", {k} {v}" for k, v in bb.get("options", {}).items()) + "), "
+              + ("frozen" if bb["frozen"] else "fine-tuned") + f", {bb['image_size']} px"
+              + ("; its weights are inside the bundle." if bb.get("in_bundle") else
+                 "; its weights come from an installed package."),
               f"- Decoder ({mdl['preset']} preset): width {mdl['width']}, {mdl['hid_layers']} "
               f"HID + {mdl['hdd_layers']} HDD layers, {mdl['heads']} heads, FFN {mdl['ffn']}, "
               f"dropout {mdl['dropout']}, {mdl['scenes']} scenes; "
@@ -203,29 +209,18 @@ def render_card(facts: Dict, name: str = "") -> str:
 def write_bundle(model, config, cells, scene_names: Sequence[str], facts: Dict, out_dir,
                  card: str, centroids: Optional[np.ndarray], backbone_in_bundle: bool,
                  name: str) -> Path:
-    """A trained bundle + MODEL.md + scenes.safetensors, swapped in as one folder."""
+    """A trained bundle + MODEL.md + scenes.safetensors, swapped in as one folder (by
+    ``bundle.save_bundle``, which also keeps the old bundle until the new one is in place)."""
     from .bundle import BundleInfo, ModelBundle, save_bundle
     from .scenes import SCENES_FILE, save_centroids
 
-    out_dir = Path(out_dir)
     info = BundleInfo(name=name, untrained=False, scene_names=list(scene_names),
                       backbone_in_bundle=backbone_in_bundle, training=facts)
     bundle = ModelBundle(None, info, config, cells, model)
-    staging = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        save_bundle(bundle, staging, card=card)
+
+    def add_scenes(folder: Path) -> None:
         if centroids is not None:
-            save_centroids(staging / SCENES_FILE, centroids,
+            save_centroids(folder / SCENES_FILE, centroids,
                            {"backbone": config.backbone, "image_size": config.image_size})
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(old)
-            staging.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
+
+    return save_bundle(bundle, Path(out_dir), card=card, add_files=add_scenes)

@@ -75,8 +75,11 @@ def ten_crop_tensor(image, size: int) -> torch.Tensor:
     return torch.stack(crops)
 
 
-def _decode(path: str, size: int, ten_crop: bool = False
-            ) -> Union[Tuple[torch.Tensor, PhotoInfo], PhotoFailure]:
+def decode_for_model(path: str, size: int, ten_crop: bool = False
+                     ) -> Union[Tuple[torch.Tensor, PhotoInfo], PhotoFailure]:
+    """A photo as the model sees it: shorter side to ``size``, centre crop (or the ten
+    crops), float in [0, 1]; a PhotoFailure instead of an exception.  Training caches
+    features through the same function, so cached tokens are the inference tokens."""
     try:
         if ten_crop:  # the classic protocol: shorter side 256 for 224 crops
             image, info = read_photo(path, int(round(size * 256 / 224)))
@@ -144,7 +147,7 @@ class Predictor:
 
     def _submit(self, pool, batch):
         n = len(batch)
-        return pool.map(_decode, batch, [self.size] * n, [self.ten_crop] * n)
+        return pool.map(decode_for_model, batch, [self.size] * n, [self.ten_crop] * n)
 
     def _predict_decoded(self, decoded) -> List[Result]:
         ok = [(i, d) for i, d in enumerate(decoded) if not isinstance(d, PhotoFailure)]

@@ -82,6 +82,11 @@ def add_train_command(sub) -> None:
                      help="scenes S (pseudo-scenes: at most one per 8 training photos; "
                      "default %(default)s)")
     net.add_argument("--backbone", default="efficientnet_lite0", help="(default %(default)s)")
+    net.add_argument("--backbone-option", action="append", default=[], metavar="KEY=VALUE",
+                     help="backbone setting, repeatable; e.g. a ViT from a local timm "
+                     "checkpoint: --backbone vit --backbone-option weights=vit_b16.safetensors "
+                     "(dim, depth, heads, patch for other sizes). A backbone whose weights do "
+                     "not come from a pip package is stored inside the bundle")
     net.add_argument("--image-size", type=int, default=224, help="(default %(default)s)")
     net.add_argument("--preset", default="auto", choices=["auto", "cpu", "full"],
                      help="decoder size: cpu = width 128, 2+1 layers; full = 256, 4+2; "
@@ -106,12 +111,18 @@ def _extend_evaluate(sub) -> None:
         ev.add_argument("--train-images-root", default=None,
                         help="folder the --train-csv IMG_IDs start from (default: "
                         "--images-root)")
+    if "knn_k" not in known:
+        ev.add_argument("--knn-k", type=int, default=10,
+                        help="neighbours of the kNN baseline (with --train-csv; "
+                        "default %(default)s)")
     if "ten_crop" not in known:
         ev.add_argument("--ten-crop", action="store_true",
                         help="average the logits of 10 crops (corners, centre, mirrored)")
 
 
 def _options(args) -> dict:
+    from .cli_commands import _options as key_values
+
     model = {k: getattr(args, k) for k in ("width", "hid_layers", "hdd_layers", "heads", "ffn",
                                            "dropout") if getattr(args, k) is not None}
     return dict(cache_dir=args.cache, checkpoint_dir=args.checkpoint_dir, name=args.name,
@@ -122,6 +133,7 @@ def _options(args) -> dict:
                 route_by_label=args.route_by_label, val_fraction=args.val_fraction,
                 seed=args.seed, device=args.device, precision=args.precision,
                 t_min=args.t_min, t_max=args.t_max, scenes=args.scenes, backbone=args.backbone,
+                backbone_options=key_values(args.backbone_option),
                 image_size=args.image_size, preset=args.preset, model=model,
                 finetune_backbone=args.finetune_backbone, workers=args.workers,
                 resume=args.resume, knn_k=args.knn_k, licence=args.licence,

@@ -115,3 +115,62 @@ def test_vit_bundle_from_a_local_checkpoint_carries_its_backbone(tiny_cells, tmp
     x = torch.rand(1, 3, 224, 224)
     with torch.no_grad():
         assert torch.allclose(bundle.model.backbone.tokens(x)[0], vit.tokens(x)[0], atol=1e-5)
+
+
+def test_a_save_interrupted_between_its_two_renames_still_loads(tiny_bundle, tmp_path,
+                                                               monkeypatch, caplog):
+    """Replacing a bundle is two renames (old -> DIR.old, new -> DIR): a crash between
+    them leaves no DIR.  Loading then uses DIR.old, with a warning, and the next save
+    repairs the folder."""
+    import logging
+    from pathlib import Path
+
+    from inference.bundle import read_bundle_config
+
+    out = save_bundle(tiny_bundle, tmp_path / "m")
+    before = (out / "weights.safetensors").read_bytes()
+    real_rename, calls = Path.rename, []
+
+    def crash_on_second_rename(self, target):
+        calls.append(target)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("power cut")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", crash_on_second_rename)
+    with pytest.raises(KeyboardInterrupt):
+        save_bundle(tiny_bundle, out)
+    monkeypatch.setattr(Path, "rename", real_rename)
+    assert not out.exists() and (tmp_path / "m.old").is_dir()
+    with caplog.at_level(logging.WARNING):
+        again = load_bundle(out)
+    assert again.path == tmp_path / "m.old" and "interrupted" in caplog.text
+    assert read_bundle_config(out)["name"] == tiny_bundle.info.name
+    assert (again.path / "weights.safetensors").read_bytes() == before
+    save_bundle(tiny_bundle, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_the_trained_bundle_writer_swaps_in_through_the_same_code(tiny_bundle, tmp_path,
+                                                                  monkeypatch):
+    import numpy as np
+
+    from inference import bundle as bundle_module
+    from inference.model_card import write_bundle
+    from inference.scenes import load_centroids
+
+    swaps = []
+    real = bundle_module.replace_folder
+    monkeypatch.setattr(bundle_module, "replace_folder",
+                        lambda new, dest: (swaps.append(dest), real(new, dest)))
+    centroids = np.eye(3, 4, dtype=np.float32)
+    for _ in range(2):  # a first write, then a replacement
+        out = write_bundle(tiny_bundle.model, tiny_bundle.config, tiny_bundle.cells,
+                           ["a", "b", "c"], {"x": 1}, tmp_path / "trained", "# card",
+                           centroids, False, "trained")
+    assert swaps == [tmp_path / "trained"] * 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trained"]
+    assert (out / "MODEL.md").read_text() == "# card"
+    assert np.array_equal(load_centroids(out / "scenes.safetensors"), centroids)
+    loaded = load_bundle(out)
+    assert loaded.info.scene_names == ["a", "b", "c"] and not loaded.info.untrained

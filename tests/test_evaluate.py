@@ -92,3 +92,37 @@ def test_metrics_treat_failures_as_misses():
     m = metrics([0.5, 30.0, float("inf"), 3000.0])
     assert m["accuracy"] == {"1": 0.25, "25": 0.25, "200": 0.5, "750": 0.5, "2500": 0.5}
     assert m["n"] == 4
+
+
+def test_knn_k_reaches_the_knn_baseline_and_the_report(tiny_bundle_dir, labelled, tmp_path,
+                                                        monkeypatch):
+    from inference import knn
+    from inference.__main__ import main
+
+    seen = []
+    real = knn.knn_errors
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["k"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(knn, "knn_errors", spy)
+    out = tmp_path / "k.json"
+    assert main(["evaluate", "--csv", str(labelled["csv"]), "--images-root",
+                 str(labelled["root"] / "photos"), "--model", str(tiny_bundle_dir),
+                 "--device", "cpu", "--json", str(out), "--train-csv",
+                 str(labelled["train_csv"]), "--train-images-root",
+                 str(labelled["root"] / "gallery"), "--knn-k", "1"]) == 0
+    assert seen == [1]
+    assert json.loads(out.read_text())["baselines"]["knn"]["k"] == 1
+
+
+def test_knn_k_defaults_to_ten(tiny_bundle, labelled, monkeypatch):
+    from inference import knn
+    from inference.evaluate import evaluate_csv, format_report
+
+    monkeypatch.setattr(knn, "knn_errors", lambda *a, **k: np.full(labelled["n"], k["k"]))
+    report = evaluate_csv(tiny_bundle, labelled["csv"], labelled["root"] / "photos",
+                          device="cpu", train_csv=labelled["train_csv"])
+    assert report["baselines"]["knn"]["k"] == 10
+    assert "knn k=10" in format_report(report)

@@ -157,14 +157,33 @@ def test_feature_cache_recomputes_a_changed_file(photos, tmp_path):
     assert FeatureCache(tmp_path, "other_backbone:x", 224).lookup(key) is None
 
 
-def test_resume_continues_from_the_checkpoint_like_an_uninterrupted_run(photos, tmp_path):
-    from safetensors.torch import load_file
-
+@pytest.fixture(scope="module")
+def full_run(photos, tmp_path_factory):
+    """Three uninterrupted epochs: what a stopped-and-resumed run must reproduce."""
     from inference.train import train_from_photos
 
     opts = dict(FAST, cache_dir=str(photos["cache"]), epochs=3)
-    full = train_from_photos(photos["train"], tmp_path / "full", **opts)
+    return train_from_photos(photos["train"], tmp_path_factory.mktemp("full") / "full", **opts)
 
+
+def _same_run(full, resumed):
+    from safetensors.torch import load_file
+
+    a = load_file(str(full.bundle_dir / "weights.safetensors"))
+    b = load_file(str(resumed.bundle_dir / "weights.safetensors"))
+    assert a.keys() == b.keys()
+    for k in a:
+        assert np.allclose(a[k].numpy(), b[k].numpy(), atol=1e-5), k
+    assert [h["loss"] for h in full.facts["history"]] == pytest.approx(
+        [h["loss"] for h in resumed.facts["history"]], abs=1e-5)
+
+
+def test_resume_continues_from_the_checkpoint_like_an_uninterrupted_run(photos, full_run,
+                                                                        tmp_path):
+    from inference.train import train_from_photos
+    from inference.train_checkpoint import read_state
+
+    opts = dict(FAST, cache_dir=str(photos["cache"]), epochs=3)
     done = []
 
     def progress(fraction, message):
@@ -174,17 +193,39 @@ def test_resume_continues_from_the_checkpoint_like_an_uninterrupted_run(photos, 
     part = train_from_photos(photos["train"], tmp_path / "part", progress=progress,
                              should_stop=stop, **opts)
     assert part.cancelled and part.bundle_dir is None and part.epochs_done == 2
-    state = json.loads((part.checkpoint_dir / "state.json").read_text())
-    assert state["epoch"] == 2
+    assert read_state(part.checkpoint_dir)["epoch"] == 2
     resumed = train_from_photos(photos["train"], tmp_path / "part", resume=True, **opts)
     assert resumed.epochs_done == 3 and not resumed.cancelled
-    a = load_file(str(full.bundle_dir / "weights.safetensors"))
-    b = load_file(str(resumed.bundle_dir / "weights.safetensors"))
-    assert a.keys() == b.keys()
-    for k in a:
-        assert np.allclose(a[k].numpy(), b[k].numpy(), atol=1e-5), k
-    assert [h["loss"] for h in full.facts["history"]] == pytest.approx(
-        [h["loss"] for h in resumed.facts["history"]], abs=1e-5)
+    _same_run(full_run, resumed)
+
+
+def test_a_crash_while_writing_a_checkpoint_resumes_from_the_last_whole_one(
+        photos, full_run, tmp_path, monkeypatch):
+    """Killed after epoch 2's weights were written but before its optimizer state: the
+    resumed run must start from epoch 1 as a whole, not epoch 2's weights with epoch 1's
+    optimizer (which the old loose-file checkpoints accepted)."""
+    from inference import train_checkpoint
+    from inference.train import train_from_photos
+
+    opts = dict(FAST, cache_dir=str(photos["cache"]), epochs=3)
+    real, calls = train_checkpoint._write_optimizer, []
+
+    def dies_at_epoch_2(extra, path):
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed while writing the checkpoint of epoch 2")
+        real(extra, path)
+
+    monkeypatch.setattr(train_checkpoint, "_write_optimizer", dies_at_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train_from_photos(photos["train"], tmp_path / "crash", **opts)
+    monkeypatch.setattr(train_checkpoint, "_write_optimizer", real)
+    ckpt = tmp_path / "crash.checkpoint"
+    assert [p.name for p in ckpt.iterdir()] == ["checkpoint-000001"]  # no half folder
+    assert train_checkpoint.read_state(ckpt)["epoch"] == 1
+    resumed = train_from_photos(photos["train"], tmp_path / "crash", resume=True, **opts)
+    assert resumed.epochs_done == 3
+    _same_run(full_run, resumed)
 
 
 def test_resume_refuses_a_checkpoint_of_other_data(photos, tmp_path):
@@ -239,6 +280,59 @@ def test_finetune_backbone_with_bf16_autocast_on_cpu(photos, tmp_path):
     assert bundle.info.backbone_in_bundle and not bundle.info.untrained
     assert bundle.info.training["recipe"]["precision"] == "bf16"
     assert "fine-tuned" in (result.bundle_dir / "MODEL.md").read_text()
+
+
+def test_vit_from_a_local_file_trains_and_travels_inside_the_bundle(photos, tmp_path):
+    """The paper-scale backbone: a ViT whose weights are a local file, not a package.
+    Training passes the options to the backbone and the model config, and the frozen
+    ViT goes into the bundle, which then works without the file."""
+    import torch
+    from safetensors.torch import save_file
+
+    from inference.__main__ import main
+    from inference.backbones import VisionTransformer
+    from inference.bundle import load_bundle
+    from inference.features import backbone_id
+    from inference.knn import bundle_backbone_key
+    from inference.predict import Predictor
+    from inference.records import Prediction
+
+    torch.manual_seed(0)
+    vit = VisionTransformer(pretrained=False, patch=32, dim=24, depth=1, heads=2)
+    weights = tmp_path / "vit.safetensors"
+    save_file({k: v.contiguous() for k, v in vit.state_dict().items()}, str(weights))
+    out = tmp_path / "vit-model"
+    args = ["train", "--photos", str(photos["train"]), "--out", str(out), "--cache",
+            str(tmp_path / "cache"), "--epochs", "2", "--width", "32", "--heads", "2",
+            "--ffn", "64", "--hid-layers", "1", "--hdd-layers", "1", "--quiet",
+            "--device", "cpu", "--threads", "1", "--backbone", "vit"]
+    for option in (f"weights={weights}", "patch=32", "dim=24", "depth=1", "heads=2"):
+        args += ["--backbone-option", option]
+    assert main(args) == 0
+    weights.unlink()  # the bundle must not need the file any more
+
+    bundle = load_bundle(out)
+    assert bundle.info.backbone_in_bundle and not bundle.info.untrained
+    assert bundle.config.backbone == "vit"
+    assert bundle.config.backbone_options == {"patch": 32, "dim": 24, "depth": 1, "heads": 2}
+    x = torch.rand(1, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.allclose(bundle.model.backbone.tokens(x)[0], vit.tokens(x)[0], atol=1e-5)
+    photo = photos["train"] / photos["train_rows"][0][0]
+    records = list(Predictor(bundle, device="cpu").run([str(photo)]))
+    assert len(records) == 1 and isinstance(records[0], Prediction)
+    card = (out / "MODEL.md").read_text(encoding="utf-8")
+    assert "`vit`" in card and "inside the bundle" in card and "EfficientNet" not in card
+    # evaluate's kNN baseline finds the training run's cached features of this backbone
+    assert bundle_backbone_key(bundle) == backbone_id("vit", vit, bundle.config.backbone_options)
+
+
+def test_an_option_the_backbone_does_not_know_is_a_train_error(photos, tmp_path):
+    from inference.train import TrainError, train_from_photos
+
+    with pytest.raises(TrainError, match="backbone-option.*colour"):
+        train_from_photos(photos["train"], tmp_path / "m", cache_dir=str(photos["cache"]),
+                          backbone_options={"colour": 1}, **FAST)
 
 
 def test_cancel_before_training_leaves_no_bundle(photos, tmp_path):

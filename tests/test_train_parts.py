@@ -137,3 +137,83 @@ def test_model_card_states_missing_validation_honestly():
         "feature_cache": {"hits": 0, "computed": 3}, "deviations": ["frozen"]}
     card = render_card(facts, "m")
     assert "no measured accuracy" in card and card.startswith("# Model card: m")
+
+
+# ------------------------------------------------------------ the feature cache
+
+
+class _MeanColour(torch.nn.Module):
+    """A backbone stand-in: 2 x 2 tokens of the mean colour of each image quadrant."""
+
+    channels = 3
+
+    def tokens(self, images):
+        pooled = torch.nn.functional.adaptive_avg_pool2d(images, 2)  # (B, 3, 2, 2)
+        return pooled.flatten(2).transpose(1, 2), (2, 2)
+
+
+def test_feature_shards_are_bounded_in_bytes_and_keep_every_row(tmp_path):
+    from tests.photo_factory import make_jpeg
+
+    from inference.features import FeatureCache, extract_features, pool_tokens
+    from inference.predict import decode_for_model
+
+    paths = []
+    (tmp_path / "p").mkdir()
+    for i in range(12):
+        paths.append(str(make_jpeg(tmp_path / "p" / f"{i:02d}.jpg", (80, 64),
+                                   (20 * i, 200 - 10 * i, 90))))
+    cache = FeatureCache(tmp_path / "cache", "mean-colour:test", 32)
+    row_bytes = 4 * 3 * 2  # 4 tokens x 3 channels, float16
+    ext = extract_features(paths, _MeanColour(), cache, batch_size=5, workers=1,
+                           shard_bytes=7 * row_bytes)
+    assert ext.misses == 12 and not ext.failures
+    shards = sorted(cache.dir.glob("*.tokens.npy"))
+    rows = sorted(np.load(p).shape[0] for p in shards)
+    assert rows == [5, 7]  # batches of 5 split across the 7-row shard boundary
+    assert all(np.load(p).nbytes <= 7 * row_bytes for p in shards)
+    tokens = cache.gather([ext.locs[p] for p in paths])
+    pooled = cache.gather([ext.locs[p] for p in paths], pooled=True)
+    for i, p in enumerate(paths):  # every photo's own row, in the right order
+        want, _ = _MeanColour().tokens(decode_for_model(p, 32)[0][None])
+        assert np.allclose(tokens[i], want[0].numpy(), atol=2e-3), p
+        assert np.allclose(pooled[i], pool_tokens(want)[0].numpy(), atol=1e-5), p
+    again = FeatureCache(tmp_path / "cache", "mean-colour:test", 32)
+    assert len(again) == 12
+
+
+def test_backbone_identity_follows_the_weights_and_the_options(tmp_path):
+    """The cache key of a backbone whose weights are a local file: another file at the
+    same path, or other options, is another backbone."""
+    from safetensors.torch import save_file
+
+    from inference.backbones import VisionTransformer
+    from inference.features import backbone_id
+
+    opts = dict(patch=32, dim=24, depth=1, heads=2)
+    path = tmp_path / "vit.safetensors"
+    ids = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        vit = VisionTransformer(pretrained=False, **opts)
+        save_file({k: v.contiguous() for k, v in vit.state_dict().items()}, str(path))
+        loaded = VisionTransformer(weights=str(path), **opts)
+        ids.append(backbone_id("vit", loaded, dict(opts, weights=str(path))))
+        assert ids[-1] == backbone_id("vit", vit, dict(opts, weights="elsewhere.safetensors"))
+    assert ids[0] != ids[1]  # same path, other checkpoint
+    grey = VisionTransformer(weights=str(path), mean=(0.4, 0.4, 0.4), **opts)
+    assert backbone_id("vit", grey, dict(opts, mean=(0.4, 0.4, 0.4))) != ids[1]
+
+
+def test_augmentations_are_seeded_per_photo_and_epoch(tmp_path):
+    from tests.photo_factory import make_jpeg
+
+    from inference.features import ImageDataset
+
+    path = make_jpeg(tmp_path / "a.jpg", (120, 90), (150, 90, 40))
+    ds = ImageDataset([str(path)], 64, train=True, seed=3)
+    first, _, ok = ds[0]
+    assert ok and first.shape == (3, 64, 64)
+    assert torch.equal(ds[0][0], first)  # a resumed run sees the same augmentation
+    ds.set_epoch(1)
+    assert not torch.equal(ds[0][0], first)
