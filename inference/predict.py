@@ -154,8 +154,14 @@ class Predictor:
         results: List[Optional[Result]] = [d if isinstance(d, PhotoFailure) else None
                                            for d in decoded]
         if ok:
-            images = torch.stack([d[0] for _, d in ok]).to(self.device)
-            preds = self.predict_tensors(images, [d[1] for _, d in ok])
+            images = torch.stack([d[0] for _, d in ok])
+            if len(ok) < self.batch_size:
+                # every forward pass gets the same shape: CPU kernels (oneDNN) keep caches
+                # and buffers per input shape, and batches shrunk by failed photos made a
+                # long run's memory grow by hundreds of MB (measured)
+                pad = images.new_zeros((self.batch_size - len(ok),) + images.shape[1:])
+                images = torch.cat([images, pad])
+            preds = self.predict_tensors(images.to(self.device), [d[1] for _, d in ok])
             for (i, _), pred in zip(ok, preds):
                 results[i] = pred
         return results  # type: ignore[return-value]

@@ -148,3 +148,18 @@ def test_device_choice_is_honest():
     if not torch.cuda.is_available() and not mps:
         with pytest.raises(RuntimeError, match="neither a CUDA GPU nor Apple MPS"):
             resolve_device("gpu")
+
+
+def test_every_forward_pass_has_the_same_batch_shape(tiny_bundle, photo_dir):
+    """Failed photos and the last batch are padded: CPU kernels cache per input shape and a
+    long run with varying batch sizes grew by hundreds of MB."""
+    predictor = Predictor(tiny_bundle, device="cpu", batch_size=4)
+    shapes = []
+    hook = predictor.model.register_forward_pre_hook(lambda mod, args: shapes.append(
+        tuple(args[0].shape)))
+    try:
+        records = list(predictor.run([photo_dir]))
+    finally:
+        hook.remove()
+    assert len(records) == 6 and len(shapes) == 2
+    assert set(shapes) == {(4, 3, 224, 224)}
