@@ -12,7 +12,6 @@ enough to ship inside the plugin zip.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -24,6 +23,7 @@ from typing import Callable, List, Optional
 
 import torch
 
+from .hashing import sha256_file
 from .cells import CellHierarchy, CellsError
 from .model import GeoDecoder, ModelConfig
 
@@ -62,14 +62,6 @@ class ModelBundle:
     def label(self) -> str:
         state = "UNTRAINED" if self.info.untrained else f"v{self.info.model_version}"
         return f"{self.info.name} ({state})"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def create_model(config: ModelConfig, pretrained_backbone: bool = True) -> GeoDecoder:
@@ -120,7 +112,7 @@ def save_bundle(bundle: ModelBundle, out_dir, card: Optional[str] = None,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     bundle.path = out_dir
-    bundle.weights_sha256 = _sha256(out_dir / WEIGHTS_FILE)
+    bundle.weights_sha256 = sha256_file(out_dir / WEIGHTS_FILE)
     return out_dir
 
 
@@ -224,7 +216,7 @@ def load_bundle(path, device: str | torch.device = "cpu") -> ModelBundle:
                       training=doc.get("training", {}))
     if len(info.scene_names) != config.scenes:
         info.scene_names = [f"scene {i}" for i in range(config.scenes)]
-    return ModelBundle(path, info, config, cells, model, _sha256(weights))
+    return ModelBundle(path, info, config, cells, model, sha256_file(weights))
 
 
 def init_bundle(cells: CellHierarchy, out_dir, name: str = "untrained",

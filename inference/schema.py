@@ -12,7 +12,6 @@ Field types are OGR's own type names (``ogr.GetFieldTypeName``: "String", "Integ
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import time
@@ -27,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from .cell_geometry import cell_polygon
 from .cells import CellHierarchy
 from .geo import haversine_km
+from .hashing import sha256_file
 from .layer_names import (CANDIDATES, CELLS_PREFIX, FAILURES, PREDICTIONS,  # noqa: F401
                           REGIONS, RUN_INFO, SURFACE, cells_layer)
 from .places import Place, place_names
@@ -172,14 +172,10 @@ def file_sha256(path: str, chunk: int = 1 << 20) -> str:
 
 @lru_cache(maxsize=65536)
 def _sha256(path: str, size: int, mtime_ns: int, chunk: int) -> str:
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(chunk), b""):
-                h.update(block)
+        return sha256_file(path, chunk)
     except OSError:
         return ""
-    return h.hexdigest()
 
 
 def safe_text(text: str) -> str:

@@ -32,6 +32,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from .hashing import sha256_file
 from .train_config import ProgressFn, TrainConfig, TrainError
 
 log = logging.getLogger(__name__)
@@ -53,14 +54,6 @@ def fingerprint(train: Sequence, val: Sequence, cells, config, cfg: TrainConfig)
     h.update(json.dumps([cells.sizes, config.to_json(), cfg.seed, cfg.finetune_backbone,
                          cfg.route_by_label], sort_keys=True).encode())
     return h.hexdigest()[:20]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def checkpoints(root: Path) -> List[Path]:
