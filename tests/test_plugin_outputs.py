@@ -23,10 +23,10 @@ from geodecoder.ui.attention_view import attention_overlay, heat_rgba  # noqa: E
 @pytest.fixture(scope="module")
 def run_gpkg(tmp_path_factory, tiny_bundle_dir, photo_folder):  # noqa: F811
     folder = photo_folder[0]
-    run = run_pipeline.predict_photos([str(folder)], str(tiny_bundle_dir), device="cpu",
-                                      batch_size=4, top_k=3)
+    stream = run_pipeline.PredictionStream([str(folder)], str(tiny_bundle_dir), device="cpu",
+                                           batch_size=4, top_k=3)
     out = tmp_path_factory.mktemp("share") / "for colleague.gpkg"
-    return run_pipeline.write_run(out, run)
+    return run_pipeline.predict_to_geopackage(out, stream)
 
 
 def test_gpkg_opens_in_a_fresh_project_with_its_styles(run_gpkg):
@@ -73,7 +73,7 @@ def test_layers_load_under_one_group_from_any_gpkg(run_gpkg, qgis_new_project):
 
 def test_shipped_styles_are_what_the_builder_makes():
     built = style_builder.build_styles()
-    shipped = run_pipeline.shipped_styles()
+    shipped = styles.shipped_styles()
     assert set(shipped) == set(built)
     for levels in (1, 3, 7):  # every layer but the tables is styled, at any depth
         styled = set(styles.applicable_styles(levels))

@@ -131,14 +131,20 @@ def main(argv=None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="geodecoder-shots-"))
     bundle = args.model or run_pipeline.default_bundle_path() or demo_bundle(work)
-    run = run_pipeline.predict_photos([args.photos], bundle, device="cpu", top_k=5,
-                                      attention=True)
-    gpkg = run_pipeline.write_run(work / "screenshots.gpkg", run)
-    outcome = RunOutcome(str(gpkg), len(run.predictions),
-                         tuple((f.path, f.reason) for f in run.failures), run.device_used,
-                         run.bundle.label, bool(run.bundle.info.untrained), run.seconds,
-                         run.bundle.cells.num_levels)
-    attention = {photo_key(p.path): p.attention for p in run.predictions}
+    stream = run_pipeline.PredictionStream([args.photos], bundle, device="cpu", top_k=5,
+                                           attention=True)
+    attention, failures = {}, []
+
+    def keep(record):  # the dock view needs the attention maps and the failures
+        if hasattr(record, "reason"):
+            failures.append((record.path, record.reason))
+        else:
+            attention[photo_key(record.path)] = record.attention
+
+    gpkg = run_pipeline.predict_to_geopackage(work / "screenshots.gpkg", stream, on_record=keep)
+    outcome = RunOutcome(str(gpkg), stream.n_predicted, tuple(failures), stream.device_used,
+                         stream.bundle.label, bool(stream.bundle.info.untrained), stream.seconds,
+                         stream.num_levels)
     project = QgsProject.instance()
     layers = load_run_layers(str(gpkg), project, "GeoDecoder screenshots")
     world = add_basemap(WORLD, project)

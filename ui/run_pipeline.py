@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
@@ -180,6 +180,7 @@ def predict_to_geopackage(path, stream: PredictionStream, *,
     cancel that comes after the commit is not seen here: the file is complete.
     """
     from ..inference.gpkg import GeoPackageWriter, WriteCancelled
+    from ..inference.styles import applicable_styles
 
     writer = GeoPackageWriter(os.fspath(path), stream.bundle.cells, stream.run_info(),
                               styles=applicable_styles(stream.num_levels),
@@ -198,69 +199,3 @@ def predict_to_geopackage(path, stream: PredictionStream, *,
     except BaseException:
         writer.abort()
         raise
-
-
-@dataclass
-class PredictionRun:
-    """Every record of a run in memory: only for small, known sets of photos (the
-    screenshot tool, tests).  Runs of the dock and Processing stream instead."""
-
-    predictions: list = field(default_factory=list)
-    failures: list = field(default_factory=list)
-    bundle: object = None  # inference.bundle.ModelBundle
-    device_used: str = ""
-    started: str = ""
-    seconds: float = 0.0
-
-
-def predict_photos(photos: Sequence[str], bundle_path: Optional[str], device: str = "auto",
-                   batch_size: int = 8, top_k: int = 5, attention: bool = False,
-                   progress: Optional[Callable[[int, int], None]] = None,
-                   should_stop: Optional[Callable[[], bool]] = None,
-                   on_record: Optional[Callable[[object], None]] = None
-                   ) -> Optional[PredictionRun]:
-    """Every record of `photos` in memory (see PredictionRun: small runs only); None
-    when `should_stop` ended the run early."""
-    stream = PredictionStream(photos, bundle_path, device=device, batch_size=batch_size,
-                              top_k=top_k, attention=attention)
-    run = PredictionRun(bundle=stream.bundle, device_used=stream.device_used,
-                        started=stream.started)
-    for preds, fails in stream.chunks(progress, should_stop, on_record):
-        run.predictions += preds
-        run.failures += fails
-    run.seconds = stream.seconds
-    if should_stop is not None and should_stop():
-        return None
-    return run
-
-
-def run_info(run: PredictionRun):
-    """The engine's RunInfo for `run` (model, device, timing), as the command line makes it."""
-    from ..inference.schema import RunInfo
-
-    bundle = run.bundle
-    return RunInfo(model_name=bundle.info.name, model_version=bundle.info.model_version,
-                   weights_sha256=bundle.weights_sha256, bundle_path=str(bundle.path),
-                   device=run.device_used, started=run.started, seconds=run.seconds,
-                   untrained=bundle.info.untrained, extra=(("written_by", "QGIS plugin"),))
-
-
-def shipped_styles() -> dict[str, str]:
-    from ..inference.styles import shipped_styles as engine_styles
-    return engine_styles()
-
-
-def applicable_styles(num_levels: int) -> dict[str, str]:
-    from ..inference.styles import applicable_styles as engine_applicable
-    return engine_applicable(num_levels)
-
-
-def write_run(path, run: PredictionRun,
-              is_cancelled: Optional[Callable[[], bool]] = None) -> Path:
-    """Write every layer of `run` to the GeoPackage `path`, atomically, styles included."""
-    from ..inference.gpkg import write_geopackage
-
-    cells = run.bundle.cells
-    return write_geopackage(os.fspath(path), run.predictions, run.failures, cells,
-                            run_info(run), styles=applicable_styles(cells.num_levels),
-                            is_cancelled=is_cancelled)
