@@ -30,8 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", required=True, help="output GeoPackage (.gpkg)")
     pr.add_argument("--csv", default=None, help="also write a CSV (failures go to *_failures.csv)")
     pr.add_argument("--top-k", type=int, default=5, help="candidates per photo (default 5)")
-    pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"],
-                    help="where the model runs (default auto: CUDA, then MPS, then CPU)")
+    cli_commands.add_device_argument(pr)
     pr.add_argument("--batch-size", type=int, default=16, help="photos per batch (default 16)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     pr.set_defaults(func=cli_commands.cmd_predict)
@@ -59,12 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "check an install end to end. Its predictions mean nothing.")
     bi.add_argument("--cells", required=True, help="cells file from 'cells build'")
     bi.add_argument("--out", required=True, help="bundle folder to create")
-    bi.add_argument("--backbone", default="efficientnet_lite0", help="backbone name")
-    bi.add_argument("--backbone-option", action="append", default=[], metavar="KEY=VALUE",
-                    help="backbone setting, repeatable; e.g. for a ViT from a local timm "
-                    "checkpoint: --backbone vit --backbone-option weights=vit_b16.safetensors "
-                    "(dim=768 depth=12 heads=12 patch=16 are the defaults). Weights that do not "
-                    "come from a pip package are copied into the bundle.")
+    cli_commands.add_backbone_arguments(bi)
     bi.add_argument("--name", default="untrained", help="model name stored in the bundle")
     bi.add_argument("--width", type=int, default=256, help="decoder width")
     bi.add_argument("--scenes", type=int, default=16, help="number of scenes S")
@@ -79,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--csv", required=True, help="labels CSV")
     ev.add_argument("--images-root", required=True, help="folder the IMG_ID paths start from")
     ev.add_argument("--model", default=None, help="model bundle folder")
-    ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"])
+    cli_commands.add_device_argument(ev)
     ev.add_argument("--batch-size", type=int, default=16)
     ev.add_argument("--json", default=None, help="also write the results as JSON")
     ev.set_defaults(func=cli_commands.cmd_evaluate)

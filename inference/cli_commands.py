@@ -157,6 +157,23 @@ def cmd_bundle_init(args) -> int:
     return 0
 
 
+def add_device_argument(parser) -> None:
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"],
+                        help="where the model runs (default auto: CUDA, then MPS, then CPU; "
+                        "gpu: CUDA or MPS, whichever this machine has)")
+
+
+def add_backbone_arguments(parser) -> None:
+    """--backbone and --backbone-option, the same for `bundle init` and `train`."""
+    parser.add_argument("--backbone", default="efficientnet_lite0",
+                        help="backbone name (default %(default)s)")
+    parser.add_argument("--backbone-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="backbone setting, repeatable; e.g. for a ViT from a local timm "
+                        "checkpoint: --backbone vit --backbone-option weights=vit_b16.safetensors"
+                        " (dim=768 depth=12 heads=12 patch=16 are the defaults). Weights that "
+                        "do not come from a pip package are stored inside the bundle.")
+
+
 def _options(pairs) -> dict:
     """KEY=VALUE strings -> dict, numbers as numbers."""
     out = {}

@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from .cli_commands import add_backbone_arguments, add_device_argument
+
 
 def add_train_command(sub) -> None:
     """Add the ``train`` sub-command, and the kNN/ten-crop options of ``evaluate``."""
@@ -44,8 +46,7 @@ def add_train_command(sub) -> None:
     run.add_argument("--epochs", type=int, default=None,
                      help="default: enough for about 500 steps (10 to 100 epochs)")
     run.add_argument("--batch-size", type=int, default=64, help="(default %(default)s)")
-    run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"],
-                     help="(default auto: CUDA, then MPS, then CPU)")
+    add_device_argument(run)
     run.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
                      help="(default auto: bf16 autocast on CUDA, fp32 elsewhere)")
     run.add_argument("--workers", type=int, default=2,
@@ -81,12 +82,7 @@ def add_train_command(sub) -> None:
     net.add_argument("--scenes", type=int, default=16,
                      help="scenes S (pseudo-scenes: at most one per 8 training photos; "
                      "default %(default)s)")
-    net.add_argument("--backbone", default="efficientnet_lite0", help="(default %(default)s)")
-    net.add_argument("--backbone-option", action="append", default=[], metavar="KEY=VALUE",
-                     help="backbone setting, repeatable; e.g. a ViT from a local timm "
-                     "checkpoint: --backbone vit --backbone-option weights=vit_b16.safetensors "
-                     "(dim, depth, heads, patch for other sizes). A backbone whose weights do "
-                     "not come from a pip package is stored inside the bundle")
+    add_backbone_arguments(net)
     net.add_argument("--image-size", type=int, default=224, help="(default %(default)s)")
     net.add_argument("--preset", default="auto", choices=["auto", "cpu", "full"],
                      help="decoder size: cpu = width 128, 2+1 layers; full = 256, 4+2; "
