@@ -47,8 +47,7 @@ def cmd_predict(args) -> int:
     from .csv_out import CsvWriter
     from .gpkg import GeoPackageWriter
     from .places import place_names
-    from .predict import Predictor
-    from .records import PhotoFailure
+    from .predict import Predictor, in_chunks
     from .schema import RunInfo
     from .styles import applicable_styles
 
@@ -63,10 +62,8 @@ def cmd_predict(args) -> int:
           file=sys.stderr)
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
-    run = RunInfo(model_name=bundle.info.name, model_version=bundle.info.model_version,
-                  weights_sha256=bundle.weights_sha256, bundle_path=str(bundle.path),
-                  device=predictor.device_used, started=started.isoformat(timespec="seconds"),
-                  seconds=0.0, untrained=bundle.info.untrained)
+    run = RunInfo.for_bundle(bundle, predictor.device_used,
+                             started.isoformat(timespec="seconds"))
     bar = tqdm(total=0, unit="photo", disable=args.quiet, file=sys.stderr)
 
     def progress(done, total):
@@ -81,13 +78,8 @@ def cmd_predict(args) -> int:
                if args.csv else None)
     writers = [w for w in (gpkg, csv_out) if w is not None]
     try:
-        chunk_p, chunk_f = [], []
-        for record in predictor.run(args.paths, progress=progress):
-            (chunk_f if isinstance(record, PhotoFailure) else chunk_p).append(record)
-            if len(chunk_p) + len(chunk_f) >= CHUNK:
-                n_pred += _flush(writers, chunk_p, chunk_f, failures, bar, place_names)
-                chunk_p, chunk_f = [], []
-        n_pred += _flush(writers, chunk_p, chunk_f, failures, bar, place_names)
+        for chunk_p, chunk_f in in_chunks(predictor.run(args.paths, progress=progress), CHUNK):
+            n_pred += _flush(writers, chunk_p, chunk_f, failures, bar, place_names)
         bar.close()
         seconds = time.perf_counter() - t0
         final = dataclasses.replace(run, seconds=seconds)

@@ -29,6 +29,21 @@ FINEST_CAP = 500
 LEVEL_TOP = 5
 
 
+def in_chunks(records: Iterable[Result], size: int
+              ) -> Iterator[Tuple[List[Prediction], List[PhotoFailure]]]:
+    """(predictions, failures) of at most `size` records at a time: what writers take, so a
+    run of any length holds one chunk in memory."""
+    preds: List[Prediction] = []
+    fails: List[PhotoFailure] = []
+    for record in records:
+        (fails if isinstance(record, PhotoFailure) else preds).append(record)
+        if len(preds) + len(fails) >= size:
+            yield preds, fails
+            preds, fails = [], []
+    if preds or fails:
+        yield preds, fails
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     """'auto' picks CUDA, then Apple MPS, then CPU; an explicit choice that is not there
     is an error rather than a silent fallback (users want to know what ran)."""

@@ -80,6 +80,15 @@ class RunInfo:
     untrained: bool = False  # weights are a random initialisation: results are meaningless
     extra: tuple[tuple[str, str], ...] = field(default=())
 
+    @classmethod
+    def for_bundle(cls, bundle, device: str, started: str, seconds: float = 0.0,
+                   extra: tuple[tuple[str, str], ...] = ()) -> RunInfo:
+        """The run facts of a loaded ModelBundle, the same for the command line and QGIS."""
+        return cls(model_name=bundle.info.name, model_version=bundle.info.model_version,
+                   weights_sha256=bundle.weights_sha256, bundle_path=str(bundle.path),
+                   device=device, started=started, seconds=seconds,
+                   untrained=bundle.info.untrained, extra=tuple(extra))
+
 
 def utc_now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

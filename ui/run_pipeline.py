@@ -132,39 +132,32 @@ class PredictionStream:
         """Yield (predictions, failures) of at most `size` (default ``CHUNK``) photos
         until every photo is done or `should_stop()`; `on_record` sees each record as it
         arrives (per-photo statuses).  The caller checks `should_stop` afterwards."""
+        from ..inference.predict import in_chunks
         from ..inference.records import PhotoFailure
 
-        size = max(1, int(size or CHUNK))
+        def counted():
+            for record in self.predictor.run(self.photos, progress=progress,
+                                             should_stop=should_stop):
+                if isinstance(record, PhotoFailure):
+                    self.n_failed += 1
+                else:
+                    self.n_predicted += 1
+                if on_record is not None:
+                    on_record(record)
+                yield record
+
         t0 = time.perf_counter()
-        preds: list = []
-        fails: list = []
-        for record in self.predictor.run(self.photos, progress=progress,
-                                         should_stop=should_stop):
-            if isinstance(record, PhotoFailure):
-                fails.append(record)
-                self.n_failed += 1
-            else:
-                preds.append(record)
-                self.n_predicted += 1
-            if on_record is not None:
-                on_record(record)
-            if len(preds) + len(fails) >= size:
-                self.seconds = time.perf_counter() - t0
-                yield preds, fails
-                preds, fails = [], []
-        self.seconds = time.perf_counter() - t0
-        if preds or fails:
+        for preds, fails in in_chunks(counted(), max(1, int(size or CHUNK))):
+            self.seconds = time.perf_counter() - t0
             yield preds, fails
+        self.seconds = time.perf_counter() - t0
 
     def run_info(self):
         """The engine's RunInfo (model, device, timing so far), as the command line makes it."""
         from ..inference.schema import RunInfo
 
-        bundle = self.bundle
-        return RunInfo(model_name=bundle.info.name, model_version=bundle.info.model_version,
-                       weights_sha256=bundle.weights_sha256, bundle_path=str(bundle.path),
-                       device=self.device_used, started=self.started, seconds=self.seconds,
-                       untrained=bundle.info.untrained, extra=(("written_by", "QGIS plugin"),))
+        return RunInfo.for_bundle(self.bundle, self.device_used, self.started, self.seconds,
+                                  extra=(("written_by", "QGIS plugin"),))
 
 
 def predict_to_geopackage(path, stream: PredictionStream, *,
