@@ -19,24 +19,13 @@ from __future__ import annotations
 
 import csv
 import os
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import schema
 from .records import PhotoFailure, Prediction
+from .files import remove_quietly, temp_sibling
 from .schema import RunInfo
-
-
-def _temp_path(path: Path) -> Path:
-    return path.with_name(f"{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix or '.csv'}")
-
-
-def _remove_quietly(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass
 
 
 def failures_path(path) -> Path:
@@ -73,7 +62,7 @@ class CsvWriter:
         self.run = run
         self.header = prediction_columns(num_levels, top_k)
         self.fail_header = [f.name for f in schema.FAILURE_FIELDS]
-        self.tmp, self.ftmp = _temp_path(self.path), _temp_path(self.fpath)
+        self.tmp, self.ftmp = temp_sibling(self.path, ".csv"), temp_sibling(self.fpath, ".csv")
         self._fh = open(self.tmp, "w", encoding="utf-8", newline="")
         self._ffh = open(self.ftmp, "w", encoding="utf-8", newline="")
         self._w, self._fw = csv.writer(self._fh), csv.writer(self._ffh)
@@ -114,8 +103,7 @@ class CsvWriter:
     def abort(self) -> None:
         for fh in (self._fh, self._ffh):
             fh.close()
-        for t in (self.tmp, self.ftmp):
-            _remove_quietly(t)
+        remove_quietly(self.tmp, self.ftmp)
 
 
 def write_csv(path, predictions: Sequence[Prediction], failures: Sequence[PhotoFailure],

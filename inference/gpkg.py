@@ -23,13 +23,13 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from osgeo import gdal, ogr, osr
 
 from . import schema
+from .files import remove_quietly, temp_sibling
 from .cells import CellHierarchy
 from .places import place_names
 from .records import PhotoFailure, Prediction
@@ -68,18 +68,12 @@ def wgs84() -> osr.SpatialReference:
 
 
 def temp_path_for(path: Path) -> Path:
-    """A unique sibling of `path` (same folder, hence same file system for os.replace)."""
-    return path.with_name(f"{path.stem}.{uuid.uuid4().hex[:12]}.tmp{path.suffix or '.gpkg'}")
+    return temp_sibling(path, ".gpkg")
 
 
 def _remove_quietly(path: Path) -> None:
-    for p in (path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm"))):
-        try:
-            p.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            log.warning("could not remove temporary file %s: %s", p, exc)
+    """The temporary GeoPackage and SQLite's side files."""
+    remove_quietly(path, *(Path(f"{path}{s}") for s in ("-journal", "-wal", "-shm")))
 
 
 # --------------------------------------------------------------------------- layers
