@@ -103,10 +103,13 @@ CHUNK = 16  # photos per write: memory stays flat however long the run
 
 
 def _flush(writers, preds, fails, failures, bar, place_names) -> int:
-    for w in writers:
-        w.add(preds, fails)
-    failures.extend(fails)
+    from .schema import photo_regions
+
+    regions = photo_regions(preds)  # once per chunk for every writer: unions are costly
     places = place_names([(p.lat, p.lon) for p in preds]) if preds else []
+    for w in writers:
+        w.add(preds, fails, regions=regions, places=places)
+    failures.extend(fails)
     for p, place in zip(preds, places):
         err = f"  error {p.error_km:.0f} km" if p.error_km is not None else ""
         bar.write(f"{Path(p.path).name}: {p.lat:.4f}, {p.lon:.4f}  confidence "

@@ -77,9 +77,11 @@ class CsvWriter:
             self.abort()
 
     def add(self, predictions: Sequence[Prediction],
-            failures: Sequence[PhotoFailure] = ()) -> None:
+            failures: Sequence[PhotoFailure] = (), *, regions=None, places=None) -> None:
+        """`regions`/`places` as for GeoPackageWriter.add: computed once per chunk."""
         preds = list(predictions)
-        for p, row in zip(preds, schema.prediction_rows(preds, self.path, self.run)):
+        rows = schema.prediction_rows(preds, self.path, self.run, regions=regions, places=places)
+        for p, row in zip(preds, rows):
             values = dict(row.values)
             for c in p.candidates:
                 values.update({f"cand{c.rank}_lat": float(c.lat),

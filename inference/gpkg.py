@@ -191,10 +191,9 @@ def _write_styles(ds, layers: Mapping[str, object], styles: Mapping[str, str]) -
 
 def _chunk_rows(spec: LayerDef, path: Path, preds: Sequence[Prediction],
                 failures: Sequence[PhotoFailure], cells: CellHierarchy, run: RunInfo,
-                regions: list) -> list[Row]:
+                regions: list, places: list) -> list[Row]:
     """Rows of one layer for one chunk of photos (run_info is written at commit)."""
     if spec.name == schema.PREDICTIONS:
-        places = place_names([(p.lat, p.lon) for p in preds]) if preds else []
         return schema.prediction_rows(preds, path, run, regions=regions, places=places)
     if spec.name == schema.CANDIDATES:
         return schema.candidate_rows(preds)
@@ -249,15 +248,20 @@ class GeoPackageWriter:
             self.abort()
 
     def add(self, predictions: Sequence[Prediction],
-            failures: Sequence[PhotoFailure] = ()) -> None:
+            failures: Sequence[PhotoFailure] = (), *, regions=None, places=None) -> None:
+        """`regions` and `places` (per prediction) may be passed in when another writer of
+        the same chunk already computed them: region unions are the costly part."""
         preds, fails = list(predictions), list(failures)
-        regions = schema.photo_regions(preds)
+        regions = schema.photo_regions(preds) if regions is None else regions
+        if places is None:
+            places = place_names([(p.lat, p.lon) for p in preds]) if preds else []
         for spec in self._specs:
             if spec.name == schema.RUN_INFO:
                 continue
             if self.is_cancelled is not None and self.is_cancelled():
                 raise WriteCancelled("GeoPackage writing cancelled")
-            rows = _chunk_rows(spec, self.path, preds, fails, self.cells, self.run, regions)
+            rows = _chunk_rows(spec, self.path, preds, fails, self.cells, self.run, regions,
+                               places)
             _write_rows(self._ds, self._layers[spec.name], spec, rows, self.is_cancelled)
         self.n_preds += len(preds)
         self.n_fails += len(fails)
