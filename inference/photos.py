@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .heif_loader import UnsafeHeif, load_pillow_heif
 from .records import GeoPoint
 
 PathLike = str | os.PathLike
@@ -65,25 +66,48 @@ class PhotoInfo:
 
 _heif_lock = threading.Lock()
 _heif_available: bool | None = None
+_heif_problem: str | None = None  # why HEIC must not be decoded in this process
 
 
 def register_heif() -> bool:
     """Register pillow-heif's opener once; return whether HEIC/HEIF can be decoded.
 
     pillow-heif is optional (QGIS's bundled Python often lacks it), so its absence
-    only turns HEIC files into a PhotoError that says how to install it.
+    only turns HEIC files into a PhotoError that says how to install it.  Inside a
+    program that links its own libheif (QGIS) it is loaded apart from that one, or
+    not at all (``heif_loader``): then HEIC files fail with the reason.
     """
-    global _heif_available
+    global _heif_available, _heif_problem
     with _heif_lock:
         if _heif_available is None:
             try:
+                load_pillow_heif()
                 from pillow_heif import register_heif_opener
 
                 register_heif_opener()
-                _heif_available = True
+                _heif_available, _heif_problem = True, None
+            except UnsafeHeif as exc:
+                _heif_problem = str(exc)
+                if exc.final:  # otherwise the main thread may still load it
+                    _heif_available = False
+                return False
             except Exception:  # noqa: BLE001  not installed, or a broken binary wheel
                 _heif_available = False
         return _heif_available
+
+
+def refuse_unsafe_heif(path: PathLike) -> None:
+    """PhotoError for a HEIF file when decoding HEIC could crash this process; nothing
+    else is touched: Pillow may hold an opener someone else registered."""
+    if register_heif() or _heif_problem is None:
+        return
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return  # the decoder names the problem
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        raise PhotoError(f"HEIC cannot be decoded here: {_heif_problem}")
 
 
 def find_photos(
@@ -161,7 +185,7 @@ def read_photo(path: PathLike, size: int = 224) -> tuple[Image.Image, PhotoInfo]
     PhotoError, and only PhotoError, with the reason for anything unreadable.
     """
     _check_file(Path(path))
-    register_heif()
+    refuse_unsafe_heif(path)
     try:
         return _decode(path, size)
     except PhotoError:
@@ -280,6 +304,8 @@ def _not_an_image(path: PathLike) -> str:
         if head[8:12] not in _HEIF_BRANDS:
             return "not an image (video or other media file)"
         if not register_heif():
+            if _heif_problem is not None:
+                return f"HEIC cannot be decoded here: {_heif_problem}"
             return "HEIC needs pillow-heif: pip install pillow-heif"
         return "truncated or corrupt image: HEIC could not be decoded"
     if head.startswith(b"%PDF"):
@@ -302,7 +328,7 @@ def read_exif_gps(path: PathLike) -> GeoPoint | None:
     try:
         if not os.path.isfile(path):
             return None
-        register_heif()
+        refuse_unsafe_heif(path)
         with Image.open(path) as img:
             return _gps_from_exif(_exif(img))
     except Exception:  # noqa: BLE001  garbage EXIF must never cost the photo

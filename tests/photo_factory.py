@@ -118,6 +118,23 @@ def make_jpeg(
     return path
 
 
+def make_heic(
+    path,
+    size=(320, 240),
+    color=(60, 150, 90),
+    gps: tuple[float, float] | None = None,
+    orientation: int | None = None,
+) -> Path:
+    """A textured HEIC with real EXIF, encoded by pillow-heif (ImportError without it;
+    RuntimeError/ValueError/OSError from a wheel built without an encoder)."""
+    import pillow_heif
+
+    path = Path(path)
+    heif = pillow_heif.from_pillow(textured(size, color))
+    heif.save(path, quality=80, exif=exif_bytes(gps, orientation))
+    return path
+
+
 def make_bomb_png(path, width: int = 60000, height: int = 60000) -> Path:
     """A valid PNG header claiming width x height, with a tiny IDAT behind it."""
 

@@ -2,7 +2,9 @@
 
 Qt reads most formats, with scaled decoding for JPEG (a 24 MP photo decodes at 1/8
 size for a thumbnail).  HEIC, which Qt cannot read, goes through Pillow and
-pillow-heif when they are installed.  A header that claims a huge picture (a
+pillow-heif when they are installed; the engine loads pillow-heif so that its libheif
+cannot clash with the one QGIS links (``inference/heif_loader.py``), and where that is
+not possible a HEIC simply has no picture.  A header that claims a huge picture (a
 "decompression bomb") is refused before any pixel is allocated: Qt 5 has no
 allocation limit, and the dock must survive whatever folder a user drops on it.
 """
@@ -45,11 +47,11 @@ def _read_with_pillow(path: str, box: Optional[int], cover: bool) -> Optional[QI
     try:
         from PIL import Image, ImageOps
 
-        from ..inference.photos import register_heif
+        from ..inference.photos import PhotoError, refuse_unsafe_heif
     except ImportError:
         return None
-    register_heif()
     try:
+        refuse_unsafe_heif(path)  # loads pillow-heif apart from QGIS's libheif, or refuses
         with Image.open(path) as im:
             if im.width * im.height > MAX_PIXELS:
                 return None
@@ -65,6 +67,9 @@ def _read_with_pillow(path: str, box: Optional[int], cover: bool) -> Optional[QI
             data = im.tobytes("raw", "RGBA")
             return QImage(data, im.width, im.height, 4 * im.width,
                           QImage.Format_RGBA8888).copy()
+    except PhotoError as exc:
+        log.info("no preview for %s: %s", path, exc)
+        return None
     except Exception as exc:  # noqa: BLE001 - any unreadable file just has no picture
         log.debug("no preview for %s: %s", path, exc)
         return None

@@ -16,6 +16,13 @@ binding to whatever another thread imports at that moment.  So the plugin calls
 service before ``addTask``, the algorithms in ``prepareAlgorithm``); it is idempotent and
 does nothing when called from another thread.  Not at QGIS start-up: importing shapely
 there would slow every QGIS launch.
+
+pillow-heif has the same problem with libheif (QGIS links GDAL, which links the system
+libheif; pillow-heif's wheel carries a newer one, and a mixed call kills QGIS with
+SIGSEGV).  The engine itself loads it apart (``inference/heif_loader.py``) when it
+first registers the HEIC opener on the main thread, so ``ensure_own_libraries`` does
+that too: the decode threads then find it loaded.  Thumbnails register it on the main
+thread themselves (``image_loading``).
 """
 
 from __future__ import annotations
@@ -65,6 +72,8 @@ def ensure_own_libraries(packages: Iterable[str] = PACKAGES) -> bool:
     call on the main thread tries again.
     """
     global _done
+    if threading.current_thread() is threading.main_thread():
+        load_heif_decoder()
     if _done:
         return True
     if getattr(os, "RTLD_DEEPBIND", None) is None or not sys.platform.startswith("linux"):
@@ -79,3 +88,13 @@ def ensure_own_libraries(packages: Iterable[str] = PACKAGES) -> bool:
             import_with_own_libraries(packages)
             _done = all(name in sys.modules for name in packages)
     return _done
+
+
+def load_heif_decoder() -> bool:
+    """Have the engine load pillow-heif now, on the main thread, apart from QGIS's own
+    libheif; True when HEIC can be decoded.  Cheap after the first call."""
+    try:
+        from ..inference.photos import register_heif
+    except ImportError:  # Pillow or numpy not installed yet: the install panel says so
+        return False
+    return register_heif()
