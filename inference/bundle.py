@@ -3,7 +3,13 @@
     config.json          format, versions, model config, scene names, training facts
     weights.safetensors  decoder and heads (+ backbone when it was fine-tuned)
     cells.json           the cell hierarchy (readable, see cells.py)
+    gallery.safetensors  optional: training photos' pooled features + coordinates
+                         (retrieval inside the cell, gallery.py), never the photos
     MODEL.md             the model card (written by training)
+
+config.json holds the SHA-256 of every data file (``checksums``); loading verifies them,
+so a bundle damaged in transit or edited by hand is refused with a clear message.  It also
+holds the calibration temperature (calibration.py) and whether retrieval is on.
 
 No pickle anywhere: weights are safetensors, the rest is JSON.  A frozen backbone whose
 weights come from a pip package is not copied into the bundle, which keeps bundles small
@@ -23,8 +29,9 @@ from typing import Callable, List, Optional
 
 import torch
 
-from .hashing import sha256_file
 from .cells import CellHierarchy, CellsError
+from .gallery import GALLERY_FILE, Gallery
+from .hashing import sha256_file
 from .model import GeoDecoder, ModelConfig
 
 BUNDLE_FORMAT = "geodecoder-bundle"
@@ -47,6 +54,21 @@ class BundleInfo:
     backbone_in_bundle: bool = False
     created: str = ""
     training: dict = field(default_factory=dict)  # data, hardware, time, metrics
+    # {"temperature": T, ...}: logits are divided by T before the hierarchical product
+    calibration: dict = field(default_factory=dict)
+    # {"enabled": bool, "k": int, ...}: refine the point with the gallery (gallery.py)
+    retrieval: dict = field(default_factory=dict)
+
+    # {"radius_km": r}: the point goes to the densest r-neighbourhood (decision.py)
+    decision: dict = field(default_factory=dict)
+
+    @property
+    def decision_radius_km(self) -> float:
+        return float(self.decision.get("radius_km", 0.0))
+
+    @property
+    def temperature(self) -> float:
+        return float(self.calibration.get("temperature", 1.0))
 
 
 @dataclass
@@ -57,6 +79,11 @@ class ModelBundle:
     cells: CellHierarchy
     model: GeoDecoder
     weights_sha256: str = ""
+    gallery: Optional[Gallery] = None
+
+    @property
+    def retrieval_enabled(self) -> bool:
+        return self.gallery is not None and bool(self.info.retrieval.get("enabled", False))
 
     @property
     def label(self) -> str:
@@ -82,6 +109,8 @@ def save_bundle(bundle: ModelBundle, out_dir, card: Optional[str] = None,
                  if bundle.info.backbone_in_bundle or not k.startswith("backbone.")}
         save_file(state, str(tmp / WEIGHTS_FILE), metadata={"format": BUNDLE_FORMAT})
         bundle.cells.save(tmp / CELLS_FILE)
+        if bundle.gallery is not None:
+            bundle.gallery.save(tmp)
         info = bundle.info
         info.created = info.created or datetime.now(timezone.utc).isoformat(timespec="seconds")
         model = bundle.config.to_json()
@@ -101,12 +130,21 @@ def save_bundle(bundle: ModelBundle, out_dir, card: Optional[str] = None,
             "cells_file": CELLS_FILE,
             "weights_file": WEIGHTS_FILE,
             "training": info.training,
+            "calibration": info.calibration,
+            "retrieval": info.retrieval,
+            "decision": info.decision,
         }
-        (tmp / CONFIG_FILE).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        if bundle.gallery is not None:
+            doc["gallery_file"] = GALLERY_FILE
         if card:
             (tmp / "MODEL.md").write_text(card, encoding="utf-8")
         if add_files is not None:
             add_files(tmp)
+        # the data files (not the card, which people may annotate)
+        doc["checksums"] = {f.name: sha256_file(f) for f in sorted(tmp.iterdir())
+                            if f.is_file() and f.name != CONFIG_FILE
+                            and f.suffix in (".safetensors", ".json")}
+        (tmp / CONFIG_FILE).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         replace_folder(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -175,6 +213,7 @@ def load_bundle(path, device: str | torch.device = "cpu") -> ModelBundle:
 
     path = resolve_bundle_dir(path)
     doc = read_bundle_config(path)
+    digests = verify_checksums(path, doc)
     try:
         config = ModelConfig.from_json(doc["model"])
     except (KeyError, TypeError, ValueError) as exc:
@@ -213,10 +252,42 @@ def load_bundle(path, device: str | torch.device = "cpu") -> ModelBundle:
                       untrained=bool(doc.get("untrained", True)),
                       scene_names=list(doc.get("scene_names", [])),
                       backbone_in_bundle=in_bundle, created=doc.get("created", ""),
-                      training=doc.get("training", {}))
+                      training=doc.get("training", {}),
+                      calibration=dict(doc.get("calibration") or {}),
+                      retrieval=dict(doc.get("retrieval") or {}),
+                      decision=dict(doc.get("decision") or {}))
+    if not info.temperature > 0:
+        raise ModelBundleError(f"{path / CONFIG_FILE}: calibration temperature must be > 0, "
+                               f"got {info.temperature}")
     if len(info.scene_names) != config.scenes:
         info.scene_names = [f"scene {i}" for i in range(config.scenes)]
-    return ModelBundle(path, info, config, cells, model, sha256_file(weights))
+    gallery = None
+    if doc.get("gallery_file"):
+        try:
+            gallery = Gallery.load(path / doc["gallery_file"])
+        except (OSError, ValueError, SafetensorError) as exc:
+            raise ModelBundleError(f"{path}: gallery file is unreadable ({exc}); "
+                                   "re-download the bundle") from exc
+    return ModelBundle(path, info, config, cells, model,
+                       digests.get(weights.name) or sha256_file(weights), gallery)
+
+
+def verify_checksums(path: Path, doc: dict) -> dict:
+    """Check every file named in ``checksums``; returns {file: sha256}.  Bundles written
+    before checksums existed have none and load as before."""
+    found = {}
+    for name, want in (doc.get("checksums") or {}).items():
+        f = path / name
+        if Path(name).name != name or not f.is_file():
+            raise ModelBundleError(f"{name} is missing in {path} (its {CONFIG_FILE} lists it); "
+                                   "re-download or re-create the bundle")
+        got = sha256_file(f)
+        if got != want:
+            raise ModelBundleError(f"{f}: checksum mismatch (sha256 {got[:12]}..., expected "
+                                   f"{want[:12]}...): the file is damaged or was changed; "
+                                   "re-download or re-create the bundle")
+        found[name] = got
+    return found
 
 
 def init_bundle(cells: CellHierarchy, out_dir, name: str = "untrained",

@@ -41,6 +41,17 @@ def _warn_untrained(bundle) -> None:
               file=sys.stderr)
 
 
+def add_retrieval_argument(parser) -> None:
+    parser.add_argument("--retrieval", default="auto", choices=["auto", "on", "off"],
+                        help="the point inside the predicted cell: auto follows the bundle "
+                        "(on where its validation showed it helps), on = the training photos "
+                        "most like this one in that cell, off = the cell's mean coordinate")
+
+
+def _retrieval(args):
+    return {"auto": None, "on": True, "off": False}[getattr(args, "retrieval", "auto")]
+
+
 def cmd_predict(args) -> int:
     from tqdm import tqdm
 
@@ -55,8 +66,8 @@ def cmd_predict(args) -> int:
     _warn_untrained(bundle)
     try:
         predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size,
-                              top_k=args.top_k)
-    except RuntimeError as exc:
+                              top_k=args.top_k, retrieval=_retrieval(args))
+    except (RuntimeError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     print(f"model: {bundle.label} from {bundle.path}; device: {predictor.device_used}",
           file=sys.stderr)
@@ -197,7 +208,7 @@ def cmd_evaluate(args) -> int:
                               train_csv=getattr(args, "train_csv", None),
                               train_images_root=getattr(args, "train_images_root", None),
                               ten_crop=getattr(args, "ten_crop", False),
-                              knn_k=getattr(args, "knn_k", 10))
+                              knn_k=getattr(args, "knn_k", 10), retrieval=_retrieval(args))
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     print(format_report(report))

@@ -39,11 +39,12 @@ def knn_predict(train_features: np.ndarray, train_coords: np.ndarray,
         sims, idx = (queries[start:start + chunk] @ gallery.T).topk(k, dim=1)
         sims, idx = sims.numpy(), idx.numpy()
         for r in range(idx.shape[0]):
-            out[start + r] = _medoid(coords[idx[r]], np.clip(sims[r], 1e-6, None))
+            out[start + r] = medoid(coords[idx[r]], np.clip(sims[r], 1e-6, None))
     return out
 
 
-def _medoid(coords: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def medoid(coords: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The row of ``coords`` whose weighted great-circle distance to the others is least."""
     if len(coords) == 1:
         return coords[0]
     d = haversine_km(coords[:, None, 0], coords[:, None, 1], coords[None, :, 0], coords[None, :, 1])

@@ -10,12 +10,22 @@ scenes).  Probabilities are multiplied down the hierarchy to the finest cells.
 Decisions where the paper is silent (see the model card): DETR order inside a layer
 (self-attention, cross-attention, FFN) with pre-LayerNorm; cross-attention shared across
 hierarchies in the HDD; channel 0 stays in the classifier input, as in the authors' code.
+
+Token positions: the paper's ViT tokens carry position, a CNN's feature map does not, and
+attention is blind to order, so without help the decoder would treat a photo's sky and its
+street alike.  A fixed 2-D sine-cosine encoding of each spatial token's (row, column) is
+added to the projected tokens (half the channels for rows, half for columns, MAE/DETR
+style); extra leading tokens (a ViT's CLS) get none.  Fixed rather than learned because it
+needs no training data (we have little) and fits any grid, so a non-square photo or another
+input size gets right positions.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
+
+import math
 
 import torch
 from torch import nn
@@ -36,6 +46,9 @@ class ModelConfig:
     heads: int = 8
     ffn: int = 1024
     dropout: float = 0.1
+    # "sincos2d": fixed 2-D positions added to the spatial tokens; "none": bundles made
+    # before positions existed (their config has no such key), read as they were trained
+    positions: str = "sincos2d"
 
     @property
     def hierarchies(self) -> int:
@@ -50,6 +63,9 @@ class ModelConfig:
         unknown = set(doc) - known
         if unknown:
             raise ValueError(f"unknown model config keys {sorted(unknown)}")
+        doc = {"positions": "none", **doc}
+        if doc["positions"] not in ("none", "sincos2d"):
+            raise ValueError(f"unknown token positions {doc['positions']!r}")
         return cls(**doc)
 
 
@@ -112,6 +128,32 @@ class DecoderOutput:
     scene_logits: torch.Tensor  # (B, S): mean channel-0 confidence of each scene's queries
     scene: torch.Tensor  # (B,) the scene whose queries were classified
     attention: Optional[torch.Tensor] = None  # (B, H, T) last-layer cross-attention, that scene
+    grid: Tuple[int, int] = (0, 0)  # (rows, cols) of the spatial tokens (the last rows*cols)
+
+
+def square_grid(tokens: int) -> Tuple[int, int]:
+    """The grid of ``tokens`` from a square crop: all spatial, or one leading CLS token."""
+    for extra in (0, 1):
+        side = math.isqrt(tokens - extra)
+        if side * side == tokens - extra and side > 0:
+            return side, side
+    raise ValueError(f"{tokens} tokens are no square grid (with or without a CLS token): "
+                     "pass the backbone's grid")
+
+
+def sincos_2d(rows: int, cols: int, dim: int, device=None) -> torch.Tensor:
+    """(rows*cols, dim) fixed positions, row-major: dim/2 channels encode the row, dim/2 the
+    column, each as sin/cos pairs at geometric frequencies (1 .. 1/10000)."""
+    if dim % 4:
+        raise ValueError(f"positional encoding needs a width divisible by 4, got {dim}")
+    quarter = dim // 4
+    freq = 1.0 / (10000.0 ** (torch.arange(quarter, dtype=torch.float32, device=device)
+                              / quarter))
+    r = torch.arange(rows, dtype=torch.float32, device=device)[:, None] * freq  # (rows, q)
+    c = torch.arange(cols, dtype=torch.float32, device=device)[:, None] * freq  # (cols, q)
+    row_part = torch.cat([r.sin(), r.cos()], dim=1)[:, None, :].expand(rows, cols, 2 * quarter)
+    col_part = torch.cat([c.sin(), c.cos()], dim=1)[None, :, :].expand(rows, cols, 2 * quarter)
+    return torch.cat([row_part, col_part], dim=2).reshape(rows * cols, dim)
 
 
 class GeoDecoder(nn.Module):
@@ -136,13 +178,24 @@ class GeoDecoder(nn.Module):
 
     def forward(self, images: torch.Tensor, route_scene: Optional[torch.Tensor] = None,
                 need_attention: bool = False) -> DecoderOutput:
-        tokens, _ = self.backbone.tokens(images)
-        return self.decode(tokens, route_scene, need_attention)
+        tokens, grid = self.backbone.tokens(images)
+        return self.decode(tokens, route_scene, need_attention, grid)
 
     def decode(self, tokens: torch.Tensor, route_scene: Optional[torch.Tensor] = None,
-               need_attention: bool = False) -> DecoderOutput:
-        """From backbone tokens (B, T, C): the part that trains on cached features."""
+               need_attention: bool = False,
+               grid: Optional[Tuple[int, int]] = None) -> DecoderOutput:
+        """From backbone tokens (B, T, C): the part that trains on cached features.
+
+        ``grid`` is the (rows, cols) of the spatial tokens, which are the last rows*cols;
+        None means a square crop (what the feature cache holds)."""
+        rows, cols = grid if grid is not None else square_grid(tokens.shape[1])
         memory = self.project(tokens)
+        extra = memory.shape[1] - rows * cols
+        if extra < 0:
+            raise ValueError(f"{memory.shape[1]} tokens cannot hold a {rows}x{cols} grid")
+        if self.config.positions == "sincos2d":
+            pos = sincos_2d(rows, cols, memory.shape[-1], memory.device).to(memory.dtype)
+            memory = torch.cat([memory[:, :extra], memory[:, extra:] + pos], dim=1)
         b = memory.shape[0]
         s, hh = self.config.scenes, self.config.hierarchies
         q = self.queries.unsqueeze(0).expand(b, -1, -1)
@@ -159,7 +212,7 @@ class GeoDecoder(nn.Module):
         if attn is not None:
             idx = (scene[:, None] * hh + torch.arange(hh, device=out.device)[None, :])
             attention = attn.gather(1, idx[..., None].expand(-1, -1, attn.shape[-1]))
-        return DecoderOutput(logits, scene_logits, scene, attention)
+        return DecoderOutput(logits, scene_logits, scene, attention, (rows, cols))
 
 
 def hierarchical_log_probs(level_logits: Sequence[torch.Tensor],

@@ -42,8 +42,9 @@ def build_facts(*, cfg: Dict, source: Dict, split: str, n_found: int,
         deviations.append("frozen backbone: only the decoder and heads were trained, on "
                           "backbone features computed once and cached (the paper trains "
                           "end to end)")
-    if config.backbone == "efficientnet_lite0":
-        deviations.append(f"backbone: ImageNet EfficientNet-Lite0 (7x7 tokens of 1280 "
+    if config.backbone.startswith("efficientnet_lite"):
+        variant = config.backbone[-1]
+        deviations.append(f"backbone: ImageNet EfficientNet-Lite{variant} (tokens of 1280 "
                           f"channels at {config.image_size} px), not {PAPER_BACKBONE}")
     if scenes["source"].startswith("pseudo"):
         deviations.append(f"scenes: {scenes['count']} pseudo-scenes from k-means on the "
@@ -53,14 +54,23 @@ def build_facts(*, cfg: Dict, source: Dict, split: str, n_found: int,
         deviations.append(f"decoder: the CPU preset (width {config.width}, {config.hid_layers} "
                           f"HID + {config.hdd_layers} HDD layers, FFN {config.ffn}), smaller "
                           "than the paper-like default (256, 4 + 2, 1024)")
-    deviations.append(f"cells: {cells.num_levels} levels with thresholds scaled to "
-                      f"{cells.num_images} training photos (t_min {cells.t_min}), not the "
-                      "paper's (unpublished) 7 MP-16 levels")
+    if cfg.get("cells_file"):
+        deviations.append(f"cells: {cells.num_levels} levels built from {cells.num_images} "
+                          f"photo locations (t_min {cells.t_min}, file "
+                          f"{Path(cfg['cells_file']).name}), not the paper's 7 levels over "
+                          "all of MP-16")
+    else:
+        deviations.append(f"cells: {cells.num_levels} levels with thresholds scaled to "
+                          f"{cells.num_images} training photos (t_min {cells.t_min}), not the "
+                          "paper's (unpublished) 7 MP-16 levels")
     return {
         "trained_with": "python -m inference train",
+        "model_version": cfg.get("model_version", "0.1.0"),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data": data,
-        "cells": {"built_from": f"the training split only ({cells.num_images} photos)",
+        "cells": {"built_from": (f"{cells.num_images} photo locations of "
+                                 f"`{Path(cfg['cells_file']).name}`" if cfg.get("cells_file")
+                                 else f"the training split only ({cells.num_images} photos)"),
                   "t_min": cells.t_min,
                   "levels": [{"t_max": lv.t_max, "cells": len(lv.cells)} for lv in cells.levels],
                   "notes": list(cells.notes)},
@@ -122,7 +132,7 @@ def render_card(facts: Dict, name: str = "") -> str:
     lines: List[str] = [f"# Model card: {name or 'GeoDecoder model'}", ""]
     lines += [f"A GeoDecoder geolocation model trained with `{facts['trained_with']}` on "
               f"{facts['created']}. It guesses where a photo was taken among "
-              f"{cells['levels'][-1]['cells']} finest cells built from its training photos; "
+              f"{cells['levels'][-1]['cells']} finest cells built from {cells['built_from']}; "
               "it can only answer places that look like its training data.", ""]
     lines += ["## Training data", "",
               f"- Data: {d['description']} ({d['kind']} `{d['source']}`).",
@@ -143,10 +153,33 @@ def render_card(facts: Dict, name: str = "") -> str:
                   "R = 6371 km.", "",
                   "| | " + " | ".join(f"{t} km" for t in THRESHOLDS_KM) + " | median km |",
                   "|---|" + "---|" * (len(THRESHOLDS_KM) + 1),
-                  _row("this model", v["model"]), _row("prior (most populated cell)", v["prior"]),
-                  _row(f"kNN (k={v.get('knn_k')}, same backbone)", v["knn"]), ""]
+                  _row("this model", v["model"])]
+        if v.get("model_retrieval"):
+            lines += [_row("  point = cell centre", v["model_cell"]),
+                      _row(f"  point = retrieval in the cell (k={v['model_retrieval']['k']})",
+                           v["model_retrieval"])]
+        lines += [_row("prior (most populated cell)", v["prior"])]
+        if v.get("prior_750"):
+            lines += [_row("prior (densest training place, 750 km)", v["prior_750"])]
+        lines += [_row(f"kNN (k={v.get('knn_k')}, same backbone)", v["knn"]), ""]
+        if v.get("retrieval", {}).get("available"):
+            lines += ["Retrieval inside the predicted cell is "
+                      + ("**on** in this bundle: it beat the cell centre at 1 and 25 km."
+                         if v["retrieval"]["kept"] else
+                         "**off** in this bundle: it did not beat the cell centre at 1 and "
+                         "25 km on validation (`--retrieval on` forces it)."), ""]
+        dec = v.get("decision")
+        if dec:
+            lines += ["Where the point goes (chosen on validation by the mean GeoGuessr-style "
+                      "score): " + ("the most probable finest cell, as the paper." if not
+                                    dec["radius_km"] else
+                                    f"the centre of the most probable {dec['radius_km']:g} km "
+                                    "neighbourhood of cells (the Bayes choice for accuracy at "
+                                    "that distance; beyond the paper)."), ""]
         margins = []
-        for base in ("prior", "knn"):
+        for base in ("prior", "prior_750", "knn"):
+            if not v.get(base):
+                continue
             diffs = [100 * (v["model"]["accuracy"][str(t)] - v[base]["accuracy"][str(t)])
                      for t in (25, 200, 750, 2500)]
             margins.append(f"vs {base}: " + ", ".join(
@@ -157,6 +190,31 @@ def render_card(facts: Dict, name: str = "") -> str:
         lines += [f"With {n} validation photos one standard error is about {se:.1f} points"
                   + (" — far too few photos to rank models; treat the table as a smoke test."
                      if n < 200 else "."), ""]
+        cal = v.get("calibration")
+        if cal:
+            b, a = cal["before"], cal["after"]
+            lines += ["### Calibration and credible regions", "",
+                      "Confidence is the probability of the top finest cell; it is right when "
+                      "the true place lies in that cell. ECE: expected calibration error (15 "
+                      "bins). Coverage: how often the true place lies inside the 50 % / 90 % "
+                      "credible region (should be close to 50 % / 90 %).", "",
+                      "| | temperature | mean confidence | top-cell accuracy | ECE | "
+                      "in 50 % region | in 90 % region |", "|---|---|---|---|---|---|---|"]
+            for label, c in (("raw logits", b), ("calibrated (shipped)", a)):
+                lines.append(f"| {label} | {c['temperature']:.3g} | "
+                             f"{100 * c['mean_confidence']:.1f} % | "
+                             f"{100 * c['top_cell_accuracy']:.1f} % | {c['ece']:.3f} | "
+                             f"{100 * c['coverage']['50']:.1f} % | "
+                             f"{100 * c['coverage']['90']:.1f} % |")
+            lines += ["", "The temperature was fitted on this same validation split (lowest "
+                      "negative log-likelihood of the true cell), so these after-numbers are "
+                      "optimistic; an independent check is `evaluate` on other photos.", ""]
+        if v.get("per_scene"):
+            lines += ["### Per scene (the scene the model routed each photo through)", "",
+                      "| scene (photos) | " + " | ".join(f"{t} km" for t in THRESHOLDS_KM)
+                      + " | median km |", "|---|" + "---|" * (len(THRESHOLDS_KM) + 1)]
+            lines += [_row(f"{name_} ({m['n']})", m) for name_, m in v["per_scene"].items()]
+            lines += [""]
     else:
         lines += ["No validation split (too few photos or --val-fraction 0): this model has "
                   "**no measured accuracy**. The last epoch was kept.", ""]
@@ -208,15 +266,20 @@ def render_card(facts: Dict, name: str = "") -> str:
 
 def write_bundle(model, config, cells, scene_names: Sequence[str], facts: Dict, out_dir,
                  card: str, centroids: Optional[np.ndarray], backbone_in_bundle: bool,
-                 name: str) -> Path:
+                 name: str, calibration: Optional[Dict] = None,
+                 retrieval: Optional[Dict] = None, gallery=None,
+                 decision: Optional[Dict] = None) -> Path:
     """A trained bundle + MODEL.md + scenes.safetensors, swapped in as one folder (by
     ``bundle.save_bundle``, which also keeps the old bundle until the new one is in place)."""
     from .bundle import BundleInfo, ModelBundle, save_bundle
     from .scenes import SCENES_FILE, save_centroids
 
     info = BundleInfo(name=name, untrained=False, scene_names=list(scene_names),
-                      backbone_in_bundle=backbone_in_bundle, training=facts)
-    bundle = ModelBundle(None, info, config, cells, model)
+                      model_version=str(facts.get("model_version") or "0.1.0"),
+                      backbone_in_bundle=backbone_in_bundle, training=facts,
+                      calibration=dict(calibration or {}), retrieval=dict(retrieval or {}),
+                      decision=dict(decision or {}))
+    bundle = ModelBundle(None, info, config, cells, model, gallery=gallery)
 
     def add_scenes(folder: Path) -> None:
         if centroids is not None:

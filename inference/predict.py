@@ -17,7 +17,8 @@ import torch
 
 from .bundle import ModelBundle, load_bundle
 from .geo import haversine_km
-from .model import hierarchical_log_probs
+from .calibration import finest_log_probs
+from .decision import choose_cells, neighbourhood
 from .photos import PhotoError, PhotoInfo, find_photos, read_photo
 from .records import Candidate, CellProbability, Prediction, PhotoFailure
 
@@ -111,9 +112,20 @@ def decode_for_model(path: str, size: int, ten_crop: bool = False
 class Predictor:
     def __init__(self, bundle: Union[ModelBundle, str], device: str = "auto",
                  batch_size: int = 16, top_k: int = 5, attention: bool = False,
-                 decode_workers: int = 2, ten_crop: bool = False):
+                 decode_workers: int = 2, ten_crop: bool = False,
+                 retrieval: Optional[bool] = None):
+        """``retrieval``: None follows the bundle (on where its validation showed it helps),
+        False writes cell mean coordinates, True refines with the bundle's gallery."""
         self.device = resolve_device(device)
         self.bundle = bundle if isinstance(bundle, ModelBundle) else load_bundle(bundle)
+        if retrieval and self.bundle.gallery is None:
+            raise ValueError(f"{self.bundle.info.name} carries no gallery of training photos: "
+                             "retrieval inside the cell is not available for it")
+        self.retrieval = self.bundle.retrieval_enabled if retrieval is None else bool(retrieval)
+        self.temperature = self.bundle.info.temperature
+        radius = self.bundle.info.decision_radius_km
+        self.near = neighbourhood(self.bundle.cells.finest_coords(), radius).to(self.device) \
+            if radius > 0 else None
         self.model = self.bundle.model.to(self.device).eval()
         self.batch_size = max(1, int(batch_size))
         self.top_k = max(1, int(top_k))
@@ -185,15 +197,19 @@ class Predictor:
     def predict_tensors(self, images: torch.Tensor, infos: Sequence[PhotoInfo]) -> List[Prediction]:
         """images: (B, 3, S, S), or (B, 10, 3, S, S) for ten-crop (logits averaged)."""
         if images.dim() == 5:
-            out = self._ten_crop(images)
+            out, pooled = self._ten_crop(images)
         else:
-            out = self.model(images, need_attention=self.attention)
-        logp = hierarchical_log_probs(out.level_logits, self.parents)
-        probs = torch.softmax(logp, dim=1)  # normalised over finest cells
+            tokens, grid = self.model.backbone.tokens(images)
+            out = self.model.decode(tokens, need_attention=self.attention, grid=grid)
+            pooled = tokens.float().mean(dim=1)
+        probs = finest_log_probs(out.level_logits, self.parents, self.temperature).exp()
         scene_p = torch.softmax(out.scene_logits.float(), dim=1)
         cells = self.bundle.cells
         level_marg = [torch.zeros(probs.shape[0], n, device=probs.device).index_add_(
             1, self.parents[:, h], probs) for h, n in enumerate(cells.sizes)]
+        chosen = choose_cells(probs, self.near)
+        chosen_p = probs.gather(1, chosen[:, None]).squeeze(1).cpu().numpy()
+        chosen = chosen.cpu().numpy()
         sorted_p, sorted_i = probs.sort(dim=1, descending=True)
         sorted_p, sorted_i = sorted_p.cpu().numpy(), sorted_i.cpu().numpy()
         marg = [m.cpu().numpy() for m in level_marg]
@@ -201,12 +217,17 @@ class Predictor:
         scene_conf = scene_p.gather(1, out.scene[:, None]).squeeze(1).cpu().numpy()
         attention = None
         if out.attention is not None:
-            attention = out.attention.float().cpu().numpy()
+            attention = _attention_grid(out.attention.float().cpu().numpy(), out.grid)
+        pooled = pooled.cpu()
         preds = []
         for b, info in enumerate(infos):
-            preds.append(self._record(b, info, sorted_p[b], sorted_i[b], [m[b] for m in marg],
+            point = None
+            if self.retrieval:
+                point = self.bundle.gallery.refine(int(chosen[b]), pooled[b])
+            preds.append(self._record(int(chosen[b]), float(chosen_p[b]), info, sorted_p[b],
+                                      sorted_i[b], [m[b] for m in marg],
                                       int(scenes[b]), float(scene_conf[b]),
-                                      None if attention is None else attention[b]))
+                                      None if attention is None else attention[b], point))
         return preds
 
     def _ten_crop(self, images: torch.Tensor):
@@ -214,20 +235,20 @@ class Predictor:
         crops first, then every crop is decoded through that scene's queries and the level
         logits are averaged (so the answer and the reported scene agree)."""
         b, crops = images.shape[:2]
-        tokens, _ = self.model.backbone.tokens(images.flatten(0, 1))
-        first = self.model.decode(tokens)
+        tokens, grid = self.model.backbone.tokens(images.flatten(0, 1))
+        first = self.model.decode(tokens, grid=grid)
         scene_logits = first.scene_logits.view(b, crops, -1).mean(1)
         scene = scene_logits.argmax(dim=1)
-        routed = self.model.decode(tokens, route_scene=scene.repeat_interleave(crops))
+        routed = self.model.decode(tokens, route_scene=scene.repeat_interleave(crops), grid=grid)
         routed.level_logits = [lg.view(b, crops, -1).mean(1) for lg in routed.level_logits]
         routed.scene_logits, routed.scene = scene_logits, scene
-        return routed
+        return routed, tokens.float().mean(dim=1).view(b, crops, -1).mean(1)
 
-    def _record(self, b, info: PhotoInfo, sp, si, marg, scene, scene_conf, attention):
+    def _record(self, best: int, best_p: float, info: PhotoInfo, sp, si, marg, scene,
+                scene_conf, attention, point):
         cells = self.bundle.cells
         n_levels = cells.num_levels
-        best = int(si[0])
-        lat, lon = self.coords[best]
+        lat, lon = self.coords[best] if point is None else point
         cands = tuple(Candidate(r + 1, float(self.coords[c][0]), float(self.coords[c][1]),
                                 float(sp[r]), cells.cell(n_levels - 1, int(c)).token)
                       for r, c in enumerate(si[:self.top_k]))
@@ -249,23 +270,17 @@ class Predictor:
         if info.exif_gps is not None:
             err = haversine_km(info.exif_gps.lat, info.exif_gps.lon, float(lat), float(lon))
         names = self.bundle.info.scene_names
-        if attention is not None:
-            grid = _attention_grid(attention, self.model.backbone, self.size)
-            attention = grid
         return Prediction(
-            path=info.path, lat=float(lat), lon=float(lon), confidence=float(sp[0]),
+            path=info.path, lat=float(lat), lon=float(lon), confidence=best_p,
             candidates=cands, best_cells=best_cells, level_top=tuple(level_top), finest=finest,
             scene=scene, scene_name=names[scene] if scene < len(names) else f"scene {scene}",
             scene_confidence=scene_conf, exif_gps=info.exif_gps, error_km=err,
             width=info.width, height=info.height, attention=attention)
 
 
-def _attention_grid(attn: np.ndarray, backbone, size: int) -> np.ndarray:
-    """(H, T) attention over tokens -> (H, rows, cols) over the spatial tokens only."""
-    t = attn.shape[-1]
-    side = int(round(np.sqrt(t)))
-    if side * side != t:  # leading CLS/extra tokens: keep the square tail
-        side = int(np.sqrt(t - 1))
-        attn = attn[:, t - side * side:]
-    grid = attn.reshape(attn.shape[0], side, side)
-    return grid / np.maximum(grid.sum(axis=(1, 2), keepdims=True), 1e-12)
+def _attention_grid(attn: np.ndarray, grid) -> np.ndarray:
+    """(B, H, T) attention over tokens -> (B, H, rows, cols) over the spatial tokens only
+    (the last rows*cols; a leading CLS token is dropped), each map summing to one."""
+    rows, cols = grid
+    maps = attn[..., attn.shape[-1] - rows * cols:].reshape(attn.shape[:-1] + (rows, cols))
+    return maps / np.maximum(maps.sum(axis=(-2, -1), keepdims=True), 1e-12)

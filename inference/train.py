@@ -32,7 +32,8 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
-from .cells import CellsError, build_hierarchy
+from .cells import CellHierarchy, CellsError, build_hierarchy
+from .gallery import Gallery
 from .model import GeoDecoder, ModelConfig
 from .train_checkpoint import (Dist, best_weights, buffer_sync, fingerprint, hardware_facts,
                                load_checkpoint, report, setup_dist)
@@ -40,7 +41,8 @@ from .train_config import (PRESETS, ProgressFn, StopFn, TrainConfig, TrainError,
                            auto_epochs, lr_factor, resolve_preset)
 from .train_data import Sample, read_samples_csv, scan_photos, split_samples
 from .train_loop import EpochLoop
-from .train_steps import Step, fit_scenes, geo_loss, make_optimizer, predict_val, validation_table
+from .train_steps import (Step, fit_scenes, geo_loss, make_optimizer, val_outputs,
+                          validation_table)
 
 __all__ = ["PRESETS", "Sample", "TrainConfig", "TrainError", "TrainResult", "auto_epochs",
            "geo_loss", "lr_factor", "read_samples_csv", "run_training", "scan_photos",
@@ -151,7 +153,8 @@ def _run(samples, skipped, source, cfg: TrainConfig, progress, should_stop) -> T
     if not samples:
         raise TrainError(f"no usable training photos ({len(skipped)} skipped): the photos "
                          "need a GPS position in their EXIF, or LAT/LON in the CSV")
-    train, val, split_how = split_samples(samples, cfg.val_fraction, cfg.seed)
+    train, val, split_how = split_samples(samples, cfg.val_fraction, cfg.seed,
+                                          cfg.val_max_group)
     feats = _features([s.path for s in train + val], cfg, dist, progress, should_stop)
     ext, cache, backbone = feats.ext, feats.cache, feats.backbone
     failed = dict(ext.failures)
@@ -185,7 +188,10 @@ def _run(samples, skipped, source, cfg: TrainConfig, progress, should_stop) -> T
         state = load_checkpoint(ckpt, model, opt, fp, progress if dist.main else None)
     loop = EpochLoop(cfg, dist, model, step_mod, opt, train_set, labels, scene_y, weights,
                      [s.path for s in train], val, val_set, parents, finest, autocast, epochs,
-                     total_steps, warmup, ckpt, progress, should_stop)
+                     total_steps, warmup, ckpt, progress, should_stop,
+                     coords=torch.as_tensor([[s.lat, s.lon] for s in train]),
+                     centres=[torch.as_tensor([[c.lat, c.lon] for c in lv.cells])
+                              for lv in cells.levels])
     t_train = time.perf_counter()
     if loop.run(state):
         return _result(None, True, state, train, val, skipped, {}, ext, None, t_start, ckpt, {})
@@ -199,12 +205,19 @@ def _run(samples, skipped, source, cfg: TrainConfig, progress, should_stop) -> T
 
     from .model_card import build_facts, render_card, write_bundle
     model.load_state_dict(load_file(str(best_weights(ckpt))), strict=False)
-    validation = {}
+    train_pooled = cache.gather([ext.locs[s.path] for s in gallery], pooled=True)
+    retrieval_gallery = None
+    if cfg.gallery and not cfg.finetune_backbone:  # features of the frozen backbone only
+        retrieval_gallery = Gallery.build(train_pooled, [[s.lat, s.lon] for s in gallery],
+                                          cells, cfg.retrieval_k)
+    validation, temperature, keep_retrieval, radius = {}, 1.0, False, 0.0
     if val:
-        pred = predict_val(step_mod, val, val_set, cfg, parents, finest, device, autocast)
-        gallery_feats = cache.gather([ext.locs[s.path] for s in gallery], pooled=True)
-        validation = validation_table(val, pred, val_set.pooled, cells, gallery,
-                                      gallery_feats, cfg.knn_k)
+        scene_logits, level_logits = val_outputs(step_mod, val, val_set, cfg, device, autocast)
+        checked = validation_table(val, scene_logits, level_logits, cells, scene_names,
+                                   val_set.pooled, gallery, train_pooled, cfg.knn_k,
+                                   retrieval_gallery, cfg.calibrate)
+        validation, temperature = checked.table, checked.temperature
+        keep_retrieval, radius = checked.retrieval, checked.radius_km
     in_bundle = cfg.finetune_backbone or not backbone.weights_from_package
     facts = build_facts(
         cfg=asdict(cfg), source=source, split=split_how, n_found=n_found,
@@ -220,8 +233,25 @@ def _run(samples, skipped, source, cfg: TrainConfig, progress, should_stop) -> T
         cache={"hits": ext.hits, "computed": ext.misses}, backbone_in_bundle=in_bundle)
     report(progress, dist, 0.97, "writing the bundle")
     name = cfg.name or out_dir.name
+    calibration = {"temperature": temperature,
+                   "fitted_on": f"validation split ({len(val)} photos)" if val and cfg.calibrate
+                   else "not fitted (no validation split or --no-calibrate)"}
+    if validation:
+        calibration.update(ece_before=validation["calibration"]["before"]["ece"],
+                           ece_after=validation["calibration"]["after"]["ece"],
+                           coverage_after=validation["calibration"]["after"]["coverage"])
+    retrieval = {"enabled": keep_retrieval, "k": cfg.retrieval_k,
+                 "why": ("validation: better at 1 and 25 km than the cell centre"
+                         if keep_retrieval else "validation did not show it helps at 1 and 25 "
+                         "km (or no validation split): off, switch on with --retrieval on")}
     bundle_dir = write_bundle(model, config, cells, scene_names, facts, out_dir,
-                              render_card(facts, name), centroids, in_bundle, name)
+                              render_card(facts, name), centroids, in_bundle, name,
+                              calibration=calibration, retrieval=retrieval,
+                              gallery=retrieval_gallery,
+                              decision={"radius_km": radius,
+                                        "rule": "argmax of the finest cells (the paper)"
+                                        if not radius else f"centre of the most probable "
+                                        f"{radius:g} km neighbourhood (best validation score)"})
     report(progress, dist, 1.0, f"done: {bundle_dir}")
     dist.barrier()
     return _result(bundle_dir, False, state, train, val, skipped, validation, ext, cache,
@@ -231,11 +261,18 @@ def _run(samples, skipped, source, cfg: TrainConfig, progress, should_stop) -> T
 def _cells(train: List[Sample], cfg: TrainConfig):
     """Cells from the training coordinates only; (cells, (N, H) labels of the photos
     kept, the photos kept (in some cell), how many fell in none, every training photo)."""
-    try:
-        cells = build_hierarchy([s.lat for s in train], [s.lon for s in train],
-                                cfg.t_min, cfg.t_max)
-    except CellsError as exc:
-        raise TrainError(f"cannot build cells from {len(train)} training photos: {exc}") from exc
+    if cfg.cells_file:  # a partition built elsewhere (e.g. from 100k MP-16 locations)
+        try:
+            cells = CellHierarchy.load(cfg.cells_file)
+        except (CellsError, OSError) as exc:
+            raise TrainError(f"--cells {cfg.cells_file}: {exc}") from exc
+    else:
+        try:
+            cells = build_hierarchy([s.lat for s in train], [s.lon for s in train],
+                                    cfg.t_min, cfg.t_max)
+        except CellsError as exc:
+            raise TrainError(f"cannot build cells from {len(train)} training photos: "
+                             f"{exc}") from exc
     labels = cells.assign([s.lat for s in train], [s.lon for s in train])
     keep = (labels >= 0).any(axis=1)
     kept = [s for s, k in zip(train, keep) if k]

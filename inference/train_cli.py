@@ -34,6 +34,9 @@ def add_train_command(sub) -> None:
     src.add_argument("--val-fraction", type=float, default=0.1,
                      help="validation share; photographer-disjoint when AUTHOR exists"
                      " (default %(default)s)")
+    src.add_argument("--val-max-group", type=int, default=None,
+                     help="photographers (AUTHOR) with more photos than this always train, "
+                     "so no single photographer dominates the validation split")
     src.add_argument("--licence", default="", help="licence of the training data (for the card)")
     src.add_argument("--description", default="", help="one line on the data (for the card)")
     tr.add_argument("--out", required=True, help="bundle folder to write")
@@ -66,6 +69,10 @@ def add_train_command(sub) -> None:
                      "(default %(default)s)")
     opt.add_argument("--label-smoothing", type=float, default=0.1,
                      help="(default %(default)s)")
+    opt.add_argument("--geo-smoothing-km", type=float, default=0.0,
+                     help="geographic label smoothing: train each level against "
+                     "softmax(-distance to each cell / TAU km) instead of the one-hot cell "
+                     "(0 = off, the paper's cross-entropy; default %(default)s)")
     opt.add_argument("--level-weights", type=float, nargs="+", default=None,
                      help="loss weight per cell level, coarse to fine (default: equal)")
     opt.add_argument("--scene-weight", type=float, default=1.0, help="(default %(default)s)")
@@ -79,6 +86,16 @@ def add_train_command(sub) -> None:
     net.add_argument("--t-min", type=int, default=None, help="minimum photos per cell")
     net.add_argument("--t-max", type=int, nargs="+", default=None,
                      help="maximum photos per cell, one per level (default: scaled to N)")
+    net.add_argument("--cells", default=None,
+                     help="a cells file from 'cells build' to use instead of building cells "
+                     "from the training photos (e.g. from 100k MP-16 locations)")
+    net.add_argument("--no-gallery", action="store_true",
+                     help="do not carry the training photos' features and coordinates "
+                     "(no retrieval inside the cell)")
+    net.add_argument("--retrieval-k", type=int, default=5,
+                     help="neighbours for retrieval inside the cell (default %(default)s)")
+    net.add_argument("--no-calibrate", action="store_true",
+                     help="keep temperature 1 instead of fitting it on the validation split")
     net.add_argument("--scenes", type=int, default=16,
                      help="scenes S (pseudo-scenes: at most one per 8 training photos; "
                      "default %(default)s)")
@@ -125,10 +142,14 @@ def _options(args) -> dict:
                 epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                 backbone_lr=args.backbone_lr, weight_decay=args.weight_decay,
                 warmup_epochs=args.warmup_epochs, label_smoothing=args.label_smoothing,
+                geo_smoothing_km=args.geo_smoothing_km,
                 level_weights=args.level_weights, scene_weight=args.scene_weight,
                 route_by_label=args.route_by_label, val_fraction=args.val_fraction,
+                val_max_group=args.val_max_group,
                 seed=args.seed, device=args.device, precision=args.precision,
-                t_min=args.t_min, t_max=args.t_max, scenes=args.scenes, backbone=args.backbone,
+                t_min=args.t_min, t_max=args.t_max, cells_file=args.cells,
+                gallery=not args.no_gallery, retrieval_k=args.retrieval_k,
+                calibrate=not args.no_calibrate, scenes=args.scenes, backbone=args.backbone,
                 backbone_options=key_values(args.backbone_option),
                 image_size=args.image_size, preset=args.preset, model=model,
                 finetune_backbone=args.finetune_backbone, workers=args.workers,

@@ -30,6 +30,7 @@ class TrainConfig:
     cache_dir: Optional[str] = None  # default: features.default_cache_dir()
     checkpoint_dir: Optional[str] = None  # default: OUT.checkpoint next to the bundle
     name: str = ""
+    model_version: str = "0.1.0"
     epochs: Optional[int] = None  # default: enough for ~500 steps, 10..100 epochs
     batch_size: int = 64
     lr: float = 3e-4  # decoder and heads
@@ -37,15 +38,23 @@ class TrainConfig:
     weight_decay: float = 0.05
     warmup_epochs: float = 1.0
     label_smoothing: float = 0.1
+    # > 0: targets softmax(-distance/tau) over each level's cells instead of one-hot
+    # (geographic label smoothing, beyond the paper); label_smoothing is then unused
+    geo_smoothing_km: float = 0.0
     level_weights: Optional[List[float]] = None  # default: equal
     scene_weight: float = 1.0
     route_by_label: bool = False  # default routes by the predicted scene, as the authors
     val_fraction: float = 0.1
+    val_max_group: Optional[int] = None  # photographers with more photos always train
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16
     t_min: Optional[int] = None
     t_max: Optional[List[int]] = None
+    cells_file: Optional[str] = None  # a cells.json to use instead of building cells
+    gallery: bool = True  # carry training features + coordinates for retrieval
+    retrieval_k: int = 5  # neighbours whose medoid is the point inside the cell
+    calibrate: bool = True  # fit a temperature on the validation split
     scenes: int = 16
     backbone: str = "efficientnet_lite0"
     # backbone settings, e.g. {"weights": "vit_b16.safetensors", "dim": 768} for a ViT
@@ -97,6 +106,10 @@ def resolve_preset(cfg: TrainConfig, device) -> Dict:
     if width % heads:
         raise TrainError(f"decoder width {width} is not a multiple of its {heads} attention "
                          "heads: choose another width or --heads")
+    if width % 4:
+        raise TrainError(f"decoder width {width} must be a multiple of 4 (the 2-D positional "
+                         "encoding gives a quarter of the channels to each sin/cos of rows "
+                         "and columns)")
     return {**arch, "_preset": preset}
 
 

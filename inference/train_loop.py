@@ -17,7 +17,7 @@ from .model import GeoDecoder
 from .train_checkpoint import Dist, report, save_checkpoint
 from .train_config import ProgressFn, StopFn, TrainConfig, lr_factor
 from .train_data import Sample
-from .train_steps import compute_losses, errors_km, is_better, predict_val
+from .train_steps import compute_losses, errors_km, geo_soft_targets, is_better, predict_val
 
 
 @dataclass
@@ -45,6 +45,8 @@ class EpochLoop:
     ckpt: Path
     progress: ProgressFn
     should_stop: StopFn
+    coords: Optional[torch.Tensor] = None  # (N, 2) photo lat/lon, for geographic smoothing
+    centres: Optional[List[torch.Tensor]] = None  # per level (C_h, 2) cell mean lat/lon
     images: object = None  # features.ImageDataset when fine-tuning
     sampler: object = None  # its DistributedSampler under torchrun
 
@@ -114,9 +116,13 @@ class EpochLoop:
             y, ys = self.labels[idx].to(device), self.scene_y[idx].to(device)
             for g in opt.param_groups:
                 g["lr"] = g["base_lr"] * lr_factor(state["step"], self.warmup, self.total_steps)
+            soft = None
+            if cfg.geo_smoothing_km:
+                soft = [geo_soft_targets(self.coords[idx], c, cfg.geo_smoothing_km).to(device)
+                        for c in self.centres]
             with self.autocast():
                 geo, scene = compute_losses(self.step_mod, x, y, ys, self.weights,
-                                            cfg.label_smoothing, cfg.route_by_label)
+                                            cfg.label_smoothing, cfg.route_by_label, soft)
                 loss = geo + cfg.scene_weight * scene
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -4,7 +4,9 @@ optimiser, scenes, validation predictions and the baselines table of the card.""
 from __future__ import annotations
 
 import math
-from typing import Dict, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -16,9 +18,23 @@ from .model import GeoDecoder, hierarchical_log_probs
 from .train_config import TrainConfig
 
 
+def geo_soft_targets(coords: torch.Tensor, centres: torch.Tensor, tau_km: float) -> torch.Tensor:
+    """(B, C) targets softmax(-d(photo, cell centre) / tau) over the cells of one level:
+    geographic label smoothing (PIGEON's haversine smoothing), so a near miss costs less
+    than a wrong continent.  ``coords`` (B, 2) and ``centres`` (C, 2) are lat/lon degrees."""
+    lat1, lon1 = torch.deg2rad(coords[:, :1].double()), torch.deg2rad(coords[:, 1:].double())
+    lat2, lon2 = torch.deg2rad(centres[:, 0].double()), torch.deg2rad(centres[:, 1].double())
+    a = (torch.sin((lat2 - lat1) / 2) ** 2
+         + torch.cos(lat1) * torch.cos(lat2) * torch.sin((lon2 - lon1) / 2) ** 2)
+    km = 2 * 6371.0 * torch.asin(torch.sqrt(a.clamp(0, 1)))
+    return torch.softmax(-km / float(tau_km), dim=1).float()
+
+
 def geo_loss(level_logits: Sequence[torch.Tensor], labels: torch.Tensor, weights: Sequence[float],
-             smoothing: float) -> torch.Tensor:
+             smoothing: float, soft: Optional[Sequence[torch.Tensor]] = None) -> torch.Tensor:
     """sum_h w_h CE(logits_h, y_h); a photo without a cell at level h (-1) is masked.
+    With ``soft`` (per level (B, C_h) target distributions, ``geo_soft_targets``) the
+    cross-entropy is taken against those instead of the one-hot label.
 
     A level with no labelled photo in the batch still enters the graph with weight 0:
     under DDP every rank must produce a gradient for every head, or the all-reduce waits
@@ -28,7 +44,10 @@ def geo_loss(level_logits: Sequence[torch.Tensor], labels: torch.Tensor, weights
     for h, (logits, w) in enumerate(zip(level_logits, weights)):
         y = labels[:, h]
         valid = y >= 0
-        if valid.any():
+        if valid.any() and soft is not None:
+            lp = torch.log_softmax(logits[valid].float(), dim=-1)
+            total = total + w * -(soft[h][valid].to(lp.device) * lp).sum(dim=1).mean()
+        elif valid.any():
             ce = nn.functional.cross_entropy(logits[valid].float(), y[valid],
                                              label_smoothing=smoothing)
             total = total + w * ce
@@ -52,7 +71,8 @@ class Step(nn.Module):
 
 def compute_losses(step: nn.Module, x: torch.Tensor, cells_y: torch.Tensor,
                    scene_y: torch.Tensor, weights: Sequence[float], smoothing: float,
-                   route_by_label: bool) -> Tuple[torch.Tensor, torch.Tensor]:
+                   route_by_label: bool, soft: Optional[Sequence[torch.Tensor]] = None
+                   ) -> Tuple[torch.Tensor, torch.Tensor]:
     """(geo loss, scene cross-entropy) of one batch.
 
     The geo loss goes through the queries of one scene per photo: the scene the model
@@ -60,15 +80,41 @@ def compute_losses(step: nn.Module, x: torch.Tensor, cells_y: torch.Tensor,
     label (teacher forcing).  The choice itself is an argmax: no gradient flows through it.
     """
     scene_logits, *level = step(x, scene_y if route_by_label else None)
-    geo = geo_loss(level, cells_y, weights, smoothing)
+    geo = geo_loss(level, cells_y, weights, smoothing, soft)
     return geo, nn.functional.cross_entropy(scene_logits.float(), scene_y)
 
 
+_NO_DECAY_NAMES = {"bias", "b1", "b2", "in_proj_bias"}  # additive offsets, whatever their rank
+
+
+def no_decay_parameter(module: nn.Module, name: str, model: GeoDecoder,
+                       param: nn.Parameter) -> bool:
+    """Weight decay pulls *weights* towards zero; offsets, normalisation gains and the
+    learned queries are not weights in that sense.  Decided by role (the module type and
+    the parameter's own name), not by ``ndim``: the HDD's per-hierarchy FFN biases are 2-D."""
+    norms = (nn.LayerNorm, nn.GroupNorm, nn.BatchNorm1d, nn.BatchNorm2d)
+    return (isinstance(module, norms) or name in _NO_DECAY_NAMES
+            or param is model.queries)
+
+
+def decay_groups(model: GeoDecoder) -> Tuple[list, list]:
+    """(decayed, not decayed) decoder parameters (everything but the backbone)."""
+    decay, no_decay, seen = [], [], set()
+    for mod_name, module in model.named_modules():
+        if mod_name == "backbone" or mod_name.startswith("backbone."):
+            continue
+        for name, p in module.named_parameters(recurse=False):
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            (no_decay if no_decay_parameter(module, name, model, p) else decay).append(p)
+    return decay, no_decay
+
+
 def make_optimizer(model: GeoDecoder, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW; no weight decay on biases, norms and the queries; backbone at its own lr."""
-    decoder = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
-    no_decay = [p for p in decoder if p.dim() < 2 or p is model.queries]
-    decay = [p for p in decoder if not any(p is q for q in no_decay)]
+    """AdamW; no weight decay on biases, norms and the queries (``no_decay_parameter``);
+    the backbone at its own learning rate."""
+    decay, no_decay = decay_groups(model)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay, "lr": cfg.lr},
               {"params": no_decay, "weight_decay": 0.0, "lr": cfg.lr}]
     if cfg.finetune_backbone:
@@ -105,23 +151,10 @@ def fit_scenes(source: Dict, train: Sequence, pooled: np.ndarray, cfg: TrainConf
     return names, torch.as_tensor(assigned, dtype=torch.long), centroids, facts
 
 
-def predict_coords(step: nn.Module, batches, parents: torch.Tensor, coords: np.ndarray,
-                   device: torch.device, autocast) -> np.ndarray:
-    """Finest-cell mean coordinate of the hierarchical argmax, for each input row."""
-    step.eval()
-    out = []
-    with torch.inference_mode():
-        for x in batches:
-            with autocast():
-                scene_logits, *level = step(x.to(device).float())
-            best = hierarchical_log_probs(level, parents).argmax(dim=1).cpu().numpy()
-            out.append(coords[best])
-    return np.concatenate(out) if out else np.zeros((0, 2))
-
-
-def predict_val(step_mod: nn.Module, val: Sequence, val_set, cfg: TrainConfig, parents,
-                finest, device, autocast) -> np.ndarray:
-    """Predicted coordinates of the validation photos (centre crop, as evaluate does)."""
+def val_outputs(step_mod: nn.Module, val: Sequence, val_set, cfg: TrainConfig, device,
+                autocast) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+    """(scene logits (N, S), level logits [(N, C_h)]) of the validation photos, float on the
+    CPU (centre crop, as evaluate does)."""
     if cfg.finetune_backbone:
         from .features import ImageDataset
         loader = torch.utils.data.DataLoader(
@@ -131,9 +164,27 @@ def predict_val(step_mod: nn.Module, val: Sequence, val_set, cfg: TrainConfig, p
     else:
         batches = (val_set.tokens(np.arange(i, min(i + 256, len(val))))
                    for i in range(0, len(val), 256))
-    model = step_mod.module if isinstance(step_mod, nn.parallel.DistributedDataParallel) \
+    step = step_mod.module if isinstance(step_mod, nn.parallel.DistributedDataParallel) \
         else step_mod
-    return predict_coords(model, batches, parents, finest, device, autocast)
+    step.eval()
+    scenes, levels = [], []
+    with torch.inference_mode():
+        for x in batches:
+            with autocast():
+                scene_logits, *level = step(x.to(device).float())
+            scenes.append(scene_logits.float().cpu())
+            levels.append([lg.float().cpu() for lg in level])
+    if not levels:
+        raise ValueError("no validation photos")
+    return torch.cat(scenes), [torch.cat(col) for col in zip(*levels)]
+
+
+def predict_val(step_mod: nn.Module, val: Sequence, val_set, cfg: TrainConfig, parents,
+                finest, device, autocast) -> np.ndarray:
+    """Finest-cell mean coordinate of the hierarchical argmax, per validation photo."""
+    _, level = val_outputs(step_mod, val, val_set, cfg, device, autocast)
+    best = hierarchical_log_probs(level, parents.cpu()).argmax(dim=1).numpy()
+    return finest[best]
 
 
 def errors_km(truth: Sequence, pred: np.ndarray) -> np.ndarray:
@@ -152,17 +203,78 @@ def is_better(new: Dict, old: Optional[Dict]) -> bool:
     return (new["median_km"] or math.inf) < (old["median_km"] or math.inf)
 
 
-def validation_table(val: Sequence, pred: np.ndarray, val_pooled: np.ndarray, cells,
-                     gallery: Sequence, gallery_feats: np.ndarray, k: int) -> Dict:
-    """Model, prior and kNN on the same validation photos (the card's table)."""
-    from types import SimpleNamespace
+@dataclass
+class Validation:
+    """What the selected model did on the validation split, and what it implies for the
+    bundle: the card's table, the fitted temperature, whether retrieval is kept."""
 
-    from .evaluate import prior_errors
+    table: Dict
+    temperature: float
+    retrieval: bool
+    radius_km: float = 0.0  # decision.py: 0 = the paper's argmax
+
+
+def validation_table(val: Sequence, scene_logits: torch.Tensor, level_logits, cells,
+                     scene_names: Sequence[str], val_pooled: np.ndarray, train: Sequence,
+                     train_pooled: np.ndarray, k: int, gallery=None,
+                     calibrate: bool = True) -> Validation:
+    """Model (cell centre, and with retrieval when a gallery is given), the prior, the
+    density prior and kNN on the same validation photos; calibration before and after the
+    temperature fitted here; per-scene rows.
+
+    Retrieval is kept only when it is at least as good at 1 km and at 25 km and better at
+    one of them (the issue's rule: it must help where it claims to)."""
+    from .calibration import calibration_report, finest_log_probs, fit_temperature
+    from .evaluate import density_prior_errors, prior_errors
     from .knn import knn_predict
 
+    from .decision import RADII_KM, choose_cells, neighbourhood
+
+    parents = torch.as_tensor(cells.parents)
+    finest = cells.finest_coords()
+    truth = cells.assign([s.lat for s in val], [s.lon for s in val])[:, -1]
+    t = fit_temperature(level_logits, parents, truth) if calibrate else 1.0
+    probs = finest_log_probs(level_logits, parents, t).exp()
+    # the point's rule: argmax (the paper) or the densest r-neighbourhood, by mean score
+    by_radius = {}
+    for r in RADII_KM:
+        near = neighbourhood(finest, r) if r > 0 else None
+        best = choose_cells(probs, near).numpy()
+        by_radius[r] = (near, best, metrics(errors_km(val, finest[best])))
+    radius = max(RADII_KM, key=lambda r: (by_radius[r][2]["mean_score"], r == 0))
+    near, best, _ = by_radius[radius]
+    cell_err = errors_km(val, finest[best])
     rows = [(s.path, s.lat, s.lon) for s in val]
-    coords = np.array([[s.lat, s.lon] for s in gallery])
-    return {"n": len(val), "model": metrics(errors_km(val, pred)),
-            "prior": metrics(prior_errors(SimpleNamespace(cells=cells), rows)),
-            "knn": metrics(errors_km(val, knn_predict(gallery_feats, coords, val_pooled, k))),
-            "knn_k": k}
+    coords = np.array([[s.lat, s.lon] for s in train])
+    table = {"n": len(val), "model_cell": metrics(cell_err),
+             "decision": {"radius_km": radius,
+                          "by_radius": {str(int(r)): v[2] for r, v in by_radius.items()}},
+             "prior": metrics(prior_errors(SimpleNamespace(cells=cells), rows)),
+             "prior_750": metrics(density_prior_errors(coords, rows)),
+             "knn": metrics(errors_km(val, knn_predict(train_pooled, coords, val_pooled, k))),
+             "knn_k": k,
+             "calibration": {
+                 "before": calibration_report(level_logits, parents, truth, 1.0, near=near),
+                 "after": calibration_report(level_logits, parents, truth, t, near=near)}}
+    use_retrieval, model_err = False, cell_err
+    if gallery is not None:
+        pts = finest[best].copy()
+        for i, c in enumerate(best):
+            p = gallery.refine(int(c), torch.as_tensor(val_pooled[i]))
+            if p is not None:
+                pts[i] = p
+        ret = metrics(errors_km(val, pts))
+        table["model_retrieval"] = dict(ret, k=gallery.k)
+        a, b = ret["accuracy"], table["model_cell"]["accuracy"]
+        use_retrieval = (a["1"] >= b["1"] and a["25"] >= b["25"]
+                         and (a["1"] > b["1"] or a["25"] > b["25"]))
+        if use_retrieval:
+            model_err = errors_km(val, pts)
+    table["model"] = metrics(model_err)
+    table["retrieval"] = {"available": gallery is not None, "kept": use_retrieval}
+    chosen = scene_logits.argmax(dim=1).numpy()
+    per_scene: Dict[str, list] = {}
+    for i, e in zip(chosen, model_err):
+        per_scene.setdefault(scene_names[int(i)], []).append(float(e))
+    table["per_scene"] = {n: metrics(v) for n, v in sorted(per_scene.items())}
+    return Validation(table, t, use_retrieval, radius)

@@ -49,13 +49,36 @@ def test_damaged_weights(broken):
         load_bundle(broken)
 
 
+def _drop_checksums(folder):
+    """A bundle written before checksums existed (or whose config was edited by hand)."""
+    doc = json.loads((folder / "config.json").read_text())
+    doc.pop("checksums")
+    (folder / "config.json").write_text(json.dumps(doc))
+
+
 def test_weights_of_another_shape(broken):
     state = load_file(str(broken / "weights.safetensors"))
     key = next(k for k in state if k.startswith("heads."))
     state[key] = torch.zeros(3, 3)
     save_file(state, str(broken / "weights.safetensors"))
+    with pytest.raises(ModelBundleError, match="checksum mismatch"):
+        load_bundle(broken)
+    _drop_checksums(broken)
     with pytest.raises(ModelBundleError, match="wrong shape"):
         load_bundle(broken)
+
+
+def test_checksums_cover_every_data_file_and_catch_one_changed_byte(broken):
+    doc = json.loads((broken / "config.json").read_text())
+    assert {"weights.safetensors", "cells.json"} <= set(doc["checksums"])
+    load_bundle(broken)  # intact: loads
+    cells = broken / "cells.json"
+    text = cells.read_text()
+    cells.write_text(text.replace('"t_min": ', '"t_min":  ', 1))  # same JSON, other bytes
+    with pytest.raises(ModelBundleError, match="cells.json: checksum mismatch"):
+        load_bundle(broken)
+    _drop_checksums(broken)
+    load_bundle(broken)  # without checksums it loads as before
 
 
 def test_cells_that_do_not_fit_the_model(broken):

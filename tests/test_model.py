@@ -9,7 +9,8 @@ import torch
 
 from inference.backbones import (BackboneError, EfficientNetLite0, VisionTransformer,
                                  build_backbone, load_state_file)
-from inference.model import DecoderLayer, GeoDecoder, ModelConfig, hierarchical_log_probs
+from inference.model import (DecoderLayer, GeoDecoder, ModelConfig, hierarchical_log_probs,
+                             sincos_2d)
 from tests.conftest import TINY_MODEL
 
 
@@ -73,12 +74,17 @@ def _tiny_model(levels=(4, 8, 12)):
     return GeoDecoder(cfg, pretrained_backbone=False).eval()
 
 
+def _memory(model, tokens):
+    """What the decoder attends to: projected tokens plus their 7x7 positions."""
+    return model.project(tokens) + sincos_2d(7, 7, model.config.width)
+
+
 def test_scene_is_the_most_confident_and_its_queries_are_classified():
     model = _tiny_model()
     tokens = torch.randn(4, 49, 1280)
     with torch.no_grad():
         out = model.decode(tokens, need_attention=True)
-        memory = model.project(tokens)
+        memory = _memory(model, tokens)
         q = model.queries.unsqueeze(0).expand(4, -1, -1)
         for layer in list(model.hid) + list(model.hdd):
             q = layer(q, memory)[0]
@@ -100,7 +106,7 @@ def test_routing_by_label_classifies_the_given_scenes_queries():
     with torch.no_grad():
         routed = model.decode(tokens, route_scene=route)
         free = model.decode(tokens)
-        memory = model.project(tokens)
+        memory = _memory(model, tokens)
         q = model.queries.unsqueeze(0).expand(2, -1, -1)
         for layer in list(model.hid) + list(model.hdd):
             q = layer(q, memory)[0]
@@ -168,3 +174,49 @@ class _Evil:
 
     def __reduce__(self):
         return (print, ("this must never run",))
+
+
+def test_token_positions_reach_the_output():
+    """Shuffling the spatial tokens must change the answer: the decoder knows where a token
+    sits (without positions, cross-attention is blind to order and the logits were equal)."""
+    model = _tiny_model()
+    torch.manual_seed(3)
+    tokens = torch.randn(2, 49, 1280)
+    perm = torch.randperm(49)
+    with torch.no_grad():
+        base = model.decode(tokens)
+        shuffled = model.decode(tokens[:, perm])
+    for a, b in zip(base.level_logits, shuffled.level_logits):
+        assert not torch.allclose(a, b, atol=1e-4)
+    # the control: the same model with positions switched off is order-blind
+    model.config.positions = "none"
+    with torch.no_grad():
+        plain = model.decode(tokens)
+        plain_shuffled = model.decode(tokens[:, perm])
+    for a, b in zip(plain.level_logits, plain_shuffled.level_logits):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_positions_follow_the_real_grid_and_skip_a_cls_token():
+    pos = sincos_2d(3, 5, 16)
+    assert pos.shape == (15, 16)
+    # rows share the row half, columns share the column half
+    assert torch.equal(pos[0, :8], pos[4, :8]) and not torch.equal(pos[0, 8:], pos[4, 8:])
+    assert torch.equal(pos[0, 8:], pos[5, 8:]) and not torch.equal(pos[0, :8], pos[5, :8])
+    model = _tiny_model()
+    tokens = torch.randn(1, 1 + 15, 1280)  # a CLS token, then a 3x5 grid
+    with torch.no_grad():
+        out = model.decode(tokens, grid=(3, 5), need_attention=True)
+        wide = model.decode(tokens[:, 1:], grid=(5, 3))
+    assert out.grid == (3, 5) and wide.grid == (5, 3)
+    assert out.attention.shape[-1] == 16
+    with pytest.raises(ValueError, match="square grid"):
+        model.decode(torch.randn(1, 15, 1280))
+
+
+def test_bundles_from_before_positions_keep_their_behaviour():
+    cfg = ModelConfig(level_sizes=[4, 8], **TINY_MODEL)
+    doc = cfg.to_json()
+    assert ModelConfig.from_json(doc).positions == "sincos2d"
+    del doc["positions"]  # a config.json written before positions existed
+    assert ModelConfig.from_json(doc).positions == "none"

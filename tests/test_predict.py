@@ -155,8 +155,8 @@ def test_every_forward_pass_has_the_same_batch_shape(tiny_bundle, photo_dir):
     long run with varying batch sizes grew by hundreds of MB."""
     predictor = Predictor(tiny_bundle, device="cpu", batch_size=4)
     shapes = []
-    hook = predictor.model.register_forward_pre_hook(lambda mod, args: shapes.append(
-        tuple(args[0].shape)))
+    stem = predictor.model.backbone.net._conv_stem  # the first layer every image goes through
+    hook = stem.register_forward_pre_hook(lambda mod, args: shapes.append(tuple(args[0].shape)))
     try:
         records = list(predictor.run([photo_dir]))
     finally:

@@ -217,3 +217,29 @@ def test_augmentations_are_seeded_per_photo_and_epoch(tmp_path):
     assert torch.equal(ds[0][0], first)  # a resumed run sees the same augmentation
     ds.set_epoch(1)
     assert not torch.equal(ds[0][0], first)
+
+
+def test_weight_decay_is_decided_by_role_not_by_rank():
+    """The HDD's per-hierarchy FFN biases b1/b2 are 2-D and must not be decayed; every
+    weight matrix must be."""
+    from inference.model import GeoDecoder, ModelConfig
+    from inference.train_config import TrainConfig
+    from inference.train_steps import make_optimizer
+    from tests.conftest import TINY_MODEL
+
+    model = GeoDecoder(ModelConfig(level_sizes=[3, 5], **TINY_MODEL), pretrained_backbone=False)
+    opt = make_optimizer(model, TrainConfig(out_dir="unused", weight_decay=0.05))
+    decayed = {id(p) for g in opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
+    names = {id(p): n for n, p in model.named_parameters()}
+    kept = {names[i] for i in decayed}
+    hdd = model.hdd[0]
+    assert hdd.b1.dim() == 2 and id(hdd.b1) not in decayed and id(hdd.b2) not in decayed
+    assert id(hdd.w1) in decayed and id(hdd.w2) in decayed
+    assert id(model.queries) not in decayed
+    assert all(not n.endswith(("bias", ".b1", ".b2")) and "norm" not in n for n in kept), kept
+    assert id(model.heads[0].weight) in decayed
+    assert id(hdd.self_attn.in_proj_weight) in decayed
+    assert not any(n.startswith("backbone.") for n in kept)  # frozen: not optimised at all
+    everything = {id(p) for g in opt.param_groups for p in g["params"]}
+    decoder = {id(p) for n, p in model.named_parameters() if not n.startswith("backbone.")}
+    assert everything == decoder

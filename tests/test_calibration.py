@@ -1,0 +1,100 @@
+"""Honest numbers: temperature scaling, ECE, region coverage, retrieval, density prior."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inference.calibration import (calibration_report, coverage, credible_prefix,
+                                   expected_calibration_error, finest_log_probs,
+                                   fit_temperature)
+from inference.evaluate import density_prior_errors, density_prior_point
+from inference.gallery import Gallery
+
+
+def test_credible_prefix_is_the_smallest_set_reaching_the_mass():
+    assert credible_prefix([0.5, 0.3, 0.2], 0.5) == 1
+    assert credible_prefix([0.5, 0.3, 0.2], 0.51) == 2
+    assert credible_prefix([0.5, 0.3, 0.2], 0.9) == 3
+    assert credible_prefix([0.4, 0.3], 0.9) == 2  # a capped list: all of it
+
+
+def test_ece_is_zero_when_confidence_matches_accuracy_and_large_when_not():
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(0, 1, 20000)
+    honest = rng.uniform(0, 1, 20000) < conf
+    assert expected_calibration_error(conf, honest) < 0.02
+    assert expected_calibration_error(np.full(1000, 0.9), np.zeros(1000, bool)) == \
+        pytest.approx(0.9)
+
+
+def _sampled_logits(n, levels, parents, scale, rng):
+    """Logits whose truth is *drawn from* softmax(logits / scale): a model over-confident
+    by exactly ``scale``.  Levels are independent draws, so the truth is drawn per level
+    from the finest cell distribution instead (one level keeps it exact)."""
+    logits = torch.as_tensor(rng.normal(0, 3.0, (n, levels[0])), dtype=torch.float32)
+    probs = torch.softmax(logits / scale, dim=1).numpy()
+    truth = np.array([rng.choice(levels[0], p=p / p.sum()) for p in probs])
+    return [logits], truth
+
+
+def test_temperature_recovers_a_known_overconfidence_and_fixes_ece_and_coverage():
+    rng = np.random.default_rng(1)
+    parents = torch.arange(30)[:, None]  # one level of 30 cells
+    logits, truth = _sampled_logits(4000, [30], parents, 2.5, rng)
+    t = fit_temperature(logits, parents, truth)
+    assert t == pytest.approx(2.5, rel=0.1)
+    before = calibration_report(logits, parents, truth, 1.0)
+    after = calibration_report(logits, parents, truth, t)
+    assert before["ece"] > 0.1 and after["ece"] < 0.03
+    assert before["coverage"]["90"] < 0.8
+    assert after["coverage"]["50"] == pytest.approx(0.5, abs=0.04)
+    assert after["coverage"]["90"] == pytest.approx(0.9, abs=0.03)
+
+
+def test_temperature_never_changes_the_winning_cell(tiny_cells):
+    torch.manual_seed(0)
+    logits = [torch.randn(5, n) * 3 for n in tiny_cells.sizes]
+    parents = torch.as_tensor(tiny_cells.parents)
+    a = finest_log_probs(logits, parents, 1.0)
+    b = finest_log_probs(logits, parents, 3.0)
+    assert torch.equal(a.argmax(1), b.argmax(1))
+    assert torch.allclose(b.exp().sum(1), torch.ones(5), atol=1e-5)
+    assert (b.exp().max(1).values < a.exp().max(1).values).all()  # flatter, never sharper
+
+
+def test_coverage_counts_a_place_outside_every_cell_as_not_covered():
+    cells = [[3, 1, 2], [0, 1, 2]]
+    probs = [[0.6, 0.35, 0.05], [0.4, 0.4, 0.2]]
+    assert coverage(cells, probs, [3, -1]) == {"50": 0.5, "90": 0.5}
+    assert coverage(cells, probs, [2, 2]) == {"50": 0.0, "90": 0.5}
+
+
+def test_density_prior_answers_the_densest_training_place():
+    # 5 photos around Paris, 3 around New York, 1 in Sydney
+    coords = np.array([[48.85, 2.35], [48.9, 2.3], [48.8, 2.4], [49.0, 2.1], [50.8, 4.35],
+                       [40.7, -74.0], [40.8, -73.9], [42.36, -71.06], [-33.9, 151.2]])
+    lat, lon = density_prior_point(coords)
+    assert (lat, lon) in [tuple(c) for c in coords[:5]]
+    err = density_prior_errors(coords, [("a", 48.85, 2.35), ("b", -33.9, 151.2)])
+    assert err[0] < 300 and err[1] > 15000
+
+
+def test_gallery_moves_the_point_inside_the_cell_only(tiny_cells, tmp_path):
+    coords = tiny_cells.finest_coords()
+    # two gallery photos in finest cell 0, one in cell 1; features tell them apart
+    c0, c1 = coords[0], coords[1]
+    photos = np.array([c0 + [0.01, 0.01], c0 + [-0.01, -0.01], c1 + [0.01, 0.0]])
+    feats = np.eye(3, 8, dtype=np.float32)
+    g = Gallery.build(feats, photos, tiny_cells, k=1)
+    cell_of = tiny_cells.assign(photos[:, 0], photos[:, 1])[:, -1]
+    assert list(g.members(int(cell_of[0]))) == [0, 1]
+    query = torch.as_tensor(np.eye(3, 8, dtype=np.float32)[1])  # looks like photo 1
+    assert np.allclose(g.refine(int(cell_of[0]), query), photos[1])
+    # photo 1 is the most similar overall, but in cell 1 only photo 2 may answer
+    assert np.allclose(g.refine(int(cell_of[2]), query), photos[2])
+    empty = next(i for i in range(len(coords)) if i not in set(cell_of.tolist()))
+    assert g.refine(empty, query) is None
+    again = Gallery.load(g.save(tmp_path))
+    assert np.allclose(again.refine(int(cell_of[0]), query), photos[1]) and again.k == 1
