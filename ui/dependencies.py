@@ -13,7 +13,6 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,22 +82,90 @@ def add_private_site_to_path(folder: Optional[Path] = None) -> bool:
     return True
 
 
+class InterpreterNotFound(RuntimeError):
+    """QGIS's own Python interpreter cannot be found; the message says what to do."""
+
+
+def _is_script(path: str) -> bool:
+    """A ``#!`` script (a pyenv shim, a wrapper), not an interpreter binary."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == b"#!"
+    except OSError:
+        return True
+
+
+def _inside(path: str, folders: Sequence[str]) -> bool:
+    real = os.path.normcase(os.path.realpath(path))
+    plain = os.path.normcase(os.path.abspath(path))
+    for folder in folders:
+        for base in {os.path.normcase(os.path.abspath(folder)),
+                     os.path.normcase(os.path.realpath(folder))}:
+            if any(p == base or p.startswith(base.rstrip(os.sep) + os.sep)
+                   for p in (real, plain)):
+                return True
+    return False
+
+
+def find_python(executable: str, prefixes: Sequence[str],
+                version: tuple[int, int] = sys.version_info[:2]) -> Optional[str]:
+    """The interpreter binary of this Python: `executable` when it is one, else
+    ``python3.X`` / ``python3`` / ``python.exe`` under one of `prefixes` (sys.prefix,
+    sys.exec_prefix and their base_ twins).  Anything outside those prefixes or that is a
+    ``#!`` script (a pyenv shim found on PATH, which embedded Pythons report as
+    sys.executable) is refused: its pip would install for another Python."""
+    major, minor = version
+    names = (["python.exe", "python3.exe"] if os.name == "nt"
+             else [f"python{major}.{minor}", "python3", "python"])
+    candidates = []
+    if executable and os.path.basename(executable).lower().startswith("python"):
+        candidates.append(executable)
+    for prefix in prefixes:
+        for folder in (os.path.join(prefix, "bin"), prefix):
+            candidates += [os.path.join(folder, name) for name in names]
+    for candidate in candidates:
+        if (os.path.isfile(candidate) and os.access(candidate, os.X_OK)
+                and not _is_script(candidate) and _inside(candidate, prefixes)):
+            return candidate
+    return None
+
+
 def python_executable() -> str:
     """The Python interpreter QGIS runs (inside QGIS ``sys.executable`` is often the
-    QGIS binary itself, e.g. qgis-bin.exe on Windows or the app bundle on macOS)."""
-    exe = sys.executable or ""
-    if os.path.basename(exe).lower().startswith("python"):
-        return exe
-    if os.name == "nt":
-        names = ["python.exe", "python3.exe"]
-    else:
-        names = [f"python{sys.version_info.major}.{sys.version_info.minor}", "python3"]
-    for folder in (sys.exec_prefix, os.path.join(sys.exec_prefix, "bin"), os.path.dirname(exe)):
-        for name in names:
-            candidate = os.path.join(folder, name)
-            if os.path.isfile(candidate):
-                return candidate
-    return shutil.which("python3") or "python3"
+    QGIS binary itself, e.g. qgis-bin.exe on Windows or the app bundle on macOS, or the
+    first ``python3`` on PATH, e.g. a pyenv shim); InterpreterNotFound if none fits."""
+    prefixes = list(dict.fromkeys([sys.prefix, sys.exec_prefix, sys.base_prefix,
+                                   sys.base_exec_prefix]))
+    found = find_python(sys.executable or "", prefixes)
+    if found is None:
+        raise InterpreterNotFound(
+            "Cannot find the Python interpreter QGIS runs (Python {v} under {p}); install "
+            "the packages from a terminal with that Python: python{v} -m pip install "
+            "--target <folder> <packages>".format(v=f"{sys.version_info[0]}."
+                                                  f"{sys.version_info[1]}",
+                                                  p=", ".join(prefixes)))
+    return found
+
+
+def installed_distributions(folder: Path) -> list[tuple[str, str]]:
+    """(name, version) of every distribution pip installed into `folder`, by name."""
+    found = {}
+    for dist in importlib.metadata.distributions(path=[str(folder)]):
+        name = dist.metadata["Name"] or ""
+        if name:
+            found[name.lower()] = (name, dist.version)
+    return [found[k] for k in sorted(found)]
+
+
+def folder_size_mb(folder: Path) -> float:
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total / 1e6
 
 
 def numpy_constraint() -> str:
@@ -112,10 +179,12 @@ def numpy_constraint() -> str:
 
 
 def pip_arguments(requirements: Sequence[Requirement], target: Path,
-                  constraints_file: Path) -> list[str]:
-    """Arguments after the interpreter for ``python -m pip install`` into `target`."""
+                  constraints_file: Path, extra_index: Optional[str] = None) -> list[str]:
+    """Arguments after the interpreter for ``python -m pip install`` into `target`;
+    `extra_index` (PyTorch's CPU index) is added to pip's configured indexes."""
+    index = ["--extra-index-url", extra_index] if extra_index else []
     return ["-m", "pip", "install", "--target", str(target), "--upgrade", "--no-input",
-            "--disable-pip-version-check", "--constraint", str(constraints_file),
+            "--disable-pip-version-check", "--constraint", str(constraints_file), *index,
             *[r.pip_name for r in requirements]]
 
 
