@@ -7,7 +7,7 @@ VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 QGIS_PROFILE ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup apt venv test lint demo bench package deploy screenshots clean
+.PHONY: setup apt venv test lint demo bench package deploy screenshots clean default-model
 
 setup: apt venv
 
@@ -40,6 +40,11 @@ demo:
 
 bench:
 	$(PY) benchmarks/bench.py
+
+# Retrain the shipped default model from ../shared/data (im2gps3k-train + MP-16 locations):
+# same split, cells and recipe as resources/models/default/MODEL.md (about 10 min on 2 cores).
+default-model:
+	$(PY) tools/default_model.py build
 
 package:
 	$(PY) tools/package.py --out dist/$(PLUGIN)-$(VERSION).zip

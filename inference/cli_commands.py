@@ -121,11 +121,21 @@ def _flush(writers, preds, fails, failures, bar, place_names) -> int:
     for w in writers:
         w.add(preds, fails, regions=regions, places=places)
     failures.extend(fails)
-    for p, place in zip(preds, places):
-        err = f"  error {p.error_km:.0f} km" if p.error_km is not None else ""
-        bar.write(f"{Path(p.path).name}: {p.lat:.4f}, {p.lon:.4f}  confidence "
-                  f"{p.confidence:.3f}  {place.label}{err}")
+    for p, place, regs in zip(preds, places, regions):
+        bar.write(photo_line(p, place, regs), file=sys.stdout)
     return len(preds)
+
+
+def photo_line(p, place, regions) -> str:
+    """One line per photo for people: where, how sure, how big the honest claim is, and
+    how far off it is when the photo's own EXIF knows the answer."""
+    widest = max(regions, key=lambda r: r.mass) if regions else None
+    region = (f"; {100 * widest.mass:.0f} % region {widest.area_km2:,.0f} km2"
+              if widest is not None else "")
+    err = (f"; EXIF GPS {p.error_km:,.0f} km away" if p.error_km is not None
+           else "; no EXIF GPS")
+    return (f"{Path(p.path).name}: {place.label} ({p.lat:.4f}, {p.lon:.4f}), "
+            f"{100 * p.confidence:.1f} % in its cell, scene {p.scene_name}{region}{err}")
 
 
 def cmd_cells_build(args) -> int:

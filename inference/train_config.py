@@ -56,6 +56,7 @@ class TrainConfig:
     retrieval_k: int = 5  # neighbours whose medoid is the point inside the cell
     calibrate: bool = True  # fit a temperature on the validation split
     scenes: int = 16
+    scene_names: Dict[str, str] = field(default_factory=dict)  # label code -> readable name
     backbone: str = "efficientnet_lite0"
     # backbone settings, e.g. {"weights": "vit_b16.safetensors", "dim": 768} for a ViT
     backbone_options: Dict = field(default_factory=dict)

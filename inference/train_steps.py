@@ -133,10 +133,12 @@ def fit_scenes(source: Dict, train: Sequence, pooled: np.ndarray, cfg: TrainConf
     column = source.get("scene_column")
     missing = sum(1 for s in train if not s.scene)
     if column and not missing:
-        names = sorted({s.scene for s in train})
-        index = {n: i for i, n in enumerate(names)}
+        codes = sorted({s.scene for s in train})
+        index = {n: i for i, n in enumerate(codes)}
+        names = [cfg.scene_names.get(c, c) for c in codes]  # readable names of label codes
         return (names, torch.as_tensor([index[s.scene] for s in train]), None,
-                {"source": f"column {column}", "count": len(names)})
+                {"source": f"column {column}", "count": len(names),
+                 "names": dict(zip(codes, names))})
     n_scenes = effective_scenes(cfg.scenes, len(train))
     centroids, assigned = kmeans(pooled, n_scenes, seed=cfg.seed)
     n_scenes = centroids.shape[0]

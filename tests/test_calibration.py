@@ -98,3 +98,33 @@ def test_gallery_moves_the_point_inside_the_cell_only(tiny_cells, tmp_path):
     assert g.refine(empty, query) is None
     again = Gallery.load(g.save(tmp_path))
     assert np.allclose(again.refine(int(cell_of[0]), query), photos[1]) and again.k == 1
+
+
+def test_densest_neighbourhood_beats_a_lonely_top_cell():
+    from inference.decision import choose_cells, neighbourhood
+
+    # cells: three close together in Europe, one far away with the single highest mass
+    coords = np.array([[48.8, 2.3], [50.8, 4.4], [52.5, 13.4], [-33.9, 151.2]])
+    probs = torch.tensor([[0.25, 0.2, 0.2, 0.35]])
+    assert int(choose_cells(probs)) == 3  # the paper's argmax
+    near = neighbourhood(coords, 750)
+    assert near[0, 1] == 1 and near[0, 3] == 0 and near.diagonal().all()
+    assert int(choose_cells(probs, near)) in (0, 1)  # the middle of the 65 % cluster
+
+
+def test_geographic_soft_targets_favour_near_cells():
+    from inference.train_steps import geo_loss, geo_soft_targets
+
+    centres = torch.tensor([[48.8, 2.3], [50.8, 4.4], [-33.9, 151.2]])
+    soft = geo_soft_targets(torch.tensor([[48.85, 2.35]]), centres, 250.0)
+    assert torch.allclose(soft.sum(1), torch.ones(1))
+    assert soft[0, 0] > soft[0, 1] > soft[0, 2] and soft[0, 2] < 1e-6
+    logits_near = [torch.tensor([[0.0, 5.0, -5.0]])]  # bets on Brussels
+    logits_far = [torch.tensor([[0.0, -5.0, 5.0]])]  # bets on Sydney
+    y = torch.tensor([[0]])
+    near = geo_loss(logits_near, y, [1.0], 0.0, [soft])
+    far = geo_loss(logits_far, y, [1.0], 0.0, [soft])
+    assert near < far  # a near miss costs less than a wrong continent
+    plain_near = geo_loss(logits_near, y, [1.0], 0.0)
+    plain_far = geo_loss(logits_far, y, [1.0], 0.0)
+    assert torch.isclose(plain_near, plain_far)  # one-hot CE cannot tell them apart

@@ -41,6 +41,9 @@ DESCRIPTION = ("im2gps3k-train: 2,477 real worldwide photos of 168 Flickr photog
 CHOSEN = dict(cells=4, scene_column="S3_Label", backbone="efficientnet_lite0",
               image_size=224, label_smoothing=0.1, geo_smoothing_km=250.0)
 
+# Places365 S3 codes as the data's README gives them
+S3_NAMES = {"0": "indoor", "1": "natural", "2": "urban"}
+
 VARIANTS = {
     "own cells, S16, CE": dict(cells=None, scene_column="S16_Label", geo_smoothing_km=0.0),
     "mp16-4, S16, CE": dict(scene_column="S16_Label", geo_smoothing_km=0.0),
@@ -73,6 +76,7 @@ def train(data: Path, out: Path, work: Path, settings: dict, **extra):
         label_smoothing=s["label_smoothing"], geo_smoothing_km=s["geo_smoothing_km"],
         val_fraction=VAL_FRACTION,
         val_max_group=VAL_MAX_GROUP, seed=SEED,
+        scene_names=S3_NAMES if s["scene_column"] == "S3_Label" else {},
         cache_dir=str(work / "features"), licence=LICENCE, data_description=DESCRIPTION,
         quiet=True, **extra)
 
