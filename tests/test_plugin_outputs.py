@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from qgis.core import QgsProject, QgsVectorLayer
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor, QImage
 
 from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
@@ -47,8 +48,8 @@ def test_gpkg_opens_in_a_fresh_project_with_its_styles(run_gpkg):
     assert layers["regions"].renderer().type() == "categorizedSymbol"
     assert layers["surface"].renderer().classAttribute() == "probability"
     fill = layers["cells_level_0"].renderer().symbol().symbolLayer(0)
-    assert "level" in fill.dataDefinedProperties().property(
-        fill.PropertyStrokeWidth).expressionString()
+    assert fill.brushStyle() == Qt.NoBrush  # coarse levels: light outlines only
+    assert layers["cells_level_2"].renderer().classAttribute() == "probability"  # finest
 
 
 def test_gpkg_lists_every_layer_in_ogrinfo(run_gpkg):

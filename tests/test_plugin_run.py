@@ -85,13 +85,17 @@ def test_dock_run_adds_styled_layers_in_one_group(plugin, photo_folder,  # noqa:
     cells_group = group.findGroup("Cells")
     assert [n.name() for n in cells_group.children()] == [
         "Cells level 0 (coarsest)", "Cells level 1", "Cells level 2 (finest)"]
+    # the project had no layer: the offline world map came with the first run, under it
+    root = QgsProject.instance().layerTreeRoot()
+    assert service.basemap is not None and root.children()[-1].layerId() == service.basemap.id()
 
     n_good, n_bad = len(files["good"]), len(files["broken"])
     pred = layers.predictions
     assert pred.featureCount() == n_good
     assert pred.crs().authid() == "EPSG:4326"
     assert pred.wkbType() == QgsWkbTypes.Point
-    assert _field_names(pred) == [f.name for f in schema.prediction_fields(3)]
+    assert _field_names(pred) == [f.name for f in schema.prediction_fields(3)] + [
+        "scene_name"]  # + the virtual field of the scene as words
     assert all(-90 <= f["lat"] <= 90 and 0 < f["confidence"] <= 1 for f in pred.getFeatures())
     with_gps = [f for f in pred.getFeatures() if f["exif_lat"] is not None
                 and not (hasattr(f["exif_lat"], "isNull") and f["exif_lat"].isNull())]
@@ -141,7 +145,7 @@ def test_dock_run_adds_styled_layers_in_one_group(plugin, photo_folder,  # noqa:
     assert not view.photo.wordWrap()  # a wrapping QLabel lays a pixmap out 0 px high
     view.why_button.setChecked(True)
     assert view.attention.count() == 3
-    assert view.attention.tabText(0) == "Level 0 (coarsest)"
+    assert view.attention.tabText(0) == "0"
     assert len(view.attention.images) == 3 and not view.attention.images[0].isNull()
     assert service.attention_for(files["good"][0]).shape[0] == 3
 

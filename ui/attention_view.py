@@ -13,8 +13,8 @@ from typing import Optional
 
 import numpy as np
 from qgis.PyQt.QtCore import QRect, Qt
-from qgis.PyQt.QtGui import QImage, QPainter, QPixmap
-from qgis.PyQt.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from qgis.PyQt.QtGui import QColor, QImage, QPainter, QPixmap
+from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from .i18n import tr
 from .image_loading import read_qimage
@@ -23,7 +23,8 @@ from .image_loading import read_qimage
 _STOPS = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]],
                   dtype=np.float32)
 OVERLAY_OPACITY = 0.6
-VIEW_SIZE = 256
+VIEW_SIZE = 224  # fits a dock about 300 px wide
+LEGEND_SIZE = (120, 12)
 
 
 def model_view(path: str, size: int = VIEW_SIZE) -> Optional[QImage]:
@@ -65,6 +66,13 @@ def attention_overlay(photo: QImage, grid: np.ndarray,
     return out
 
 
+def header_text(levels: int) -> str:
+    if levels <= 1:
+        return tr("Where the model looked, over the centre square of the photo it saw:")
+    return tr("Where the model looked at each hierarchy level (tab 0 = coarsest, {last} = "
+              "finest), over the centre square of the photo it saw:").format(last=levels - 1)
+
+
 def level_title(level: int, levels: int) -> str:
     if levels > 1 and level == 0:
         return tr("Level {h} (coarsest)").format(h=level)
@@ -73,33 +81,74 @@ def level_title(level: int, levels: int) -> str:
     return tr("Level {h}").format(h=level)
 
 
-class AttentionView(QTabWidget):
-    """One tab per hierarchy level with the overlaid photo."""
+def legend_image(width: int = LEGEND_SIZE[0], height: int = LEGEND_SIZE[1]) -> QImage:
+    """The heat ramp from no attention (left) to the most (right), over mid grey as a
+    photo would be under it."""
+    ramp = np.tile(np.linspace(0.0, 1.0, width, dtype=np.float32), (height, 1))
+    base = QImage(width, height, QImage.Format_RGB32)
+    base.fill(QColor(128, 128, 128))
+    return attention_overlay(base, ramp)
+
+
+class AttentionView(QWidget):
+    """A header, one tab per hierarchy level with the overlaid photo, and a legend."""
 
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
         self.setObjectName("geodecoderAttentionView")
         self.images: list[QImage] = []
+        self.header = QLabel()
+        self.header.setObjectName("geodecoderAttentionHeader")
+        self.header.setWordWrap(True)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("geodecoderAttentionTabs")
+        self.tabs.setUsesScrollButtons(True)
+        self.legend = QWidget()
+        self.legend.setObjectName("geodecoderAttentionLegend")
+        bar = QLabel()
+        bar.setPixmap(QPixmap.fromImage(legend_image()))
+        row = QHBoxLayout(self.legend)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel(tr("less")))
+        row.addWidget(bar)
+        row.addWidget(QLabel(tr("more attention")))
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.tabs)
+        layout.addWidget(self.legend)
+
+    def count(self) -> int:
+        return self.tabs.count()
+
+    def tabText(self, index: int) -> str:  # noqa: N802 - as QTabWidget
+        return self.tabs.tabText(index)
 
     def show_maps(self, path: str, attention) -> int:
         """Show the maps of one photo; returns the number of level tabs made."""
-        self.clear()
+        self.tabs.clear()
         self.images = []
         photo = model_view(path) if attention is not None else None
         if attention is None or photo is None:
             why = (tr("No attention maps were kept for this photo (run again with \"Keep "
                       "attention maps\" checked).") if attention is None
                    else tr("The photo cannot be shown (moved, or a format Qt cannot read)."))
+            self.header.setText(tr("Where the model looked:"))
             self._add_message(why)
+            self.legend.setVisible(False)
             return 0
+        self.legend.setVisible(True)
         maps = np.asarray(attention)
+        self.header.setText(header_text(maps.shape[0]))
         for level in range(maps.shape[0]):
             image = attention_overlay(photo, maps[level])
             self.images.append(image)
             label = QLabel()
             label.setAlignment(Qt.AlignCenter)
             label.setPixmap(QPixmap.fromImage(image))
-            self.addTab(label, level_title(level, maps.shape[0]))
+            self.tabs.addTab(label, str(level))  # short: seven levels fit a narrow dock
+            self.tabs.setTabToolTip(level, level_title(level, maps.shape[0]))
         return len(self.images)
 
     def _add_message(self, text: str) -> None:
@@ -108,4 +157,4 @@ class AttentionView(QTabWidget):
         label = QLabel(text)
         label.setWordWrap(True)
         layout.addWidget(label)
-        self.addTab(page, tr("Why here?"))
+        self.tabs.addTab(page, tr("Why here?"))

@@ -2,13 +2,14 @@
 
 The world map ships with QGIS (``<pkgDataPath>/resources/data/world_map.gpkg``), so the
 default basemap needs no network; OpenStreetMap tiles are a web layer added only when
-the user picks them.
+the user picks them.  A run whose project has no other layer gets the world map under
+its results (``add_basemap_if_none``): cells and regions over an empty canvas say nothing.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Collection, Optional
 
 from qgis.core import QgsApplication, QgsMapLayer, QgsProject, QgsRasterLayer, QgsVectorLayer
 
@@ -52,3 +53,16 @@ def add_basemap(kind: str = WORLD, project: Optional[QgsProject] = None) -> QgsM
     project.addMapLayer(layer, False)
     project.layerTreeRoot().addLayer(layer)
     return layer
+
+
+def add_basemap_if_none(project: QgsProject, result_layer_ids: Collection[str]
+                        ) -> Optional[QgsMapLayer]:
+    """Add the offline world map when every layer of `project` is a GeoDecoder result
+    (`result_layer_ids`); None when the project has a layer of its own, or when this
+    QGIS has no world map."""
+    if any(layer_id not in result_layer_ids for layer_id in project.mapLayers()):
+        return None
+    try:
+        return add_basemap(WORLD, project)
+    except BasemapError:
+        return None

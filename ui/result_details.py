@@ -19,6 +19,7 @@ from qgis.core import (
 )
 
 from .run_layers import RunLayers
+from .scenes import scene_label
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class ResultDetails:
     lon: float
     confidence: float
     place: str
-    scene: str
+    scene: str  # as words where the bundle's names are codes (ui/scenes.py)
     candidates: tuple[CandidateRow, ...]
     cells: tuple[CellRow, ...]  # the best cell per level, coarse to fine
     exif_lat: Optional[float] = None
@@ -150,7 +151,8 @@ def details_for(feature: QgsFeature, layers: RunLayers) -> ResultDetails:
         photo_path=path, file_name=str(_value(feature, "file_name", "")),
         lat=lat, lon=lon,
         confidence=float(_value(feature, "confidence", 0.0)),
-        place=str(_value(feature, "place", "")), scene=str(_value(feature, "scene", "")),
+        place=str(_value(feature, "place", "")),
+        scene=scene_label(_value(feature, "scene", ""), layers.scene_names),
         candidates=_candidates(layers.candidates, path), cells=_best_cells(feature),
         exif_lat=_float(feature, "exif_lat"), exif_lon=_float(feature, "exif_lon"),
         error_km=_float(feature, "error_km"),

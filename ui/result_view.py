@@ -14,7 +14,7 @@ from .i18n import tr
 from .image_loading import read_qimage
 from .result_details import ResultDetails
 
-PREVIEW_SIZE = 240
+PREVIEW_SIZE = 224  # fits a dock about 300 px wide
 
 
 def _preview(path: str) -> Optional[QPixmap]:
@@ -44,11 +44,24 @@ def details_html(d: ResultDetails) -> str:
     cands = "".join(f"<tr><td>{c.rank}</td><td>{c.probability:.1%}</td>"
                     f"<td>{c.lat:.3f}, {c.lon:.3f}</td><td>{e(c.place)}</td></tr>"
                     for c in d.candidates)
-    cells = "".join(f"<tr><td>{c.level}</td><td>{e(c.token)}</td><td>{c.probability:.1%}</td></tr>"
-                    for c in d.cells)
+    cells = "".join(f"<tr><td>{c.level}</td><td><code>{e(c.token)}</code></td>"
+                    f"<td>{c.probability:.1%}</td></tr>" for c in d.cells)
+    cand_head = _header_row(tr("Rank"), tr("Probability"), tr("Lat, lon"), tr("Place"))
+    cell_head = _header_row(tr("Level"), tr("S2 cell token"), tr("Probability"))
     return ("<br>".join(rows)
-            + f"<h4>{tr('Top candidates')}</h4><table>{cands}</table>"
-            + f"<h4>{tr('Best cell per level')}</h4><table>{cells}</table>")
+            + f"<h4>{tr('Top candidates')}</h4>{TABLE}{cand_head}{cands}</table>"
+            + f"<h4>{tr('Best S2 cell per level')}</h4>"
+            + "<small>" + tr("Level 0 is the coarsest; the token names the cell in the S2 "
+                             "geometry (the Cells layers hold it in cell_token).") + "</small>"
+            + f"{TABLE}{cell_head}{cells}</table>")
+
+
+TABLE = "<table cellspacing=\"0\" cellpadding=\"2\">"
+
+
+def _header_row(*titles: str) -> str:
+    return "<tr>" + "".join(f"<th align=\"left\">{html.escape(t)}</th>" for t in titles) \
+        + "</tr>"
 
 
 class ResultView(QWidget):
@@ -75,7 +88,9 @@ class ResultView(QWidget):
         self.attention.setVisible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.photo, self.text, self.why_button, self.attention):
+        # "Why here?" right under the photo, and its maps in the photo's place: the
+        # answer and its reason stay in view in a narrow dock
+        for widget in (self.photo, self.attention, self.why_button, self.text):
             layout.addWidget(widget)
 
     def show_details(self, details: ResultDetails) -> None:
@@ -95,6 +110,7 @@ class ResultView(QWidget):
 
     def _toggle_attention(self, on: bool) -> None:
         self.attention.setVisible(on)
+        self.photo.setVisible(not on)
         if on and self.details is not None:
             self.attention.show_maps(self.details.photo_path,
                                      self.attention_lookup(self.details.photo_path))

@@ -4,6 +4,10 @@ Runs on the main thread only (``QgsTask.finished``).  Styles come from the
 GeoPackage's ``layer_styles`` table, which QGIS applies as each layer's default style,
 so a colleague who opens the file gets the same map; a layer without a stored style
 gets the shipped QML.
+
+What is switched on is what an investigator reads first: the predictions, the 50 % /
+90 % regions and the finest cells shaded by probability.  The candidates, the coarser
+cell levels (light outlines) and the probability surface are there, switched off.
 """
 
 from __future__ import annotations
@@ -13,13 +17,17 @@ from datetime import datetime
 from typing import Optional
 
 from osgeo import ogr
-from qgis.core import QgsLayerTreeGroup, QgsProject, QgsVectorLayer
+from qgis.core import QgsField, QgsLayerTreeGroup, QgsProject, QgsVectorLayer
+from qgis.PyQt.QtCore import QVariant
 
 from .i18n import tr
+from .scenes import scene_expression, scene_names_of_run
 
 from ..inference.styles import style_path
 from ..inference.layer_names import (CANDIDATES, CELLS_PREFIX, FAILURES,  # noqa: F401
                                      PREDICTIONS, REGIONS, SURFACE)
+
+SCENE_NAME_FIELD = "scene_name"
 
 
 @dataclass
@@ -31,6 +39,7 @@ class RunLayers:
     surface: Optional[QgsVectorLayer] = None
     regions: Optional[QgsVectorLayer] = None
     failures: Optional[QgsVectorLayer] = None
+    scene_names: Optional[list] = None  # the bundle's scene names, when known
 
     def all(self) -> list:
         return [lyr for lyr in (self.predictions, self.candidates, *self.cells, self.surface,
@@ -52,14 +61,15 @@ def cell_levels(names: list[str]) -> list[int]:
                   if n.startswith(CELLS_PREFIX) and n[len(CELLS_PREFIX):].isdigit())
 
 
-def open_layer(path: str, name: str, title: str) -> Optional[QgsVectorLayer]:
+def open_layer(path: str, name: str, title: str,
+               num_levels: Optional[int] = None) -> Optional[QgsVectorLayer]:
     """One layer of the GeoPackage, with its stored style (or the shipped one)."""
     layer = QgsVectorLayer(f"{path}|layername={name}", title, "ogr")
     if not layer.isValid():
         return None
     stored = layer.listStylesInDatabase()
     has_stored = bool(stored and stored[0] > 0)
-    qml = style_path(name)
+    qml = style_path(name, num_levels)
     if not has_stored and qml.is_file():
         layer.loadNamedStyle(str(qml))
     return layer
@@ -69,21 +79,32 @@ def default_group_name() -> str:
     return tr("GeoDecoder {time}").format(time=datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
 
 
+def add_scene_name_field(layer: QgsVectorLayer, scene_names) -> None:
+    """A virtual ``scene_name`` field: the scene as words (indoor / natural / urban for
+    the Places365 S3 codes), for the attribute table and the map tip."""
+    if layer.fields().indexOf("scene") < 0 or layer.fields().indexOf(SCENE_NAME_FIELD) >= 0:
+        return
+    layer.addExpressionField(scene_expression(scene_names),
+                             QgsField(SCENE_NAME_FIELD, QVariant.String))
+
+
 def load_run_layers(path: str, project: Optional[QgsProject] = None,
                     group_name: Optional[str] = None) -> RunLayers:
-    """Add the run's layers under a new top group: Predictions, Candidates, Regions, a
-    "Cells" subgroup (one layer per level, coarse first), the probability surface
-    (unchecked: it hides what is under it) and the Failures table."""
+    """Add the run's layers under a new top group: Predictions, Candidates (off),
+    Regions, a "Cells" subgroup (one layer per level, coarse first, only the finest
+    on), the probability surface (off: it hides what is under it) and the Failures
+    table."""
     project = project or QgsProject.instance()
     root = project.layerTreeRoot()
     group = root.insertGroup(0, group_name or default_group_name())
     names = gpkg_layer_names(path)
-    out = RunLayers(group)
+    levels = cell_levels(names)
+    out = RunLayers(group, scene_names=scene_names_of_run(path))
 
     def add(name: str, title: str, parent: QgsLayerTreeGroup, visible: bool = True):
         if name not in names:
             return None
-        layer = open_layer(path, name, title)
+        layer = open_layer(path, name, title, len(levels) if levels else None)
         if layer is None:
             return None
         project.addMapLayer(layer, False)
@@ -92,20 +113,26 @@ def load_run_layers(path: str, project: Optional[QgsProject] = None,
         return layer
 
     out.predictions = add(PREDICTIONS, tr("Predictions"), group)
-    out.candidates = add(CANDIDATES, tr("Candidates"), group)
+    if out.predictions is not None:
+        add_scene_name_field(out.predictions, out.scene_names)
+    out.candidates = add(CANDIDATES, tr("Candidates"), group, visible=False)
     out.regions = add(REGIONS, tr("Regions (50% / 90%)"), group)
-    levels = cell_levels(names)
     if levels:
         cells_group = group.addGroup(tr("Cells"))
         for level in levels:
-            title = tr("Cells level {level}").format(level=level)
-            if level == levels[0]:
-                title += tr(" (coarsest)")
-            elif level == levels[-1]:
-                title += tr(" (finest)")
-            layer = add(f"{CELLS_PREFIX}{level}", title, cells_group)
+            layer = add(f"{CELLS_PREFIX}{level}", cell_level_title(level, levels), cells_group,
+                        visible=level == levels[-1])
             if layer is not None:
                 out.cells.append(layer)
     out.surface = add(SURFACE, tr("Probability surface"), group, visible=False)
     out.failures = add(FAILURES, tr("Failures"), group)
     return out
+
+
+def cell_level_title(level: int, levels: list[int]) -> str:
+    title = tr("Cells level {level}").format(level=level)
+    if len(levels) > 1 and level == levels[0]:
+        title += tr(" (coarsest)")
+    elif level == levels[-1]:
+        title += tr(" (finest)")
+    return title

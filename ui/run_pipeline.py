@@ -18,6 +18,7 @@ also works for a GeoPackage opened later or sent by a colleague.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -156,8 +157,18 @@ class PredictionStream:
         """The engine's RunInfo (model, device, timing so far), as the command line makes it."""
         from ..inference.schema import RunInfo
 
+        from .scenes import SCENE_NAMES_KEY
+
+        # the scene names go with the file, so that its scene codes can be shown as
+        # words wherever it is opened (ui/scenes.py)
+        names = json.dumps(list(self.bundle.info.scene_names))
         return RunInfo.for_bundle(self.bundle, self.device_used, self.started, self.seconds,
-                                  extra=(("written_by", "QGIS plugin"),))
+                                  extra=(("written_by", "QGIS plugin"),
+                                         (SCENE_NAMES_KEY, names)))
+
+    @property
+    def scene_names(self) -> list[str]:
+        return list(self.bundle.info.scene_names)
 
 
 def predict_to_geopackage(path, stream: PredictionStream, *,

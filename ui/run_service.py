@@ -27,6 +27,7 @@ from qgis.core import (
 from qgis.gui import QgsMapToolIdentifyFeature
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
+from .basemap import add_basemap_if_none
 from .geolocate_task import GeolocateTask, RunOutcome, photo_key
 from .i18n import tr
 from .native_libs import ensure_own_libraries
@@ -65,6 +66,7 @@ class GeolocateService(QObject):
         self.last_outcome: Optional[RunOutcome] = None  # without its attention maps
         self.shown_run: Optional[str] = None  # predictions layer id of the shown result
         self.pick_tool: Optional[QgsMapToolIdentifyFeature] = None
+        self.basemap = None  # the world map a run added to an otherwise empty project
         self.project.layersWillBeRemoved.connect(self._forget_layers)
 
     # ------------------------------------------------------------------ running
@@ -118,6 +120,8 @@ class GeolocateService(QObject):
                 self.attention[run_id] = outcome.attention
             layers.predictions.selectionChanged.connect(
                 partial(self._selection_changed, run_id))
+        results = {lyr.id() for run in (*self.runs.values(), layers) for lyr in run.all()}
+        self.basemap = add_basemap_if_none(self.project, results) or self.basemap
         self.runFinished.emit(outcome, layers)
 
     def shutdown(self) -> None:

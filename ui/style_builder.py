@@ -22,12 +22,10 @@ from qgis.core import (
     QgsGraduatedSymbolRenderer,
     QgsMapLayer,
     QgsMarkerSymbol,
-    QgsProperty,
     QgsReadWriteContext,
     QgsRendererCategory,
     QgsRendererRange,
     QgsSingleSymbolRenderer,
-    QgsSymbolLayer,
     QgsVectorLayer,
 )
 from qgis.PyQt.QtXml import QDomDocument
@@ -39,6 +37,8 @@ PHOTO_EXPR = ("replace(if(file_exists(\"photo_path\"), \"photo_path\", "
               "'\\\\', '/')")
 MAP_TIP = ("<div style=\"max-width:220px\"><b>[% \"file_name\" %]</b><br>"
            "[% \"place\" %] — [% format_number(\"confidence\" * 100, 1) %]%<br>"
+           # the scene as words where the plugin added the virtual field (ui/scenes.py)
+           "scene: [% coalesce(attribute('scene_name'), \"scene\") %]<br>"
            "<img src=\"file:///[% regexp_replace(" + PHOTO_EXPR + ", '^/+', '') %]\" "
            "width=\"200\"></div>")
 CANDIDATE_TIP = ("<b>[% \"file_name\" %]</b><br>rank [% \"rank\" %]: "
@@ -87,22 +87,32 @@ def candidates_layer() -> QgsVectorLayer:
     return layer
 
 
+CELL_CLASSES = ((0.0, 0.01, "#d0d1e6", "under 1%"), (0.01, 0.05, "#a6bddb", "1–5%"),
+                (0.05, 0.2, "#74a9cf", "5–20%"), (0.2, 0.5, "#2b8cbe", "20–50%"),
+                (0.5, 1.0, "#045a8d", "50% and more"))
+
+
 def cells_layer() -> QgsVectorLayer:
-    """Coarse levels drawn with thick dark outlines, fine ones thin and light; the fill
-    is more opaque where the probability is higher.  Data-defined on "level", so the
-    same style also reads well on the Processing output that holds every level."""
+    """The coarser levels: thin, light outlines and no fill, so that switched on they
+    show the hierarchy without hiding the basemap (they load switched off)."""
     layer = _memory_layer("MultiPolygon", "level:integer rank:integer probability:double")
-    symbol = QgsFillSymbol.createSimple({"color": "49,130,189,80", "outline_color": "#08306b",
-                                         "outline_width": "0.6"})
-    fill = symbol.symbolLayer(0)
-    fill.setDataDefinedProperty(QgsSymbolLayer.PropertyFillColor, QgsProperty.fromExpression(
-        "color_rgba(49, 130, 189, 20 + 160 * min(1, coalesce(\"probability\", 0) * 2))"))
-    fill.setDataDefinedProperty(QgsSymbolLayer.PropertyStrokeWidth, QgsProperty.fromExpression(
-        "max(0.2, 1.4 - 0.4 * coalesce(\"level\", 0))"))
-    fill.setDataDefinedProperty(QgsSymbolLayer.PropertyStrokeColor, QgsProperty.fromExpression(
-        "CASE WHEN \"level\" = 0 THEN '#08306b' WHEN \"level\" = 1 THEN '#2171b5' "
-        "WHEN \"level\" = 2 THEN '#6a51a3' ELSE '#54278f' END"))
+    symbol = QgsFillSymbol.createSimple({"style": "no", "outline_color": "74,110,150,150",
+                                         "outline_width": "0.2"})
     layer.setRenderer(QgsSingleSymbolRenderer(symbol))
+    return layer
+
+
+def cells_finest_layer() -> QgsVectorLayer:
+    """The finest level, shaded by probability (light = unlikely), with a legend: what
+    an investigator reads first with the regions."""
+    layer = _memory_layer("MultiPolygon", "level:integer rank:integer probability:double")
+    ranges = []
+    for lo, hi, color, label in CELL_CLASSES:
+        symbol = QgsFillSymbol.createSimple({"color": color, "outline_color": "#3f6a93",
+                                             "outline_width": "0.15"})
+        symbol.setOpacity(0.75)
+        ranges.append(QgsRendererRange(lo, hi, symbol, label))
+    layer.setRenderer(QgsGraduatedSymbolRenderer("probability", ranges))
     return layer
 
 
@@ -147,7 +157,8 @@ def build_styles() -> dict[str, str]:
               "candidates": qml_of(candidates_layer()),
               "surface": qml_of(surface_layer()),
               "regions": qml_of(regions_layer())}
-    styles["cells"] = qml_of(cells_layer())  # every cells_level_<h> layer
+    styles["cells"] = qml_of(cells_layer())  # every cells_level_<h> layer but the finest
+    styles["cells_finest"] = qml_of(cells_finest_layer())
     return styles
 
 

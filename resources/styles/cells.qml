@@ -13,48 +13,32 @@
     <layer class="SimpleFill" enabled="1" locked="0" pass="0">
      <Option type="Map">
       <Option name="border_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="color" type="QString" value="49,130,189,80"></Option>
+      <Option name="color" type="QString" value="0,0,255,255"></Option>
       <Option name="joinstyle" type="QString" value="bevel"></Option>
       <Option name="offset" type="QString" value="0,0"></Option>
       <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="offset_unit" type="QString" value="MM"></Option>
-      <Option name="outline_color" type="QString" value="8,48,107,255"></Option>
+      <Option name="outline_color" type="QString" value="74,110,150,150"></Option>
       <Option name="outline_style" type="QString" value="solid"></Option>
-      <Option name="outline_width" type="QString" value="0.6"></Option>
+      <Option name="outline_width" type="QString" value="0.2"></Option>
       <Option name="outline_width_unit" type="QString" value="MM"></Option>
-      <Option name="style" type="QString" value="solid"></Option>
+      <Option name="style" type="QString" value="no"></Option>
      </Option>
      <prop k="border_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="color" v="49,130,189,80"></prop>
+     <prop k="color" v="0,0,255,255"></prop>
      <prop k="joinstyle" v="bevel"></prop>
      <prop k="offset" v="0,0"></prop>
      <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="offset_unit" v="MM"></prop>
-     <prop k="outline_color" v="8,48,107,255"></prop>
+     <prop k="outline_color" v="74,110,150,150"></prop>
      <prop k="outline_style" v="solid"></prop>
-     <prop k="outline_width" v="0.6"></prop>
+     <prop k="outline_width" v="0.2"></prop>
      <prop k="outline_width_unit" v="MM"></prop>
-     <prop k="style" v="solid"></prop>
+     <prop k="style" v="no"></prop>
      <data_defined_properties>
       <Option type="Map">
        <Option name="name" type="QString" value=""></Option>
-       <Option name="properties" type="Map">
-        <Option name="fillColor" type="Map">
-         <Option name="active" type="bool" value="true"></Option>
-         <Option name="expression" type="QString" value="color_rgba(49, 130, 189, 20 + 160 * min(1, coalesce(&quot;probability&quot;, 0) * 2))"></Option>
-         <Option name="type" type="int" value="3"></Option>
-        </Option>
-        <Option name="outlineColor" type="Map">
-         <Option name="active" type="bool" value="true"></Option>
-         <Option name="expression" type="QString" value="CASE WHEN &quot;level&quot; = 0 THEN '#08306b' WHEN &quot;level&quot; = 1 THEN '#2171b5' WHEN &quot;level&quot; = 2 THEN '#6a51a3' ELSE '#54278f' END"></Option>
-         <Option name="type" type="int" value="3"></Option>
-        </Option>
-        <Option name="outlineWidth" type="Map">
-         <Option name="active" type="bool" value="true"></Option>
-         <Option name="expression" type="QString" value="max(0.2, 1.4 - 0.4 * coalesce(&quot;level&quot;, 0))"></Option>
-         <Option name="type" type="int" value="3"></Option>
-        </Option>
-       </Option>
+       <Option name="properties"></Option>
        <Option name="type" type="QString" value="collection"></Option>
       </Option>
      </data_defined_properties>

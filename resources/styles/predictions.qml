@@ -291,6 +291,6 @@
   <constraint desc="" exp="" field="confidence"></constraint>
  </constraintExpressions>
  <expressionfields></expressionfields>
- <mapTip>&lt;div style="max-width:220px"&gt;&lt;b&gt;[% "file_name" %]&lt;/b&gt;&lt;br&gt;[% "place" %] — [% format_number("confidence" * 100, 1) %]%&lt;br&gt;&lt;img src="file:///[% regexp_replace(replace(if(file_exists("photo_path"), "photo_path", file_path(layer_property(@layer, 'path')) || '/' || "photo_relpath"), '\\', '/'), '^/+', '') %]" width="200"&gt;&lt;/div&gt;</mapTip>
+ <mapTip>&lt;div style="max-width:220px"&gt;&lt;b&gt;[% "file_name" %]&lt;/b&gt;&lt;br&gt;[% "place" %] — [% format_number("confidence" * 100, 1) %]%&lt;br&gt;scene: [% coalesce(attribute('scene_name'), "scene") %]&lt;br&gt;&lt;img src="file:///[% regexp_replace(replace(if(file_exists("photo_path"), "photo_path", file_path(layer_property(@layer, 'path')) || '/' || "photo_relpath"), '\\', '/'), '^/+', '') %]" width="200"&gt;&lt;/div&gt;</mapTip>
  <layerGeometryType>0</layerGeometryType>
 </qgis>
