@@ -62,6 +62,7 @@ def cmd_predict(args) -> int:
     from .schema import RunInfo
     from .styles import applicable_styles
 
+    _check_predict_args(args)
     bundle = _load(args.model)
     _warn_untrained(bundle)
     try:
@@ -83,15 +84,21 @@ def cmd_predict(args) -> int:
         bar.refresh()
 
     failures, n_pred = [], 0
-    gpkg = GeoPackageWriter(args.out, bundle.cells, run,
-                            styles=applicable_styles(bundle.cells.num_levels))
-    csv_out = (CsvWriter(args.csv, run, bundle.cells.num_levels, predictor.top_k)
-               if args.csv else None)
+    try:
+        gpkg = GeoPackageWriter(args.out, bundle.cells, run,
+                                styles=applicable_styles(bundle.cells.num_levels))
+        csv_out = (CsvWriter(args.csv, run, bundle.cells.num_levels, predictor.top_k)
+                   if args.csv else None)
+    except (OSError, RuntimeError) as exc:  # GeoPackageError is a RuntimeError
+        raise UserError(f"cannot write {args.out}: {exc}") from exc
     writers = [w for w in (gpkg, csv_out) if w is not None]
     try:
         for chunk_p, chunk_f in in_chunks(predictor.run(args.paths, progress=progress), CHUNK):
             n_pred += _flush(writers, chunk_p, chunk_f, failures, bar, place_names)
         bar.close()
+        if n_pred == 0 and not failures:  # aborted below: a good old file stays as it was
+            raise UserError(f"no photos found in {', '.join(args.paths)} (looked for JPEG, "
+                            "PNG, HEIC, TIFF, WebP, BMP and GIF files): nothing written")
         seconds = time.perf_counter() - t0
         final = dataclasses.replace(run, seconds=seconds)
         gpkg.commit(final)
@@ -124,6 +131,18 @@ def _flush(writers, preds, fails, failures, bar, place_names) -> int:
     for p, place, regs in zip(preds, places, regions):
         bar.write(photo_line(p, place, regs), file=sys.stdout)
     return len(preds)
+
+
+def _check_predict_args(args) -> None:
+    """Refuse what cannot give a useful run before the model loads (seconds)."""
+    if args.top_k < 1:
+        raise UserError(f"--top-k must be at least 1, got {args.top_k}")
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
+    for out in [args.out] + ([args.csv] if args.csv else []):
+        folder = Path(out).resolve().parent
+        if not folder.is_dir():
+            raise UserError(f"the folder of {out} does not exist ({folder}): create it first")
 
 
 def photo_line(p, place, regions) -> str:

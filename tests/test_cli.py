@@ -122,3 +122,26 @@ def test_every_command_documents_itself():
         res = subprocess.run([sys.executable, "-m", "inference", *cmd, "--help"], cwd=REPO,
                              capture_output=True, text=True)
         assert res.returncode == 0 and "usage:" in res.stdout and len(res.stdout) > 200, cmd
+
+
+def test_predict_bad_input_gets_one_clear_line_and_a_failing_exit(tiny_bundle_dir, tmp_path,
+                                                                  capsys):
+    from inference.__main__ import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "notes.txt").write_text("not a photo")
+    good = tmp_path / "good.gpkg"
+    good.write_bytes(b"an earlier good run")
+    cases = [
+        (["--out", str(tmp_path / "missing" / "x.gpkg")], "does not exist"),
+        (["--out", str(good), "--top-k", "0"], "--top-k must be at least 1"),
+        (["--out", str(good)], "no photos found"),
+    ]
+    for extra, message in cases:
+        code = main(["predict", str(photos), "--model", str(tiny_bundle_dir), "--quiet",
+                     *extra])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and "Traceback" not in err, (extra, err)
+    assert good.read_bytes() == b"an earlier good run"  # nothing half-written replaced it
+    assert not (tmp_path / "missing").exists()
