@@ -202,7 +202,9 @@ def is_better(new: Dict, old: Optional[Dict]) -> bool:
     a, b = new["accuracy"]["2500"], old["accuracy"]["2500"]
     if a != b:
         return a > b
-    return (new["median_km"] or math.inf) < (old["median_km"] or math.inf)
+    def median(m):  # None: no finite error at all; 0 km is the best possible result
+        return math.inf if m["median_km"] is None else m["median_km"]
+    return median(new) < median(old)
 
 
 @dataclass

@@ -63,9 +63,18 @@ def test_hid_layers_do_mix_hierarchies():
 
 
 def test_hdd_ffn_is_separate_per_hierarchy():
-    layer = DecoderLayer(16, 2, 32, 0.0, hierarchies=3)
-    assert layer.w1.shape == (3, 16, 32) and layer.w2.shape == (3, 32, 16)
-    assert not torch.equal(layer.w1[0], layer.w1[1])
+    """Changing hierarchy 1's FFN weights changes the outputs of hierarchy 1's queries only."""
+    torch.manual_seed(2)
+    layer = DecoderLayer(16, 2, 32, 0.0, hierarchies=3).eval()
+    q, memory = torch.randn(2, 4 * 3, 16), torch.randn(2, 9, 16)
+    base = _layer_outputs(layer, q, memory)
+    with torch.no_grad():
+        layer.w1[1] += torch.randn(16, 32)
+    out = _layer_outputs(layer, q, memory)
+    mine = [s * 3 + 1 for s in range(4)]  # scene-major: hierarchy 1 of every scene
+    others = [k for k in range(12) if k not in mine]
+    assert torch.allclose(out[:, others], base[:, others], atol=1e-6, rtol=0)
+    assert not torch.allclose(out[:, mine], base[:, mine], atol=1e-3)
 
 
 def _tiny_model(levels=(4, 8, 12)):

@@ -243,3 +243,13 @@ def test_weight_decay_is_decided_by_role_not_by_rank():
     everything = {id(p) for g in opt.param_groups for p in g["params"]}
     decoder = {id(p) for n, p in model.named_parameters() if not n.startswith("backbone.")}
     assert everything == decoder
+
+
+def test_model_selection_treats_a_zero_median_as_the_best():
+    from inference.train_steps import is_better
+
+    def m(acc, median):
+        return {"accuracy": {"2500": acc}, "median_km": median}
+    assert is_better(m(0.5, 0.0), m(0.5, 12.0))
+    assert not is_better(m(0.5, 12.0), m(0.5, 0.0))
+    assert is_better(m(0.5, 12.0), m(0.5, None))
