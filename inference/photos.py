@@ -9,6 +9,8 @@ the model needs, several times faster than a full decode followed by a resize.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import math
 import os
 import re
@@ -32,6 +34,7 @@ PathLike = str | os.PathLike
 MAX_PIXELS = 2 * 89_478_485
 #: Past this aspect ratio, resizing the short side to ``size`` allocates a huge strip.
 MAX_ASPECT = 100
+MAX_FILE_BYTES = 1 << 30  # no photo is this big; a huge file is refused, not read
 _PHOTO = ".jpg .jpeg .png .webp .heic .heif .tif .tiff .bmp .gif"
 PHOTO_EXTENSIONS = frozenset(_PHOTO.split())
 _SKIP_DIRS = frozenset({"@eaDir", "__MACOSX"})  # NAS thumbnail caches, zip forks
@@ -62,6 +65,7 @@ class PhotoInfo:
     height: int
     exif_gps: GeoPoint | None
     orientation: int  # EXIF orientation tag value, 1 if none
+    sha256: str = ""  # of the file's bytes, the very bytes that were decoded
 
 
 _heif_lock = threading.Lock()
@@ -204,7 +208,11 @@ def read_photo(path: PathLike, size: int = 224) -> tuple[Image.Image, PhotoInfo]
 
 
 def _decode(path: PathLike, size: int) -> tuple[Image.Image, PhotoInfo]:
-    with Image.open(path) as img:
+    # the file is read once: these bytes are decoded and hashed, so the evidence hash in
+    # the outputs is the hash of exactly what the model analysed
+    data = Path(path).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    with Image.open(io.BytesIO(data)) as img:
         width, height = img.size
         if width * height > MAX_PIXELS:  # Pillow's own check may be switched off
             raise PhotoError(_too_large(f"{width}x{height}"))
@@ -222,7 +230,7 @@ def _decode(path: PathLike, size: int) -> tuple[Image.Image, PhotoInfo]:
         rgb = rgb.transpose(_TRANSPOSE[orientation])
     if orientation >= 5:
         width, height = height, width
-    return rgb, PhotoInfo(str(path), width, height, _gps_from_exif(exif), orientation)
+    return rgb, PhotoInfo(str(path), width, height, _gps_from_exif(exif), orientation, digest)
 
 
 def _check_file(path: Path) -> None:
@@ -241,6 +249,9 @@ def _check_file(path: Path) -> None:
         raise PhotoError("not a regular file")
     if st.st_size == 0:
         raise PhotoError("empty file (0 bytes)")
+    if st.st_size > MAX_FILE_BYTES:  # read whole into memory to decode and hash it
+        raise PhotoError(f"file too large: {st.st_size / 2**20:,.0f} MiB (the limit is "
+                         f"{MAX_FILE_BYTES // 2**20} MiB)")
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

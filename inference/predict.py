@@ -275,7 +275,7 @@ class Predictor:
             candidates=cands, best_cells=best_cells, level_top=tuple(level_top), finest=finest,
             scene=scene, scene_name=names[scene] if scene < len(names) else f"scene {scene}",
             scene_confidence=scene_conf, exif_gps=info.exif_gps, error_km=err,
-            width=info.width, height=info.height, attention=attention)
+            width=info.width, height=info.height, sha256=info.sha256, attention=attention)
 
 
 def _attention_grid(attn: np.ndarray, grid) -> np.ndarray:

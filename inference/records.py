@@ -61,6 +61,7 @@ class Prediction:
     error_km: Optional[float] = None
     width: int = 0
     height: int = 0
+    sha256: str = ""  # of the very bytes that were decoded for the model (photos.read_photo)
     attention: Optional[object] = field(default=None, compare=False, repr=False)
     # numpy float32 (H, h, w) cross-attention of the chosen scene's queries, when asked for
 

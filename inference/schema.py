@@ -17,7 +17,6 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from shapely.geometry import Point
@@ -26,7 +25,6 @@ from shapely.geometry.base import BaseGeometry
 from .cell_geometry import cell_polygon
 from .cells import CellHierarchy
 from .geo import haversine_km
-from .hashing import sha256_file
 from .layer_names import (CANDIDATES, CELLS_PREFIX, FAILURES, PREDICTIONS,  # noqa: F401
                           REGIONS, RUN_INFO, SURFACE, cells_layer)
 from .places import Place, place_names
@@ -166,27 +164,6 @@ def num_levels_of(preds: Sequence[Prediction]) -> int:
 # ------------------------------------------------------------------------- helpers
 
 
-def file_sha256(path: str, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file read in chunks (photos can be large); "" if it cannot be read.
-
-    Cached by (path, size, mtime): the command line writes a GeoPackage and a CSV of the
-    same photos and should not read every photo twice; an edited file is hashed again.
-    """
-    try:
-        st = os.stat(path)
-    except OSError:
-        return ""
-    return _sha256(os.path.abspath(path), st.st_size, st.st_mtime_ns, chunk)
-
-
-@lru_cache(maxsize=65536)
-def _sha256(path: str, size: int, mtime_ns: int, chunk: int) -> str:
-    try:
-        return sha256_file(path, chunk)
-    except OSError:
-        return ""
-
-
 def safe_text(text: str) -> str:
     """`text` as valid UTF-8.  A Linux file name that is not UTF-8 reaches Python with
     surrogate escapes, which OGR ("not a string") and a UTF-8 CSV refuse; the bad bytes
@@ -251,7 +228,7 @@ def prediction_rows(preds: Sequence[Prediction], out_path, run: RunInfo,
         r50, r90 = regs[0], regs[-1]
         v.update(
             photo_relpath=relative_posix(v["photo_path"], out_dir),
-            sha256=file_sha256(v["photo_path"]), lat=_num(p.lat), lon=_num(p.lon),
+            sha256=p.sha256, lat=_num(p.lat), lon=_num(p.lon),
             confidence=_num(p.confidence), place=place.label,
             country_code=place.country_code, scene=p.scene_name,
             scene_confidence=_num(p.scene_confidence))

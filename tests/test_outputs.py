@@ -14,6 +14,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,10 +90,12 @@ def make_prediction(cells, path, weights, lat=None, lon=None, exif=None, top_k=3
     lat = cells.cell(h_last, best).lat if lat is None else lat
     lon = cells.cell(h_last, best).lon if lon is None else lon
     err = None if exif is None else haversine_km(exif.lat, exif.lon, lat, lon)
+    # as read_photo gives it: the hash of the bytes that were decoded ("" for no file)
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else ""
     return Prediction(path=str(path), lat=lat, lon=lon, confidence=probs[best],
                       candidates=cands, best_cells=best_cells, level_top=level_top,
                       finest=fine, scene=1, scene_name="urban", scene_confidence=0.8,
-                      exif_gps=exif, error_km=err, width=640, height=480)
+                      exif_gps=exif, error_km=err, width=640, height=480, sha256=digest)
 
 
 def centroid(token):

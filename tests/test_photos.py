@@ -735,3 +735,28 @@ def test_shared_sample(row):
     # HEIC: the label gives the coded size; a clean-aperture crop may remove a row
     assert abs(stored[0] - w) <= 1
     assert abs(stored[1] - h) <= 1
+
+
+def test_the_hash_is_of_the_bytes_that_were_decoded(tmp_path, monkeypatch):
+    """One read per photo: the evidence hash and the analysed pixels come from the same
+    bytes, even if the file changes on disk right after it was read."""
+    import hashlib
+
+    import inference.photos as photos
+
+    path = tmp_path / "p.jpg"
+    Image.new("RGB", (320, 240), (200, 30, 30)).save(path, "JPEG")
+    original = path.read_bytes()
+    reads = []
+    real = Path.read_bytes
+
+    def read_then_change(self):
+        data = real(self)
+        reads.append(self)
+        Image.new("RGB", (320, 240), (0, 0, 255)).save(self, "JPEG")  # swapped under us
+        return data
+    monkeypatch.setattr(Path, "read_bytes", read_then_change)
+    image, info = photos.read_photo(path, 64)
+    assert len(reads) == 1
+    assert info.sha256 == hashlib.sha256(original).hexdigest()
+    assert image.getpixel((10, 10))[0] > 150  # the red photo that was hashed, not the blue
