@@ -93,6 +93,7 @@ class GeoDecoderPlugin:
         dock.cancelRequested.connect(service.cancel)
         service.runStarted.connect(dock.run_started)
         service.progressChanged.connect(dock.set_progress)
+        service.countChanged.connect(dock.set_count)
         service.deviceResolved.connect(dock.options.set_device_used)
         service.photoDone.connect(dock.photo_done)
         service.runFinished.connect(
@@ -101,7 +102,7 @@ class GeoDecoderPlugin:
         service.runFailed.connect(lambda message: dock.run_ended(
             tr("The run failed: {message}").format(message=message)))
         service.runCancelled.connect(lambda: dock.run_ended(tr("Cancelled: nothing was added.")))
-        service.resultSelected.connect(dock.result_view.show_details)
+        service.resultSelected.connect(dock.show_result)
 
         def basemap(kind: str) -> None:
             try:

@@ -205,5 +205,175 @@ def test_a_big_folder_is_walked_in_the_background(dock, tmp_path, monkeypatch):
 def test_device_choices_say_what_gpu_means(dock):
     texts = [dock.options.device.itemText(i) for i in range(dock.options.device.count())]
     assert texts[2] == "GPU (CUDA or Apple MPS)"
-    assert "Apple MPS" in texts[0] and texts[1] == "CPU"
+    assert texts[0] == "Auto (GPU if any, else CPU)" and texts[1] == "CPU"  # short: narrow
+    assert "CUDA, else Apple MPS" in dock.options.device.toolTip()
     assert dock.options.device.itemData(2) == "gpu"
+
+
+# ------------------------------------------------------- issue 11: a narrow dock
+NARROW = 290  # QGIS opens a dock about this wide
+
+
+def _long_result(photo: str):
+    from geodecoder.ui.result_details import CandidateRow, CellRow, ResultDetails
+
+    place = "near Saint-Rémy-de-Provence, Provence-Alpes-Côte d'Azur, France"
+    return ResultDetails(
+        photo_path=photo, file_name="forensics_IMG_20200827_231612_with_a_long_name.jpg",
+        lat=43.7891, lon=4.8317, confidence=0.4321, place=place, scene="urban",
+        candidates=tuple(CandidateRow(r, 0.4 / r, 43.7 + r, 4.8 - r, place)
+                         for r in range(1, 6)),
+        cells=tuple(CellRow(h, "12d4b1c" + "f" * h, 0.9 - 0.1 * h) for h in range(7)),
+        exif_lat=43.70, exif_lon=4.90, error_km=12.3, exif_conflict=True,
+        region50_km2=123456.0, region90_km2=9876543.0)
+
+
+def _show_narrow(dock, width=NARROW, height=700):
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    dock.resize(width, height)
+    dock.show()
+    QCoreApplication.processEvents()
+
+
+def test_the_dock_fits_a_narrow_width_in_tabs(dock, photo_folder, tmp_path):  # noqa: F811
+    import numpy as np
+    from qgis.gui import QgsFileWidget
+    from qgis.PyQt.QtCore import QCoreApplication
+    from qgis.PyQt.QtWidgets import QAbstractSpinBox, QComboBox, QPushButton, QScrollArea
+
+    good = photo_folder[1]["good"]
+    dock.add_paths(good)
+    dock.result_view.attention_lookup = lambda _path: np.ones((7, 7, 7), np.float32)
+    dock.show_result(_long_result(good[0]))
+    dock.result_view.why_button.setChecked(True)
+    _show_narrow(dock)
+    assert dock.widget().minimumSizeHint().width() <= NARROW
+    assert [dock.tabs.tabText(i) for i in range(dock.tabs.count())] == [
+        "Photos", "Model", "Result"]
+    for index in range(dock.tabs.count()):
+        dock.tabs.setCurrentIndex(index)
+        QCoreApplication.processEvents()
+        page = dock.tabs.widget(index)
+        if isinstance(page, QScrollArea):
+            assert not page.horizontalScrollBar().isVisible()
+            assert page.widget().width() <= page.viewport().width(), dock.tabs.tabText(index)
+        kinds = (QPushButton, QComboBox, QgsFileWidget, QAbstractSpinBox)
+        shown = [w for w in page.findChildren(kinds) if w.isVisibleTo(dock)]
+        shown += [dock.run_button, dock.cancel_button]
+        for widget in shown:
+            left = widget.mapTo(dock, widget.rect().topLeft()).x()
+            right = widget.mapTo(dock, widget.rect().topRight()).x()
+            assert left >= 0 and right < dock.width(), (widget.objectName(), left, right)
+            if isinstance(widget, QPushButton):  # its whole text shows
+                assert widget.width() >= widget.minimumSizeHint().width(), widget.text()
+        assert not dock.grab().isNull()
+        dock.grab().save(str(tmp_path / f"dock-{index}.png"))
+    # "Why here?" and the basemap are at the top of the Result tab, never below the fold
+    dock.tabs.setCurrentIndex(2)
+    QCoreApplication.processEvents()
+    viewport = dock.tabs.widget(2).viewport()
+    for widget in (dock.result_view.why_button, dock.basemap_button, dock.pick_button):
+        bottom = widget.mapTo(viewport, widget.rect().bottomLeft()).y()
+        assert 0 <= bottom < viewport.height(), widget.objectName()
+
+
+def test_the_mouse_wheel_over_a_setting_scrolls_instead_of_changing_it(dock):
+    from qgis.PyQt.QtCore import QCoreApplication, QPoint, QPointF
+    from qgis.PyQt.QtGui import QWheelEvent
+
+    def wheel(widget):
+        event = QWheelEvent(QPointF(5, 5), QPointF(widget.mapToGlobal(QPoint(5, 5))),
+                            QPoint(0, 0), QPoint(0, -120), Qt.NoButton, Qt.NoModifier,
+                            Qt.NoScrollPhase, False)
+        QCoreApplication.sendEvent(widget, event)
+
+    dock.options.batch_size.setValue(8)
+    _show_narrow(dock, height=320)
+    dock.tabs.setCurrentIndex(1)
+    QCoreApplication.processEvents()
+    page = dock.tabs.widget(1)
+    assert page.verticalScrollBar().maximum() > 0  # the Model tab scrolls at this height
+    for widget in (dock.options.batch_size, dock.options.top_k, dock.options.device):
+        before = widget.value() if hasattr(widget, "value") else widget.currentIndex()
+        wheel(widget)
+        after = widget.value() if hasattr(widget, "value") else widget.currentIndex()
+        assert after == before, widget.objectName()
+    assert page.verticalScrollBar().value() > 0  # the wheel scrolled the page instead
+    assert dock.options.batch_size.focusPolicy() == Qt.StrongFocus  # a click still edits
+
+
+def _answer_next_question(button) -> list:
+    """Click `button` in the next modal message box; returns [its text] when done."""
+    from qgis.PyQt.QtCore import QTimer
+    from qgis.PyQt.QtWidgets import QApplication, QMessageBox
+
+    seen = []
+
+    def click():
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            seen.append(box.text())
+            box.button(button).click()
+        else:
+            QTimer.singleShot(20, click)
+
+    QTimer.singleShot(20, click)
+    return seen
+
+
+def test_an_existing_save_file_is_replaced_only_after_asking(  # noqa: F811
+        dock, photo_folder, tmp_path, tiny_bundle_dir, qgis_new_project):  # noqa: F811
+    from qgis.core import (QgsCoordinateTransformContext, QgsVectorFileWriter,
+                           QgsVectorLayer)
+    from qgis.PyQt.QtWidgets import QMessageBox
+
+    existing = tmp_path / "case 2024.gpkg"
+    source = QgsVectorLayer("Point?crs=EPSG:4326&field=note:string", "notes", "memory")
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    QgsVectorFileWriter.writeAsVectorFormatV3(source, str(existing),
+                                              QgsCoordinateTransformContext(), options)
+    open_layer = QgsVectorLayer(str(existing), "my case notes", "ogr")
+    assert open_layer.isValid()
+    qgis_new_project.addMapLayer(open_layer)
+    before = existing.read_bytes()
+    dock.add_paths(photo_folder[1]["good"][:1])
+    dock.options.model.setFilePath(str(tiny_bundle_dir))
+    dock.options.output.setFilePath(str(existing))  # remembered from an earlier session
+    emitted = []
+    dock.runRequested.connect(emitted.append)
+
+    seen = _answer_next_question(QMessageBox.No)
+    assert dock.request_run() is None
+    assert seen and str(existing) in seen[0] and "my case notes" in seen[0], seen
+    assert emitted == [] and existing.read_bytes() == before
+    assert dock.status.text().startswith("Not run:") and dock.tabs.currentIndex() == 1
+
+    _answer_next_question(QMessageBox.Yes)
+    params = dock.request_run()
+    assert params is not None and emitted == [params]
+    assert params.output_path == str(existing)
+
+    dock.options.output.setFilePath(str(tmp_path / "new.gpkg"))  # a new file: no question
+    assert dock.request_run() is not None
+
+
+def test_a_run_says_how_many_photos_are_done_and_the_time_left():
+    from geodecoder.ui.run_progress import RunClock, duration_text
+
+    now = [100.0]
+    clock = RunClock(now=lambda: now[0])
+    clock.start(70)
+    assert clock.text() == "Geolocating: 0 of 70 photos"
+    clock.update(8, 70)  # the first batch: the clock starts here (model loading excluded)
+    assert clock.text() == "Geolocating: 8 of 70 photos — estimating the time left…"
+    now[0] += 10.0
+    clock.update(18, 70)  # 10 photos in 10 s: 52 left
+    assert clock.text() == "Geolocating: 18 of 70 photos — about 52 s left"
+    now[0] += 10.0
+    clock.update(28, 70)
+    assert clock.text().endswith("about 42 s left")
+    assert duration_text(200) == "about 3 min" and duration_text(4000) == "about 1 h 7 min"
+    clock.update(70, 70)
+    assert clock.text().endswith("writing the results…")

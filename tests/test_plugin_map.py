@@ -126,7 +126,7 @@ def test_result_tables_and_attention_have_headers_and_a_legend(s3_run_gpkg,
     layers = run_layers.load_run_layers(str(s3_run_gpkg), qgis_new_project, "s3")
     details = details_for(next(layers.predictions.getFeatures()), layers)
     text = details_html(details)
-    for header in ("Rank", "Probability", "Lat, lon", "Place", "Level", "S2 cell token"):
+    for header in ("Rank", "Prob.", "Place (lat, lon)", "Level", "S2 cell token"):
         assert f">{header}</th>" in text, header
     assert f"scene: {details.scene}" in text
 

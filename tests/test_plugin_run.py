@@ -67,12 +67,17 @@ def test_dock_run_adds_styled_layers_in_one_group(plugin, photo_folder,  # noqa:
     dock.options.batch_size.setValue(2)
     dock.options.attention.setChecked(True)
     dock.options.output.setFilePath("")
-    finished = []
+    finished, statuses = [], []
     service.runFinished.connect(lambda outcome, layers: finished.append((outcome, layers)))
+    service.countChanged.connect(lambda *_: statuses.append(dock.status.text()))
     dock.run_button.click()
     assert service.task is not None  # the service keeps the running task alive
+    assert dock.status.text() == "Loading the model… (10 photo(s) to geolocate)"
     _wait_for_run(service)
     assert finished, dock.status.text()
+    n_photos = len(files["good"]) + len(files["broken"])
+    assert statuses and all(f" of {n_photos} photos" in t for t in statuses), statuses
+    assert any("left" in t or "estimating" in t for t in statuses), statuses
     outcome, layers = finished[0]
 
     # one group per run, with a Cells subgroup (one layer per level)
@@ -162,9 +167,13 @@ def test_cancel_after_the_first_batch_adds_nothing(qgis_new_project, tmp_path,
     service.runCancelled.connect(lambda: ended.append("cancelled"))
     service.runFinished.connect(lambda *args: ended.append("finished"))
 
+    qgis_says = []
+
     def cancel_after_first_batch(task):
         task.progressChanged.connect(lambda p: task.cancel() if p > 0 else None,
                                      Qt.DirectConnection)
+        task.taskCompleted.connect(lambda: qgis_says.append(("complete", task.description())))
+        task.taskTerminated.connect(lambda: qgis_says.append(("failed", task.description())))
 
     service.runStarted.connect(cancel_after_first_batch)
     layers_before = len(qgis_new_project.mapLayers())
@@ -174,6 +183,9 @@ def test_cancel_after_the_first_batch_adds_nothing(qgis_new_project, tmp_path,
     assert task is not None
     _wait_for_run(service)
     assert ended == ["cancelled"]
+    # QGIS says "Task failed" for a task that returns False: a cancel completes instead,
+    # and the task list says what happened
+    assert qgis_says == [("complete", "GeoDecoder: cancelled, nothing was added")]
     assert len(qgis_new_project.mapLayers()) == layers_before
     assert qgis_new_project.layerTreeRoot().children() == []
     assert not out.exists() and os.listdir(out.parent) == []  # no file, no temp file

@@ -53,12 +53,11 @@ def demo_bundle(folder: Path) -> str:
     return str(init_bundle(cells, folder / "demo-untrained", name="demo", **DEMO_MODEL))
 
 
-def render_map(layers, out: Path, size=(1400, 760)) -> None:
+def render_image(layers, extent, size):
     from qgis.core import (
         QgsCoordinateReferenceSystem,
         QgsMapRendererParallelJob,
         QgsMapSettings,
-        QgsRectangle,
     )
     from qgis.PyQt.QtCore import QSize
     from qgis.PyQt.QtGui import QColor
@@ -66,18 +65,53 @@ def render_map(layers, out: Path, size=(1400, 760)) -> None:
     settings = QgsMapSettings()
     settings.setLayers(layers)
     settings.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
-    settings.setExtent(QgsRectangle(-180, -62, 180, 84))
+    settings.setExtent(extent)
     settings.setOutputSize(QSize(*size))
     settings.setBackgroundColor(QColor("#dcebf5"))
     job = QgsMapRendererParallelJob(settings)
     job.start()
     job.waitForFinished()
-    job.renderedImage().save(str(out))
+    return job.renderedImage()
+
+
+def zoom_extent(predictions, aspect: float):
+    """Around the first photo's answer, as the dock zooms when it is clicked."""
+    from qgis.core import QgsRectangle
+
+    point = next(predictions.getFeatures()).geometry().asPoint()
+    half_h = 9.0
+    return QgsRectangle(point.x() - half_h * aspect, point.y() - half_h,
+                        point.x() + half_h * aspect, point.y() + half_h)
+
+
+def render_map(layers, predictions, out: Path, width: int = 1400) -> None:
+    """The world (top) and the first photo's neighbourhood (below), as the layer tree
+    shows them: what QGIS shows after a run, and after a click on a result."""
+    from qgis.core import QgsRectangle
+    from qgis.PyQt.QtGui import QColor, QImage, QPainter
+
+    gap = 12
+    world_h = int(width * 146 / 360)
+    zoom_h = 520
+    world = render_image(layers, QgsRectangle(-180, -62, 180, 84), (width, world_h))
+    zoom = render_image(layers, zoom_extent(predictions, width / zoom_h), (width, zoom_h))
+    sheet = QImage(width, world_h + gap + zoom_h, QImage.Format_RGB32)
+    sheet.fill(QColor("#ffffff"))
+    painter = QPainter(sheet)
+    painter.drawImage(0, 0, world)
+    painter.drawImage(0, world_h + gap, zoom)
+    painter.end()
+    sheet.save(str(out))
+
+
+DOCK_SIZE = (300, 820)  # QGIS opens a dock about 290 px wide
 
 
 def render_dock(plugin_ui, service_attention, photos, outcome, layers, out: Path) -> None:
+    """The dock at a narrow width, its three tabs side by side in one picture."""
     from geodecoder.ui.dock import GeolocateDock
-    from qgis.PyQt.QtCore import QCoreApplication
+    from qgis.PyQt.QtCore import QCoreApplication, Qt
+    from qgis.PyQt.QtGui import QColor, QImage, QPainter
     from geodecoder.ui.result_details import details_for
     from geodecoder.ui.run_service import describe_outcome
 
@@ -95,16 +129,31 @@ def render_dock(plugin_ui, service_attention, photos, outcome, layers, out: Path
     dock.run_ended(describe_outcome(outcome.outcome), outcome.outcome.device_used)
     dock.progress.setValue(100)
     first = next(layers.predictions.getFeatures())
-    dock.result_view.show_details(details_for(first, layers))
+    dock.show_result(details_for(first, layers))
     dock.result_view.why_button.setChecked(True)
-    dock.resize(480, 1400)
+    dock.resize(*DOCK_SIZE)
     dock.show()  # lays the widgets out (offscreen platform: nothing appears)
     QCoreApplication.processEvents()
-    body = dock.widget().widget()
-    body.resize(body.width(), max(body.sizeHint().height(), 1400))
-    QCoreApplication.processEvents()
-    body.grab().save(str(out))
+    gap = 12
+    sheet = QImage(3 * DOCK_SIZE[0] + 2 * gap, DOCK_SIZE[1], QImage.Format_RGB32)
+    sheet.fill(QColor("#ffffff"))
+    painter = QPainter(sheet)
+    for i in range(dock.tabs.count()):
+        dock.tabs.setCurrentIndex(i)
+        QCoreApplication.processEvents()
+        shot = dock.grab().toImage().scaled(DOCK_SIZE[0], DOCK_SIZE[1], Qt.KeepAspectRatio,
+                                            Qt.SmoothTransformation)
+        painter.drawImage(i * (DOCK_SIZE[0] + gap), 0, shot)
+    painter.end()
+    sheet.save(str(out))
     dock.close()
+
+
+def visible_layers(project) -> list:
+    """The layers the map shows, top first, as the layer tree has them switched on."""
+    root = project.layerTreeRoot()
+    return [layer for layer in root.layerOrder()
+            if root.findLayer(layer.id()) is not None and root.findLayer(layer.id()).isVisible()]
 
 
 class _Outcome:
@@ -150,9 +199,8 @@ def main(argv=None) -> int:
     world = add_basemap(WORLD, project)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    visible = [layers.predictions, layers.candidates, layers.regions, *reversed(layers.cells),
-               world]
-    render_map([lyr for lyr in visible if lyr is not None], out / "screenshot-map.png")
+    assert world is not None
+    render_map(visible_layers(project), layers.predictions, out / "screenshot-map.png")
     photos = [str(p) for p in sorted(Path(args.photos).iterdir()) if p.suffix.lower() in
               (".jpg", ".jpeg", ".png", ".heic")]
     render_dock(i18n, lambda path: attention.get(photo_key(path)), photos,

@@ -24,11 +24,12 @@ _STOPS = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252,
                   dtype=np.float32)
 OVERLAY_OPACITY = 0.6
 VIEW_SIZE = 224  # fits a dock about 300 px wide
-LEGEND_SIZE = (120, 12)
+LEGEND_SIZE = (90, 12)
 
 
 def model_view(path: str, size: int = VIEW_SIZE) -> Optional[QImage]:
-    """The upright photo, shorter side `size`, centre square: what the network saw."""
+    """The upright photo, shorter side `size`, centre square: what the network saw (so
+    the maps show the centre square of a photo, not all of it)."""
     image = read_qimage(path, size, cover=True)
     if image is None:
         return None
@@ -68,9 +69,9 @@ def attention_overlay(photo: QImage, grid: np.ndarray,
 
 def header_text(levels: int) -> str:
     if levels <= 1:
-        return tr("Where the model looked, over the centre square of the photo it saw:")
-    return tr("Where the model looked at each hierarchy level (tab 0 = coarsest, {last} = "
-              "finest), over the centre square of the photo it saw:").format(last=levels - 1)
+        return tr("Where the model looked; brighter = more attention:")
+    return tr("Where the model looked, per level (tab 0 = coarsest, {last} = finest); "
+              "brighter = more attention:").format(last=levels - 1)
 
 
 def level_title(level: int, levels: int) -> str:
@@ -111,7 +112,9 @@ class AttentionView(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel(tr("less")))
         row.addWidget(bar)
-        row.addWidget(QLabel(tr("more attention")))
+        row.addWidget(QLabel(tr("more")))
+        self.legend.setToolTip(tr("Colour of the attention: the brighter and more opaque, the "
+                                  "more the model looked there."))
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -132,7 +135,7 @@ class AttentionView(QWidget):
         photo = model_view(path) if attention is not None else None
         if attention is None or photo is None:
             why = (tr("No attention maps were kept for this photo (run again with \"Keep "
-                      "attention maps\" checked).") if attention is None
+                      "'Why here?' maps\" checked, Model tab).") if attention is None
                    else tr("The photo cannot be shown (moved, or a format Qt cannot read)."))
             self.header.setText(tr("Where the model looked:"))
             self._add_message(why)

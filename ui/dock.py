@@ -3,6 +3,11 @@
 The dock only builds a ``GeolocateParams`` and emits it (``runRequested``); the run
 service starts the task and calls the slots below as the run goes.  It never imports
 the engine, so it builds (and says what is missing) even without torch.
+
+Laid out for a narrow dock (QGIS opens it about 290 px wide): three tabs (Photos, Model,
+Result), each scrolling vertically only, with Run / Cancel, the progress and the status
+always in view below them.  Spin and combo boxes take the mouse wheel only once
+clicked, so scrolling the dock never changes a setting.
 """
 
 from __future__ import annotations
@@ -10,17 +15,23 @@ from __future__ import annotations
 import os
 from typing import Callable, Optional
 
+from qgis.core import QgsProject
 from qgis.gui import QgsDockWidget
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtCore import QCoreApplication, QEvent, QObject, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSpinBox,
     QComboBox,
     QFileDialog,
-    QGroupBox,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -32,7 +43,51 @@ from .params import GeolocateParams
 from .photo_list import PhotoListWidget, expand_paths
 from .result_view import ResultView
 from .run_options import RunOptions
+from .run_progress import RunClock
 from .settings import DockSettings
+
+TAB_PHOTOS, TAB_MODEL, TAB_RESULT = 0, 1, 2
+PAGE_MARGINS = (4, 4, 4, 4)  # Qt's default 9-11 px per level cost a narrow dock 40 px
+
+
+class WheelGuard(QObject):
+    """Spin and combo boxes take the wheel only when focused (clicked or tabbed to);
+    otherwise the wheel scrolls the page under them, as the user meant."""
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Wheel and not obj.hasFocus():
+            area = obj.parentWidget()
+            while area is not None and not isinstance(area, QAbstractScrollArea):
+                area = area.parentWidget()
+            if area is not None:  # Qt does not pass a wheel event on to the parents itself
+                QCoreApplication.sendEvent(area.viewport(), event)
+            return True
+        return False
+
+
+def guard_wheel(widgets, guard: WheelGuard) -> None:
+    for widget in widgets:
+        widget.setFocusPolicy(Qt.StrongFocus)
+        widget.installEventFilter(guard)
+
+
+def _scrolling(page: QWidget) -> QScrollArea:
+    """`page` in a scroll area that scrolls vertically only: its content narrows with
+    the dock instead of growing a horizontal scrollbar."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    scroll.setWidget(page)
+    return scroll
+
+
+def layers_reading(path: str, project: Optional[QgsProject] = None) -> list:
+    """The layers of `project` whose source is the file `path`."""
+    project = project or QgsProject.instance()
+    target = os.path.normcase(os.path.abspath(path))
+    return [layer for layer in project.mapLayers().values()
+            if os.path.normcase(os.path.abspath(layer.source().split("|")[0])) == target]
 
 
 def _button(text: str, name: str, slot) -> QPushButton:
@@ -53,9 +108,12 @@ class GeolocateDock(QgsDockWidget):
         super().__init__(tr("Geolocate photos"), parent)
         self.setObjectName("GeoDecoderDock")
         self.settings = DockSettings.load()
+        self.clock = RunClock()
         self.install_panel = InstallPanel()
         self.install_panel.installFinished.connect(lambda _ok: self.update_run_enabled())
         self.photos = PhotoListWidget()
+        self.photos.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.photos.setWordWrap(True)
         self.photos.pathsDropped.connect(self.add_paths)
         self.photos.scanFinished.connect(self._scan_finished)
         self.options = RunOptions()
@@ -70,58 +128,79 @@ class GeolocateDock(QgsDockWidget):
         self.status.setObjectName("geodecoderStatus")
         self.status.setWordWrap(True)
         self.result_view = ResultView(attention_lookup or (lambda _path: None))
-        self.pick_button = _button(tr("Pick a result on the map"), "geodecoderPickButton",
+        self.pick_button = _button(tr("Pick on map"), "geodecoderPickButton",
                                    lambda: self.pickRequested.emit(self.pick_button.isChecked()))
         self.pick_button.setCheckable(True)
+        self.pick_button.setToolTip(tr("Click a prediction on the map to see it here"))
         self.basemap_choice = QComboBox()
         self.basemap_choice.setObjectName("geodecoderBasemapChoice")
         self.basemap_choice.addItem(tr("World map (offline)"), WORLD)
         self.basemap_choice.addItem(tr("OpenStreetMap (web tiles)"), OSM)
         self.basemap_choice.setCurrentIndex(max(0, self.basemap_choice.findData(
             self.settings.basemap)))
-        self.basemap_button = _button(tr("Add basemap"), "geodecoderBasemapButton",
+        self.basemap_choice.setSizeAdjustPolicy(
+            QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.basemap_choice.setMinimumContentsLength(4)
+        self.basemap_button = _button(tr("Add"), "geodecoderBasemapButton",
                                       self._request_basemap)
+        self.basemap_button.setToolTip(tr("Add this basemap under the results"))
+        self.basemap_choice.setToolTip(tr("Basemap to add under the results"))
+        self.wheel_guard = WheelGuard(self)
+        guard_wheel([*self.findChildren(QAbstractSpinBox), *self.findChildren(QComboBox),
+                     *self.options.findChildren(QAbstractSpinBox),
+                     *self.options.findChildren(QComboBox), self.basemap_choice],
+                    self.wheel_guard)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("geodecoderTabs")
         self.setWidget(self._layout())
         self.update_run_enabled()
 
     def _layout(self) -> QWidget:
-        photos_box = QGroupBox(tr("Photos"))
-        buttons = QHBoxLayout()
-        for text, name, slot in ((tr("Add photos…"), "geodecoderAddPhotos", self.choose_photos),
-                                 (tr("Add folder…"), "geodecoderAddFolder", self.choose_folder),
-                                 (tr("Remove"), "geodecoderRemovePhotos",
-                                  self.photos.remove_selected),
-                                 (tr("Clear"), "geodecoderClearPhotos", self._clear_photos)):
-            buttons.addWidget(_button(text, name, slot))
-        box_layout = QVBoxLayout(photos_box)
-        box_layout.addLayout(buttons)
-        box_layout.addWidget(self.photos)
-        options_box = QGroupBox(tr("Model and run"))
-        QVBoxLayout(options_box).addWidget(self.options)
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.run_button)
-        run_row.addWidget(self.cancel_button)
-        result_box = QGroupBox(tr("Result"))
-        result_layout = QVBoxLayout(result_box)
-        result_layout.addWidget(self.pick_button)
-        result_layout.addWidget(self.result_view)
+        buttons = QGridLayout()  # two by two: four in a row do not fit a narrow dock
+        for i, (text, name, slot) in enumerate((
+                (tr("Add photos…"), "geodecoderAddPhotos", self.choose_photos),
+                (tr("Add folder…"), "geodecoderAddFolder", self.choose_folder),
+                (tr("Remove"), "geodecoderRemovePhotos", self.photos.remove_selected),
+                (tr("Clear"), "geodecoderClearPhotos", self._clear_photos))):
+            buttons.addWidget(_button(text, name, slot), i // 2, i % 2)
+        photos_page = QWidget()
+        photos_layout = QVBoxLayout(photos_page)
+        photos_layout.setContentsMargins(*PAGE_MARGINS)
+        photos_layout.addLayout(buttons)
+        photos_layout.addWidget(self.photos, 1)
+        options_page = QWidget()
+        options_layout = QVBoxLayout(options_page)
+        options_layout.setContentsMargins(*PAGE_MARGINS)
+        options_layout.addWidget(self.options)
+        options_layout.addStretch(1)
         basemap_row = QHBoxLayout()
         basemap_row.addWidget(self.basemap_choice, 1)
         basemap_row.addWidget(self.basemap_button)
+        result_page = QWidget()
+        result_layout = QVBoxLayout(result_page)
+        result_layout.setContentsMargins(*PAGE_MARGINS)
+        top_row = QHBoxLayout()  # "Why here?" stays in view above the answer
+        top_row.addWidget(self.pick_button)
+        top_row.addWidget(self.result_view.why_button)
+        result_layout.addLayout(top_row)
+        result_layout.addLayout(basemap_row)
+        result_layout.addWidget(self.result_view)
+        result_layout.addStretch(1)
+        self.tabs.addTab(photos_page, tr("Photos"))  # the list scrolls itself
+        self.tabs.addTab(_scrolling(options_page), tr("Model"))
+        self.tabs.addTab(_scrolling(result_page), tr("Result"))
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.run_button)
+        run_row.addWidget(self.cancel_button)
         body = QWidget()
         layout = QVBoxLayout(body)
+        layout.setContentsMargins(*PAGE_MARGINS)
         layout.addWidget(self.install_panel)
-        layout.addWidget(photos_box, 2)
-        layout.addWidget(options_box)
+        layout.addWidget(self.tabs, 1)
         layout.addLayout(run_row)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
-        layout.addWidget(result_box, 3)
-        layout.addLayout(basemap_row)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        return scroll
+        return body
 
     # ------------------------------------------------------------------ photos
     def add_paths(self, paths) -> int:
@@ -197,26 +276,56 @@ class GeolocateDock(QgsDockWidget):
             return None
         if not self.options.has_model():
             self.status.setText(self.options.model_status.text())
+            self.tabs.setCurrentIndex(TAB_MODEL)
             return None
         params = self.params()
+        if params.output_path and os.path.exists(params.output_path) \
+                and not self.confirm_overwrite(params.output_path):
+            self.status.setText(tr("Not run: {path} is kept. Choose another file under "
+                                   "\"Save run to\" (Model tab), or leave it empty for a "
+                                   "new file per run.").format(path=params.output_path))
+            self.tabs.setCurrentIndex(TAB_MODEL)
+            return None
         self.save_settings()
         self.photos.reset_statuses()
         self.runRequested.emit(params)
         return params
+
+    def confirm_overwrite(self, path: str) -> bool:
+        """Ask before a run replaces an existing file (a "Save run to" remembered from an
+        earlier session may name a GeoPackage the user still works with)."""
+        open_layers = layers_reading(path)
+        text = tr("{path} already exists. Replace it with this run?").format(path=path)
+        if open_layers:
+            text += "\n\n" + tr("{n} layer(s) of this project read it: {names}. They will "
+                                 "show the new run.").format(
+                n=len(open_layers), names=", ".join(lyr.name() for lyr in open_layers[:5]))
+        answer = QMessageBox.question(self, tr("Replace the GeoPackage?"), text,
+                                      QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        return answer == QMessageBox.Yes
 
     def _request_basemap(self) -> None:
         self.save_settings()
         self.basemapRequested.emit(self.basemap_choice.currentData())
 
     # ------------------------------------------- slots called by the run service
-    def run_started(self, _task=None) -> None:
+    def run_started(self, task=None) -> None:
         self.progress.setValue(0)
         self.cancel_button.setEnabled(True)
         self.run_button.setEnabled(False)
-        self.status.setText(tr("Running…"))
+        total = len(task.params.photos) if task is not None and hasattr(task, "params") \
+            else self.photos.count()
+        self.clock.start(total)
+        self.status.setText(tr("Loading the model… ({n} photo(s) to geolocate)").format(
+            n=total))
 
     def set_progress(self, percent: float) -> None:
         self.progress.setValue(int(percent))
+
+    def set_count(self, done: int, total: int) -> None:
+        """Photos done so far, with an estimate of the time left."""
+        self.clock.update(done, total)
+        self.status.setText(self.clock.text())
 
     def photo_done(self, path: str, ok: bool, text: str) -> None:
         self.photos.set_status(path, text if ok else tr("failed: {reason}").format(reason=text),
@@ -228,3 +337,8 @@ class GeolocateDock(QgsDockWidget):
         if device_used:
             self.options.set_device_used(device_used)
         self.update_run_enabled()
+
+    def show_result(self, details) -> None:
+        """A clicked result: shown in the Result tab, which comes to the front."""
+        self.result_view.show_details(details)
+        self.tabs.setCurrentIndex(TAB_RESULT)

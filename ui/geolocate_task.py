@@ -9,7 +9,9 @@ outcome to a callback that builds the layers.
 
 Cancel is checked between batches by the Predictor (``should_stop=self.isCanceled``)
 and while writing, so a cancelled run stops within one batch and leaves no file and no
-layer behind.  Once the GeoPackage is committed (moved onto its destination, replacing
+layer behind.  A cancelled run ends as a *completed* task whose description says it was
+cancelled: QGIS reports a task that returns False as "Task failed", which a cancel the
+user asked for is not.  Once the GeoPackage is committed (moved onto its destination, replacing
 any previous file there) the run is complete: a cancel arriving after that is ignored
 and the run finishes normally, so the dock never says "nothing was added" about a file
 that was written.
@@ -60,6 +62,7 @@ class GeolocateTask(QgsTask):
 
     photoDone = pyqtSignal(str, bool, str)  # path, geolocated?, place-less summary/reason
     deviceResolved = pyqtSignal(str)  # Predictor.device_used, as soon as the model is loaded
+    countChanged = pyqtSignal(int, int)  # photos done, photos in the run
 
     def __init__(self, params: GeolocateParams, output_path: str,
                  on_finished: Optional[Callable[[GeolocateTask, bool], None]] = None):
@@ -72,6 +75,7 @@ class GeolocateTask(QgsTask):
         self.error: Optional[str] = None
         self.device_used = ""
         self.committed = False  # the GeoPackage is complete at output_path
+        self.cancelled = False  # stopped by a cancel before the commit: nothing written
         self._photos: list[PhotoSummary] = []
         self._attention: dict = {}
 
@@ -96,7 +100,9 @@ class GeolocateTask(QgsTask):
         path = predict_to_geopackage(self.output_path, stream, progress=self._progress,
                                      should_stop=self.isCanceled, on_record=self._record)
         if path is None:  # cancelled before the commit: no file written or replaced
-            return False
+            self.cancelled = True
+            self.setDescription(tr("GeoDecoder: cancelled, nothing was added"))
+            return True  # a cancel is not a failure (QGIS says "Task failed" for False)
         # Committed: the file is complete (and replaced any previous one), so the run is
         # done whatever a late cancel says; returning False now would hide a real file.
         self.committed = True
@@ -114,6 +120,7 @@ class GeolocateTask(QgsTask):
 
     def _progress(self, done: int, total: int) -> None:
         self.setProgress(PREDICT_SHARE * done / max(total, 1))
+        self.countChanged.emit(done, total)
 
     def _record(self, record) -> None:
         """Per record as it arrives: keep its summary (and attention), tell the dock."""

@@ -8,12 +8,15 @@ from typing import Optional
 DEVICES = ("auto", "cpu", "gpu")
 
 
-def device_labels() -> list[str]:
-    """What the dock and the Processing algorithms show for DEVICES, in that order.
-    The engine's "gpu" is whichever GPU PyTorch sees: CUDA, else Apple MPS; "auto"
-    falls back to the CPU.  The device actually used is reported after each run."""
+def device_labels(short: bool = False) -> list[str]:
+    """What the dock (`short`: it is narrow; its tooltip says what GPU means) and the
+    Processing algorithms show for DEVICES, in that order.  The engine's "gpu" is
+    whichever GPU PyTorch sees: CUDA, else Apple MPS; "auto" falls back to the CPU.
+    The device actually used is reported after each run."""
     from .i18n import tr
 
+    if short:
+        return [tr("Auto (GPU if any, else CPU)"), tr("CPU"), tr("GPU (CUDA or Apple MPS)")]
     return [tr("Auto (CUDA or Apple MPS if available, else CPU)"), tr("CPU"),
             tr("GPU (CUDA or Apple MPS)")]
 

@@ -6,8 +6,8 @@ import html
 from typing import Callable, Optional
 
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtGui import QPixmap
-from qgis.PyQt.QtWidgets import QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from qgis.PyQt.QtGui import QPixmap, QTextDocumentFragment
+from qgis.PyQt.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from .attention_view import AttentionView
 from .i18n import tr
@@ -26,10 +26,25 @@ def _km2(value: Optional[float]) -> str:
     return "—" if value is None else tr("{v:,.0f} km²").format(v=value)
 
 
+NAME_CHARS = 30  # a longer unbreakable file name would widen a narrow dock
+
+
+def elide_middle(text: str, limit: int = NAME_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    keep = (limit - 1) // 2
+    return text[:keep] + "…" + text[-(limit - 1 - keep):]
+
+
 def details_html(d: ResultDetails) -> str:
     """The text part of the panel (HTML, every value escaped)."""
+    return summary_html(d) + tables_html(d)
+
+
+def summary_html(d: ResultDetails) -> str:
+    """The answer: file, place, confidence, scene, regions, EXIF check."""
     e = html.escape
-    rows = [f"<b>{e(d.file_name)}</b>",
+    rows = [f"<b>{e(elide_middle(d.file_name))}</b>",
             tr("Predicted: {lat:.4f}, {lon:.4f} — {place}").format(
                 lat=d.lat, lon=d.lon, place=e(d.place or tr("no place name"))),
             tr("Confidence: {c:.1%}; scene: {s}").format(c=d.confidence, s=e(d.scene)),
@@ -41,15 +56,21 @@ def details_html(d: ResultDetails) -> str:
         if d.exif_conflict:
             rows.append("<b>" + tr("The EXIF position lies outside the 90% region: the model "
                                    "or the metadata is wrong.") + "</b>")
+    return "<br>".join(rows)
+
+
+def tables_html(d: ResultDetails) -> str:
+    """The top candidates and the best S2 cell per level, with headers."""
+    e = html.escape
+    # three narrow columns (the dock is about 300 px wide): where = place over lat, lon
     cands = "".join(f"<tr><td>{c.rank}</td><td>{c.probability:.1%}</td>"
-                    f"<td>{c.lat:.3f}, {c.lon:.3f}</td><td>{e(c.place)}</td></tr>"
-                    for c in d.candidates)
+                    f"<td>{e(c.place) or '—'}<br><small>{c.lat:.3f}, {c.lon:.3f}</small></td>"
+                    f"</tr>" for c in d.candidates)
     cells = "".join(f"<tr><td>{c.level}</td><td><code>{e(c.token)}</code></td>"
                     f"<td>{c.probability:.1%}</td></tr>" for c in d.cells)
-    cand_head = _header_row(tr("Rank"), tr("Probability"), tr("Lat, lon"), tr("Place"))
-    cell_head = _header_row(tr("Level"), tr("S2 cell token"), tr("Probability"))
-    return ("<br>".join(rows)
-            + f"<h4>{tr('Top candidates')}</h4>{TABLE}{cand_head}{cands}</table>"
+    cand_head = _header_row(tr("Rank"), tr("Prob."), tr("Place (lat, lon)"))
+    cell_head = _header_row(tr("Level"), tr("S2 cell token"), tr("Prob."))
+    return (f"<h4>{tr('Top candidates')}</h4>{TABLE}{cand_head}{cands}</table>"
             + f"<h4>{tr('Best S2 cell per level')}</h4>"
             + "<small>" + tr("Level 0 is the coarsest; the token names the cell in the S2 "
                              "geometry (the Cells layers hold it in cell_token).") + "</small>"
@@ -64,6 +85,24 @@ def _header_row(*titles: str) -> str:
         + "</tr>"
 
 
+class DetailsLabel(QLabel):
+    """The details as rich text that grows with its content (the Result tab scrolls as
+    one page; a text box of its own would scroll inside it in a narrow dock)."""
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.RichText)
+        self.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+
+    def setHtml(self, text: str) -> None:  # noqa: N802 - as QTextBrowser
+        self.setText(text)
+
+    def toPlainText(self) -> str:  # noqa: N802 - as QTextBrowser
+        return QTextDocumentFragment.fromHtml(self.text()).toPlainText()
+
+
 class ResultView(QWidget):
     """Shows one ``ResultDetails``; "Why here?" asks `attention_lookup` for the maps."""
 
@@ -76,9 +115,10 @@ class ResultView(QWidget):
         self.photo = QLabel(tr("Select a prediction on the map to see it here."))
         self.photo.setAlignment(Qt.AlignCenter)
         self.photo.setWordWrap(True)
-        self.text = QTextBrowser()
+        self.text = DetailsLabel()  # the answer, above the photo
         self.text.setObjectName("geodecoderResultText")
-        self.text.setMinimumHeight(160)
+        self.tables = DetailsLabel()  # candidates and cells, below "Why here?"
+        self.tables.setObjectName("geodecoderResultTables")
         self.why_button = QPushButton(tr("Why here?"))
         self.why_button.setObjectName("geodecoderWhyHereButton")
         self.why_button.setCheckable(True)
@@ -90,7 +130,8 @@ class ResultView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         # "Why here?" right under the photo, and its maps in the photo's place: the
         # answer and its reason stay in view in a narrow dock
-        for widget in (self.photo, self.attention, self.why_button, self.text):
+        # the dock puts why_button in its top row, always in view (see dock.py)
+        for widget in (self.text, self.photo, self.attention, self.why_button, self.tables):
             layout.addWidget(widget)
 
     def show_details(self, details: ResultDetails) -> None:
@@ -103,7 +144,9 @@ class ResultView(QWidget):
                 path=details.photo_path))
         else:
             self.photo.setPixmap(pixmap)
-        self.text.setHtml(details_html(details))
+        self.text.setHtml(summary_html(details))
+        self.text.setToolTip(details.photo_path)  # the full name of an elided one
+        self.tables.setHtml(tables_html(details))
         self.why_button.setEnabled(True)
         if self.why_button.isChecked():
             self._toggle_attention(True)

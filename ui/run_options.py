@@ -13,6 +13,7 @@ from qgis.PyQt.QtWidgets import (
     QFormLayout,
     QLabel,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -35,6 +36,12 @@ def bundle_label(path: str) -> str:
     return tr("{name} v{version}").format(name=name, version=doc.get("model_version", "?"))
 
 
+def _caption(text: str, buddy: QWidget) -> QLabel:
+    label = QLabel(text)
+    label.setBuddy(buddy)
+    return label
+
+
 class RunOptions(QWidget):
     def __init__(self, parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -48,8 +55,10 @@ class RunOptions(QWidget):
         self.model_status.setWordWrap(True)
         self.device = QComboBox()
         self.device.setObjectName("geodecoderDevice")
-        for key, text in zip(DEVICES, device_labels()):
+        for key, text in zip(DEVICES, device_labels(short=True)):
             self.device.addItem(text, key)
+        self.device.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.device.setMinimumContentsLength(8)  # long labels elide: the dock is narrow
         self.device.setToolTip(tr("GPU means whichever GPU PyTorch sees here: CUDA, else "
                                   "Apple MPS. The device a run really used is shown below."))
         self.device_used = QLabel(tr("Device used: —"))
@@ -60,7 +69,9 @@ class RunOptions(QWidget):
         self.batch_size = QSpinBox()
         self.batch_size.setObjectName("geodecoderBatchSize")
         self.batch_size.setRange(1, 512)
-        self.attention = QCheckBox(tr("Keep attention maps (for \"Why here?\")"))
+        self.attention = QCheckBox(tr("Keep \"Why here?\" maps"))
+        self.attention.setToolTip(tr("Keep the model's attention maps of every photo, to "
+                                     "show where it looked (Result tab, \"Why here?\")."))
         self.attention.setObjectName("geodecoderKeepAttention")
         self.output = QgsFileWidget()
         self.output.setObjectName("geodecoderOutputPath")
@@ -68,16 +79,20 @@ class RunOptions(QWidget):
         self.output.setFilter(tr("GeoPackage (*.gpkg)"))
         self.output.setToolTip(tr("Leave empty to save each run in a new GeoPackage in the "
                                   "plugin's runs folder."))
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow(tr("Model"), self.model)
-        form.addRow("", self.model_status)
-        form.addRow(tr("Device"), self.device)
-        form.addRow("", self.device_used)
-        form.addRow(tr("Top-k candidates"), self.top_k)
-        form.addRow(tr("Batch size"), self.batch_size)
-        form.addRow("", self.attention)
-        form.addRow(tr("Save run to"), self.output)
+        # labels above the wide fields, a small form for the numbers: reads at any
+        # dock width (QGIS opens docks about 290 px wide)
+        numbers = QFormLayout()
+        numbers.setContentsMargins(0, 0, 0, 0)
+        numbers.addRow(tr("Top-k candidates"), self.top_k)
+        numbers.addRow(tr("Batch size"), self.batch_size)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (_caption(tr("Model bundle"), self.model), self.model, self.model_status,
+                       _caption(tr("Device"), self.device), self.device, self.device_used):
+            layout.addWidget(widget)
+        layout.addLayout(numbers)
+        for widget in (self.attention, _caption(tr("Save run to"), self.output), self.output):
+            layout.addWidget(widget)
         self.update_model_status()
 
     def model_path(self) -> Optional[str]:

@@ -46,6 +46,7 @@ def default_runs_dir() -> Path:
 class GeolocateService(QObject):
     runStarted = pyqtSignal(object)  # GeolocateTask
     progressChanged = pyqtSignal(float)
+    countChanged = pyqtSignal(int, int)  # photos done, photos in the run
     deviceResolved = pyqtSignal(str)  # the device the running task uses (Predictor.device_used)
     photoDone = pyqtSignal(str, bool, str)
     runFinished = pyqtSignal(object, object)  # RunOutcome, RunLayers
@@ -89,6 +90,7 @@ class GeolocateService(QObject):
         ensure_own_libraries()
         task = GeolocateTask(params, self.output_path_for(params), self._task_finished)
         task.progressChanged.connect(self.progressChanged)
+        task.countChanged.connect(self.countChanged)
         task.photoDone.connect(self.photoDone)
         task.deviceResolved.connect(self.deviceResolved)
         self.task = task
@@ -104,7 +106,7 @@ class GeolocateService(QObject):
         """Main thread.  Layers are added for every committed run, even when a cancel
         came after the commit (the file is complete; the task then returns True)."""
         self.task = None
-        if not ok or task.outcome is None:
+        if not ok or task.outcome is None:  # cancelled (ok, no outcome) or failed
             if task.error and not task.isCanceled():
                 self.runFailed.emit(task.error)
             else:

@@ -53,18 +53,19 @@ def _memory_layer(geometry: str, fields: str) -> QgsVectorLayer:
     return QgsVectorLayer(f"{geometry}?crs=EPSG:4326&{spec}", "style", "memory")
 
 
-def _marker(color: str, size: float) -> QgsMarkerSymbol:
+def _marker(color: str, size: float, outline: str = "#ffffff") -> QgsMarkerSymbol:
     return QgsMarkerSymbol.createSimple({"name": "circle", "color": color, "size": str(size),
-                                         "outline_color": "#ffffff", "outline_width": "0.3"})
+                                         "outline_color": outline, "outline_width": "0.3"})
 
 
 def predictions_layer() -> QgsVectorLayer:
     layer = _memory_layer("Point", "photo_path:string photo_relpath:string file_name:string "
                                    "place:string confidence:double")
-    ranges = [(0.0, 0.05, "#fdd49e", 2.4, "below 5%"), (0.05, 0.2, "#fc8d59", 3.0, "5–20%"),
-              (0.2, 0.5, "#e34a33", 3.8, "20–50%"), (0.5, 1.0, "#7f0000", 4.6, "50% and more")]
+    # dark outlines: the answer must stand out over the regions and any basemap
+    ranges = [(0.0, 0.05, "#fdd49e", 3.2, "below 5%"), (0.05, 0.2, "#fc8d59", 3.6, "5–20%"),
+              (0.2, 0.5, "#e34a33", 4.2, "20–50%"), (0.5, 1.0, "#7f0000", 5.0, "50% and more")]
     renderer = QgsGraduatedSymbolRenderer("confidence", [
-        QgsRendererRange(lo, hi, _marker(color, size), label)
+        QgsRendererRange(lo, hi, _marker(color, size, "#1a1a1a"), label)
         for lo, hi, color, size, label in ranges])
     layer.setRenderer(renderer)
     layer.setMapTipTemplate(MAP_TIP)
@@ -130,10 +131,12 @@ def surface_layer() -> QgsVectorLayer:
 
 def regions_layer() -> QgsVectorLayer:
     layer = _memory_layer("MultiPolygon", "mass:double area_km2:double")
-    inner = QgsFillSymbol.createSimple({"color": "217,65,43,90", "outline_color": "#b2182b",
-                                        "outline_width": "0.7"})
-    outer = QgsFillSymbol.createSimple({"color": "244,165,130,35", "outline_color": "#d6604d",
-                                        "outline_width": "0.5", "outline_style": "dash"})
+    # light fills: the regions of many photos overlap, and the cells and the basemap
+    # must stay readable under them
+    inner = QgsFillSymbol.createSimple({"color": "217,65,43,45", "outline_color": "#b2182b",
+                                        "outline_width": "0.6"})
+    outer = QgsFillSymbol.createSimple({"style": "no", "outline_color": "#d6604d",
+                                        "outline_width": "0.4", "outline_style": "dash"})
     layer.setRenderer(QgsCategorizedSymbolRenderer("mass", [
         QgsRendererCategory(0.5, inner, "50% credible region"),
         QgsRendererCategory(0.9, outer, "90% credible region")]))

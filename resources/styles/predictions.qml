@@ -27,13 +27,13 @@
       <Option name="offset" type="QString" value="0,0"></Option>
       <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="offset_unit" type="QString" value="MM"></Option>
-      <Option name="outline_color" type="QString" value="255,255,255,255"></Option>
+      <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
       <Option name="outline_style" type="QString" value="solid"></Option>
       <Option name="outline_width" type="QString" value="0.3"></Option>
       <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="outline_width_unit" type="QString" value="MM"></Option>
       <Option name="scale_method" type="QString" value="diameter"></Option>
-      <Option name="size" type="QString" value="2.4"></Option>
+      <Option name="size" type="QString" value="3.2"></Option>
       <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="size_unit" type="QString" value="MM"></Option>
       <Option name="vertical_anchor_point" type="QString" value="1"></Option>
@@ -47,13 +47,13 @@
      <prop k="offset" v="0,0"></prop>
      <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="offset_unit" v="MM"></prop>
-     <prop k="outline_color" v="255,255,255,255"></prop>
+     <prop k="outline_color" v="26,26,26,255"></prop>
      <prop k="outline_style" v="solid"></prop>
      <prop k="outline_width" v="0.3"></prop>
      <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="outline_width_unit" v="MM"></prop>
      <prop k="scale_method" v="diameter"></prop>
-     <prop k="size" v="2.4"></prop>
+     <prop k="size" v="3.2"></prop>
      <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="size_unit" v="MM"></prop>
      <prop k="vertical_anchor_point" v="1"></prop>
@@ -85,13 +85,13 @@
       <Option name="offset" type="QString" value="0,0"></Option>
       <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="offset_unit" type="QString" value="MM"></Option>
-      <Option name="outline_color" type="QString" value="255,255,255,255"></Option>
+      <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
       <Option name="outline_style" type="QString" value="solid"></Option>
       <Option name="outline_width" type="QString" value="0.3"></Option>
       <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="outline_width_unit" type="QString" value="MM"></Option>
       <Option name="scale_method" type="QString" value="diameter"></Option>
-      <Option name="size" type="QString" value="3"></Option>
+      <Option name="size" type="QString" value="3.6"></Option>
       <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="size_unit" type="QString" value="MM"></Option>
       <Option name="vertical_anchor_point" type="QString" value="1"></Option>
@@ -105,13 +105,13 @@
      <prop k="offset" v="0,0"></prop>
      <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="offset_unit" v="MM"></prop>
-     <prop k="outline_color" v="255,255,255,255"></prop>
+     <prop k="outline_color" v="26,26,26,255"></prop>
      <prop k="outline_style" v="solid"></prop>
      <prop k="outline_width" v="0.3"></prop>
      <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="outline_width_unit" v="MM"></prop>
      <prop k="scale_method" v="diameter"></prop>
-     <prop k="size" v="3"></prop>
+     <prop k="size" v="3.6"></prop>
      <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="size_unit" v="MM"></prop>
      <prop k="vertical_anchor_point" v="1"></prop>
@@ -143,13 +143,13 @@
       <Option name="offset" type="QString" value="0,0"></Option>
       <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="offset_unit" type="QString" value="MM"></Option>
-      <Option name="outline_color" type="QString" value="255,255,255,255"></Option>
+      <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
       <Option name="outline_style" type="QString" value="solid"></Option>
       <Option name="outline_width" type="QString" value="0.3"></Option>
       <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="outline_width_unit" type="QString" value="MM"></Option>
       <Option name="scale_method" type="QString" value="diameter"></Option>
-      <Option name="size" type="QString" value="3.8"></Option>
+      <Option name="size" type="QString" value="4.2"></Option>
       <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="size_unit" type="QString" value="MM"></Option>
       <Option name="vertical_anchor_point" type="QString" value="1"></Option>
@@ -163,13 +163,13 @@
      <prop k="offset" v="0,0"></prop>
      <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="offset_unit" v="MM"></prop>
-     <prop k="outline_color" v="255,255,255,255"></prop>
+     <prop k="outline_color" v="26,26,26,255"></prop>
      <prop k="outline_style" v="solid"></prop>
      <prop k="outline_width" v="0.3"></prop>
      <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="outline_width_unit" v="MM"></prop>
      <prop k="scale_method" v="diameter"></prop>
-     <prop k="size" v="3.8"></prop>
+     <prop k="size" v="4.2"></prop>
      <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="size_unit" v="MM"></prop>
      <prop k="vertical_anchor_point" v="1"></prop>
@@ -201,13 +201,13 @@
       <Option name="offset" type="QString" value="0,0"></Option>
       <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="offset_unit" type="QString" value="MM"></Option>
-      <Option name="outline_color" type="QString" value="255,255,255,255"></Option>
+      <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
       <Option name="outline_style" type="QString" value="solid"></Option>
       <Option name="outline_width" type="QString" value="0.3"></Option>
       <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="outline_width_unit" type="QString" value="MM"></Option>
       <Option name="scale_method" type="QString" value="diameter"></Option>
-      <Option name="size" type="QString" value="4.6"></Option>
+      <Option name="size" type="QString" value="5"></Option>
       <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="size_unit" type="QString" value="MM"></Option>
       <Option name="vertical_anchor_point" type="QString" value="1"></Option>
@@ -221,13 +221,13 @@
      <prop k="offset" v="0,0"></prop>
      <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="offset_unit" v="MM"></prop>
-     <prop k="outline_color" v="255,255,255,255"></prop>
+     <prop k="outline_color" v="26,26,26,255"></prop>
      <prop k="outline_style" v="solid"></prop>
      <prop k="outline_width" v="0.3"></prop>
      <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="outline_width_unit" v="MM"></prop>
      <prop k="scale_method" v="diameter"></prop>
-     <prop k="size" v="4.6"></prop>
+     <prop k="size" v="5"></prop>
      <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="size_unit" v="MM"></prop>
      <prop k="vertical_anchor_point" v="1"></prop>

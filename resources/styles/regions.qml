@@ -17,26 +17,26 @@
     <layer class="SimpleFill" enabled="1" locked="0" pass="0">
      <Option type="Map">
       <Option name="border_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="color" type="QString" value="217,65,43,90"></Option>
+      <Option name="color" type="QString" value="217,65,43,45"></Option>
       <Option name="joinstyle" type="QString" value="bevel"></Option>
       <Option name="offset" type="QString" value="0,0"></Option>
       <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="offset_unit" type="QString" value="MM"></Option>
       <Option name="outline_color" type="QString" value="178,24,43,255"></Option>
       <Option name="outline_style" type="QString" value="solid"></Option>
-      <Option name="outline_width" type="QString" value="0.7"></Option>
+      <Option name="outline_width" type="QString" value="0.6"></Option>
       <Option name="outline_width_unit" type="QString" value="MM"></Option>
       <Option name="style" type="QString" value="solid"></Option>
      </Option>
      <prop k="border_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="color" v="217,65,43,90"></prop>
+     <prop k="color" v="217,65,43,45"></prop>
      <prop k="joinstyle" v="bevel"></prop>
      <prop k="offset" v="0,0"></prop>
      <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="offset_unit" v="MM"></prop>
      <prop k="outline_color" v="178,24,43,255"></prop>
      <prop k="outline_style" v="solid"></prop>
-     <prop k="outline_width" v="0.7"></prop>
+     <prop k="outline_width" v="0.6"></prop>
      <prop k="outline_width_unit" v="MM"></prop>
      <prop k="style" v="solid"></prop>
      <data_defined_properties>
@@ -59,28 +59,28 @@
     <layer class="SimpleFill" enabled="1" locked="0" pass="0">
      <Option type="Map">
       <Option name="border_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="color" type="QString" value="244,165,130,35"></Option>
+      <Option name="color" type="QString" value="0,0,255,255"></Option>
       <Option name="joinstyle" type="QString" value="bevel"></Option>
       <Option name="offset" type="QString" value="0,0"></Option>
       <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
       <Option name="offset_unit" type="QString" value="MM"></Option>
       <Option name="outline_color" type="QString" value="214,96,77,255"></Option>
       <Option name="outline_style" type="QString" value="dash"></Option>
-      <Option name="outline_width" type="QString" value="0.5"></Option>
+      <Option name="outline_width" type="QString" value="0.4"></Option>
       <Option name="outline_width_unit" type="QString" value="MM"></Option>
-      <Option name="style" type="QString" value="solid"></Option>
+      <Option name="style" type="QString" value="no"></Option>
      </Option>
      <prop k="border_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="color" v="244,165,130,35"></prop>
+     <prop k="color" v="0,0,255,255"></prop>
      <prop k="joinstyle" v="bevel"></prop>
      <prop k="offset" v="0,0"></prop>
      <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
      <prop k="offset_unit" v="MM"></prop>
      <prop k="outline_color" v="214,96,77,255"></prop>
      <prop k="outline_style" v="dash"></prop>
-     <prop k="outline_width" v="0.5"></prop>
+     <prop k="outline_width" v="0.4"></prop>
      <prop k="outline_width_unit" v="MM"></prop>
-     <prop k="style" v="solid"></prop>
+     <prop k="style" v="no"></prop>
      <data_defined_properties>
       <Option type="Map">
        <Option name="name" type="QString" value=""></Option>
