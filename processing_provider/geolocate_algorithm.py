@@ -11,6 +11,11 @@ no list of every prediction is kept, so memory stays flat however many photos.  
 cancel (checked between batches, chunks and every few hundred features) and a sink
 that refuses a feature both raise QgsProcessingException: Processing then reports a
 failed run instead of loading partial outputs as if complete.
+
+Loaded into a project, the outputs look as the dock's: the same layer names, styles
+and defaults (candidates off), and the cells output -- one table with a ``level``
+field, handy in the modeler -- shown as one layer per level in a "Cells" group, the
+finest shaded by probability and on, the coarser ones light and off.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Callable
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
+    QgsFeatureRequest,
     QgsFeatureSink,
     QgsProcessing,
     QgsProcessingAlgorithm,
@@ -31,12 +37,17 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
+    QgsProject,
+    QgsVectorLayer,
 )
 
+from ..inference.layer_names import CELLS_PREFIX
 from ..inference.styles import style_path
+from ..ui import run_pipeline
 from ..ui.i18n import tr
 from ..ui.native_libs import ensure_own_libraries
 from ..ui.params import DEVICES, device_labels
+from ..ui.run_layers import add_scene_name_field, cell_level_title
 from ..ui.run_pipeline import NoModelError, PredictionStream, resolve_bundle_path
 from .feature_rows import qgs_fields, to_feature, wkb_type
 
@@ -89,18 +100,80 @@ class _Output:
     written: int = 0
 
 
-class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
-    """Applies the shipped QML (renderer, map tip) to an output loaded into the project."""
+def _tree_node(layer):
+    project = layer.project() or QgsProject.instance()
+    return project, project.layerTreeRoot().findLayer(layer.id())
 
-    def __init__(self, style_name: str):
+
+class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
+    """Applies the shipped QML (renderer, map tip) and the dock's name and default
+    visibility to an output loaded into the project."""
+
+    def __init__(self, style_name: str, title: str = "", visible: bool = True,
+                 scene_names=None):
         super().__init__()
-        self.style_name = style_name
+        self.style_name, self.title, self.visible = style_name, title, visible
+        self.scene_names = scene_names
 
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS's name
         qml = style_path(self.style_name)
         if qml.is_file():
             layer.loadNamedStyle(str(qml))
-            layer.triggerRepaint()
+        if self.title:
+            layer.setName(self.title)
+        if self.scene_names is not None:
+            add_scene_name_field(layer, self.scene_names)
+        _project, node = _tree_node(layer)
+        if node is not None:
+            node.setItemVisibilityChecked(self.visible)
+        layer.triggerRepaint()
+
+
+class CellsPostProcessor(QgsProcessingLayerPostProcessorInterface):
+    """The cells output (every level in one table) shown as the dock shows it: one layer
+    per level in a "Cells" group, coarse first; only the finest is on."""
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS's name
+        idx = layer.fields().indexOf("level")
+        levels = sorted(int(v) for v in layer.uniqueValues(idx) if v is not None) \
+            if idx >= 0 else []
+        if not levels:
+            return
+        project, node = _tree_node(layer)
+        coarse = []
+        for level in levels[:-1]:
+            part = self._level_layer(layer, level, cell_level_title(level, levels))
+            if part is not None:
+                part.loadNamedStyle(str(style_path(CELLS_PREFIX + str(level))))
+                coarse.append(part)
+        finest = levels[-1]
+        layer.setSubsetString(f'"level" = {finest}')
+        layer.setName(cell_level_title(finest, levels))
+        layer.loadNamedStyle(str(style_path(CELLS_PREFIX + str(finest), finest + 1)))
+        layer.triggerRepaint()
+        if node is None:
+            return
+        parent = node.parent()
+        group = parent.insertGroup(parent.children().index(node), tr("Cells"))
+        for part in coarse:
+            project.addMapLayer(part, False)
+            group.addLayer(part).setItemVisibilityChecked(False)
+        group.addChildNode(node.clone())
+        parent.removeChildNode(node)
+
+    @staticmethod
+    def _level_layer(layer, level: int, title: str):
+        """The features of one level as a layer of its own: the same file filtered, or
+        for a temporary (memory) output a copy of them."""
+        where = f'"level" = {level}'
+        if layer.providerType() == "memory":
+            part = layer.materialize(QgsFeatureRequest().setFilterExpression(where))
+            part.setName(title)
+            return part
+        part = QgsVectorLayer(layer.source(), title, layer.providerType())
+        if not part.isValid() or not part.setSubsetString(where):
+            return None
+        return part
 
 
 class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
@@ -140,7 +213,7 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterMultipleLayers(
             self.PHOTOS, tr("Photo files"), QgsProcessing.TypeFile, optional=True))
         self.addParameter(QgsProcessingParameterFile(
-            self.MODEL, tr("Model bundle folder (empty: the default model)"),
+            self.MODEL, model_parameter_title(),
             behavior=QgsProcessingParameterFile.Folder, optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.DEVICE, tr("Device"), options=device_labels(), defaultValue=0))
@@ -152,13 +225,14 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
             defaultValue=8, minValue=1, maxValue=512)
         batch.setFlags(batch.flags() | batch.FlagAdvanced)
         self.addParameter(batch)
+        # the names of the dock's layers (ui/run_layers.py)
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT, tr("Predicted locations"), QgsProcessing.TypeVectorPoint))
+            self.OUTPUT, tr("Predictions"), QgsProcessing.TypeVectorPoint))
         for name, title, kind in (
-                (self.CANDIDATES, tr("Top-k candidates"), QgsProcessing.TypeVectorPoint),
-                (self.CELLS, tr("Cells of every level"), QgsProcessing.TypeVectorPolygon),
-                (self.REGIONS, tr("Credible regions (50% / 90%)"),
-                 QgsProcessing.TypeVectorPolygon)):
+                (self.CANDIDATES, tr("Candidates"), QgsProcessing.TypeVectorPoint),
+                (self.CELLS, tr("Cells (every level; loaded as one layer per level)"),
+                 QgsProcessing.TypeVectorPolygon),
+                (self.REGIONS, tr("Regions (50% / 90%)"), QgsProcessing.TypeVectorPolygon)):
             self.addParameter(QgsProcessingParameterFeatureSink(
                 name, title, kind, optional=True, createByDefault=True))
 
@@ -177,6 +251,14 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(tr("Not found: {paths}").format(
                 paths=", ".join(missing)))
         return photos
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        """No model given and none installed: say so before the run starts (the dialog
+        shows this message instead of running into it)."""
+        if not self.parameterAsFile(parameters, self.MODEL, context) \
+                and run_pipeline.default_bundle_path() is None:
+            return False, run_pipeline.no_model_message()
+        return super().checkParameterValues(parameters, context)
 
     def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802
         # Main thread for GUI runs (the worker runs processAlgorithm): load shapely and
@@ -236,36 +318,52 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
 
         levels, cells = stream.num_levels, stream.bundle.cells
         info = stream.run_info()
-        out_path = output_file(self.parameterAsOutputLayer(parameters, self.OUTPUT, context))
+        # photo_relpath is relative to the predictions file, known once its sink is open
+        # (asking parameterAsOutputLayer for it would register a second, never written
+        # "memory:Predictions" layer to load: "not correctly generated")
+        where = {}
         specs = (
-            (self.OUTPUT, schema.PREDICTIONS, schema.prediction_fields(levels), "Point",
-             lambda preds, regions: schema.prediction_rows(preds, out_path, info,
-                                                           regions=regions)),
-            (self.CANDIDATES, schema.CANDIDATES, schema.CANDIDATE_FIELDS, "Point",
-             lambda preds, _regions: schema.candidate_rows(preds)),
-            (self.CELLS, schema.cells_layer(0), schema.CELL_FIELDS, "MultiPolygon",
+            (self.OUTPUT, schema.prediction_fields(levels), "Point",
+             lambda preds, regions: schema.prediction_rows(preds, where["out"], info,
+                                                           regions=regions),
+             StylePostProcessor(schema.PREDICTIONS, tr("Predictions"),
+                                scene_names=stream.scene_names)),
+            (self.CANDIDATES, schema.CANDIDATE_FIELDS, "Point",
+             lambda preds, _regions: schema.candidate_rows(preds),
+             StylePostProcessor(schema.CANDIDATES, tr("Candidates"), visible=False)),
+            (self.CELLS, schema.CELL_FIELDS, "MultiPolygon",
              lambda preds, _regions: [row for h in range(levels)
-                                      for row in schema.cell_rows(preds, cells, h)]),
-            (self.REGIONS, schema.REGIONS, schema.REGION_FIELDS, "MultiPolygon",
-             lambda preds, regions: schema.region_rows(preds, regions=regions)),
+                                      for row in schema.cell_rows(preds, cells, h)],
+             CellsPostProcessor()),
+            (self.REGIONS, schema.REGION_FIELDS, "MultiPolygon",
+             lambda preds, regions: schema.region_rows(preds, regions=regions),
+             StylePostProcessor(schema.REGIONS, tr("Regions (50% / 90%)"))),
         )
         crs = QgsCoordinateReferenceSystem("EPSG:4326")
         outputs = []
-        for key, style, field_defs, geometry, rows in specs:
+        for key, field_defs, geometry, rows, processor in specs:
             fields = qgs_fields(field_defs)
             sink, dest_id = self.parameterAsSink(parameters, key, context, fields,
                                                  wkb_type(geometry), crs)
             if sink is None:
                 continue  # an optional output the user switched off
+            if key == self.OUTPUT:
+                where["out"] = output_file(dest_id)
             outputs.append(_Output(key, self.parameterDefinition(key).description(), sink,
                                    dest_id, fields, {f.name: f.type for f in field_defs},
                                    geometry == "MultiPolygon", rows))
-            self._style_on_load(context, dest_id, style)
+            self._style_on_load(context, dest_id, processor)
         return outputs
 
     @staticmethod
-    def _style_on_load(context, dest_id: str, style: str) -> None:
+    def _style_on_load(context, dest_id: str, processor) -> None:
         if context.willLoadLayerOnCompletion(dest_id):
-            processor = StylePostProcessor(style)
             _POST_PROCESSORS[dest_id] = processor
             context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(processor)
+
+
+def model_parameter_title() -> str:
+    """Says what an empty MODEL means here: the default model, or nothing at all."""
+    if run_pipeline.default_bundle_path() is not None:
+        return tr("Model bundle folder (empty: the default model)")
+    return tr("Model bundle folder (required: no default model is installed)")

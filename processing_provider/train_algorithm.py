@@ -28,6 +28,40 @@ from ..ui.params import DEVICES, device_labels
 from ..ui.run_pipeline import check_engine_packages
 
 DEVICE_KEYS = DEVICES
+# The fewest geotagged photos the engine trains on with its default settings: it holds
+# 10 % back to check the model (at least 1), and it builds cells from the rest only from
+# 10 photos on (inference.cells.default_ladder; below that every photo of a region falls
+# in one cell and training stops with "cannot build cells").  Checked against the engine
+# by tests/test_plugin_processing.py.
+MIN_TRAINING_PHOTOS = 11
+
+
+def count_geotagged(folder: str, enough: int) -> tuple[int, int]:
+    """(photos with an EXIF GPS position, photos without one) in `folder`, reading EXIF
+    headers only until `enough` geotagged ones are found."""
+    from ..inference.photos import find_photos, read_exif_gps, register_heif
+
+    paths, _missing = find_photos(folder)
+    register_heif()
+    with_gps = without = 0
+    for path in paths:
+        if read_exif_gps(path) is not None:
+            with_gps += 1
+            if with_gps >= enough:
+                break
+        else:
+            without += 1
+    return with_gps, without
+
+
+def too_few_photos_message(folder: str, with_gps: int, without: int) -> str:
+    return tr("Training needs at least {need} photos with a GPS position in their EXIF "
+              "({train} to learn from and 1 to check the model on), spread over more than "
+              "one place; {folder} has {n}{others}. Add geotagged photos and run again."
+              ).format(need=MIN_TRAINING_PHOTOS, train=MIN_TRAINING_PHOTOS - 1,
+                       folder=folder, n=with_gps,
+                       others=tr(" (and {m} photo(s) without GPS, which cannot be used)")
+                       .format(m=without) if without else "")
 
 
 def metrics_text(validation: dict) -> str:
@@ -68,12 +102,14 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
     def shortHelpString(self) -> str:  # noqa: N802
         return tr("Trains a GeoDecoder model bundle from a folder of photos whose EXIF "
                   "holds GPS (searched recursively; photos without GPS are listed and "
-                  "skipped). The bundle folder is then the MODEL of \"Geolocate photos\". "
+                  "skipped; at least {need} are needed). The bundle folder is then the MODEL of "
+                  "\"Geolocate photos\". "
                   "A model knows only the places its photos cover. Its card (MODEL.md) "
                   "records the data, the hardware and the validation accuracy. A cancelled "
                   "run keeps its last epoch in <bundle folder>.checkpoint: run again with "
                   "the same photos, bundle folder and options and \"Resume\" checked to "
-                  "continue from it. Device: GPU means CUDA, else Apple MPS.")
+                  "continue from it. Device: GPU means CUDA, else Apple MPS.").format(
+                      need=MIN_TRAINING_PHOTOS)
 
     def createInstance(self):  # noqa: N802
         return TrainModelAlgorithm()
@@ -143,6 +179,9 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
             from ..inference.train import TrainError, train_from_photos
         except (RuntimeError, ImportError, OSError) as exc:  # missing or broken packages
             raise QgsProcessingException(_message(exc)) from exc
+        with_gps, without = count_geotagged(photos, MIN_TRAINING_PHOTOS)
+        if with_gps < MIN_TRAINING_PHOTOS:  # say it now, with the number, not after a scan
+            raise QgsProcessingException(too_few_photos_message(photos, with_gps, without))
 
         def progress(fraction: float, message: str) -> None:
             feedback.setProgress(100.0 * fraction)

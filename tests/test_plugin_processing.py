@@ -155,19 +155,67 @@ def test_qgis_process_runs_the_algorithm_from_a_shell(tmp_path, photo_folder,  #
     assert "Skipped" in run.stdout + run.stderr  # the broken photos are named
 
 
-def test_results_loaded_by_processing_get_the_plugin_styles(provider, photo_folder,  # noqa: F811
-                                                            tiny_bundle_dir, qgis_new_project):
+DOCK_NAMES = ["Predictions", "Candidates", "Regions (50% / 90%)",
+              "Cells level 0 (coarsest)", "Cells level 1", "Cells level 2 (finest)"]
+
+
+@pytest.mark.parametrize("where", ["temporary", "files"])
+def test_results_load_as_the_dock_shows_them(provider, photo_folder, tiny_bundle_dir,  # noqa: F811
+                                             qgis_new_project, tmp_path, where):
+    """Names, styles, defaults and one layer per cell level, as the dock loads a run;
+    and no "layers were not correctly generated" after a successful run."""
     import processing
 
+    outputs = {key: "TEMPORARY_OUTPUT" if where == "temporary"
+               else str(tmp_path / f"{key.lower()}.gpkg")
+               for key in ("OUTPUT", "CANDIDATES", "CELLS", "REGIONS")}
+    feedback = Feedback()
     processing.runAndLoadResults(ALG, {"INPUT": str(photo_folder[0]),
                                        "MODEL": str(tiny_bundle_dir), "DEVICE": 1,
-                                       "OUTPUT": "TEMPORARY_OUTPUT",
-                                       "REGIONS": "TEMPORARY_OUTPUT"})
-    loaded = {layer.name(): layer for layer in QgsProject.instance().mapLayers().values()}
-    points = loaded["Predicted locations"]
+                                       "TOP_K": 3, **outputs}, feedback=feedback)
+    assert not [e for e in feedback.errors if "not correctly generated" in e], feedback.errors
+    project = QgsProject.instance()
+    loaded = {layer.name(): layer for layer in project.mapLayers().values()}
+    assert sorted(loaded) == sorted(DOCK_NAMES)
+    root = project.layerTreeRoot()
+    on = {name for name, layer in loaded.items()
+          if root.findLayer(layer.id()).itemVisibilityChecked()}
+    assert on == {"Predictions", "Regions (50% / 90%)", "Cells level 2 (finest)"}
+    cells_group = root.findGroup("Cells")
+    assert [n.name() for n in cells_group.children()] == DOCK_NAMES[3:]
+    n = len(photo_folder[1]["good"])
+    for level, name in enumerate(DOCK_NAMES[3:]):
+        layer = loaded[name]
+        assert {f["level"] for f in layer.getFeatures()} == {level}, name
+        assert layer.featureCount() >= n
+    finest = loaded["Cells level 2 (finest)"].renderer()
+    assert finest.type() == "graduatedSymbol" and finest.classAttribute() == "probability"
+    assert loaded["Cells level 0 (coarsest)"].renderer().type() == "singleSymbol"
+    points = loaded["Predictions"]
     assert points.renderer().type() == "graduatedSymbol"
     assert "photo_path" in points.mapTipTemplate()
-    assert loaded["Credible regions (50% / 90%)"].renderer().type() == "categorizedSymbol"
+    assert points.fields().indexOf("scene_name") >= 0
+    assert loaded["Regions (50% / 90%)"].renderer().type() == "categorizedSymbol"
+
+
+def test_the_model_parameter_says_what_empty_means(provider, monkeypatch, photo_folder):  # noqa: F811,E501
+    import processing
+
+    from geodecoder.processing_provider import geolocate_algorithm as module
+    from geodecoder.ui import run_pipeline
+
+    monkeypatch.setattr(run_pipeline, "default_bundle_path", lambda: None)
+    alg = module.GeolocatePhotosAlgorithm()
+    alg.initAlgorithm()
+    title = alg.parameterDefinition("MODEL").description()
+    assert title == "Model bundle folder (required: no default model is installed)"
+    with pytest.raises(QgsProcessingException, match=NO_MODEL):  # before the run starts
+        processing.run(ALG, {"INPUT": str(photo_folder[0]), "OUTPUT": "TEMPORARY_OUTPUT"})
+    monkeypatch.setattr(run_pipeline, "default_bundle_path", lambda: "/some/default")
+    alg = module.GeolocatePhotosAlgorithm()
+    alg.initAlgorithm()
+    assert alg.parameterDefinition("MODEL").description() == \
+        "Model bundle folder (empty: the default model)"
 
 
 def test_missing_engine_packages_are_named():
@@ -365,7 +413,60 @@ def test_train_reports_os_and_import_errors_with_their_message(provider, tmp_pat
         raise error
 
     monkeypatch.setattr(engine_train, "train_from_photos", fail)
-    (tmp_path / "photos").mkdir()
+    _geotagged_photos(tmp_path / "photos", per_city=2)  # enough to pass the count check
     with pytest.raises(QgsProcessingException, match=message):
         processing.run("geodecoder:train_model", {"INPUT": str(tmp_path / "photos"),
                                                   "OUTPUT": str(tmp_path / "my-model")})
+
+
+def test_training_on_too_few_photos_says_how_many_are_needed(provider, tmp_path):
+    import time
+
+    import processing
+
+    from tests.photo_factory import make_jpeg
+
+    folder = tmp_path / "five"
+    folder.mkdir()
+    for i in range(5):
+        make_jpeg(folder / f"p{i}.jpg", (160, 128), (40 * i, 90, 160),
+                  gps=(48.85 + 0.01 * i, 2.35))
+    make_jpeg(folder / "no_gps.jpg", (160, 128), (128, 128, 128))
+    t0 = time.perf_counter()
+    with pytest.raises(QgsProcessingException) as raised:
+        processing.run("geodecoder:train_model", {"INPUT": str(folder), "EPOCHS": 1,
+                                                  "DEVICE": 1,
+                                                  "OUTPUT": str(tmp_path / "my-model")})
+    message = str(raised.value)
+    assert "at least 11 photos with a GPS position" in message, message
+    assert f"{folder} has 5 (and 1 photo(s) without GPS" in message, message
+    assert time.perf_counter() - t0 < 20  # said up front, before any training work
+    assert not (tmp_path / "my-model").exists()
+
+
+def test_the_minimum_number_of_training_photos_is_the_engines():
+    """MIN_TRAINING_PHOTOS photos of one city train; one fewer cannot build cells."""
+    import dataclasses
+
+    import numpy as np
+
+    from geodecoder.inference.cells import CellsError, build_hierarchy
+    from geodecoder.inference.train_config import TrainConfig
+    from geodecoder.inference.train_data import Sample, split_samples
+    from geodecoder.processing_provider.train_algorithm import MIN_TRAINING_PHOTOS
+
+    val_fraction = {f.name: f.default for f in dataclasses.fields(TrainConfig)}["val_fraction"]
+
+    def cells_build(n: int, seed: int) -> bool:
+        rng = np.random.default_rng(seed)
+        samples = [Sample(f"p{i}.jpg", 48.85 + rng.normal(0, 0.3), 2.35 + rng.normal(0, 0.3))
+                   for i in range(n)]
+        train, _val, _how = split_samples(samples, val_fraction, 0)  # the engine's split
+        try:
+            build_hierarchy([s.lat for s in train], [s.lon for s in train])
+            return True
+        except CellsError:
+            return False
+
+    assert all(cells_build(MIN_TRAINING_PHOTOS, seed) for seed in range(10))
+    assert not any(cells_build(MIN_TRAINING_PHOTOS - 1, seed) for seed in range(10))
