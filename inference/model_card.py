@@ -194,10 +194,10 @@ def render_card(facts: Dict, name: str = "") -> str:
         if cal:
             b, a = cal["before"], cal["after"]
             lines += ["### Calibration and credible regions", "",
-                      "Confidence is the probability of the top finest cell; it is right when "
-                      "the true place lies in that cell. ECE: expected calibration error (15 "
-                      "bins). Coverage: how often the true place lies inside the 50 % / 90 % "
-                      "credible region (should be close to 50 % / 90 %).", "",
+                      "Confidence is the probability of the finest cell the point is in; it is "
+                      "right when the true place lies in that cell. ECE: expected calibration "
+                      "error (15 bins). Coverage: how often the true place lies inside the "
+                      "50 % / 90 % credible region (should be close to 50 % / 90 %).", "",
                       "| | temperature | mean confidence | top-cell accuracy | ECE | "
                       "in 50 % region | in 90 % region |", "|---|---|---|---|---|---|---|"]
             for label, c in (("raw logits", b), ("calibrated (shipped)", a)):
