@@ -41,6 +41,12 @@ def photo_key(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
 
+def percent(p: float) -> str:
+    """A probability for a list entry: one decimal under 10 % (a weak model's 0.4 % must not
+    read as 0 %)."""
+    return f"{p:.1%}" if p < 0.1 else f"{p:.0%}"
+
+
 @dataclass(frozen=True)
 class RunOutcome:
     """What a finished run produced, for the layers and the dock."""
@@ -133,7 +139,7 @@ class GeolocateTask(QgsTask):
             self.photoDone.emit(record.path, False, reason)
         else:
             self.photoDone.emit(record.path, True,
-                                tr("confidence {c:.0%}").format(c=record.confidence))
+                                tr("confidence {c}").format(c=percent(record.confidence)))
 
     def finished(self, result: bool) -> None:  # main thread
         if self.on_finished is not None:
