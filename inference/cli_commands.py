@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -57,8 +55,8 @@ def cmd_predict(args) -> int:
 
     from .csv_out import CsvWriter
     from .gpkg import GeoPackageWriter
-    from .places import place_names
-    from .predict import Predictor, in_chunks
+    from .predict import Predictor
+    from .run import NothingToDo, run_photos
     from .schema import RunInfo
     from .styles import applicable_styles
 
@@ -72,10 +70,18 @@ def cmd_predict(args) -> int:
         raise UserError(str(exc)) from exc
     print(f"model: {bundle.label} from {bundle.path}; device: {predictor.device_used}",
           file=sys.stderr)
-    started = datetime.now(timezone.utc)
-    t0 = time.perf_counter()
     run = RunInfo.for_bundle(bundle, predictor.device_used,
-                             started.isoformat(timespec="seconds"))
+                             datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    writers = []
+    try:
+        writers.append(GeoPackageWriter(args.out, bundle.cells, run,
+                                        styles=applicable_styles(bundle.cells.num_levels)))
+        if args.csv:
+            writers.append(CsvWriter(args.csv, run, bundle.cells.num_levels, predictor.top_k))
+    except (OSError, RuntimeError) as exc:  # GeoPackageError is a RuntimeError
+        for w in writers:
+            w.abort()
+        raise UserError(f"cannot write {args.out}: {exc}") from exc
     bar = tqdm(total=0, unit="photo", disable=args.quiet, file=sys.stderr)
 
     def progress(done, total):
@@ -83,54 +89,25 @@ def cmd_predict(args) -> int:
         bar.n = done
         bar.refresh()
 
-    failures, n_pred = [], 0
+    def show(chunk):
+        for p, place, regs in zip(chunk.predictions, chunk.places, chunk.regions):
+            bar.write(photo_line(p, place, regs), file=sys.stdout)
+
     try:
-        gpkg = GeoPackageWriter(args.out, bundle.cells, run,
-                                styles=applicable_styles(bundle.cells.num_levels))
-        csv_out = (CsvWriter(args.csv, run, bundle.cells.num_levels, predictor.top_k)
-                   if args.csv else None)
-    except (OSError, RuntimeError) as exc:  # GeoPackageError is a RuntimeError
-        raise UserError(f"cannot write {args.out}: {exc}") from exc
-    writers = [w for w in (gpkg, csv_out) if w is not None]
-    try:
-        for chunk_p, chunk_f in in_chunks(predictor.run(args.paths, progress=progress), CHUNK):
-            n_pred += _flush(writers, chunk_p, chunk_f, failures, bar, place_names)
+        result = run_photos(args.paths, predictor, writers, run, progress=progress,
+                            on_chunk=show)
+    except NothingToDo as exc:
+        raise UserError(f"{', '.join(args.paths)}: {exc}") from exc
+    finally:
         bar.close()
-        if n_pred == 0 and not failures:  # aborted below: a good old file stays as it was
-            raise UserError(f"no photos found in {', '.join(args.paths)} (looked for JPEG, "
-                            "PNG, HEIC, TIFF, WebP, BMP and GIF files): nothing written")
-        seconds = time.perf_counter() - t0
-        final = dataclasses.replace(run, seconds=seconds)
-        gpkg.commit(final)
-        if csv_out:
-            csv_out.commit()
-    except BaseException:
-        for w in writers:
-            w.abort()
-        raise
-    for f in failures:
+    for f in result.failures:
         print(f"FAILED {f.path}: {f.reason}")
-    rate = n_pred / seconds if seconds > 0 else 0.0
-    print(f"done: {n_pred} photos geolocated, {len(failures)} failed, of "
-          f"{n_pred + len(failures)}, in {seconds:.1f} s ({rate:.1f} photos/s) -> {args.out}"
+    seconds = result.run.seconds
+    rate = result.predicted / seconds if seconds > 0 else 0.0
+    print(f"done: {result.predicted} photos geolocated, {len(result.failures)} failed, of "
+          f"{result.total}, in {seconds:.1f} s ({rate:.1f} photos/s) -> {args.out}"
           + (f" and {args.csv}" if args.csv else ""))
-    return 0 if n_pred or not failures else 1
-
-
-CHUNK = 16  # photos per write: memory stays flat however long the run
-
-
-def _flush(writers, preds, fails, failures, bar, place_names) -> int:
-    from .schema import photo_regions
-
-    regions = photo_regions(preds)  # once per chunk for every writer: unions are costly
-    places = place_names([(p.lat, p.lon) for p in preds]) if preds else []
-    for w in writers:
-        w.add(preds, fails, regions=regions, places=places)
-    failures.extend(fails)
-    for p, place, regs in zip(preds, places, regions):
-        bar.write(photo_line(p, place, regs), file=sys.stdout)
-    return len(preds)
+    return 0 if result.predicted else 1
 
 
 def _check_predict_args(args) -> None:

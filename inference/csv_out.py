@@ -26,6 +26,7 @@ from . import schema
 from .records import PhotoFailure, Prediction
 from .files import remove_quietly, temp_sibling
 from .schema import RunInfo
+from .writer import RunWriter
 
 
 def failures_path(path) -> Path:
@@ -49,7 +50,7 @@ def prediction_columns(num_levels: int, top_k: int) -> list[str]:
     return names
 
 
-class CsvWriter:
+class CsvWriter(RunWriter):
     """Streams rows into temporary siblings of the two files; ``commit`` renames them.
 
     The header is fixed up front from the hierarchy depth and top-k, so rows can be
@@ -91,7 +92,8 @@ class CsvWriter:
         for r in schema.failure_rows(list(failures)):
             self._fw.writerow([_cell(r.values.get(name)) for name in self.fail_header])
 
-    def commit(self) -> tuple[Path, Path]:
+    def commit(self, run=None) -> tuple[Path, Path]:
+        """``run`` is not needed: a CSV row carries its run's facts already."""
         try:
             self._fh.close()
             self._ffh.close()

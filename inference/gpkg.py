@@ -34,6 +34,7 @@ from .cells import CellHierarchy
 from .places import place_names
 from .records import PhotoFailure, Prediction
 from .schema import LayerDef, Row, RunInfo
+from .writer import RunWriter
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def _chunk_rows(spec: LayerDef, path: Path, preds: Sequence[Prediction],
     raise ValueError(f"no rows for layer {spec.name}")
 
 
-class GeoPackageWriter:
+class GeoPackageWriter(RunWriter):
     """Streams a run into a temporary GeoPackage chunk by chunk, then swaps it in.
 
     Memory stays flat however many photos a run has: each chunk's rows are written and

@@ -43,6 +43,7 @@ from qgis.core import (
 
 from ..inference.layer_names import CELLS_PREFIX
 from ..inference.styles import style_path
+from ..inference.writer import RunWriter
 from ..ui import run_pipeline
 from ..ui.i18n import tr
 from ..ui.native_libs import ensure_own_libraries
@@ -96,8 +97,29 @@ class _Output:
     fields: object
     types: dict
     multipolygon: bool
-    rows: Callable  # (predictions, regions) -> rows
+    rows: Callable  # (predictions, regions, places) -> rows
     written: int = 0
+
+
+class SinkWriter(RunWriter):
+    """The algorithm's feature sinks as one writer of the engine's run: each chunk is
+    turned into features as it arrives; nothing keeps the predictions."""
+
+    def __init__(self, outputs: list, feedback):
+        self.outputs, self.feedback = outputs, feedback
+
+    def add(self, predictions, failures=(), *, regions=None, places=None) -> None:
+        for out in self.outputs:
+            out.written = add_features(
+                out.sink, (to_feature(row, out.fields, out.types, out.multipolygon)
+                           for row in out.rows(predictions, regions, places)),
+                out.name, self.feedback, out.written)
+
+    def commit(self, run=None) -> dict:
+        return {out.key: out.dest_id for out in self.outputs}
+
+    def abort(self) -> None:
+        """Nothing to undo: Processing drops the outputs of an algorithm that raised."""
 
 
 def _tree_node(layer):
@@ -293,19 +315,14 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
         def progress(done, total):
             feedback.setProgress(PREDICT_SHARE * done / max(total, 1))
 
-        from ..inference import schema
+        from ..inference.run import NothingToDo
 
-        for preds, _fails in stream.chunks(progress, feedback.isCanceled, report):
-            if feedback.isCanceled():
-                raise cancelled_error()
-            regions = schema.photo_regions(preds)
-            for out in outputs:
-                out.written = add_features(
-                    out.sink, (to_feature(row, out.fields, out.types, out.multipolygon)
-                               for row in out.rows(preds, regions)),
-                    out.name, feedback, out.written)
-            del preds, regions  # written: let the chunk go before the next one
-        if feedback.isCanceled():
+        try:
+            result = stream.run([SinkWriter(outputs, feedback)], progress, feedback.isCanceled,
+                                report)
+        except NothingToDo as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        if result.cancelled:
             raise cancelled_error()
         feedback.setProgress(100)
         feedback.pushInfo(tr("{n} photo(s) geolocated, {f} skipped, on {device}").format(
@@ -324,19 +341,19 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
         where = {}
         specs = (
             (self.OUTPUT, schema.prediction_fields(levels), "Point",
-             lambda preds, regions: schema.prediction_rows(preds, where["out"], info,
-                                                           regions=regions),
+             lambda preds, regions, places: schema.prediction_rows(
+                 preds, where["out"], info, regions=regions, places=places),
              StylePostProcessor(schema.PREDICTIONS, tr("Predictions"),
                                 scene_names=stream.scene_names)),
             (self.CANDIDATES, schema.CANDIDATE_FIELDS, "Point",
-             lambda preds, _regions: schema.candidate_rows(preds),
+             lambda preds, _regions, _places: schema.candidate_rows(preds),
              StylePostProcessor(schema.CANDIDATES, tr("Candidates"), visible=False)),
             (self.CELLS, schema.CELL_FIELDS, "MultiPolygon",
-             lambda preds, _regions: [row for h in range(levels)
-                                      for row in schema.cell_rows(preds, cells, h)],
+             lambda preds, _regions, _places: [row for h in range(levels)
+                                               for row in schema.cell_rows(preds, cells, h)],
              CellsPostProcessor()),
             (self.REGIONS, schema.REGION_FIELDS, "MultiPolygon",
-             lambda preds, regions: schema.region_rows(preds, regions=regions),
+             lambda preds, regions, _places: schema.region_rows(preds, regions=regions),
              StylePostProcessor(schema.REGIONS, tr("Regions (50% / 90%)"))),
         )
         crs = QgsCoordinateReferenceSystem("EPSG:4326")

@@ -268,10 +268,10 @@ def test_processing_feeds_the_sinks_chunk_by_chunk(provider, tmp_path, photo_fol
     """No list of every prediction: the sinks get each chunk as it arrives."""
     import processing
 
+    from geodecoder.inference import run as engine_run
     from geodecoder.inference import schema as plugin_schema
-    from geodecoder.ui import run_pipeline
 
-    monkeypatch.setattr(run_pipeline, "CHUNK", 3, raising=False)
+    monkeypatch.setattr(engine_run, "CHUNK", 3)
     sizes = []
     original = plugin_schema.prediction_rows
 

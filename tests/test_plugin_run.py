@@ -266,9 +266,9 @@ def test_a_run_writes_chunk_by_chunk_and_keeps_no_predictions(qgis_new_project, 
     """Memory must not grow with the number of photos: each chunk is written as it
     arrives and dropped; the outcome keeps one small summary per photo."""
     from geodecoder.inference import gpkg
-    from geodecoder.ui import run_pipeline
+    from geodecoder.inference import run as engine_run
 
-    chunk = getattr(run_pipeline, "CHUNK", 16)
+    chunk = engine_run.CHUNK
     n = 3 * chunk + 5
     (tmp_path / "in").mkdir()
     photos = [str(make_jpeg(tmp_path / "in" / f"p{i:03d}.jpg", size=(96, 72),
@@ -276,10 +276,10 @@ def test_a_run_writes_chunk_by_chunk_and_keeps_no_predictions(qgis_new_project, 
     chunks, live = [], []
     original_add = gpkg.GeoPackageWriter.add
 
-    def spy_add(writer, predictions, failures=()):
+    def spy_add(writer, predictions, failures=(), **kwargs):
         chunks.append(len(predictions) + len(failures))
         live.append(_live_predictions(photos))
-        return original_add(writer, predictions, failures)
+        return original_add(writer, predictions, failures, **kwargs)
 
     monkeypatch.setattr(gpkg.GeoPackageWriter, "add", spy_add)
     service = GeolocateService(None, project=qgis_new_project, runs_dir=tmp_path / "runs")

@@ -5,11 +5,11 @@ same way and write the same schema with the same writer as the command line.  No
 widgets here (Processing runs it in qgis_process, without a GUI), and the engine is
 imported inside the functions: importing this module never imports torch.
 
-Memory stays flat however many photos a run has.  A ``Prediction`` carries up to
-several hundred finest cells, so nothing keeps them all: ``PredictionStream.chunks``
-hands them on ``CHUNK`` photos at a time, ``predict_to_geopackage`` writes each chunk
-with the engine's ``GeoPackageWriter`` (temporary file, swapped in at commit) and the
-Processing algorithm feeds its sinks the same way.  What the dock keeps per photo is a
+Memory stays flat however many photos a run has: ``PredictionStream.run`` is the
+engine's one run (``inference.run.run_photos``, chunks of ``inference.run.CHUNK``
+photos) into any writers: ``predict_to_geopackage`` gives it the engine's
+``GeoPackageWriter`` (temporary file, swapped in at commit), the Processing algorithm a
+writer that feeds its sinks.  What the dock keeps per photo is a
 ``PhotoSummary`` (path, lat, lon, confidence or the failure reason) and, when asked
 for, the small attention maps; the details of a clicked result (candidates, cells,
 regions) are read back from the run's GeoPackage layers (``result_details``), which
@@ -25,14 +25,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from .i18n import tr
 from .native_libs import ensure_own_libraries
 
 log = logging.getLogger(__name__)
 PLUGIN_ROOT = Path(__file__).resolve().parent.parent
-CHUNK = 16  # photos per write, as the command line: memory stays flat however long the run
 
 class NoModelError(RuntimeError):
     """No model given and no default model installed; the message says what to do."""
@@ -126,32 +125,30 @@ class PredictionStream:
     def num_levels(self) -> int:
         return self.bundle.cells.num_levels
 
-    def chunks(self, progress: Optional[Callable[[int, int], None]] = None,
-               should_stop: Optional[Callable[[], bool]] = None,
-               on_record: Optional[Callable[[object], None]] = None,
-               size: Optional[int] = None) -> Iterator[tuple[list, list]]:
-        """Yield (predictions, failures) of at most `size` (default ``CHUNK``) photos
-        until every photo is done or `should_stop()`; `on_record` sees each record as it
-        arrives (per-photo statuses).  The caller checks `should_stop` afterwards."""
-        from ..inference.predict import in_chunks
+    def run(self, writers, progress: Optional[Callable[[int, int], None]] = None,
+            should_stop: Optional[Callable[[], bool]] = None,
+            on_record: Optional[Callable[[object], None]] = None,
+            on_chunk: Optional[Callable[[object], None]] = None):
+        """The engine's one run (``inference.run.run_photos``) into `writers`; returns its
+        RunResult (``cancelled`` when `should_stop()` ended it before the commit)."""
         from ..inference.records import PhotoFailure
+        from ..inference.run import run_photos
 
-        def counted():
-            for record in self.predictor.run(self.photos, progress=progress,
-                                             should_stop=should_stop):
-                if isinstance(record, PhotoFailure):
-                    self.n_failed += 1
-                else:
-                    self.n_predicted += 1
-                if on_record is not None:
-                    on_record(record)
-                yield record
+        def counted(record):
+            if isinstance(record, PhotoFailure):
+                self.n_failed += 1
+            else:
+                self.n_predicted += 1
+            if on_record is not None:
+                on_record(record)
 
         t0 = time.perf_counter()
-        for preds, fails in in_chunks(counted(), max(1, int(size or CHUNK))):
+        try:
+            return run_photos(self.photos, self.predictor, writers, self.run_info(),
+                              progress=progress, should_stop=should_stop, on_record=counted,
+                              on_chunk=on_chunk)
+        finally:
             self.seconds = time.perf_counter() - t0
-            yield preds, fails
-        self.seconds = time.perf_counter() - t0
 
     def run_info(self):
         """The engine's RunInfo (model, device, timing so far), as the command line makes it."""
@@ -174,32 +171,20 @@ class PredictionStream:
 def predict_to_geopackage(path, stream: PredictionStream, *,
                           progress: Optional[Callable[[int, int], None]] = None,
                           should_stop: Optional[Callable[[], bool]] = None,
-                          on_record: Optional[Callable[[object], None]] = None,
-                          chunk_size: Optional[int] = None) -> Optional[Path]:
-    """Predict `stream` into the GeoPackage `path`, one chunk at a time, styles included.
+                          on_record: Optional[Callable[[object], None]] = None
+                          ) -> Optional[Path]:
+    """Predict `stream` into the GeoPackage `path`, styles included.
 
     Returns the written path once committed (atomically: a previous file at `path` is
     replaced only then), or None when `should_stop()` ended the run before the commit:
     then no file and no temporary file is left and a previous file is untouched.  A
     cancel that comes after the commit is not seen here: the file is complete.
     """
-    from ..inference.gpkg import GeoPackageWriter, WriteCancelled
+    from ..inference.gpkg import GeoPackageWriter
     from ..inference.styles import applicable_styles
 
     writer = GeoPackageWriter(os.fspath(path), stream.bundle.cells, stream.run_info(),
                               styles=applicable_styles(stream.num_levels),
                               is_cancelled=should_stop)
-    try:
-        for preds, fails in stream.chunks(progress, should_stop, on_record, chunk_size):
-            writer.add(preds, fails)
-            del preds, fails  # the chunk is on disk: let it go before the next one
-        if should_stop is not None and should_stop():
-            writer.abort()
-            return None
-        return writer.commit(stream.run_info())
-    except WriteCancelled:
-        writer.abort()
-        return None
-    except BaseException:
-        writer.abort()
-        raise
+    result = stream.run([writer], progress, should_stop, on_record)
+    return None if result.cancelled else result.outputs[0]

@@ -1,0 +1,114 @@
+"""One run: photos in, records streamed to any set of writers, all or nothing.
+
+The command line, the dock's task and the Processing algorithm are thin callers of
+``run_photos``: it owns the chunking (memory stays flat however many photos), computes the
+costly per-chunk parts once for every writer (credible-region unions, place names),
+reports progress and honours cancel, keeps the failures list and the run facts, and
+commits every writer only when the whole run went through (a cancelled or failed run
+aborts them all, so no half-written output replaces a good one).
+
+A new output format is one ``RunWriter`` subclass, nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, List, Optional, Sequence
+
+from .predict import Predictor, in_chunks
+from .records import PhotoFailure, Prediction
+from .writer import RunWriter
+
+CHUNK = 16  # photos per write: memory stays flat however long the run
+
+
+@dataclass
+class Chunk:
+    predictions: List[Prediction]
+    failures: List[PhotoFailure]
+    regions: list  # per prediction, schema.photo_regions
+    places: list  # per prediction, places.place_names
+
+
+@dataclass
+class RunResult:
+    run: object  # schema.RunInfo with the final seconds
+    predicted: int = 0
+    failures: List[PhotoFailure] = field(default_factory=list)
+    outputs: list = field(default_factory=list)  # what each writer's commit returned
+    cancelled: bool = False
+
+    @property
+    def total(self) -> int:
+        return self.predicted + len(self.failures)
+
+
+class NothingToDo(ValueError):
+    """The inputs held no photo at all: nothing was written."""
+
+
+def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[RunWriter],
+               run, *, progress: Optional[Callable[[int, int], None]] = None,
+               should_stop: Optional[Callable[[], bool]] = None,
+               on_record: Optional[Callable[[object], None]] = None,
+               on_chunk: Optional[Callable[[Chunk], None]] = None,
+               chunk_size: Optional[int] = None) -> RunResult:
+    """Geolocate ``photos`` (files or folders) into ``writers``.
+
+    ``run`` is the RunInfo written with the outputs (its ``seconds`` is filled in at the
+    end).  ``on_record`` sees every record as it arrives, ``on_chunk`` every chunk once
+    all writers have it.  Returns with ``cancelled`` True (and every writer aborted) when
+    ``should_stop()`` turned true before the commit; raises NothingToDo (writers aborted)
+    when there was no photo at all; any other error aborts the writers and propagates.
+    """
+    from .gpkg import WriteCancelled
+    from .places import place_names
+    from .schema import photo_regions
+
+    result = RunResult(run)
+    t0 = time.perf_counter()
+
+    def records():
+        for record in predictor.run(photos, progress=progress, should_stop=should_stop):
+            if on_record is not None:
+                on_record(record)
+            yield record
+
+    try:
+        for preds, fails in in_chunks(records(), max(1, int(chunk_size or CHUNK))):
+            chunk = Chunk(preds, fails, photo_regions(preds),
+                          place_names([(p.lat, p.lon) for p in preds]) if preds else [])
+            for w in writers:
+                w.add(chunk.predictions, chunk.failures, regions=chunk.regions,
+                      places=chunk.places)
+            result.predicted += len(preds)
+            result.failures.extend(fails)
+            if on_chunk is not None:
+                on_chunk(chunk)
+            del chunk, preds, fails  # on disk: let it go before the next one
+        if should_stop is not None and should_stop():
+            result.cancelled = True
+        elif result.total == 0:
+            raise NothingToDo("no photos found (looked for JPEG, PNG, HEIC, TIFF, WebP, BMP "
+                              "and GIF files): nothing written")
+        else:
+            result.run = dataclasses.replace(run, seconds=time.perf_counter() - t0)
+            result.outputs = [w.commit(result.run) for w in writers]
+            return result
+    except WriteCancelled:
+        result.cancelled = True
+    except BaseException:
+        _abort(writers)
+        raise
+    _abort(writers)
+    return result
+
+
+def _abort(writers: Sequence[RunWriter]) -> None:
+    for w in writers:
+        try:
+            w.abort()
+        except Exception:  # noqa: BLE001 - one writer's cleanup must not skip the others
+            pass

@@ -1,0 +1,26 @@
+"""The shape every output of a run shares (GeoPackage, CSV, a Processing sink, ...).
+
+Kept apart from ``run.py`` so that writers import it without torch.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+
+class RunWriter:
+    """Take chunks, then commit or abort as a whole (see ``run.run_photos``)."""
+
+    def add(self, predictions: Sequence, failures: Sequence = (), *, regions=None,
+            places=None) -> None:
+        """One chunk; ``regions`` and ``places`` are per prediction, computed once for all
+        writers of the run."""
+        raise NotImplementedError
+
+    def commit(self, run=None):
+        """Make the output final (atomically where it is a file); returns where it went."""
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        """Leave nothing behind: a previous output at the same place stays as it was."""
+        raise NotImplementedError

@@ -1,0 +1,106 @@
+"""The one run path: chunks to every writer, commit all or abort all."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference.csv_out import CsvWriter
+from inference.gpkg import GeoPackageWriter
+from inference.predict import Predictor
+from inference.run import NothingToDo, run_photos
+from inference.schema import RunInfo
+from inference.writer import RunWriter
+from tests.photo_factory import make_jpeg
+
+
+class ListWriter(RunWriter):
+    """A new output format is one writer class: this one keeps what it is given."""
+
+    def __init__(self):
+        self.chunks, self.committed, self.aborted = [], None, False
+
+    def add(self, predictions, failures=(), *, regions=None, places=None):
+        assert len(regions) == len(predictions) == len(places)  # computed once, passed in
+        self.chunks.append(([p.path for p in predictions], [f.path for f in failures]))
+
+    def commit(self, run=None):
+        self.committed = run
+        return "listed"
+
+    def abort(self):
+        self.aborted = True
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(7):
+        make_jpeg(folder / f"p{i}.jpg", size=(96, 72), color=(30 * i, 90, 160))
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    return folder
+
+
+def _run_info(bundle):
+    return RunInfo.for_bundle(bundle, "cpu", "2026-01-01T00:00:00+00:00")
+
+
+def test_every_writer_gets_every_chunk_and_all_commit(tiny_bundle, photos, tmp_path):
+    predictor = Predictor(tiny_bundle, device="cpu", batch_size=4)
+    run = _run_info(tiny_bundle)
+    listed = ListWriter()
+    gpkg = GeoPackageWriter(tmp_path / "r.gpkg", tiny_bundle.cells, run)
+    csv_out = CsvWriter(tmp_path / "r.csv", run, tiny_bundle.cells.num_levels, 5)
+    chunks = []
+    result = run_photos([str(photos)], predictor, [listed, gpkg, csv_out], run,
+                        chunk_size=3, on_chunk=lambda c: chunks.append(len(c.predictions)))
+    assert result.predicted == 7 and [f.path for f in result.failures] == [
+        str(photos / "broken.jpg")]
+    assert all(len(p) + len(f) <= 3 for p, f in listed.chunks) and len(listed.chunks) == 3
+    assert sum(chunks) == 7
+    assert listed.committed is result.run and result.run.seconds > 0
+    assert result.outputs[0] == "listed" and (tmp_path / "r.gpkg").is_file()
+    assert (tmp_path / "r.csv").is_file() and not listed.aborted
+
+
+def test_a_cancel_aborts_every_writer_and_keeps_an_older_file(tiny_bundle, photos, tmp_path):
+    predictor = Predictor(tiny_bundle, device="cpu", batch_size=2)
+    run = _run_info(tiny_bundle)
+    old = tmp_path / "r.gpkg"
+    old.write_bytes(b"the previous good run")
+    listed = ListWriter()
+    gpkg = GeoPackageWriter(old, tiny_bundle.cells, run)
+    seen = []
+
+    def stop():
+        return len(seen) >= 3
+
+    result = run_photos([str(photos)], predictor, [listed, gpkg], run, should_stop=stop,
+                        on_record=seen.append, chunk_size=2)
+    assert result.cancelled and listed.aborted and listed.committed is None
+    assert old.read_bytes() == b"the previous good run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "r.gpkg"]  # no temp left
+
+
+def test_no_photos_is_an_error_and_writes_nothing(tiny_bundle, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    listed = ListWriter()
+    with pytest.raises(NothingToDo, match="no photos found"):
+        run_photos([str(empty)], Predictor(tiny_bundle, device="cpu"), [listed],
+                   _run_info(tiny_bundle))
+    assert listed.aborted and listed.committed is None
+
+
+def test_an_error_in_one_writer_aborts_the_others(tiny_bundle, photos, tmp_path):
+    class Broken(ListWriter):
+        def add(self, *args, **kwargs):
+            raise OSError("disk full")
+
+    run = _run_info(tiny_bundle)
+    listed = ListWriter()
+    gpkg = GeoPackageWriter(tmp_path / "r.gpkg", tiny_bundle.cells, run)
+    with pytest.raises(OSError, match="disk full"):
+        run_photos([str(photos)], Predictor(tiny_bundle, device="cpu"), [listed, gpkg,
+                                                                         Broken()], run)
+    assert listed.aborted and not (tmp_path / "r.gpkg").exists()
