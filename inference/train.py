@@ -36,7 +36,7 @@ from .cells import CellHierarchy, CellsError, build_hierarchy
 from .gallery import Gallery
 from .model import GeoDecoder, ModelConfig
 from .train_checkpoint import (Dist, best_weights, buffer_sync, fingerprint, hardware_facts,
-                               load_checkpoint, report, setup_dist)
+                               load_checkpoint, load_weights, report, setup_dist)
 from .train_config import (PRESETS, ProgressFn, StopFn, TrainConfig, TrainError, TrainResult,
                            auto_epochs, lr_factor, resolve_preset)
 from .train_data import Sample, read_samples_csv, scan_photos, split_samples
@@ -185,7 +185,8 @@ def _run(samples, skipped, source, cfg: TrainConfig, progress, should_stop) -> T
     state = {"fingerprint": fp, "epoch": 0, "step": 0, "best": None, "best_epoch": None,
              "history": []}
     if cfg.resume:
-        state = load_checkpoint(ckpt, model, opt, fp, progress if dist.main else None)
+        state = load_checkpoint(ckpt, model, opt, fp, progress if dist.main else None,
+                                cfg.finetune_backbone)
     loop = EpochLoop(cfg, dist, model, step_mod, opt, train_set, labels, scene_y, weights,
                      [s.path for s in train], val, val_set, parents, finest, autocast, epochs,
                      total_steps, warmup, ckpt, progress, should_stop,
@@ -201,10 +202,9 @@ def _run(samples, skipped, source, cfg: TrainConfig, progress, should_stop) -> T
         return _result(None, False, state, train, val, skipped, {}, ext, cache, t_start, ckpt, {})
 
     # -- the selected model, the baselines on the same validation photos, the bundle
-    from safetensors.torch import load_file
 
     from .model_card import build_facts, render_card, write_bundle
-    model.load_state_dict(load_file(str(best_weights(ckpt))), strict=False)
+    load_weights(model, best_weights(ckpt), cfg.finetune_backbone)
     train_pooled = cache.gather([ext.locs[s.path] for s in gallery], pooled=True)
     retrieval_gallery = None
     if cfg.gallery and not cfg.finetune_backbone:  # features of the frozen backbone only

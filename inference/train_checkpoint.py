@@ -165,22 +165,10 @@ def usable_checkpoint(root: Path) -> Tuple[Path, List[str]]:
                      "it cannot be resumed safely, run without --resume to start again")
 
 
-def read_state(root: Path) -> Optional[Dict]:
-    """The state of the newest checkpoint (for reporting; not verified), or None."""
-    for folder in checkpoints(root):
-        try:
-            return json.loads((folder / STATE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-    return None
-
-
 def load_checkpoint(root: Path, model: nn.Module, opt, fp: str,
-                    progress: ProgressFn = None) -> Dict:
+                    progress: ProgressFn = None, with_backbone: bool = False) -> Dict:
     """Restore weights, optimizer and RNG states; refuse a checkpoint of another run or
     one whose files do not belong together."""
-    from safetensors.torch import load_file
-
     folder, problems = usable_checkpoint(root)
     for problem in problems:
         message = f"skipped a newer checkpoint: {problem}; resuming from {folder.name}"
@@ -192,13 +180,27 @@ def load_checkpoint(root: Path, model: nn.Module, opt, fp: str,
     if state.get("fingerprint") != fp:
         raise TrainError(f"--resume: the checkpoint in {root} was made from other data, "
                          "split, cells or network options; run without --resume")
-    model.load_state_dict(load_file(str(folder / WEIGHTS)), strict=False)
+    load_weights(model, folder / WEIGHTS, with_backbone)
     extra = torch.load(str(folder / OPTIMIZER), map_location="cpu", weights_only=True)
     opt.load_state_dict(extra["optimizer"])
     torch.set_rng_state(extra["rng_cpu"])
     if "rng_cuda" in extra and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(extra["rng_cuda"])
     return state
+
+
+def load_weights(model: nn.Module, path: Path, with_backbone: bool) -> None:
+    """Load checkpoint weights strictly: every decoder tensor must be there and nothing
+    else; only a frozen backbone (never saved, ``with_backbone`` False) may be absent."""
+    from safetensors.torch import load_file
+
+    result = model.load_state_dict(load_file(str(path)), strict=False)
+    missing = [k for k in result.missing_keys
+               if with_backbone or not k.startswith("backbone.")]
+    if missing or result.unexpected_keys:
+        raise TrainError(f"{path} does not fit this network (missing {missing[:4]}, "
+                         f"unexpected {list(result.unexpected_keys)[:4]}): it was written by "
+                         "another version or for other options; run without --resume")
 
 
 def best_weights(root: Path) -> Path:
@@ -226,16 +228,31 @@ class Dist:
         if self.world > 1:
             torch.distributed.barrier()
 
+    def any(self, flag: bool) -> bool:
+        """True on every rank when it is true on any: decisions that change how many
+        collective steps a rank takes (stop, skip a step) must be the same everywhere, or
+        the ranks that go on wait forever in the next all-reduce."""
+        if self.world <= 1:
+            return bool(flag)
+        t = torch.tensor([1 if flag else 0], dtype=torch.int32,
+                         device=self.device if self.device.type == "cuda" else "cpu")
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+        return bool(t.item())
+
 
 def setup_dist(device_opt: str) -> Dist:
     """torchrun sets WORLD_SIZE/RANK/LOCAL_RANK: one process per GPU (gloo on CPU)."""
     from .predict import resolve_device
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    wanted = resolve_device(device_opt)  # an explicit device that is not there fails here
     if world <= 1:
-        return Dist(0, 1, resolve_device(device_opt))
+        return Dist(0, 1, wanted)
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() and device_opt in ("auto", "cuda", "gpu")
+    use_cuda = wanted.type == "cuda"
+    if wanted.type not in ("cuda", "cpu"):
+        raise TrainError(f"distributed training runs on CUDA (nccl) or the CPU (gloo), not "
+                         f"on {wanted.type}")
     if use_cuda:
         torch.cuda.set_device(local)
     if not torch.distributed.is_initialized():

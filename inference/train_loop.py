@@ -108,9 +108,10 @@ class EpochLoop:
             self.model.backbone.eval()  # frozen: BatchNorm statistics stay ImageNet's
         t0, seen, loss_sum = time.perf_counter(), 0, 0.0
         for idx, x in self._batches(epoch):
-            if self.should_stop and self.should_stop():
+            # every rank takes the same decision, or the others hang in the next all-reduce
+            if self.dist.any(bool(self.should_stop and self.should_stop())):
                 return None
-            if len(idx) == 0:
+            if self.dist.any(len(idx) == 0):  # a batch of photos unreadable since caching
                 continue
             x = x.to(device, non_blocking=True).float()
             y, ys = self.labels[idx].to(device), self.scene_y[idx].to(device)

@@ -50,3 +50,14 @@ def tiny_bundle_dir(tiny_cells, tmp_path_factory) -> Path:
 def tiny_bundle(tiny_bundle_dir):
     from inference.bundle import load_bundle
     return load_bundle(tiny_bundle_dir)
+
+
+def read_state(root):
+    """The state of the newest training checkpoint in ``root`` (tests read it; the engine
+    itself only loads verified checkpoints)."""
+    import json
+
+    from inference.train_checkpoint import STATE, checkpoints
+    for folder in checkpoints(root):
+        return json.loads((folder / STATE).read_text(encoding="utf-8"))
+    return None

@@ -181,7 +181,7 @@ def _same_run(full, resumed):
 def test_resume_continues_from_the_checkpoint_like_an_uninterrupted_run(photos, full_run,
                                                                         tmp_path):
     from inference.train import train_from_photos
-    from inference.train_checkpoint import read_state
+    from tests.conftest import read_state
 
     opts = dict(FAST, cache_dir=str(photos["cache"]), epochs=3)
     done = []
@@ -206,6 +206,7 @@ def test_a_crash_while_writing_a_checkpoint_resumes_from_the_last_whole_one(
     optimizer (which the old loose-file checkpoints accepted)."""
     from inference import train_checkpoint
     from inference.train import train_from_photos
+    from tests.conftest import read_state
 
     opts = dict(FAST, cache_dir=str(photos["cache"]), epochs=3)
     real, calls = train_checkpoint._write_optimizer, []
@@ -222,7 +223,7 @@ def test_a_crash_while_writing_a_checkpoint_resumes_from_the_last_whole_one(
     monkeypatch.setattr(train_checkpoint, "_write_optimizer", real)
     ckpt = tmp_path / "crash.checkpoint"
     assert [p.name for p in ckpt.iterdir()] == ["checkpoint-000001"]  # no half folder
-    assert train_checkpoint.read_state(ckpt)["epoch"] == 1
+    assert read_state(ckpt)["epoch"] == 1
     resumed = train_from_photos(photos["train"], tmp_path / "crash", resume=True, **opts)
     assert resumed.epochs_done == 3
     _same_run(full_run, resumed)

@@ -12,7 +12,8 @@ from safetensors.torch import load_file, save_file
 
 from inference.train import TrainError
 from inference.train_checkpoint import (OPTIMIZER, STATE, WEIGHTS, checkpoints,
-                                        load_checkpoint, read_state, save_checkpoint)
+                                        load_checkpoint, save_checkpoint)
+from tests.conftest import read_state
 
 
 def _state(epoch):
@@ -133,3 +134,67 @@ def test_another_runs_checkpoint_is_refused(tmp_path):
     _train_epochs(tmp_path, 1)
     with pytest.raises(TrainError, match="other data"):
         load_checkpoint(tmp_path, *_fresh(), "another fingerprint")
+
+
+def _agree(rank, world, init_file, flags, out):
+    import torch
+
+    from inference.train_checkpoint import Dist
+    torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}",
+                                         rank=rank, world_size=world)
+    try:
+        d = Dist(rank, world, torch.device("cpu"))
+        out[rank] = [d.any(f) for f in flags[rank]]
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_ranks_agree_on_stop_and_skip(tmp_path):
+    """One rank's stop (or empty batch) must stop (skip) every rank: a rank that decides
+    alone leaves the others waiting in the next all-reduce (torchrun hangs)."""
+    import torch.multiprocessing as mp
+
+    flags = {0: [False, False, True], 1: [False, True, False]}
+    with mp.Manager() as manager:
+        out = manager.dict()
+        mp.spawn(_agree, args=(2, str(tmp_path / "init"), flags, out), nprocs=2, join=True)
+        assert out[0] == out[1] == [False, True, True]
+
+
+def test_cuda_asked_without_cuda_fails_under_torchrun_too(monkeypatch):
+    import torch
+
+    from inference.train_checkpoint import setup_dist
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    with pytest.raises(RuntimeError, match="no usable CUDA"):
+        setup_dist("cuda")  # used to fall back to gloo on the CPU silently
+    assert not torch.distributed.is_initialized()
+
+
+def test_best_weights_reload_strictly(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    from inference.model import GeoDecoder, ModelConfig
+    from inference.train_checkpoint import load_weights
+    from inference.train_config import TrainError
+    from tests.conftest import TINY_MODEL
+
+    model = GeoDecoder(ModelConfig(level_sizes=[3, 5], **TINY_MODEL), pretrained_backbone=False)
+    decoder = {k: v.contiguous() for k, v in model.state_dict().items()
+               if not k.startswith("backbone.")}
+    save_file(decoder, str(tmp_path / "ok.safetensors"))
+    load_weights(model, tmp_path / "ok.safetensors", with_backbone=False)  # frozen: fine
+    with pytest.raises(TrainError, match="missing"):
+        load_weights(model, tmp_path / "ok.safetensors", with_backbone=True)
+    partial = dict(decoder)
+    partial.pop(next(k for k in partial if k.startswith("heads.")))
+    save_file(partial, str(tmp_path / "partial.safetensors"))
+    with pytest.raises(TrainError, match="heads"):
+        load_weights(model, tmp_path / "partial.safetensors", with_backbone=False)
+    save_file({**decoder, "extra.weight": torch.zeros(2)}, str(tmp_path / "extra.safetensors"))
+    with pytest.raises(TrainError, match="unexpected"):
+        load_weights(model, tmp_path / "extra.safetensors", with_backbone=False)
