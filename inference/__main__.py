@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import cli_commands
+from . import cli_commands, train_cli
+from .cli_common import (UserError, add_backbone_arguments, add_device_argument,
+                         add_retrieval_argument)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,10 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", required=True, help="output GeoPackage (.gpkg)")
     pr.add_argument("--csv", default=None, help="also write a CSV (failures go to *_failures.csv)")
     pr.add_argument("--top-k", type=int, default=5, help="candidates per photo (default 5)")
-    cli_commands.add_device_argument(pr)
+    add_device_argument(pr)
     pr.add_argument("--batch-size", type=int, default=16, help="photos per batch (default 16)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
-    cli_commands.add_retrieval_argument(pr)
+    add_retrieval_argument(pr)
     pr.set_defaults(func=cli_commands.cmd_predict)
 
     cells = sub.add_parser("cells", help="geocell hierarchies").add_subparsers(
@@ -59,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "check an install end to end. Its predictions mean nothing.")
     bi.add_argument("--cells", required=True, help="cells file from 'cells build'")
     bi.add_argument("--out", required=True, help="bundle folder to create")
-    cli_commands.add_backbone_arguments(bi)
+    add_backbone_arguments(bi)
     bi.add_argument("--name", default="untrained", help="model name stored in the bundle")
     bi.add_argument("--width", type=int, default=256, help="decoder width")
     bi.add_argument("--scenes", type=int, default=16, help="number of scenes S")
@@ -74,12 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--csv", required=True, help="labels CSV")
     ev.add_argument("--images-root", required=True, help="folder the IMG_ID paths start from")
     ev.add_argument("--model", default=None, help="model bundle folder")
-    cli_commands.add_device_argument(ev)
+    add_device_argument(ev)
     ev.add_argument("--batch-size", type=int, default=16)
     ev.add_argument("--json", default=None, help="also write the results as JSON")
-    cli_commands.add_retrieval_argument(ev)
+    ev.add_argument("--train-csv", default=None,
+                    help="training photos (IMG_ID,LAT,LON): adds the kNN baseline on the "
+                    "model's own backbone features and the density prior of those places")
+    ev.add_argument("--train-images-root", default=None,
+                    help="folder the --train-csv IMG_IDs start from (default: --images-root)")
+    ev.add_argument("--knn-k", type=int, default=10,
+                    help="neighbours of the kNN baseline (with --train-csv; default %(default)s)")
+    ev.add_argument("--ten-crop", action="store_true",
+                    help="average the logits of 10 crops (corners, centre, mirrored)")
+    add_retrieval_argument(ev)
     ev.set_defaults(func=cli_commands.cmd_evaluate)
-    cli_commands.add_extra_commands(sub)
+    train_cli.add_train_command(sub)
     return p
 
 
@@ -87,7 +98,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except cli_commands.UserError as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

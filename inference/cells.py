@@ -213,11 +213,6 @@ class CellHierarchy:
     def counts(self, level: int) -> np.ndarray:
         return np.array([c.count for c in self.levels[level].cells], dtype=np.int64)
 
-    # -- geometry
-    def polygon(self, level: int, index: int):
-        from .cell_geometry import cell_polygon
-        return cell_polygon(self.levels[level].cells[index].token)
-
     # -- files
     def to_json(self) -> dict:
         return {

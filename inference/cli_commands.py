@@ -6,11 +6,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .cli_common import UserError, key_values, retrieval_choice
 from .defaults import NO_DEFAULT_MODEL, default_bundle_path
-
-
-class UserError(RuntimeError):
-    """A problem the user can fix; printed without a traceback."""
 
 
 def _bundle_path(arg):
@@ -22,10 +19,11 @@ def _bundle_path(arg):
     return str(path)
 
 
-def _load(arg, device="cpu"):
+def _load(arg):
+    """The bundle on the CPU; the Predictor moves it to the device it resolves."""
     from .bundle import ModelBundleError, load_bundle
     try:
-        return load_bundle(_bundle_path(arg), device="cpu")
+        return load_bundle(_bundle_path(arg))
     except ModelBundleError as exc:
         raise UserError(str(exc)) from exc
 
@@ -37,17 +35,6 @@ def _warn_untrained(bundle) -> None:
               "locations are meaningless.\nWARNING: use it only to check an install; train "
               "a model with 'python -m inference train'.\nWARNING: " + "!" * 60,
               file=sys.stderr)
-
-
-def add_retrieval_argument(parser) -> None:
-    parser.add_argument("--retrieval", default="auto", choices=["auto", "on", "off"],
-                        help="the point inside the predicted cell: auto follows the bundle "
-                        "(on where its validation showed it helps), on = the training photos "
-                        "most like this one in that cell, off = the cell's mean coordinate")
-
-
-def _retrieval(args):
-    return {"auto": None, "on": True, "off": False}[getattr(args, "retrieval", "auto")]
 
 
 def cmd_predict(args) -> int:
@@ -65,7 +52,7 @@ def cmd_predict(args) -> int:
     _warn_untrained(bundle)
     try:
         predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size,
-                              top_k=args.top_k, retrieval=_retrieval(args))
+                              top_k=args.top_k, retrieval=retrieval_choice(args))
     except (RuntimeError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     print(f"model: {bundle.label} from {bundle.path}; device: {predictor.device_used}",
@@ -160,47 +147,13 @@ def cmd_bundle_init(args) -> int:
     try:
         cells = CellHierarchy.load(args.cells)
         out = init_bundle(cells, args.out, name=args.name, backbone=args.backbone,
-                          backbone_options=_options(args.backbone_option), width=args.width,
+                          backbone_options=key_values(args.backbone_option), width=args.width,
                           scenes=args.scenes, hid_layers=args.hid_layers,
                           hdd_layers=args.hdd_layers)
     except (CellsError, BackboneError) as exc:
         raise UserError(str(exc)) from exc
     print(f"wrote untrained bundle {out} ({cells.num_levels} levels, {cells.sizes} cells)")
     return 0
-
-
-def add_device_argument(parser) -> None:
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "gpu", "mps"],
-                        help="where the model runs (default auto: CUDA, then MPS, then CPU; "
-                        "gpu: CUDA or MPS, whichever this machine has)")
-
-
-def add_backbone_arguments(parser) -> None:
-    """--backbone and --backbone-option, the same for `bundle init` and `train`."""
-    parser.add_argument("--backbone", default="efficientnet_lite0",
-                        help="backbone name (default %(default)s)")
-    parser.add_argument("--backbone-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="backbone setting, repeatable; e.g. for a ViT from a local timm "
-                        "checkpoint: --backbone vit --backbone-option weights=vit_b16.safetensors"
-                        " (dim=768 depth=12 heads=12 patch=16 are the defaults). Weights that "
-                        "do not come from a pip package are stored inside the bundle.")
-
-
-def _options(pairs) -> dict:
-    """KEY=VALUE strings -> dict, numbers as numbers."""
-    out = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise UserError(f"--backbone-option wants KEY=VALUE, got {pair!r}")
-        for cast in (int, float):
-            try:
-                value = cast(value)
-                break
-            except ValueError:
-                continue
-        out[key.strip()] = value
-    return out
 
 
 def cmd_evaluate(args) -> int:
@@ -211,10 +164,9 @@ def cmd_evaluate(args) -> int:
     try:
         report = evaluate_csv(bundle, args.csv, args.images_root, device=args.device,
                               batch_size=args.batch_size,
-                              train_csv=getattr(args, "train_csv", None),
-                              train_images_root=getattr(args, "train_images_root", None),
-                              ten_crop=getattr(args, "ten_crop", False),
-                              knn_k=getattr(args, "knn_k", 10), retrieval=_retrieval(args))
+                              train_csv=args.train_csv, train_images_root=args.train_images_root,
+                              ten_crop=args.ten_crop, knn_k=args.knn_k,
+                              retrieval=retrieval_choice(args))
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     print(format_report(report))
@@ -222,9 +174,3 @@ def cmd_evaluate(args) -> int:
         import json
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
-
-
-def add_extra_commands(sub) -> None:
-    """Commands that live in their own modules (training) register here."""
-    from .train_cli import add_train_command
-    add_train_command(sub)

@@ -8,7 +8,6 @@ never dropped from the denominator.
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -16,26 +15,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .geo import haversine_km
+from .labels import read_labels  # noqa: F401 - public here since the first version
 
 THRESHOLDS_KM = (1, 25, 200, 750, 2500)
-
-
-def read_labels(path) -> List[Tuple[str, float, float]]:
-    """(IMG_ID, LAT, LON) rows; other columns are ignored."""
-    rows = []
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        names = {n.strip().lower(): n for n in reader.fieldnames or []}
-        need = [names.get("img_id"), names.get("lat"), names.get("lon")]
-        if not all(need):
-            raise ValueError(f"{path}: needs IMG_ID, LAT and LON columns, "
-                             f"found {reader.fieldnames}")
-        for i, row in enumerate(reader, start=2):
-            try:
-                rows.append((row[need[0]], float(row[need[1]]), float(row[need[2]])))
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"{path}:{i}: bad LAT/LON ({exc})") from exc
-    return rows
 
 
 def geoguessr_score(km: np.ndarray) -> np.ndarray:

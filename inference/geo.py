@@ -18,3 +18,11 @@ def haversine_km(lat1, lon1, lat2, lon2):
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
     d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
     return float(d) if np.ndim(d) == 0 else d
+
+
+def medoid(coords: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The row of ``coords`` whose weighted great-circle distance to the others is least."""
+    if len(coords) == 1:
+        return coords[0]
+    d = haversine_km(coords[:, None, 0], coords[:, None, 1], coords[None, :, 0], coords[None, :, 1])
+    return coords[int(np.argmin(d @ weights))]

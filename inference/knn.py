@@ -20,7 +20,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .geo import haversine_km
+from .geo import haversine_km, medoid
 
 DEFAULT_K = 10
 
@@ -41,14 +41,6 @@ def knn_predict(train_features: np.ndarray, train_coords: np.ndarray,
         for r in range(idx.shape[0]):
             out[start + r] = medoid(coords[idx[r]], np.clip(sims[r], 1e-6, None))
     return out
-
-
-def medoid(coords: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """The row of ``coords`` whose weighted great-circle distance to the others is least."""
-    if len(coords) == 1:
-        return coords[0]
-    d = haversine_km(coords[:, None, 0], coords[:, None, 1], coords[None, :, 0], coords[None, :, 1])
-    return coords[int(np.argmin(d @ weights))]
 
 
 def pooled_features(paths: Sequence[str], backbone, size: int, device: str = "cpu",
@@ -109,7 +101,7 @@ def knn_errors(bundle, train_csv, train_images_root, labels: Sequence[Tuple[str,
                batch_size: int = 32, cache_dir: Optional[str] = None) -> np.ndarray:
     """Great-circle error (km) of the kNN baseline for each labelled photo; +inf where the
     photo cannot be read (counted as a miss, like the model's own failures)."""
-    from .evaluate import read_labels
+    from .labels import read_labels
     from .predict import resolve_device
 
     dev = resolve_device(device)

@@ -46,27 +46,24 @@ def in_chunks(records: Iterable[Result], size: int
 
 
 def resolve_device(device: str = "auto") -> torch.device:
-    """'auto' picks CUDA, then Apple MPS, then CPU; an explicit choice that is not there
-    is an error rather than a silent fallback (users want to know what ran)."""
+    """'auto' picks CUDA, then Apple MPS, then CPU; 'gpu' the same without the CPU; an
+    explicit choice that is not there is an error rather than a silent fallback (users
+    want to know what ran)."""
     device = (device or "auto").lower()
-    if device == "gpu":  # whichever GPU this machine has: CUDA, else Apple MPS
+    mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+    if device in ("auto", "gpu"):
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        if mps:
             return torch.device("mps")
+        if device == "auto":
+            return torch.device("cpu")
         raise RuntimeError("a GPU was asked for, but this PyTorch sees neither a CUDA GPU nor "
                            f"Apple MPS (torch {torch.__version__}); choose CPU or auto")
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' asked for, but this PyTorch has no usable CUDA GPU "
                            f"(torch {torch.__version__}); choose CPU or auto")
-    if device == "mps" and not (getattr(torch.backends, "mps", None)
-                                and torch.backends.mps.is_available()):
+    if device == "mps" and not mps:
         raise RuntimeError("device 'mps' asked for, but Apple MPS is not available here")
     return torch.device(device)
 

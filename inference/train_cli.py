@@ -1,7 +1,5 @@
-"""``python -m inference train`` and the evaluate options that need the training modules.
-
-Registered through ``cli_commands.add_extra_commands``; argument parsing only, the work
-is ``train.train_from_photos`` / ``train.train_from_csv``.
+"""``python -m inference train``: argument parsing only, the work is
+``train.train_from_photos`` / ``train.train_from_csv``.
 """
 
 from __future__ import annotations
@@ -10,12 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from .cli_commands import add_backbone_arguments, add_device_argument
+from .cli_common import UserError, add_backbone_arguments, add_device_argument, key_values
 
 
 def add_train_command(sub) -> None:
-    """Add the ``train`` sub-command, and the kNN/ten-crop options of ``evaluate``."""
-    _extend_evaluate(sub)
+    """Add the ``train`` sub-command."""
     tr = sub.add_parser(
         "train", help="train a model bundle from geotagged photos or an MP-16 style CSV",
         description="Train a GeoDecoder bundle. Backbone features are computed once and "
@@ -112,30 +109,7 @@ def add_train_command(sub) -> None:
     tr.set_defaults(func=cmd_train)
 
 
-def _extend_evaluate(sub) -> None:
-    ev = sub.choices.get("evaluate")
-    if ev is None:
-        return
-    known = {a.dest for a in ev._actions}
-    if "train_csv" not in known:
-        ev.add_argument("--train-csv", default=None,
-                        help="training photos (IMG_ID,LAT,LON): adds the kNN baseline on the "
-                        "model's own backbone features")
-        ev.add_argument("--train-images-root", default=None,
-                        help="folder the --train-csv IMG_IDs start from (default: "
-                        "--images-root)")
-    if "knn_k" not in known:
-        ev.add_argument("--knn-k", type=int, default=10,
-                        help="neighbours of the kNN baseline (with --train-csv; "
-                        "default %(default)s)")
-    if "ten_crop" not in known:
-        ev.add_argument("--ten-crop", action="store_true",
-                        help="average the logits of 10 crops (corners, centre, mirrored)")
-
-
 def _options(args) -> dict:
-    from .cli_commands import _options as key_values
-
     model = {k: getattr(args, k) for k in ("width", "hid_layers", "hdd_layers", "heads", "ffn",
                                            "dropout") if getattr(args, k) is not None}
     return dict(cache_dir=args.cache, checkpoint_dir=args.checkpoint_dir, name=args.name,
@@ -159,7 +133,6 @@ def _options(args) -> dict:
 
 def cmd_train(args) -> int:
     from .backbones import BackboneError
-    from .cli_commands import UserError
     from .features import FeatureCacheError
     from .train import TrainError, train_from_csv, train_from_photos
 
