@@ -16,7 +16,7 @@ from qgis.PyQt.QtCore import QCoreApplication, Qt, QTranslator
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
-from .ui.i18n import tr
+from .services.i18n import tr
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 ICON_PATH = PLUGIN_DIR / "resources" / "icon.svg"
@@ -30,6 +30,7 @@ class GeoDecoderPlugin:
         self.action: Optional[QAction] = None
         self.dock = None
         self.service = None
+        self.pick_tool = None  # Pick on map (a QgsMapToolIdentifyFeature)
         self.translator: Optional[QTranslator] = None
 
     # -------------------------------------------------------------- Processing
@@ -73,8 +74,8 @@ class GeoDecoderPlugin:
         """Create the dock and its run service once, and wire them together."""
         if self.dock is not None:
             return self.dock
+        from .services.run_service import GeolocateService
         from .ui.dock import GeolocateDock
-        from .ui.run_service import GeolocateService
 
         service = GeolocateService(self.iface)
         dock = GeolocateDock(self.iface.mainWindow(), attention_lookup=service.attention_for)
@@ -86,8 +87,8 @@ class GeoDecoderPlugin:
 
     def _wire(self, dock, service) -> None:
         """Dock requests -> service; service progress and results -> dock."""
-        from .ui.basemap import BasemapError, add_basemap
-        from .ui.run_service import describe_outcome
+        from .services.basemap import BasemapError, add_basemap
+        from .services.run_service import describe_outcome
 
         dock.runRequested.connect(service.start)
         dock.cancelRequested.connect(service.cancel)
@@ -114,17 +115,24 @@ class GeoDecoderPlugin:
         dock.pickRequested.connect(self.set_pick_tool)
 
     def set_pick_tool(self, on: bool) -> None:
+        """Pick on map: a map tool on the run's Predictions layer; a click selects the
+        prediction, which the service shows in the dock."""
+        from qgis.gui import QgsMapToolIdentifyFeature
+
         canvas = self.iface.mapCanvas()
         if not on:
-            if self.service.pick_tool is not None:
-                canvas.unsetMapTool(self.service.pick_tool)
+            if self.pick_tool is not None:
+                canvas.unsetMapTool(self.pick_tool)
             return
-        tool = self.service.make_pick_tool(canvas)
-        if tool is None:
+        layer = self.service.result_layer()
+        if layer is None:
             self.dock.pick_button.setChecked(False)
             self.dock.status.setText(tr("No results yet: run the geolocation first."))
             return
+        tool = QgsMapToolIdentifyFeature(canvas, layer)
+        tool.featureIdentified.connect(lambda feature: layer.selectByIds([feature.id()]))
         tool.deactivated.connect(lambda: self.dock.pick_button.setChecked(False))
+        self.pick_tool = tool  # the canvas does not own map tools
         canvas.setMapTool(tool)
 
     def _sync_action(self, visible: bool) -> None:
@@ -135,9 +143,10 @@ class GeoDecoderPlugin:
 
     # ------------------------------------------------------------------ unload
     def unload(self):
+        if self.pick_tool is not None:
+            self.iface.mapCanvas().unsetMapTool(self.pick_tool)
+            self.pick_tool = None
         if self.service is not None:
-            if self.service.pick_tool is not None:
-                self.iface.mapCanvas().unsetMapTool(self.service.pick_tool)
             self.service.shutdown()
             self.service = None
         if self.dock is not None:

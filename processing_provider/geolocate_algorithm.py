@@ -44,12 +44,12 @@ from qgis.core import (
 from ..inference.layer_names import CELLS_PREFIX
 from ..inference.styles import style_path
 from ..inference.writer import RunWriter
-from ..ui import run_pipeline
-from ..ui.i18n import tr
-from ..ui.native_libs import ensure_own_libraries
-from ..ui.params import DEVICES, device_labels
-from ..ui.run_layers import add_scene_name_field, cell_level_title
-from ..ui.run_pipeline import NoModelError, PredictionStream, resolve_bundle_path
+from ..services import run_pipeline
+from ..services.i18n import tr
+from ..services.native_libs import ensure_own_libraries
+from ..services.params import DEVICES, device_labels
+from ..services.run_layers import add_scene_name_field, cell_level_title
+from ..services.run_pipeline import NoModelError, PredictionStream, resolve_bundle_path
 from .feature_rows import qgs_fields, to_feature, wkb_type
 
 DEVICE_KEYS = DEVICES
@@ -247,7 +247,7 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
             defaultValue=8, minValue=1, maxValue=512)
         batch.setFlags(batch.flags() | batch.FlagAdvanced)
         self.addParameter(batch)
-        # the names of the dock's layers (ui/run_layers.py)
+        # the names of the dock's layers (services/run_layers.py)
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, tr("Predictions"), QgsProcessing.TypeVectorPoint))
         for name, title, kind in (

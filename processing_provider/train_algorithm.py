@@ -22,10 +22,10 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..ui.i18n import tr
-from ..ui.native_libs import ensure_own_libraries
-from ..ui.params import DEVICES, device_labels
-from ..ui.run_pipeline import check_engine_packages
+from ..services.i18n import tr
+from ..services.native_libs import ensure_own_libraries
+from ..services.params import DEVICES, device_labels
+from ..services.run_pipeline import check_engine_packages
 
 DEVICE_KEYS = DEVICES
 # The fewest geotagged photos the engine trains on with its default settings: it holds

@@ -18,9 +18,9 @@ from tests.test_plugin_fixtures import (  # noqa: F401
 
 import_plugin()
 from geodecoder.ui.dock import GeolocateDock  # noqa: E402
-from geodecoder.ui.params import GeolocateParams  # noqa: E402
-from geodecoder.ui.run_pipeline import default_bundle_path  # noqa: E402
-from geodecoder.ui.settings import DockSettings  # noqa: E402
+from geodecoder.services.params import GeolocateParams  # noqa: E402
+from geodecoder.services.run_pipeline import default_bundle_path  # noqa: E402
+from geodecoder.services.settings import DockSettings  # noqa: E402
 
 
 @pytest.fixture()
@@ -140,7 +140,7 @@ def test_thumbnails_survive_a_hostile_folder(dock, tmp_path):
 
 
 def test_heic_photos_get_a_picture_through_pillow_heif():
-    from geodecoder.ui.dependencies import is_available
+    from geodecoder.services.dependencies import is_available
     from geodecoder.ui.image_loading import read_qimage
     from tests.test_plugin_fixtures import ROOT
 
@@ -215,7 +215,7 @@ NARROW = 290  # QGIS opens a dock about this wide
 
 
 def _long_result(photo: str):
-    from geodecoder.ui.result_details import CandidateRow, CellRow, ResultDetails
+    from geodecoder.services.result_details import CandidateRow, CellRow, ResultDetails
 
     place = "near Saint-Rémy-de-Provence, Provence-Alpes-Côte d'Azur, France"
     return ResultDetails(

@@ -14,8 +14,8 @@ import pytest
 from tests.test_plugin_fixtures import import_plugin, spin_until
 
 import_plugin()
-from geodecoder.ui import dependencies as deps  # noqa: E402
-from geodecoder.ui import install_plan  # noqa: E402
+from geodecoder.services import dependencies as deps  # noqa: E402
+from geodecoder.services import install_plan  # noqa: E402
 from geodecoder.ui.install_panel import InstallPanel  # noqa: E402
 from tests.test_plugin_load import _local_wheel  # noqa: E402
 

@@ -21,10 +21,10 @@ from qgis.PyQt.QtCore import Qt
 from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
 
 import_plugin()
-from geodecoder.ui import basemap, run_layers, run_pipeline  # noqa: E402
-from geodecoder.ui.result_details import details_for  # noqa: E402
+from geodecoder.services import basemap, run_layers, run_pipeline  # noqa: E402
+from geodecoder.services.result_details import details_for  # noqa: E402
 from geodecoder.ui.result_view import ResultView, details_html  # noqa: E402
-from geodecoder.ui.scenes import scene_label  # noqa: E402
+from geodecoder.services.scenes import scene_label  # noqa: E402
 
 
 @pytest.fixture(scope="module")

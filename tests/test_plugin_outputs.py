@@ -3,6 +3,7 @@ shipped styles themselves, the basemap, and the attention overlay."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -13,12 +14,21 @@ from qgis.core import QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor, QImage
 
-from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
+from tests.test_plugin_fixtures import ROOT, import_plugin, photo_folder  # noqa: F401
 
 import_plugin()
 from geodecoder.inference import schema, styles  # noqa: E402
-from geodecoder.ui import basemap, run_layers, run_pipeline, style_builder  # noqa: E402
+from geodecoder.services import basemap, run_layers, run_pipeline  # noqa: E402
 from geodecoder.ui.attention_view import attention_overlay, heat_rgba  # noqa: E402
+
+
+def _style_builder():
+    """tools/style_builder.py (a build tool, not shipped in the plugin zip)."""
+    spec = importlib.util.spec_from_file_location("geodecoder_style_builder",
+                                                  ROOT / "tools" / "style_builder.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +83,7 @@ def test_layers_load_under_one_group_from_any_gpkg(run_gpkg, qgis_new_project):
 
 
 def test_shipped_styles_are_what_the_builder_makes():
-    built = style_builder.build_styles()
+    built = _style_builder().build_styles()
     shipped = styles.shipped_styles()
     assert set(shipped) == set(built)
     for levels in (1, 3, 7):  # every layer but the tables is styled, at any depth
@@ -81,7 +91,8 @@ def test_shipped_styles_are_what_the_builder_makes():
         spatial = {d.name for d in schema.layer_defs(levels) if d.geometry}
         assert styled == spatial, spatial ^ styled
     for name, qml in built.items():
-        assert shipped[name] == qml, f"{name}.qml differs: run `python -m ui.style_builder`"
+        assert shipped[name] == qml, (f"{name}.qml differs: run "
+                                      "`python tools/style_builder.py resources/styles`")
 
 
 @pytest.mark.parametrize("name", ["predictions", "candidates", "cells_level_1", "surface",

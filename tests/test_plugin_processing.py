@@ -23,7 +23,7 @@ from tests.test_plugin_fixtures import ROOT, import_plugin, photo_folder  # noqa
 import_plugin()
 from geodecoder.inference import schema  # noqa: E402
 from geodecoder.processing_provider.provider import GeoDecoderProvider  # noqa: E402
-from geodecoder.ui.run_pipeline import default_bundle_path  # noqa: E402
+from geodecoder.services.run_pipeline import default_bundle_path  # noqa: E402
 
 ALG = "geodecoder:geolocate_photos"
 QGIS_PROCESS = Path("/usr/bin/qgis_process.bin")
@@ -202,7 +202,7 @@ def test_the_model_parameter_says_what_empty_means(provider, monkeypatch, photo_
     import processing
 
     from geodecoder.processing_provider import geolocate_algorithm as module
-    from geodecoder.ui import run_pipeline
+    from geodecoder.services import run_pipeline
 
     monkeypatch.setattr(run_pipeline, "default_bundle_path", lambda: None)
     alg = module.GeolocatePhotosAlgorithm()
@@ -219,8 +219,8 @@ def test_the_model_parameter_says_what_empty_means(provider, monkeypatch, photo_
 
 
 def test_missing_engine_packages_are_named():
-    from geodecoder.ui.dependencies import REQUIREMENTS, Requirement
-    from geodecoder.ui.run_pipeline import MissingPackagesError, check_engine_packages
+    from geodecoder.services.dependencies import REQUIREMENTS, Requirement
+    from geodecoder.services.run_pipeline import MissingPackagesError, check_engine_packages
 
     check_engine_packages()  # all present here
     ghost = Requirement("geodecoder_ghost_module", "ghost", "test")

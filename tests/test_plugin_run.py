@@ -33,8 +33,8 @@ from tests.test_plugin_fixtures import (  # noqa: F401
 
 geodecoder = import_plugin()
 from geodecoder.inference import schema  # noqa: E402
-from geodecoder.ui.params import GeolocateParams  # noqa: E402
-from geodecoder.ui.run_service import GeolocateService  # noqa: E402
+from geodecoder.services.params import GeolocateParams  # noqa: E402
+from geodecoder.services.run_service import GeolocateService  # noqa: E402
 
 
 @pytest.fixture()
@@ -226,7 +226,7 @@ def test_pick_tool_shows_the_clicked_result(plugin, photo_folder, tiny_bundle_di
     _wait_for_run(service)
     dock.pick_button.click()
     canvas = plugin.iface.mapCanvas()
-    tool = service.pick_tool
+    tool = plugin.pick_tool
     assert tool is not None and canvas.mapTool() is tool
     shown = []
     service.resultSelected.connect(shown.append)
@@ -363,7 +363,7 @@ def test_engine_libraries_are_loaded_on_the_main_thread_only(qgis_new_project, t
                                                              tiny_bundle_dir, photo_folder,  # noqa: F811,E501
                                                              monkeypatch):
     """sys.setdlopenflags is process-wide: never flip it from a worker thread."""
-    from geodecoder.ui import native_libs
+    from geodecoder.services import native_libs
 
     calls = []
     original = sys.setdlopenflags
@@ -420,8 +420,8 @@ def _memory_layer(uri: str, fields: str, rows) -> QgsVectorLayer:
 
 
 def test_zoom_to_a_region_across_the_antimeridian_stays_on_the_points_side():
-    from geodecoder.ui.result_details import details_for
-    from geodecoder.ui.run_layers import RunLayers
+    from geodecoder.services.result_details import details_for
+    from geodecoder.services.run_layers import RunLayers
 
     path = "/photos/suva.jpg"
     predictions = _memory_layer("Point", "field=photo_path:string&field=lat:double"

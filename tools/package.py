@@ -28,7 +28,8 @@ from pathlib import Path, PurePosixPath
 ROOT = Path(__file__).resolve().parents[1]
 TOP = "geodecoder"
 INCLUDE = ("__init__.py", "plugin.py", "metadata.txt", "LICENSE", "README.md",
-           "requirements.txt", "ui", "processing_provider", "inference", "resources", "i18n")
+           "requirements.txt", "services", "ui", "processing_provider", "inference", "resources",
+           "i18n")
 SKIP_DIRS = {"__pycache__", ".git", "__MACOSX", ".pytest_cache", ".ruff_cache",
              ".hypothesis", ".qgis-settings", ".venv", "venv", "tests", "benchmarks"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".part", ".orig", ".rej", ".swp", ".ts")

@@ -112,8 +112,8 @@ def render_dock(plugin_ui, service_attention, photos, outcome, layers, out: Path
     from geodecoder.ui.dock import GeolocateDock
     from qgis.PyQt.QtCore import QCoreApplication, Qt
     from qgis.PyQt.QtGui import QColor, QImage, QPainter
-    from geodecoder.ui.result_details import details_for
-    from geodecoder.ui.run_service import describe_outcome
+    from geodecoder.services.result_details import details_for
+    from geodecoder.services.run_service import describe_outcome
 
     dock = GeolocateDock(attention_lookup=service_attention)
     dock.add_paths(photos)
@@ -173,10 +173,10 @@ def main(argv=None) -> int:
     app = QgsApplication([], True)
     app.initQgis()
     import_plugin()
-    from geodecoder.ui import i18n, run_pipeline
-    from geodecoder.ui.basemap import WORLD, add_basemap
-    from geodecoder.ui.geolocate_task import RunOutcome, photo_key
-    from geodecoder.ui.run_layers import load_run_layers
+    from geodecoder.services import i18n, run_pipeline
+    from geodecoder.services.basemap import WORLD, add_basemap
+    from geodecoder.services.geolocate_task import RunOutcome, photo_key
+    from geodecoder.services.run_layers import load_run_layers
 
     work = Path(tempfile.mkdtemp(prefix="geodecoder-shots-"))
     bundle = args.model or run_pipeline.default_bundle_path() or demo_bundle(work)

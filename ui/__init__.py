@@ -1,7 +1,9 @@
-"""The plugin's Qt side: the dock and its widgets, and the services that run the engine.
+"""The plugin's Qt widgets: the dock and its parts (photo list, run options, result view,
+"Why here?", install panel) and what only they need (thumbnails, the progress text).
 
-Imports point one way: widgets (dock, photo list, result view) -> services (run service,
-task, pipeline) -> ``inference``.  Widgets touch the engine only for photo files
-(``inference.photos``: what is a photo, HEIC decoding), never torch; nothing here
-imports torch at QGIS start-up.
+Widgets call the services (``services/``) for everything else: running, parameters,
+settings, dependencies, layers, translations.  Imports point one way: ``plugin.py`` ->
+``ui`` -> ``services`` -> ``inference``; Processing never imports this package.  Widgets
+touch the engine only for photo files (``inference.photos``: HEIC decoding for
+thumbnails), never torch; nothing here imports torch at QGIS start-up.
 """

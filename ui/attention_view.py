@@ -16,7 +16,7 @@ from qgis.PyQt.QtCore import QRect, Qt
 from qgis.PyQt.QtGui import QColor, QImage, QPainter, QPixmap
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from .i18n import tr
+from ..services.i18n import tr
 from .image_loading import read_qimage
 
 # a perceptual-ish ramp (dark purple -> red -> yellow), as in "inferno"

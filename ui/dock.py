@@ -36,15 +36,15 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from .basemap import OSM, WORLD
-from .i18n import tr
+from ..services.basemap import OSM, WORLD
+from ..services.i18n import tr
+from ..services.params import GeolocateParams
+from ..services.settings import DockSettings
 from .install_panel import InstallPanel
-from .params import GeolocateParams
 from .photo_list import PhotoListWidget, expand_paths
 from .result_view import ResultView
 from .run_options import RunOptions
 from .run_progress import RunClock
-from .settings import DockSettings
 
 TAB_PHOTOS, TAB_MODEL, TAB_RESULT = 0, 1, 2
 PAGE_MARGINS = (4, 4, 4, 4)  # Qt's default 9-11 px per level cost a narrow dock 40 px

@@ -28,7 +28,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from .dependencies import (
+from ..services.dependencies import (
     REQUIREMENTS,
     InterpreterNotFound,
     Requirement,
@@ -42,8 +42,8 @@ from .dependencies import (
     python_executable,
     write_constraints,
 )
-from .i18n import tr
-from .install_plan import (
+from ..services.i18n import tr
+from ..services.install_plan import (
     Gpu,
     InstallPlan,
     detect_nvidia_gpus,

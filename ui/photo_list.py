@@ -20,7 +20,7 @@ from qgis.PyQt.QtCore import QSize, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtGui import QIcon, QImageReader, QPixmap
 from qgis.PyQt.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
-from .i18n import tr
+from ..services.i18n import tr
 from .image_loading import read_qimage
 
 PATH_ROLE = Qt.UserRole

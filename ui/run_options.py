@@ -17,10 +17,10 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from .i18n import tr
-from .params import DEVICES, device_labels
-from .run_pipeline import default_bundle_path, no_model_message
-from .settings import DockSettings
+from ..services.i18n import tr
+from ..services.params import DEVICES, device_labels
+from ..services.run_pipeline import default_bundle_path, no_model_message
+from ..services.settings import DockSettings
 
 
 def bundle_label(path: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
-from .i18n import tr
+from ..services.i18n import tr
 
 
 def duration_text(seconds: float) -> str:

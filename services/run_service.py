@@ -24,7 +24,6 @@ from qgis.core import (
     QgsProject,
     QgsRectangle,
 )
-from qgis.gui import QgsMapToolIdentifyFeature
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from .basemap import add_basemap_if_none
@@ -66,14 +65,10 @@ class GeolocateService(QObject):
         self.runs: dict[str, RunLayers] = {}  # predictions layer id -> the run's layers
         self.last_outcome: Optional[RunOutcome] = None  # without its attention maps
         self.shown_run: Optional[str] = None  # predictions layer id of the shown result
-        self.pick_tool: Optional[QgsMapToolIdentifyFeature] = None
         self.basemap = None  # the world map a run added to an otherwise empty project
         self.project.layersWillBeRemoved.connect(self._forget_layers)
 
     # ------------------------------------------------------------------ running
-    def is_running(self) -> bool:
-        return self.task is not None
-
     def output_path_for(self, params: GeolocateParams) -> str:
         if params.output_path:
             return os.path.abspath(params.output_path)
@@ -167,22 +162,13 @@ class GeolocateService(QObject):
             self.show_result(details_for(feature, layers))
 
     def result_layer(self):
-        """The Predictions layer to pick from: the active one if it is a run's, else the
-        latest run's; None before any run."""
+        """The Predictions layer to pick from (the plugin's pick tool): the active one if
+        it is a run's, else the latest run's; None before any run.  Selecting a feature
+        of it shows that result (``resultSelected``)."""
         active = self.iface.activeLayer() if self.iface is not None else None
         if active is not None and active.id() in self.runs:
             return active
         return list(self.runs.values())[-1].predictions if self.runs else None
-
-    def make_pick_tool(self, canvas) -> Optional[QgsMapToolIdentifyFeature]:
-        """A map tool: click a prediction to select it (which shows it in the dock)."""
-        layer = self.result_layer()
-        if layer is None:
-            return None
-        tool = QgsMapToolIdentifyFeature(canvas, layer)
-        tool.featureIdentified.connect(lambda feature: layer.selectByIds([feature.id()]))
-        self.pick_tool = tool  # the canvas does not own map tools
-        return tool
 
     def show_result(self, details: ResultDetails) -> None:
         self.zoom_to(details)

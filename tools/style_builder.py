@@ -6,7 +6,7 @@ what QGIS itself writes and always loads.  File names are the layer names of
 ``layer_styles`` table, and QGIS applies it when anyone opens the layer.
 
 Regenerate after a change (from the plugin folder):
-    QT_QPA_PLATFORM=offscreen python -m ui.style_builder resources/styles
+    QT_QPA_PLATFORM=offscreen .venv/bin/python tools/style_builder.py resources/styles
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ PHOTO_EXPR = ("replace(if(file_exists(\"photo_path\"), \"photo_path\", "
               "'\\\\', '/')")
 MAP_TIP = ("<div style=\"max-width:220px\"><b>[% \"file_name\" %]</b><br>"
            "[% \"place\" %] — [% format_number(\"confidence\" * 100, 1) %]%<br>"
-           # the scene as words where the plugin added the virtual field (ui/scenes.py)
+           # the scene as words where the plugin added the virtual field (services/scenes.py)
            "scene: [% coalesce(attribute('scene_name'), \"scene\") %]<br>"
            "<img src=\"file:///[% regexp_replace(" + PHOTO_EXPR + ", '^/+', '') %]\" "
            "width=\"200\"></div>")

@@ -31,7 +31,7 @@ from .i18n import tr
 from .native_libs import ensure_own_libraries
 
 log = logging.getLogger(__name__)
-PLUGIN_ROOT = Path(__file__).resolve().parent.parent
+
 
 class NoModelError(RuntimeError):
     """No model given and no default model installed; the message says what to do."""
@@ -157,7 +157,7 @@ class PredictionStream:
         from .scenes import SCENE_NAMES_KEY
 
         # the scene names go with the file, so that its scene codes can be shown as
-        # words wherever it is opened (ui/scenes.py)
+        # words wherever it is opened (services/scenes.py)
         names = json.dumps(list(self.bundle.info.scene_names))
         return RunInfo.for_bundle(self.bundle, self.device_used, self.started, self.seconds,
                                   extra=(("written_by", "QGIS plugin"),

@@ -46,7 +46,7 @@ class ResultDetails:
     lon: float
     confidence: float
     place: str
-    scene: str  # as words where the bundle's names are codes (ui/scenes.py)
+    scene: str  # as words where the bundle's names are codes (services/scenes.py)
     candidates: tuple[CandidateRow, ...]
     cells: tuple[CellRow, ...]  # the best cell per level, coarse to fine
     exif_lat: Optional[float] = None
