@@ -202,6 +202,48 @@ def test_a_big_folder_is_walked_in_the_background(dock, tmp_path, monkeypatch):
     assert dock.photos.count() == 0
 
 
+def _mixed_folder(folder):
+    """Photos by the engine's rules (any case of extension, nested) beside files and
+    folders it leaves out: image formats only Qt reads, text, hidden folders, NAS
+    thumbnail caches, macOS resource forks."""
+    photos = ["a.jpg", "B.JPG", "sub/c.png", "sub/deeper/d.HEIC", "e.webp"]
+    others = ["f.xpm", "g.svg", "h.ppm", "notes.txt", ".hidden/i.jpg", "@eaDir/j.jpg",
+              "__MACOSX/k.jpg", "._l.jpg"]
+    for name in photos + others:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\xff\xd8\xff not decoded by a scan")
+    return [str(folder / name) for name in photos], [str(folder / name) for name in others]
+
+
+def test_a_folder_lists_what_the_engine_would_geolocate(dock, tmp_path):
+    """The dock walks a folder by the engine's rules (find_photos): what it lists is
+    what a run on that folder geolocates, and no other rule (Qt's image formats) adds
+    files the engine would never take from a folder."""
+    from geodecoder.inference.photos import find_photos
+
+    photos, others = _mixed_folder(tmp_path / "mixed")
+    engine, _missing = find_photos(tmp_path / "mixed")
+    assert add_and_wait(dock, [str(tmp_path / "mixed")]) == len(photos)
+    assert sorted(dock.photos.paths()) == sorted(str(p) for p in engine) == sorted(photos)
+    # a file named on its own is taken as given, as the engine takes it
+    assert dock.add_paths([others[0]]) == 1
+    assert dock.photos.paths()[-1] == others[0]
+
+
+def test_without_the_engine_a_folder_waits_for_the_install(dock, tmp_path, monkeypatch):
+    """Pillow missing: no folder is walked by rules other than the engine's; the dock
+    says to install the packages first, and files named one by one are still listed."""
+    import sys
+
+    photos, _others = _mixed_folder(tmp_path / "mixed")
+    monkeypatch.setitem(sys.modules, "geodecoder.inference.photos", None)  # ImportError
+    assert add_and_wait(dock, [str(tmp_path / "mixed")]) == 0
+    assert "Looking for photos failed" in dock.status.text()
+    assert "install the missing packages" in dock.status.text()
+    assert dock.add_paths(photos[:2]) == 2
+
+
 def test_device_choices_say_what_gpu_means(dock):
     texts = [dock.options.device.itemText(i) for i in range(dock.options.device.count())]
     assert texts[2] == "GPU (CUDA or Apple MPS)"

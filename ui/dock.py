@@ -39,9 +39,10 @@ from qgis.PyQt.QtWidgets import (
 from ..services.basemap import OSM, WORLD
 from ..services.i18n import tr
 from ..services.params import GeolocateParams
+from ..services.photo_scan import expand_paths
 from ..services.settings import DockSettings
 from .install_panel import InstallPanel
-from .photo_list import PhotoListWidget, expand_paths
+from .photo_list import PhotoListWidget
 from .result_view import ResultView
 from .run_options import RunOptions
 from .run_progress import RunClock

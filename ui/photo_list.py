@@ -1,8 +1,10 @@
 """The dock's photo list: files and folders in, one row per photo with its status.
 
-Folders are walked in a background ``QgsTask`` (``PhotoScanTask``): a large folder on a
-NAS can take minutes to list, and the dock stays usable meanwhile; the photos found are
-added when the walk ends (``scanFinished``).  Files named one by one are added at once.
+Folders are walked in a background ``QgsTask`` (``services.photo_scan.PhotoScanTask``,
+by the engine's rules for what is a photo): a large folder on a NAS can take minutes to
+list, and the dock stays usable meanwhile; the photos found are added when the walk
+ends (``scanFinished``).  Files named one by one are added at once.
+
 Thumbnails are made lazily: a timer reads a few per tick with ``QImageReader`` scaled
 reads (a JPEG decodes at 1/8 size directly), so adding a folder of 5000 photos returns
 at once and the dock never freezes.  EXIF orientation is applied (``setAutoTransform``).
@@ -10,17 +12,17 @@ at once and the dock never freezes.  EXIF orientation is applied (``setAutoTrans
 
 from __future__ import annotations
 
-import logging
 import os
-from typing import Callable, Iterable, Optional
+from typing import Iterable, Optional
 
-from qgis.core import QgsApplication, QgsTask
+from qgis.core import QgsApplication
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QSize, Qt, QTimer, pyqtSignal
-from qgis.PyQt.QtGui import QIcon, QImageReader, QPixmap
+from qgis.PyQt.QtGui import QIcon, QPixmap
 from qgis.PyQt.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
 from ..services.i18n import tr
+from ..services.photo_scan import PhotoScanTask, photo_finder
 from .image_loading import read_qimage
 
 PATH_ROLE = Qt.UserRole
@@ -28,88 +30,6 @@ STATUS_ROLE = Qt.UserRole + 1
 THUMB_ROLE = Qt.UserRole + 2  # True once a thumbnail was attempted
 THUMB_SIZE = 48
 THUMBS_PER_TICK = 6
-log = logging.getLogger(__name__)
-Finder = Callable[[list], list]  # paths -> absolute photo paths
-
-
-def photo_finder() -> Finder:
-    """What expands files and folders into photos: the engine's own rules for what is a
-    photo when its packages are installed, Qt's image formats otherwise.  Resolved on
-    the main thread (imports, Qt's format list), then safe to call from a worker."""
-    try:
-        from ..inference.photos import find_photos
-    except ImportError:  # Pillow missing: the install panel says so
-        formats = _qt_formats()
-        return lambda paths: _walk_with_qt_formats(paths, formats)
-
-    def find(paths) -> list[str]:
-        photos, _missing = find_photos([p for p in paths if os.path.exists(p)])
-        return [os.path.abspath(p) for p in photos]
-
-    return find
-
-
-def expand_paths(paths: Iterable[str]) -> list[str]:
-    """Files as given, folders walked recursively for photos, on the calling thread
-    (the dock walks folders with ``PhotoScanTask`` instead)."""
-    return photo_finder()(list(paths))
-
-
-def _qt_formats() -> set[str]:
-    formats = {"." + bytes(f).decode().lower() for f in QImageReader.supportedImageFormats()}
-    return formats | {".heic", ".heif"}
-
-
-def _walk_with_qt_formats(paths: Iterable[str], formats: Optional[set] = None) -> list[str]:
-    formats = _qt_formats() if formats is None else formats
-    out = []
-    for path in paths:
-        if os.path.isdir(path):
-            for folder, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                out += [os.path.join(folder, f) for f in sorted(files)
-                        if os.path.splitext(f)[1].lower() in formats]
-        elif os.path.isfile(path):
-            out.append(path)
-    return [os.path.abspath(p) for p in out]
-
-
-class PhotoScanTask(QgsTask):
-    """Walks files and folders for photos off the main thread.
-
-    ``run()`` only lists paths (no Qt widget, no project); ``finished()`` (main thread)
-    hands the result to ``on_done``.  Cancel is checked between the given paths: one
-    huge folder is walked to its end, but its result is then dropped.
-    """
-
-    def __init__(self, paths: Iterable[str], finder: Finder,
-                 on_done: Optional[Callable[[PhotoScanTask, bool], None]] = None):
-        paths = list(paths)
-        super().__init__(tr("GeoDecoder: looking for photos in {n} folder(s)").format(
-            n=len(paths)), QgsTask.CanCancel)
-        self.paths = paths
-        self.finder = finder
-        self.on_done = on_done
-        self.found: list[str] = []
-        self.error: Optional[str] = None
-        self.dropped = False  # set on the main thread: the result is no longer wanted
-
-    def run(self) -> bool:  # worker thread
-        try:
-            for i, path in enumerate(self.paths):
-                if self.isCanceled():
-                    return False
-                self.found += self.finder([path])
-                self.setProgress(100.0 * (i + 1) / len(self.paths))
-        except Exception as exc:  # noqa: BLE001 - reported in the dock, not a crash
-            log.exception("GeoDecoder: looking for photos failed")
-            self.error = f"{type(exc).__name__}: {exc}"
-            return False
-        return not self.isCanceled()
-
-    def finished(self, result: bool) -> None:  # main thread
-        if self.on_done is not None:
-            self.on_done(self, bool(result))
 
 
 def make_thumbnail(path: str, size: int = THUMB_SIZE) -> Optional[QPixmap]:
