@@ -3,10 +3,13 @@
 ``qgis_process run geodecoder:geolocate_photos -- INPUT=folder OUTPUT=out.gpkg`` is the
 shortest call: the model defaults to the installed default bundle, every other output
 is optional.  Skipped photos are reported (``reportError`` with fatalError=False) and the
-run goes on; a missing model or no photo at all is a QgsProcessingException whose
-message says what to do.
+run goes on; a missing model, a broken bundle, a device that is not there or no photo
+at all is a QgsProcessingException whose message says what to do
+(``services.errors.expected_errors``); anything else (a torch error, a bug) goes up
+as it is, and Processing shows it with its traceback.
 
-The sinks are fed chunk by chunk as predictions arrive (``PredictionStream.chunks``):
+The sinks are fed chunk by chunk as predictions arrive (``PredictionStream.run`` into
+a ``SinkWriter``):
 no list of every prediction is kept, so memory stays flat however many photos.  A
 cancel (checked between batches, chunks and every few hundred features) and a sink
 that refuses a feature both raise QgsProcessingException: Processing then reports a
@@ -15,7 +18,8 @@ failed run instead of loading partial outputs as if complete.
 Loaded into a project, the outputs look as the dock's: the same layer names, styles
 and defaults (candidates off), and the cells output -- one table with a ``level``
 field, handy in the modeler -- shown as one layer per level in a "Cells" group, the
-finest shaded by probability and on, the coarser ones light and off.
+finest shaded by probability and on, the coarser ones light and off
+(``post_processors``).
 """
 
 from __future__ import annotations
@@ -26,36 +30,30 @@ from typing import Callable
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsFeatureRequest,
     QgsFeatureSink,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
-    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFile,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
-    QgsProject,
-    QgsVectorLayer,
 )
 
-from ..inference.layer_names import CELLS_PREFIX
-from ..inference.styles import style_path
 from ..inference.writer import RunWriter
 from ..services import run_pipeline
+from ..services.errors import NoModelError, error_message, expected_errors
 from ..services.i18n import tr
 from ..services.native_libs import ensure_own_libraries
 from ..services.params import DEVICES, device_labels
-from ..services.run_layers import add_scene_name_field, cell_level_title
-from ..services.run_pipeline import NoModelError, PredictionStream, resolve_bundle_path
+from ..services.run_pipeline import PredictionStream, resolve_bundle_path
 from .feature_rows import qgs_fields, to_feature, wkb_type
+from .post_processors import CellsPostProcessor, StylePostProcessor
 
 DEVICE_KEYS = DEVICES
 PREDICT_SHARE = 99.0  # predicting and writing go together; the last percent: the end
 CANCEL_CHECK_EVERY = 200  # features between two cancel checks
-_POST_PROCESSORS: dict = {}  # QGIS keeps no reference of its own: keep them alive here
 
 
 def output_file(destination: str) -> str:
@@ -120,82 +118,6 @@ class SinkWriter(RunWriter):
 
     def abort(self) -> None:
         """Nothing to undo: Processing drops the outputs of an algorithm that raised."""
-
-
-def _tree_node(layer):
-    project = layer.project() or QgsProject.instance()
-    return project, project.layerTreeRoot().findLayer(layer.id())
-
-
-class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
-    """Applies the shipped QML (renderer, map tip) and the dock's name and default
-    visibility to an output loaded into the project."""
-
-    def __init__(self, style_name: str, title: str = "", visible: bool = True,
-                 scene_names=None):
-        super().__init__()
-        self.style_name, self.title, self.visible = style_name, title, visible
-        self.scene_names = scene_names
-
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS's name
-        qml = style_path(self.style_name)
-        if qml.is_file():
-            layer.loadNamedStyle(str(qml))
-        if self.title:
-            layer.setName(self.title)
-        if self.scene_names is not None:
-            add_scene_name_field(layer, self.scene_names)
-        _project, node = _tree_node(layer)
-        if node is not None:
-            node.setItemVisibilityChecked(self.visible)
-        layer.triggerRepaint()
-
-
-class CellsPostProcessor(QgsProcessingLayerPostProcessorInterface):
-    """The cells output (every level in one table) shown as the dock shows it: one layer
-    per level in a "Cells" group, coarse first; only the finest is on."""
-
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS's name
-        idx = layer.fields().indexOf("level")
-        levels = sorted(int(v) for v in layer.uniqueValues(idx) if v is not None) \
-            if idx >= 0 else []
-        if not levels:
-            return
-        project, node = _tree_node(layer)
-        coarse = []
-        for level in levels[:-1]:
-            part = self._level_layer(layer, level, cell_level_title(level, levels))
-            if part is not None:
-                part.loadNamedStyle(str(style_path(CELLS_PREFIX + str(level))))
-                coarse.append(part)
-        finest = levels[-1]
-        layer.setSubsetString(f'"level" = {finest}')
-        layer.setName(cell_level_title(finest, levels))
-        layer.loadNamedStyle(str(style_path(CELLS_PREFIX + str(finest), finest + 1)))
-        layer.triggerRepaint()
-        if node is None:
-            return
-        parent = node.parent()
-        group = parent.insertGroup(parent.children().index(node), tr("Cells"))
-        for part in coarse:
-            project.addMapLayer(part, False)
-            group.addLayer(part).setItemVisibilityChecked(False)
-        group.addChildNode(node.clone())
-        parent.removeChildNode(node)
-
-    @staticmethod
-    def _level_layer(layer, level: int, title: str):
-        """The features of one level as a layer of its own: the same file filtered, or
-        for a temporary (memory) output a copy of them."""
-        where = f'"level" = {level}'
-        if layer.providerType() == "memory":
-            part = layer.materialize(QgsFeatureRequest().setFilterExpression(where))
-            part.setName(title)
-            return part
-        part = QgsVectorLayer(layer.source(), title, layer.providerType())
-        if not part.isValid() or not part.setSubsetString(where):
-            return None
-        return part
 
 
 class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
@@ -289,6 +211,17 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
         return True
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        self._post_processors = []  # attached during this run, applied when it loads
+        try:
+            return self._geolocate(parameters, context, feedback)
+        except BaseException:
+            for processor in self._post_processors:  # Processing loads no output of a
+                processor.release()  # failed run: nothing will apply them
+            raise
+        finally:
+            self._post_processors = []
+
+    def _geolocate(self, parameters, context, feedback) -> dict:
         photos = self._photos(parameters, context)
         try:
             bundle_path = resolve_bundle_path(
@@ -301,8 +234,9 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
                 photos, bundle_path, device=device,
                 batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
                 top_k=self.parameterAsInt(parameters, self.TOP_K, context))
-        except RuntimeError as exc:  # ModelBundleError, missing packages, no such device
-            raise QgsProcessingException(str(exc)) from exc
+        except expected_errors() as exc:  # a broken bundle, missing packages, no such
+            # device; anything else (torch, a bug) goes up with its traceback
+            raise QgsProcessingException(error_message(exc)) from exc
         feedback.pushInfo(tr("Model {model}; device used: {device}").format(
             model=stream.bundle.label, device=stream.device_used))
         outputs = self._open_sinks(stream, parameters, context)
@@ -315,13 +249,11 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
         def progress(done, total):
             feedback.setProgress(PREDICT_SHARE * done / max(total, 1))
 
-        from ..inference.run import NothingToDo
-
         try:
             result = stream.run([SinkWriter(outputs, feedback)], progress, feedback.isCanceled,
                                 report)
-        except NothingToDo as exc:
-            raise QgsProcessingException(str(exc)) from exc
+        except expected_errors() as exc:  # no photo at all (NothingToDo), a file error
+            raise QgsProcessingException(error_message(exc)) from exc
         if result.cancelled:
             raise cancelled_error()
         feedback.setProgress(100)
@@ -369,14 +301,9 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
             outputs.append(_Output(key, self.parameterDefinition(key).description(), sink,
                                    dest_id, fields, {f.name: f.type for f in field_defs},
                                    geometry == "MultiPolygon", rows))
-            self._style_on_load(context, dest_id, processor)
+            if processor.attach(context, dest_id):
+                self._post_processors.append(processor)
         return outputs
-
-    @staticmethod
-    def _style_on_load(context, dest_id: str, processor) -> None:
-        if context.willLoadLayerOnCompletion(dest_id):
-            _POST_PROCESSORS[dest_id] = processor
-            context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(processor)
 
 
 def model_parameter_title() -> str:

@@ -22,6 +22,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from ..services.errors import error_message
 from ..services.i18n import tr
 from ..services.native_libs import ensure_own_libraries
 from ..services.params import DEVICES, device_labels
@@ -73,14 +74,6 @@ def metrics_text(validation: dict) -> str:
                                for k, v in metrics.items())
             lines.append(f"{name}: {values}")
     return "\n".join(lines)
-
-
-def _message(exc: BaseException) -> str:
-    """The exception's own words, with its type when it has none (or only a path)."""
-    text = str(exc)
-    if isinstance(exc, OSError) and exc.strerror:
-        text = f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
-    return text if text else type(exc).__name__
 
 
 class TrainModelAlgorithm(QgsProcessingAlgorithm):
@@ -178,7 +171,7 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
             check_engine_packages()
             from ..inference.train import TrainError, train_from_photos
         except (RuntimeError, ImportError, OSError) as exc:  # missing or broken packages
-            raise QgsProcessingException(_message(exc)) from exc
+            raise QgsProcessingException(error_message(exc)) from exc
         with_gps, without = count_geotagged(photos, MIN_TRAINING_PHOTOS)
         if with_gps < MIN_TRAINING_PHOTOS:  # say it now, with the number, not after a scan
             raise QgsProcessingException(too_few_photos_message(photos, with_gps, without))
@@ -195,7 +188,7 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
         except (TrainError, RuntimeError, ValueError, ImportError, OSError) as exc:
             # ImportError: a package missing for training; OSError: disk full, unreadable
             # folder, no permission on the bundle folder...
-            raise QgsProcessingException(_message(exc)) from exc
+            raise QgsProcessingException(error_message(exc)) from exc
         for path, reason in result.skipped:
             feedback.reportError(tr("Skipped {path}: {reason}").format(path=path, reason=reason),
                                  False)

@@ -7,6 +7,11 @@ chunk by chunk as they arrive (``run_pipeline.predict_to_geopackage``) and only 
 does not grow with the number of photos.  ``finished()`` (main thread) hands the
 outcome to a callback that builds the layers.
 
+A run that fails says why: an expected error (``errors.expected_errors``: no model, a
+broken bundle, a device that is not there, no photo, a file that cannot be written)
+with its own message; anything else (a torch error, a bug) with its type, and its
+traceback goes to the QGIS log.
+
 Cancel is checked between batches by the Predictor (``should_stop=self.isCanceled``)
 and while writing, so a cancelled run stops within one batch and leaves no file and no
 layer behind.  A cancelled run ends as a *completed* task whose description says it was
@@ -27,6 +32,7 @@ from typing import Callable, Optional
 from qgis.core import QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
+from .errors import error_message, expected_errors, report_unexpected
 from .i18n import tr
 from .params import GeolocateParams
 from .run_pipeline import PhotoSummary, PredictionStream, predict_to_geopackage
@@ -88,13 +94,14 @@ class GeolocateTask(QgsTask):
     def run(self) -> bool:  # worker thread
         try:
             return self._run()
-        except RuntimeError as exc:  # no model, bad bundle, no GPU: the message says why
+        except expected_errors() as exc:  # no model, bad bundle, no such device, no
+            # photo, a file that cannot be written: the message says what to do
             log.warning("GeoDecoder run failed: %s", exc)
-            self.error = str(exc) or type(exc).__name__
+            self.error = error_message(exc)
             return False
-        except Exception as exc:  # noqa: BLE001 - the message goes to the dock, not a crash
-            log.exception("GeoDecoder run failed")
-            self.error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - torch (out of memory, shape mismatch)
+            # or a bug: the dock says so, the traceback goes to the QGIS log
+            self.error = report_unexpected(exc, "GeoDecoder run")
             return False
 
     def _run(self) -> bool:

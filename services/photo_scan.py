@@ -19,8 +19,8 @@ from typing import Callable, Iterable, Optional
 
 from qgis.core import QgsTask
 
+from .errors import MissingPackagesError
 from .i18n import tr
-from .run_pipeline import MissingPackagesError
 
 log = logging.getLogger(__name__)
 Finder = Callable[[list], list]  # paths -> absolute photo paths

@@ -19,7 +19,6 @@ also works for a GeoPackage opened later or sent by a colleague.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
 from dataclasses import dataclass
@@ -27,18 +26,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from .errors import DeviceError, MissingPackagesError, NoModelError
 from .i18n import tr
 from .native_libs import ensure_own_libraries
-
-log = logging.getLogger(__name__)
-
-
-class NoModelError(RuntimeError):
-    """No model given and no default model installed; the message says what to do."""
-
-
-class MissingPackagesError(RuntimeError):
-    """The engine's Python packages are not all installed; the message names them."""
 
 
 def check_engine_packages(requirements=None) -> None:
@@ -101,8 +91,9 @@ class PredictionStream:
     """The Predictor over `photos` (files or folders), read chunk by chunk.
 
     Building it loads the model and picks the device (``device_used`` is known from
-    then on); raises NoModelError, MissingPackagesError, ModelBundleError or
-    RuntimeError (device).  Nothing here keeps a record once its chunk is handed on.
+    then on); raises NoModelError, MissingPackagesError, DeviceError or the engine's
+    ModelBundleError (``errors.expected_errors``).  Nothing here keeps a record once
+    its chunk is handed on.
     """
 
     def __init__(self, photos: Sequence[str], bundle_path: Optional[str],
@@ -110,8 +101,12 @@ class PredictionStream:
                  attention: bool = False):
         check_engine_packages()
         ensure_own_libraries()  # a no-op off the main thread: the caller did it there
-        from ..inference.predict import Predictor
+        from ..inference.predict import Predictor, resolve_device
 
+        try:
+            resolve_device(device)
+        except RuntimeError as exc:  # the engine's words: which device, what to choose
+            raise DeviceError(str(exc)) from exc
         self.photos = list(photos)
         self.predictor = Predictor(resolve_bundle_path(bundle_path), device=device,
                                    batch_size=batch_size, top_k=top_k, attention=attention)

@@ -117,6 +117,54 @@ def test_processing_without_photos_fails_clearly(provider, tiny_bundle_dir):
         processing.run(ALG, {"MODEL": str(tiny_bundle_dir), "OUTPUT": "TEMPORARY_OUTPUT"})
 
 
+def test_post_processors_do_not_pile_up_run_after_run(provider, photo_folder,  # noqa: F811
+                                                      tiny_bundle_dir, qgis_new_project,
+                                                      tmp_path):
+    """Each loaded output's post-processor is kept alive until QGIS applied it, then let
+    go; a failed run lets go of its own: many runs in one QGIS session keep none."""
+    import processing
+
+    from geodecoder.processing_provider import post_processors
+
+    assert post_processors.alive() == 0
+    params = {"INPUT": str(photo_folder[0]), "MODEL": str(tiny_bundle_dir), "DEVICE": 1,
+              "TOP_K": 2, **{key: "TEMPORARY_OUTPUT"
+                             for key in ("OUTPUT", "CANDIDATES", "CELLS", "REGIONS")}}
+    for run in range(3):
+        processing.runAndLoadResults(ALG, params, feedback=Feedback())
+        assert post_processors.alive() == 0, run
+    names = [layer.name() for layer in QgsProject.instance().mapLayers().values()]
+    assert names.count("Predictions") == 3  # applied: the dock's names, every run
+    empty = tmp_path / "no photos"
+    empty.mkdir()
+    with pytest.raises(QgsProcessingException, match="no photos found"):  # after the sinks
+        processing.runAndLoadResults(ALG, {**params, "INPUT": str(empty)},
+                                     feedback=Feedback())
+    assert post_processors.alive() == 0
+
+
+def test_an_unexpected_error_goes_up_with_its_traceback(provider, photo_folder,  # noqa: F811
+                                                        tiny_bundle_dir, monkeypatch):
+    """Only the errors a user can act on become a one-line QgsProcessingException; a
+    torch error keeps its type and traceback in what Processing reports."""
+    import processing
+    import torch
+
+    from geodecoder.inference.predict import Predictor
+
+    def out_of_memory(self, *args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        yield  # a generator, as Predictor.run is
+
+    monkeypatch.setattr(Predictor, "run", out_of_memory)
+    with pytest.raises(QgsProcessingException) as raised:
+        processing.run(ALG, {"INPUT": str(photo_folder[0]), "MODEL": str(tiny_bundle_dir),
+                             "DEVICE": 1, "OUTPUT": "TEMPORARY_OUTPUT"}, feedback=Feedback())
+    text = str(raised.value)
+    assert "Traceback" in text and "OutOfMemoryError: CUDA out of memory" in text
+    assert "in out_of_memory" in text
+
+
 def _qgis_process(args, config: Path, cwd: Path) -> subprocess.CompletedProcess:
     paths = [p for p in (*site.getsitepackages(), *sys.path) if p and os.path.isdir(p)]
     env = dict(os.environ, QGIS_CUSTOM_CONFIG_PATH=str(config), QT_QPA_PLATFORM="offscreen",
@@ -220,7 +268,8 @@ def test_the_model_parameter_says_what_empty_means(provider, monkeypatch, photo_
 
 def test_missing_engine_packages_are_named():
     from geodecoder.services.dependencies import REQUIREMENTS, Requirement
-    from geodecoder.services.run_pipeline import MissingPackagesError, check_engine_packages
+    from geodecoder.services.errors import MissingPackagesError
+    from geodecoder.services.run_pipeline import check_engine_packages
 
     check_engine_packages()  # all present here
     ghost = Requirement("geodecoder_ghost_module", "ghost", "test")

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 from qgis.core import (
+    Qgis,
     QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
@@ -251,6 +252,84 @@ def test_gpu_asked_where_there_is_none_fails_with_the_reason(qgis_new_project, t
                                   bundle_path=str(tiny_bundle_dir)))
     _wait_for_run(service)
     assert failed and "CUDA" in failed[0]
+    assert qgis_new_project.mapLayers() == {}
+
+
+@pytest.fixture()
+def qgis_log():
+    """(tag, level, message) of every message the QGIS log receives during the test."""
+    received = []
+
+    def keep(message, tag, level):
+        received.append((tag, level, message))
+
+    QgsApplication.messageLog().messageReceived.connect(keep)
+    yield received
+    QgsApplication.messageLog().messageReceived.disconnect(keep)
+
+
+def _failed_run(service: GeolocateService, params: GeolocateParams) -> str:
+    failed = []
+    service.runFailed.connect(failed.append)
+    assert service.start(params) is not None
+    _wait_for_run(service)
+    spin_until(lambda: False, seconds=0.2)  # deliver what the worker logged
+    assert len(failed) == 1, failed
+    return failed[0]
+
+
+def test_a_torch_error_is_shown_with_its_type_and_logged_with_its_traceback(
+        qgis_new_project, tmp_path, tiny_bundle_dir, photo_folder, monkeypatch,  # noqa: F811
+        qgis_log):
+    """Out of memory, a shape mismatch, a bug: not an error a user can act on from one
+    line, so the dock names its type and the QGIS log has where it came from."""
+    import torch
+    from geodecoder.inference.predict import Predictor
+
+    def out_of_memory(self, *args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        yield  # a generator, as Predictor.run is
+
+    monkeypatch.setattr(Predictor, "run", out_of_memory)
+    out = tmp_path / "out" / "oom.gpkg"
+    out.parent.mkdir()
+    service = GeolocateService(None, project=qgis_new_project, runs_dir=tmp_path / "runs")
+    message = _failed_run(service, GeolocateParams(
+        photos=tuple(photo_folder[1]["good"][:2]), bundle_path=str(tiny_bundle_dir),
+        device="cpu", output_path=str(out)))
+    assert message.startswith("OutOfMemoryError: CUDA out of memory. Tried to allocate")
+    assert "traceback is in the QGIS log" in message
+    logged = [(level, text) for tag, level, text in qgis_log if tag == "GeoDecoder"]
+    assert len(logged) == 1 and logged[0][0] == Qgis.Critical
+    assert "Traceback (most recent call last)" in logged[0][1]
+    assert "in out_of_memory" in logged[0][1]  # where it was raised
+    assert qgis_new_project.mapLayers() == {}
+    assert os.listdir(out.parent) == []  # nothing half-written
+
+
+@pytest.mark.parametrize("case", ["bundle not found", "no photo", "cannot write"])
+def test_expected_errors_are_shown_as_they_are_without_a_traceback(
+        case, qgis_new_project, tmp_path, tiny_bundle_dir, photo_folder, qgis_log):  # noqa: F811
+    """Errors whose message says what to do are shown as they are: no type name, no
+    "unexpected", nothing in the QGIS log."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    photo = photo_folder[1]["good"][0]
+    params, words = {
+        "bundle not found": (dict(photos=(photo,), bundle_path=str(tmp_path / "nowhere")),
+                             "not found"),
+        "no photo": (dict(photos=(str(empty),), bundle_path=str(tiny_bundle_dir)),
+                     "no photos found"),
+        "cannot write": (dict(photos=(photo,), bundle_path=str(tiny_bundle_dir),
+                              output_path=str(tmp_path / "gone" / "out.gpkg")),
+                         str(tmp_path / "gone")),
+    }[case]
+    service = GeolocateService(None, project=qgis_new_project, runs_dir=tmp_path / "runs")
+    message = _failed_run(service, GeolocateParams(device="cpu", **params))
+    assert words in message
+    assert "unexpected" not in message and "Error:" not in message
+    assert "NothingToDo" not in message and "Traceback" not in message
+    assert [text for tag, _level, text in qgis_log if tag == "GeoDecoder"] == []
     assert qgis_new_project.mapLayers() == {}
 
 
