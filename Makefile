@@ -28,7 +28,7 @@ test:
 
 lint:
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/bandit -q -r inference ui plugin.py processing_provider -x tests
+	$(VENV)/bin/bandit -q -r inference services ui plugin.py processing_provider -x tests
 
 # The main job: geolocate the sample photos with the default model (or MODEL=bundle/).
 demo:
