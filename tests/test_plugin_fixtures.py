@@ -7,8 +7,11 @@ of the plugin (``from ..inference import ...``) resolves as it does inside QGIS.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,24 @@ def plugin_package():
 def photo_folder(tmp_path_factory) -> tuple[Path, dict]:
     folder = tmp_path_factory.mktemp("photos") / "trip"
     return folder, make_photo_folder(folder)
+
+
+def local_wheel(folder: Path) -> Path:
+    """A minimal pure-Python wheel, so pip installs offline."""
+    name, version = "gd_fake_dep", "0.1"
+    files = {f"{name}/__init__.py": b"ANSWER = 42\n",
+             f"{name}-{version}.dist-info/METADATA":
+                 f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+             f"{name}-{version}.dist-info/WHEEL":
+                 b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = ""
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record += f"{path},sha256={digest},{len(data)}\n"
+    record += f"{name}-{version}.dist-info/RECORD,,\n"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for path, data in files.items():
+            zf.writestr(path, data)
+        zf.writestr(f"{name}-{version}.dist-info/RECORD", record)
+    return wheel

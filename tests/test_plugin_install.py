@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_plugin_fixtures import import_plugin, spin_until
+from tests.test_plugin_fixtures import import_plugin, local_wheel, spin_until
 
 import_plugin()
 from geodecoder.services import dependencies as deps  # noqa: E402
 from geodecoder.services import install_plan  # noqa: E402
 from geodecoder.ui.install_panel import InstallPanel  # noqa: E402
-from tests.test_plugin_load import _local_wheel  # noqa: E402
 
 TORCH = deps.Requirement("geodecoder_ghost_torch", "torch>=2.1", "runs the network")
 
@@ -101,7 +100,7 @@ def test_pip_runs_with_this_python_never_a_shim_on_path(tmp_path):
 
 
 def test_the_install_report_says_what_was_installed_and_stays(tmp_path):
-    wheel = _local_wheel(tmp_path)
+    wheel = local_wheel(tmp_path)
     requirement = deps.Requirement("gd_fake_dep", str(wheel), "test package")
     panel = _panel(tmp_path, tmp_path / "none", requirements=(requirement,))
     results = []

@@ -4,18 +4,15 @@ heavy at start-up; the dependency check names what is missing and installs on cl
 from __future__ import annotations
 
 import ast
-import base64
-import hashlib
 import importlib.metadata
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 from qgis.core import QgsApplication
 
-from tests.test_plugin_fixtures import ROOT, import_plugin, spin_until
+from tests.test_plugin_fixtures import ROOT, import_plugin, local_wheel, spin_until
 
 geodecoder = import_plugin()
 from geodecoder.services import dependencies as deps  # noqa: E402
@@ -68,6 +65,81 @@ print("HEAVY", heavy)
                          timeout=120, env=env, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "HEAVY []" in out.stdout, out.stdout
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module `path` imports, at any depth of the file, relative imports resolved
+    from the plugin root (``services/run_pipeline.py``: ``from ..inference.run`` ->
+    ``inference.run``; ``from .i18n import tr`` -> ``services.i18n``)."""
+    package = list(path.relative_to(ROOT).parent.parts)
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + ([node.module] if node.module else []))
+            found.add(module)
+            found.update(f"{module}.{alias.name}".lstrip(".") for alias in node.names)
+    return found
+
+
+# what each part of the plugin must not import: imports point one way, plugin.py -> ui/
+# -> services/ -> inference/ and processing_provider/ -> services/; no widget below ui/
+FORBIDDEN = {
+    "services": ("ui", "processing_provider", "plugin", "qgis.gui", "qgis.PyQt.QtWidgets"),
+    "processing_provider": ("ui", "plugin", "qgis.gui", "qgis.PyQt.QtWidgets"),
+    "ui": ("processing_provider", "plugin"),
+}
+
+
+def test_imports_point_one_way():
+    # the resolver sees relative imports, at module level and inside functions
+    assert "services.i18n" in _imported_modules(ROOT / "ui" / "dock.py")
+    assert "inference.defaults" in _imported_modules(ROOT / "services" / "run_pipeline.py")
+    bad = []
+    for folder, forbidden in FORBIDDEN.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for name in sorted(_imported_modules(path)):
+                if any(name == f or name.startswith(f + ".") for f in forbidden):
+                    bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert bad == []
+
+
+def test_processing_runs_without_the_widget_package(tmp_path, tiny_bundle_dir):
+    """qgis_process has no widgets: the provider loads and an algorithm runs with
+    ``ui`` unimportable."""
+    from tests.photo_factory import make_jpeg
+
+    photo = make_jpeg(tmp_path / "photo.jpg", size=(320, 240), color=(90, 120, 200))
+    code = f"""
+import importlib.util, sys
+from qgis.core import (QgsApplication, QgsProcessingContext, QgsProcessingFeedback)
+app = QgsApplication([], False); app.initQgis()
+sys.modules["geodecoder.ui"] = None  # any import of the widget package fails
+spec = importlib.util.spec_from_file_location("geodecoder", {str(ROOT / "__init__.py")!r},
+                                              submodule_search_locations=[{str(ROOT)!r}])
+mod = importlib.util.module_from_spec(spec); sys.modules["geodecoder"] = mod
+spec.loader.exec_module(mod)
+plugin = mod.classFactory(None)
+plugin.initProcessing()
+registry = QgsApplication.processingRegistry()
+print("ALGS", sorted(a.id() for a in registry.providerById("geodecoder").algorithms()))
+alg = registry.createAlgorithmById("geodecoder:geolocate_photos")
+params = {{"INPUT": {str(photo)!r}, "MODEL": {str(tiny_bundle_dir)!r}, "DEVICE": 1,
+          "OUTPUT": {str(tmp_path / "out.gpkg")!r}}}
+results, ok = alg.run(params, QgsProcessingContext(), QgsProcessingFeedback())
+print("RESULTS", ok, sorted(results))
+print("UI", sorted(m for m in sys.modules if m.startswith("geodecoder.ui") and sys.modules[m]))
+"""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=240, env=env, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "ALGS ['geodecoder:geolocate_photos', 'geodecoder:train_model']" in out.stdout
+    assert "RESULTS True ['OUTPUT']" in out.stdout, out.stdout + out.stderr[-3000:]
+    assert "UI []" in out.stdout
+    assert (tmp_path / "out.gpkg").is_file()
 
 
 def test_every_engine_package_is_found_here():
@@ -162,29 +234,8 @@ def test_private_folder_is_per_python_version_and_prepended(tmp_path):
         sys.path.remove(str(folder))
 
 
-def _local_wheel(folder: Path) -> Path:
-    """A minimal pure-Python wheel, so pip installs offline."""
-    name, version = "gd_fake_dep", "0.1"
-    files = {f"{name}/__init__.py": b"ANSWER = 42\n",
-             f"{name}-{version}.dist-info/METADATA":
-                 f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
-             f"{name}-{version}.dist-info/WHEEL":
-                 b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = ""
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record += f"{path},sha256={digest},{len(data)}\n"
-    record += f"{name}-{version}.dist-info/RECORD,,\n"
-    wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as zf:
-        for path, data in files.items():
-            zf.writestr(path, data)
-        zf.writestr(f"{name}-{version}.dist-info/RECORD", record)
-    return wheel
-
-
 def test_install_button_runs_pip_into_the_private_folder(tmp_path):
-    wheel = _local_wheel(tmp_path)
+    wheel = local_wheel(tmp_path)
     requirement = deps.Requirement("gd_fake_dep", str(wheel), "test package")
     target = tmp_path / "deps" / "py"
     panel = InstallPanel(requirements=(requirement,), target=target)

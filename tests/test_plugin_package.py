@@ -80,9 +80,9 @@ def test_the_checker_rejects_what_the_validator_rejects(package, built_zip, tmp_
 
 def test_metadata_checks(package):
     good = (ROOT / "metadata.txt").read_text(encoding="utf-8")
-    assert package._check_metadata(good) == []
+    assert package.check_metadata(good) == []
     broken = good.replace("tracker=https://", "tracker=bugs://").replace("email=", "mail=")
-    problems = "\n".join(package._check_metadata(broken))
+    problems = "\n".join(package.check_metadata(broken))
     assert "lacks email" in problems and "tracker is not a URL" in problems
 
 

@@ -79,7 +79,8 @@ def build(out: Path, root: Path = ROOT) -> Path:
     return out
 
 
-def _check_metadata(text: str) -> list[str]:
+def check_metadata(text: str) -> list[str]:
+    """Problems of a metadata.txt text that the plugin repository rejects; [] when fine."""
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # keys are case-sensitive (qgisMinimumVersion)
     try:
@@ -142,7 +143,7 @@ def validate(path: Path) -> list[str]:
             problems.append("__init__.py defines no classFactory(iface)")
         if f"{top}/metadata.txt" in names:
             metadata = zf.read(f"{top}/metadata.txt").decode("utf-8", "replace")
-            problems += _check_metadata(metadata)
+            problems += check_metadata(metadata)
             icon = re.search(r"^icon=(.+)$", metadata, re.M)
             if icon and f"{top}/{icon.group(1).strip()}" not in names:
                 problems.append(f"the icon {icon.group(1).strip()} is not in the zip")
