@@ -51,10 +51,6 @@ class LayerDef:
     fields: tuple[FieldDef, ...]
     description: str = ""
 
-    @property
-    def field_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
-
 
 @dataclass(frozen=True)
 class Row:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PLUGIN_CODE = ["inference", "ui", "processing_provider", "plugin.py", "__init__.py"]
+PLUGIN_CODE = ["inference", "services", "ui", "processing_provider", "plugin.py", "__init__.py"]
 
 
 def _module_name(path: Path) -> str:
