@@ -163,3 +163,16 @@ def test_every_forward_pass_has_the_same_batch_shape(tiny_bundle, photo_dir):
         hook.remove()
     assert len(records) == 6 and len(shapes) == 2
     assert set(shapes) == {(4, 3, 224, 224)}
+
+
+def test_attention_maps_use_the_backbones_real_grid():
+    """A 3x5 grid behind a CLS token: the map keeps that shape (the old sqrt guess could
+    only make squares) and drops the CLS token."""
+    import numpy as np
+
+    from inference.predict import _attention_grid
+    attn = np.random.default_rng(0).random((2, 4, 1 + 15)).astype(np.float32)
+    maps = _attention_grid(attn, (3, 5))
+    assert maps.shape == (2, 4, 3, 5)
+    assert np.allclose(maps.sum(axis=(-2, -1)), 1.0)
+    assert np.allclose(maps[0, 0], attn[0, 0, 1:].reshape(3, 5) / attn[0, 0, 1:].sum())
