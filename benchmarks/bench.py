@@ -46,13 +46,13 @@ def peak_rss_mb() -> float:
 
 
 def bench_bundle(work: Path) -> tuple[Path, str]:
-    from inference.defaults import default_bundle_path
+    from inference.modeling.defaults import default_bundle_path
 
     default = default_bundle_path()
     if default is not None:
         return default, "default bundle"
-    from inference.bundle import init_bundle
-    from inference.cells import build_hierarchy, read_coordinates_csv
+    from inference.modeling.bundle import init_bundle
+    from inference.modeling.cells import build_hierarchy, read_coordinates_csv
 
     if SHARED_COORDS.is_file():
         lats, lons = read_coordinates_csv(SHARED_COORDS)
@@ -118,8 +118,8 @@ def phase_predict(args) -> dict:
     t0 = time.perf_counter()
     import torch
 
-    from inference.bundle import load_bundle
-    from inference.predict import Predictor
+    from inference.modeling.bundle import load_bundle
+    from inference.prediction.predict import Predictor
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
     bundle = load_bundle(args.bundle)
@@ -166,7 +166,7 @@ def phase_predict(args) -> dict:
 
 def phase_train(args) -> dict:
     t0 = time.perf_counter()
-    from inference.train import train_from_photos
+    from inference.training.train import train_from_photos
 
     result = train_from_photos(args.photo_dir, args.out, cache_dir=args.cache,
                                epochs=args.epochs, device=args.device, quiet=True)

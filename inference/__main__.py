@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import cli_commands, train_cli
-from .cli_common import (UserError, add_backbone_arguments, add_device_argument,
+from .cli import cli_commands, train_cli
+from .cli.cli_common import (UserError, add_backbone_arguments, add_device_argument,
                          add_retrieval_argument)
 
 

@@ -1,4 +1,4 @@
-"""Engine rows (``inference.schema.Row``) -> QGIS fields and features for feature sinks.
+"""Engine rows (``inference.outputs.schema.Row``) -> QGIS fields and features for feature sinks.
 
 The Processing outputs carry exactly the columns of the GeoPackage the dock and the
 command line write: field definitions and row values both come from the one schema.

@@ -41,7 +41,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ..inference.writer import RunWriter
+from ..inference.outputs.writer import RunWriter
 from ..services import run_pipeline
 from ..services.errors import NoModelError, error_message, expected_errors
 from ..services.i18n import tr
@@ -263,7 +263,7 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
 
     def _open_sinks(self, stream: PredictionStream, parameters, context) -> list[_Output]:
         """Every requested output's sink, opened before the first chunk."""
-        from ..inference import schema
+        from ..inference.outputs import schema
 
         levels, cells = stream.num_levels, stream.bundle.cells
         info = stream.run_info()

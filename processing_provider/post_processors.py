@@ -19,8 +19,8 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..inference.layer_names import CELLS_PREFIX
-from ..inference.styles import style_path
+from ..inference.outputs.layer_names import CELLS_PREFIX
+from ..inference.outputs.styles import style_path
 from ..services.i18n import tr
 from ..services.run_layers import add_scene_name_field, cell_level_title
 

@@ -2,7 +2,7 @@
 
 Until a default model ships, this is how a user gets one: point it at a folder of
 their own photos whose EXIF holds GPS (a region they work on), and it trains the
-engine's GeoDecoder (``inference.train.train_from_photos``) into a bundle folder that
+engine's GeoDecoder (``inference.training.train.train_from_photos``) into a bundle folder that
 the dock and ``geolocate_photos`` take as MODEL.  Backbone features are cached, so a
 second run on the same photos is fast; a cancelled run keeps its checkpoint next to the
 bundle folder (``<OUTPUT>.checkpoint``), and RESUME continues from it when the same
@@ -31,7 +31,7 @@ from ..services.run_pipeline import check_engine_packages
 DEVICE_KEYS = DEVICES
 # The fewest geotagged photos the engine trains on with its default settings: it holds
 # 10 % back to check the model (at least 1), and it builds cells from the rest only from
-# 10 photos on (inference.cells.default_ladder; below that every photo of a region falls
+# 10 photos on (inference.modeling.cells.default_ladder; below that every photo of a region falls
 # in one cell and training stops with "cannot build cells").  Checked against the engine
 # by tests/test_plugin_processing.py.
 MIN_TRAINING_PHOTOS = 11
@@ -40,7 +40,7 @@ MIN_TRAINING_PHOTOS = 11
 def count_geotagged(folder: str, enough: int) -> tuple[int, int]:
     """(photos with an EXIF GPS position, photos without one) in `folder`, reading EXIF
     headers only until `enough` geotagged ones are found."""
-    from ..inference.photos import find_photos, read_exif_gps, register_heif
+    from ..inference.prediction.photos import find_photos, read_exif_gps, register_heif
 
     paths, _missing = find_photos(folder)
     register_heif()
@@ -169,7 +169,7 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
         out_dir = self.parameterAsString(parameters, self.OUTPUT, context)
         try:
             check_engine_packages()
-            from ..inference.train import TrainError, train_from_photos
+            from ..inference.training.train import TrainError, train_from_photos
         except (RuntimeError, ImportError, OSError) as exc:  # missing or broken packages
             raise QgsProcessingException(error_message(exc)) from exc
         with_gps, without = count_geotagged(photos, MIN_TRAINING_PHOTOS)

@@ -37,8 +37,8 @@ class DeviceError(RuntimeError):
 
 # The engine's errors that say what to do, by module: a bundle that cannot be loaded,
 # inputs without any photo, a GeoPackage OGR refused to write.
-ENGINE_ERRORS = (("bundle", "ModelBundleError"), ("run", "NothingToDo"),
-                 ("gpkg", "GeoPackageError"))
+ENGINE_ERRORS = (("modeling.bundle", "ModelBundleError"), ("prediction.run", "NothingToDo"),
+                 ("outputs.gpkg", "GeoPackageError"))
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:

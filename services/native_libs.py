@@ -19,7 +19,7 @@ there would slow every QGIS launch.
 
 pillow-heif has the same problem with libheif (QGIS links GDAL, which links the system
 libheif; pillow-heif's wheel carries a newer one, and a mixed call kills QGIS with
-SIGSEGV).  The engine itself loads it apart (``inference/heif_loader.py``) when it
+SIGSEGV).  The engine itself loads it apart (``inference/prediction/heif_loader.py``) when it
 first registers the HEIC opener on the main thread, so ``ensure_own_libraries`` does
 that too: the decode threads then find it loaded.  Thumbnails register it on the main
 thread themselves (``image_loading``).
@@ -94,7 +94,7 @@ def load_heif_decoder() -> bool:
     """Have the engine load pillow-heif now, on the main thread, apart from QGIS's own
     libheif; True when HEIC can be decoded.  Cheap after the first call."""
     try:
-        from ..inference.photos import register_heif
+        from ..inference.prediction.photos import register_heif
     except ImportError:  # Pillow or numpy not installed yet: the install panel says so
         return False
     return register_heif()

@@ -1,5 +1,6 @@
-"""Which files of a folder are photos: the engine's rules (``inference.photos.find_photos``),
-walked in a background task so that a large folder never freezes the dock.
+"""Which files of a folder are photos: the engine's rules
+(``inference.prediction.photos.find_photos``), walked in a background task so that a
+large folder never freezes the dock.
 
 A folder lists exactly what a run on that folder would geolocate: the engine's photo
 extensions (any case), hidden folders, NAS thumbnail caches and macOS ``._`` forks
@@ -30,7 +31,7 @@ def photo_finder() -> Finder:
     """What expands files and folders into photos.  Resolved on the main thread (the
     engine's photo module is imported there), then safe to call from a worker."""
     try:
-        from ..inference.photos import find_photos
+        from ..inference.prediction.photos import find_photos
     except ImportError as exc:  # Pillow or numpy missing: the install panel says so
         return _finder_without_engine(exc)
 

@@ -23,8 +23,8 @@ from qgis.PyQt.QtCore import QVariant
 from .i18n import tr
 from .scenes import scene_expression, scene_names_of_run
 
-from ..inference.styles import style_path
-from ..inference.layer_names import (CANDIDATES, CELLS_PREFIX, FAILURES,  # noqa: F401
+from ..inference.outputs.styles import style_path
+from ..inference.outputs.layer_names import (CANDIDATES, CELLS_PREFIX, FAILURES,  # noqa: F401
                                      PREDICTIONS, REGIONS, SURFACE)
 
 SCENE_NAME_FIELD = "scene_name"

@@ -6,8 +6,9 @@ widgets here (Processing runs it in qgis_process, without a GUI), and the engine
 imported inside the functions: importing this module never imports torch.
 
 Memory stays flat however many photos a run has: ``PredictionStream.run`` is the
-engine's one run (``inference.run.run_photos``, chunks of ``inference.run.CHUNK``
-photos) into any writers: ``predict_to_geopackage`` gives it the engine's
+engine's one run (``inference.prediction.run.run_photos``, chunks of
+``inference.prediction.run.CHUNK`` photos) into any writers: ``predict_to_geopackage``
+gives it the engine's
 ``GeoPackageWriter`` (temporary file, swapped in at commit), the Processing algorithm a
 writer that feeds its sinks.  What the dock keeps per photo is a
 ``PhotoSummary`` (path, lat, lon, confidence or the failure reason) and, when asked
@@ -51,7 +52,7 @@ def no_model_message() -> str:
 
 def default_bundle_path() -> Optional[str]:
     """The default bundle folder, or None while none ships (cheap: no torch import)."""
-    from ..inference.defaults import default_bundle_path as engine_default
+    from ..inference.modeling.defaults import default_bundle_path as engine_default
 
     path = engine_default()
     return None if path is None else str(path)
@@ -101,7 +102,7 @@ class PredictionStream:
                  attention: bool = False):
         check_engine_packages()
         ensure_own_libraries()  # a no-op off the main thread: the caller did it there
-        from ..inference.predict import Predictor, resolve_device
+        from ..inference.prediction.predict import Predictor, resolve_device
 
         try:
             resolve_device(device)
@@ -124,10 +125,10 @@ class PredictionStream:
             should_stop: Optional[Callable[[], bool]] = None,
             on_record: Optional[Callable[[object], None]] = None,
             on_chunk: Optional[Callable[[object], None]] = None):
-        """The engine's one run (``inference.run.run_photos``) into `writers`; returns its
-        RunResult (``cancelled`` when `should_stop()` ended it before the commit)."""
-        from ..inference.records import PhotoFailure
-        from ..inference.run import run_photos
+        """The engine's one run (``inference.prediction.run.run_photos``) into `writers`;
+        returns its RunResult (``cancelled`` when `should_stop()` ended it before the commit)."""
+        from ..inference.prediction.records import PhotoFailure
+        from ..inference.prediction.run import run_photos
 
         def counted(record):
             if isinstance(record, PhotoFailure):
@@ -147,7 +148,7 @@ class PredictionStream:
 
     def run_info(self):
         """The engine's RunInfo (model, device, timing so far), as the command line makes it."""
-        from ..inference.schema import RunInfo
+        from ..inference.outputs.schema import RunInfo
 
         from .scenes import SCENE_NAMES_KEY
 
@@ -175,8 +176,8 @@ def predict_to_geopackage(path, stream: PredictionStream, *,
     then no file and no temporary file is left and a previous file is untouched.  A
     cancel that comes after the commit is not seen here: the file is complete.
     """
-    from ..inference.gpkg import GeoPackageWriter
-    from ..inference.styles import applicable_styles
+    from ..inference.outputs.gpkg import GeoPackageWriter
+    from ..inference.outputs.styles import applicable_styles
 
     writer = GeoPackageWriter(os.fspath(path), stream.bundle.cells, stream.run_info(),
                               styles=applicable_styles(stream.num_levels),

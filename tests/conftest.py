@@ -34,21 +34,21 @@ def shared_data(sub: str) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_cells():
-    from inference.cells import build_hierarchy
+    from inference.modeling.cells import build_hierarchy
     lats, lons = clustered_coords()
     return build_hierarchy(lats, lons, t_min=2, t_max=[200, 60, 20])
 
 
 @pytest.fixture(scope="session")
 def tiny_bundle_dir(tiny_cells, tmp_path_factory) -> Path:
-    from inference.bundle import init_bundle
+    from inference.modeling.bundle import init_bundle
     return init_bundle(tiny_cells, tmp_path_factory.mktemp("bundle") / "tiny", name="tiny",
                        **TINY_MODEL)
 
 
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny_bundle_dir):
-    from inference.bundle import load_bundle
+    from inference.modeling.bundle import load_bundle
     return load_bundle(tiny_bundle_dir)
 
 
@@ -57,7 +57,7 @@ def read_state(root):
     itself only loads verified checkpoints)."""
     import json
 
-    from inference.train_checkpoint import STATE, checkpoints
+    from inference.training.train_checkpoint import STATE, checkpoints
     for folder in checkpoints(root):
         return json.loads((folder / STATE).read_text(encoding="utf-8"))
     return None

@@ -15,7 +15,8 @@ PLUGIN_CODE = ["inference", "services", "ui", "processing_provider", "plugin.py"
 
 
 def _module_name(path: Path) -> str:
-    """``inference/predict.py`` -> ``inference.predict`` (a package's __init__ -> the package)."""
+    """``inference/prediction/predict.py`` -> ``inference.prediction.predict`` (a package's
+    __init__ -> the package)."""
     parts = list(path.relative_to(REPO).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts = parts[:-1]
@@ -59,15 +60,15 @@ def test_the_engine_never_imports_qgis_or_the_plugin():
 
 
 def test_the_import_resolver_sees_relative_and_function_level_imports(tmp_path):
-    """The check above is only as good as the resolver: a hidden ``from ..ui import x``
-    inside a function must be found."""
-    probe = REPO / "inference" / "_probe_for_architecture_test.py"
-    probe.write_text("def f():\n    from ..ui import dock\n    from . import predict\n")
+    """The check above is only as good as the resolver: a hidden ``from ...ui import x``
+    inside a function of a sub-package must be found."""
+    probe = REPO / "inference" / "prediction" / "_probe_for_architecture_test.py"
+    probe.write_text("def f():\n    from ...ui import dock\n    from . import predict\n")
     try:
         found = set(_imports(probe))
     finally:
         probe.unlink()
-    assert {"ui.dock", "inference.predict"} <= found, found
+    assert {"ui.dock", "inference.prediction.predict"} <= found, found
 
 
 def _engine_graph():
@@ -118,7 +119,8 @@ def _cycles(graph):
 
 def test_the_engine_has_no_import_cycle():
     graph = _engine_graph()
-    assert "inference.predict" in graph["inference.run"]  # the graph is really built
+    # the graph is really built
+    assert "inference.prediction.predict" in graph["inference.prediction.run"]
     assert _cycles(graph) == []
 
 
@@ -128,7 +130,8 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_the_engine_runs_without_qgis_on_the_path():
     code = ("import sys; sys.modules['qgis'] = None\n"
-            "import inference.predict, inference.gpkg, inference.bundle, inference.evaluate\n"
+            "import inference.prediction.predict, inference.outputs.gpkg\n"
+            "import inference.modeling.bundle, inference.training.evaluate\n"
             "print('ok')")
     res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 0 and "ok" in res.stdout, res.stderr

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from inference.bundle import ModelBundleError, load_bundle, save_bundle
+from inference.modeling.bundle import ModelBundleError, load_bundle, save_bundle
 
 
 def test_round_trip_gives_identical_outputs(tiny_bundle, tmp_path):
@@ -117,7 +117,7 @@ def test_failed_save_keeps_the_old_bundle(tiny_bundle, tmp_path, monkeypatch):
 def test_vit_bundle_from_a_local_checkpoint_carries_its_backbone(tiny_cells, tmp_path):
     """A backbone whose weights are not in a pip package travels inside the bundle."""
     from inference.__main__ import main
-    from inference.backbones import VisionTransformer
+    from inference.modeling.backbones import VisionTransformer
 
     torch.manual_seed(0)
     vit = VisionTransformer(pretrained=False, image_size=224, patch=32, dim=24, depth=1, heads=2)
@@ -148,7 +148,7 @@ def test_a_save_interrupted_between_its_two_renames_still_loads(tiny_bundle, tmp
     import logging
     from pathlib import Path
 
-    from inference.bundle import read_bundle_config
+    from inference.modeling.bundle import read_bundle_config
 
     out = save_bundle(tiny_bundle, tmp_path / "m")
     before = (out / "weights.safetensors").read_bytes()
@@ -178,9 +178,9 @@ def test_the_trained_bundle_writer_swaps_in_through_the_same_code(tiny_bundle, t
                                                                   monkeypatch):
     import numpy as np
 
-    from inference import bundle as bundle_module
-    from inference.model_card import write_bundle
-    from inference.scenes import load_centroids
+    from inference.modeling import bundle as bundle_module
+    from inference.training.model_card import write_bundle
+    from inference.training.scenes import load_centroids
 
     swaps = []
     real = bundle_module.replace_folder

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from inference.calibration import (calibration_report, coverage, credible_prefix,
+from inference.modeling.calibration import (calibration_report, coverage, credible_prefix,
                                    expected_calibration_error, finest_log_probs,
                                    fit_temperature)
-from inference.evaluate import density_prior_errors, density_prior_point
-from inference.gallery import Gallery
+from inference.training.evaluate import density_prior_errors, density_prior_point
+from inference.modeling.gallery import Gallery
 
 
 def test_credible_prefix_is_the_smallest_set_reaching_the_mass():
@@ -101,7 +101,7 @@ def test_gallery_moves_the_point_inside_the_cell_only(tiny_cells, tmp_path):
 
 
 def test_densest_neighbourhood_beats_a_lonely_top_cell():
-    from inference.decision import choose_cells, neighbourhood
+    from inference.modeling.decision import choose_cells, neighbourhood
 
     # cells: three close together in Europe, one far away with the single highest mass
     coords = np.array([[48.8, 2.3], [50.8, 4.4], [52.5, 13.4], [-33.9, 151.2]])
@@ -113,7 +113,7 @@ def test_densest_neighbourhood_beats_a_lonely_top_cell():
 
 
 def test_geographic_soft_targets_favour_near_cells():
-    from inference.train_steps import geo_loss, geo_soft_targets
+    from inference.training.train_steps import geo_loss, geo_soft_targets
 
     centres = torch.tensor([[48.8, 2.3], [50.8, 4.4], [-33.9, 151.2]])
     soft = geo_soft_targets(torch.tensor([[48.85, 2.35]]), centres, 250.0)

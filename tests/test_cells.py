@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import Point
 
-from inference.cell_geometry import cell_polygon
-from inference.cells import (CellHierarchy, CellsError, build_hierarchy, default_ladder,
+from inference.modeling.cell_geometry import cell_polygon
+from inference.modeling.cells import (CellHierarchy, CellsError, build_hierarchy, default_ladder,
                              leaf_ids, parent_ids, read_coordinates_csv, spherical_mean)
 from tests.conftest import clustered_coords, shared_data
 

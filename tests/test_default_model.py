@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from inference.bundle import ModelBundleError, load_bundle
-from inference.defaults import DEFAULT_BUNDLE_DIR, SAMPLES_DIR, default_bundle_path
-from inference.predict import Predictor
+from inference.modeling.bundle import ModelBundleError, load_bundle
+from inference.modeling.defaults import DEFAULT_BUNDLE_DIR, SAMPLES_DIR, default_bundle_path
+from inference.prediction.predict import Predictor
 from tests.conftest import shared_data
 
 
@@ -57,7 +57,7 @@ def test_default_model_gives_the_same_answer_twice(default_bundle):
 
 def test_default_model_beats_the_prior_on_real_street_photos(default_bundle):
     """71 real street photos from 48 countries that the model never saw."""
-    from inference.evaluate import evaluate_csv
+    from inference.training.evaluate import evaluate_csv
 
     root = shared_data("osv5m-street-71")
     report = evaluate_csv(default_bundle, root / "labels.csv", root / "images", device="cpu")

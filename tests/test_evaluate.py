@@ -24,7 +24,7 @@ def labelled(tmp_path_factory):
 
 
 def test_unreadable_photos_stay_in_the_denominator_and_are_named(tiny_bundle, labelled):
-    from inference.evaluate import evaluate_csv, format_report
+    from inference.training.evaluate import evaluate_csv, format_report
 
     report = evaluate_csv(tiny_bundle, labelled["csv"], labelled["root"] / "photos",
                           device="cpu")
@@ -38,8 +38,8 @@ def test_unreadable_photos_stay_in_the_denominator_and_are_named(tiny_bundle, la
 
 
 def test_knn_baseline_counts_unreadable_photos_as_misses(tiny_bundle, labelled):
-    from inference.evaluate import read_labels
-    from inference.knn import knn_errors
+    from inference.training.evaluate import read_labels
+    from inference.training.knn import knn_errors
 
     labels = read_labels(labelled["csv"])
     paths = [str(labelled["root"] / "photos" / r[0]) for r in labels]
@@ -87,7 +87,7 @@ def test_evaluate_ten_crop_option_is_reported(tiny_bundle_dir, labelled, tmp_pat
 
 
 def test_metrics_treat_failures_as_misses():
-    from inference.evaluate import metrics
+    from inference.training.evaluate import metrics
 
     m = metrics([0.5, 30.0, float("inf"), 3000.0])
     assert m["accuracy"] == {"1": 0.25, "25": 0.25, "200": 0.5, "750": 0.5, "2500": 0.5}
@@ -96,7 +96,7 @@ def test_metrics_treat_failures_as_misses():
 
 def test_knn_k_reaches_the_knn_baseline_and_the_report(tiny_bundle_dir, labelled, tmp_path,
                                                         monkeypatch):
-    from inference import knn
+    from inference.training import knn
     from inference.__main__ import main
 
     seen = []
@@ -118,8 +118,8 @@ def test_knn_k_reaches_the_knn_baseline_and_the_report(tiny_bundle_dir, labelled
 
 
 def test_knn_k_defaults_to_ten(tiny_bundle, labelled, monkeypatch):
-    from inference import knn
-    from inference.evaluate import evaluate_csv, format_report
+    from inference.training import knn
+    from inference.training.evaluate import evaluate_csv, format_report
 
     monkeypatch.setattr(knn, "knn_errors", lambda *a, **k: np.full(labelled["n"], k["k"]))
     report = evaluate_csv(tiny_bundle, labelled["csv"], labelled["root"] / "photos",

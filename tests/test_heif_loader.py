@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from inference import heif_loader, photos
-from inference.heif_loader import UnsafeHeif
-from inference.photos import PhotoError, read_exif_gps, read_photo
+from inference.prediction import heif_loader, photos
+from inference.prediction.heif_loader import UnsafeHeif
+from inference.prediction.photos import PhotoError, read_exif_gps, read_photo
 from tests.photo_factory import make_heic, make_jpeg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ CHILD = textwrap.dedent("""
     import ctypes, json, os, sys, threading
     ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW | os.RTLD_GLOBAL)  # like a linked libheif
     sys.path.insert(0, sys.argv[2])
-    from inference import heif_loader, photos
+    from inference.prediction import heif_loader, photos
 
     def read(path):
         try:
@@ -122,7 +122,8 @@ def test_a_refusal_on_a_worker_thread_is_retried_on_the_main_thread(refusing, he
 
 
 def test_a_plain_python_process_has_no_libheif_to_clash_with():
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from inference import heif_loader;"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); "
+            "from inference.prediction import heif_loader;"
             "print(heif_loader.host_libheif())")
     run = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True,
                          text=True, timeout=60, check=True)

@@ -7,9 +7,9 @@ import itertools
 import pytest
 import torch
 
-from inference.backbones import (BackboneError, EfficientNetLite0, VisionTransformer,
+from inference.modeling.backbones import (BackboneError, EfficientNetLite0, VisionTransformer,
                                  build_backbone, load_state_file)
-from inference.model import (DecoderLayer, GeoDecoder, ModelConfig, hierarchical_log_probs,
+from inference.modeling.model import (DecoderLayer, GeoDecoder, ModelConfig, hierarchical_log_probs,
                              sincos_2d)
 from tests.conftest import TINY_MODEL
 

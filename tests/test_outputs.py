@@ -24,21 +24,21 @@ from hypothesis import strategies as st
 from osgeo import ogr
 from pyproj import Geod
 
-from inference import places, schema
-from inference.cell_geometry import cell_polygon
-from inference.cells import build_hierarchy, token_to_id
-from inference.csv_out import failures_path, write_csv
+from inference.outputs import places, schema
+from inference.modeling.cell_geometry import cell_polygon
+from inference.modeling.cells import build_hierarchy, token_to_id
+from inference.outputs.csv_out import failures_path, write_csv
 from inference.geo import haversine_km
-from inference.gpkg import WriteCancelled, write_geopackage
-from inference.records import (
+from inference.outputs.gpkg import WriteCancelled, write_geopackage
+from inference.prediction.records import (
     Candidate,
     CellProbability,
     GeoPoint,
     PhotoFailure,
     Prediction,
 )
-from inference.regions import contains, credible_region, geodesic_area_km2
-from inference.schema import RunInfo
+from inference.outputs.regions import contains, credible_region, geodesic_area_km2
+from inference.outputs.schema import RunInfo
 
 GEOD = Geod(ellps="WGS84")
 CENTRES = [(48.85, 2.35), (40.71, -74.0), (35.68, 139.69), (-17.8, 179.9)]

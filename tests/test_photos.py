@@ -1,4 +1,4 @@
-"""Tests of inference.photos: safe decoding, EXIF orientation and GPS, folder walks."""
+"""Tests of inference.prediction.photos: safe decoding, EXIF orientation and GPS, folder walks."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile, JpegImagePlugin, features
 
-from inference import photos
-from inference.photos import (
+from inference.prediction import photos
+from inference.prediction.photos import (
     MAX_PIXELS,
     PHOTO_EXTENSIONS,
     PhotoError,
@@ -23,7 +23,7 @@ from inference.photos import (
     read_photo,
     register_heif,
 )
-from inference.records import GeoPoint
+from inference.prediction.records import GeoPoint
 from tests.photo_factory import (
     ODD_KINDS,
     UNICODE_NAME,
@@ -742,7 +742,7 @@ def test_the_hash_is_of_the_bytes_that_were_decoded(tmp_path, monkeypatch):
     bytes, even if the file changes on disk right after it was read."""
     import hashlib
 
-    import inference.photos as photos
+    import inference.prediction.photos as photos
 
     path = tmp_path / "p.jpg"
     Image.new("RGB", (320, 240), (200, 30, 30)).save(path, "JPEG")

@@ -220,7 +220,7 @@ def test_a_folder_lists_what_the_engine_would_geolocate(dock, tmp_path):
     """The dock walks a folder by the engine's rules (find_photos): what it lists is
     what a run on that folder geolocates, and no other rule (Qt's image formats) adds
     files the engine would never take from a folder."""
-    from geodecoder.inference.photos import find_photos
+    from geodecoder.inference.prediction.photos import find_photos
 
     photos, others = _mixed_folder(tmp_path / "mixed")
     engine, _missing = find_photos(tmp_path / "mixed")
@@ -237,7 +237,7 @@ def test_without_the_engine_a_folder_waits_for_the_install(dock, tmp_path, monke
     import sys
 
     photos, _others = _mixed_folder(tmp_path / "mixed")
-    monkeypatch.setitem(sys.modules, "geodecoder.inference.photos", None)  # ImportError
+    monkeypatch.setitem(sys.modules, "geodecoder.inference.prediction.photos", None)  # ImportError
     assert add_and_wait(dock, [str(tmp_path / "mixed")]) == 0
     assert "Looking for photos failed" in dock.status.text()
     assert "install the missing packages" in dock.status.text()

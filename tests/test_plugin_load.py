@@ -55,7 +55,9 @@ plugin = mod.classFactory(None)
 plugin.initProcessing()
 from geodecoder.ui.dock import GeolocateDock
 dock = GeolocateDock()
-light = {{"geodecoder.inference." + m for m in ("defaults", "layer_names", "styles", "writer")}}
+light = {{"geodecoder.inference." + m for m in (
+    "modeling", "outputs", "modeling.defaults", "outputs.layer_names", "outputs.styles",
+    "outputs.writer")}}
 heavy = sorted(m for m in sys.modules if m in ("torch", "shapely", "pyproj", "s2sphere")
                or m.startswith("geodecoder.inference.") and m not in light)
 print("HEAVY", heavy)
@@ -69,8 +71,8 @@ print("HEAVY", heavy)
 
 def _imported_modules(path: Path) -> set[str]:
     """Every module `path` imports, at any depth of the file, relative imports resolved
-    from the plugin root (``services/run_pipeline.py``: ``from ..inference.run`` ->
-    ``inference.run``; ``from .i18n import tr`` -> ``services.i18n``)."""
+    from the plugin root (``services/run_pipeline.py``: ``from ..inference.prediction.run`` ->
+    ``inference.prediction.run``; ``from .i18n import tr`` -> ``services.i18n``)."""
     package = list(path.relative_to(ROOT).parent.parts)
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
@@ -96,7 +98,7 @@ FORBIDDEN = {
 def test_imports_point_one_way():
     # the resolver sees relative imports, at module level and inside functions
     assert "services.i18n" in _imported_modules(ROOT / "ui" / "dock.py")
-    assert "inference.defaults" in _imported_modules(ROOT / "services" / "run_pipeline.py")
+    assert "inference.modeling.defaults" in _imported_modules(ROOT / "services" / "run_pipeline.py")
     bad = []
     for folder, forbidden in FORBIDDEN.items():
         for path in sorted((ROOT / folder).rglob("*.py")):

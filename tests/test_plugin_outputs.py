@@ -17,7 +17,7 @@ from qgis.PyQt.QtGui import QColor, QImage
 from tests.test_plugin_fixtures import ROOT, import_plugin, photo_folder  # noqa: F401
 
 import_plugin()
-from geodecoder.inference import schema, styles  # noqa: E402
+from geodecoder.inference.outputs import schema, styles  # noqa: E402
 from geodecoder.services import basemap, run_layers, run_pipeline  # noqa: E402
 from geodecoder.ui.attention_view import attention_overlay, heat_rgba  # noqa: E402
 

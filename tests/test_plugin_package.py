@@ -42,8 +42,8 @@ def test_zip_has_one_top_folder_and_what_qgis_needs(package, built_zip):
     for needed in ("__init__.py", "plugin.py", "metadata.txt", "LICENSE", "resources/icon.svg",
                    "resources/styles/predictions.qml", "ui/dock.py",
                    "services/run_pipeline.py", "services/geolocate_task.py",
-                   "processing_provider/geolocate_algorithm.py", "inference/predict.py",
-                   "inference/gpkg.py"):
+                   "processing_provider/geolocate_algorithm.py", "inference/prediction/predict.py",
+                   "inference/outputs/gpkg.py"):
         assert f"geodecoder/{needed}" in names, needed
     assert built_zip.stat().st_size < 25 * 1024 * 1024
 

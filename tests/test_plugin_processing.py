@@ -21,7 +21,7 @@ from qgis.core import (
 from tests.test_plugin_fixtures import ROOT, import_plugin, photo_folder  # noqa: F401
 
 import_plugin()
-from geodecoder.inference import schema  # noqa: E402
+from geodecoder.inference.outputs import schema  # noqa: E402
 from geodecoder.processing_provider.provider import GeoDecoderProvider  # noqa: E402
 from geodecoder.services.run_pipeline import default_bundle_path  # noqa: E402
 
@@ -150,7 +150,7 @@ def test_an_unexpected_error_goes_up_with_its_traceback(provider, photo_folder, 
     import processing
     import torch
 
-    from geodecoder.inference.predict import Predictor
+    from geodecoder.inference.prediction.predict import Predictor
 
     def out_of_memory(self, *args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
@@ -317,8 +317,8 @@ def test_processing_feeds_the_sinks_chunk_by_chunk(provider, tmp_path, photo_fol
     """No list of every prediction: the sinks get each chunk as it arrives."""
     import processing
 
-    from geodecoder.inference import run as engine_run
-    from geodecoder.inference import schema as plugin_schema
+    from geodecoder.inference.prediction import run as engine_run
+    from geodecoder.inference.outputs import schema as plugin_schema
 
     monkeypatch.setattr(engine_run, "CHUNK", 3)
     sizes = []
@@ -456,7 +456,7 @@ def test_train_reports_os_and_import_errors_with_their_message(provider, tmp_pat
                                                                monkeypatch, error, message):
     import processing
 
-    import geodecoder.inference.train as engine_train
+    import geodecoder.inference.training.train as engine_train
 
     def fail(*_args, **_kwargs):
         raise error
@@ -499,9 +499,9 @@ def test_the_minimum_number_of_training_photos_is_the_engines():
 
     import numpy as np
 
-    from geodecoder.inference.cells import CellsError, build_hierarchy
-    from geodecoder.inference.train_config import TrainConfig
-    from geodecoder.inference.train_data import Sample, split_samples
+    from geodecoder.inference.modeling.cells import CellsError, build_hierarchy
+    from geodecoder.inference.training.train_config import TrainConfig
+    from geodecoder.inference.training.train_data import Sample, split_samples
     from geodecoder.processing_provider.train_algorithm import MIN_TRAINING_PHOTOS
 
     val_fraction = {f.name: f.default for f in dataclasses.fields(TrainConfig)}["val_fraction"]

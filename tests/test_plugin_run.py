@@ -33,7 +33,7 @@ from tests.test_plugin_fixtures import (  # noqa: F401
 )
 
 geodecoder = import_plugin()
-from geodecoder.inference import schema  # noqa: E402
+from geodecoder.inference.outputs import schema  # noqa: E402
 from geodecoder.services.params import GeolocateParams  # noqa: E402
 from geodecoder.services.run_service import GeolocateService  # noqa: E402
 
@@ -284,7 +284,7 @@ def test_a_torch_error_is_shown_with_its_type_and_logged_with_its_traceback(
     """Out of memory, a shape mismatch, a bug: not an error a user can act on from one
     line, so the dock names its type and the QGIS log has where it came from."""
     import torch
-    from geodecoder.inference.predict import Predictor
+    from geodecoder.inference.prediction.predict import Predictor
 
     def out_of_memory(self, *args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
@@ -344,8 +344,8 @@ def test_a_run_writes_chunk_by_chunk_and_keeps_no_predictions(qgis_new_project, 
                                                               tiny_bundle_dir, monkeypatch):
     """Memory must not grow with the number of photos: each chunk is written as it
     arrives and dropped; the outcome keeps one small summary per photo."""
-    from geodecoder.inference import gpkg
-    from geodecoder.inference import run as engine_run
+    from geodecoder.inference.outputs import gpkg
+    from geodecoder.inference.prediction import run as engine_run
 
     chunk = engine_run.CHUNK
     n = 3 * chunk + 5

@@ -8,8 +8,8 @@ import s2sphere
 import torch
 
 from inference.geo import haversine_km
-from inference.predict import Predictor, resolve_device
-from inference.records import PhotoFailure, Prediction
+from inference.prediction.predict import Predictor, resolve_device
+from inference.prediction.records import PhotoFailure, Prediction
 from tests.photo_factory import make_jpeg
 
 
@@ -108,7 +108,7 @@ def test_ten_crop_runs_and_stays_a_distribution(tiny_bundle, photo_dir):
 
 
 def test_ten_identical_crops_give_the_single_crop_answer(tiny_bundle):
-    from inference.photos import PhotoInfo
+    from inference.prediction.photos import PhotoInfo
     predictor = Predictor(tiny_bundle, device="cpu")
     torch.manual_seed(3)
     image = torch.rand(2, 3, 224, 224)
@@ -123,8 +123,8 @@ def test_ten_identical_crops_give_the_single_crop_answer(tiny_bundle):
 
 
 def test_ten_crop_answer_comes_from_the_reported_scene(tiny_bundle):
-    from inference.model import hierarchical_log_probs
-    from inference.photos import PhotoInfo
+    from inference.modeling.model import hierarchical_log_probs
+    from inference.prediction.photos import PhotoInfo
     predictor = Predictor(tiny_bundle, device="cpu")
     torch.manual_seed(4)
     crops = torch.rand(1, 10, 3, 224, 224)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from inference.csv_out import CsvWriter
-from inference.gpkg import GeoPackageWriter
-from inference.predict import Predictor
-from inference.run import NothingToDo, run_photos
-from inference.schema import RunInfo
-from inference.writer import RunWriter
+from inference.outputs.csv_out import CsvWriter
+from inference.outputs.gpkg import GeoPackageWriter
+from inference.prediction.predict import Predictor
+from inference.prediction.run import NothingToDo, run_photos
+from inference.outputs.schema import RunInfo
+from inference.outputs.writer import RunWriter
 from tests.photo_factory import make_jpeg
 
 

@@ -66,7 +66,7 @@ def photos(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(photos):
-    from inference.train import train_from_photos
+    from inference.training.train import train_from_photos
 
     messages = []
     result = train_from_photos(photos["train"], photos["root"] / "model",
@@ -76,7 +76,7 @@ def trained(photos):
 
 
 def test_train_photos_writes_a_trained_bundle_with_its_card(trained):
-    from inference.bundle import load_bundle
+    from inference.modeling.bundle import load_bundle
 
     result, _ = trained
     assert result.bundle_dir is not None and not result.cancelled
@@ -113,8 +113,8 @@ def test_progress_reports_fractions_up_to_one(trained):
 
 
 def test_trained_bundle_beats_the_prior_on_held_out_photos(trained, photos):
-    from inference.bundle import load_bundle
-    from inference.evaluate import evaluate_csv
+    from inference.modeling.bundle import load_bundle
+    from inference.training.evaluate import evaluate_csv
 
     result, _ = trained
     report = evaluate_csv(load_bundle(result.bundle_dir), photos["held_csv"], photos["held"],
@@ -127,8 +127,8 @@ def test_trained_bundle_beats_the_prior_on_held_out_photos(trained, photos):
 
 def test_second_run_reads_the_feature_cache_and_never_runs_the_backbone(trained, photos,
                                                                         monkeypatch):
-    from inference import backbones
-    from inference.train import train_from_photos
+    from inference.modeling import backbones
+    from inference.training.train import train_from_photos
 
     def boom(self, images):
         raise AssertionError("the backbone ran although every photo is in the cache")
@@ -143,7 +143,7 @@ def test_second_run_reads_the_feature_cache_and_never_runs_the_backbone(trained,
 def test_feature_cache_recomputes_a_changed_file(photos, tmp_path):
     import os
 
-    from inference.features import FeatureCache
+    from inference.training.features import FeatureCache
 
     cache = FeatureCache(tmp_path, "efficientnet_lite0:x", 224)
     path = photos["train"] / photos["train_rows"][0][0]
@@ -160,7 +160,7 @@ def test_feature_cache_recomputes_a_changed_file(photos, tmp_path):
 @pytest.fixture(scope="module")
 def full_run(photos, tmp_path_factory):
     """Three uninterrupted epochs: what a stopped-and-resumed run must reproduce."""
-    from inference.train import train_from_photos
+    from inference.training.train import train_from_photos
 
     opts = dict(FAST, cache_dir=str(photos["cache"]), epochs=3)
     return train_from_photos(photos["train"], tmp_path_factory.mktemp("full") / "full", **opts)
@@ -180,7 +180,7 @@ def _same_run(full, resumed):
 
 def test_resume_continues_from_the_checkpoint_like_an_uninterrupted_run(photos, full_run,
                                                                         tmp_path):
-    from inference.train import train_from_photos
+    from inference.training.train import train_from_photos
     from tests.conftest import read_state
 
     opts = dict(FAST, cache_dir=str(photos["cache"]), epochs=3)
@@ -204,8 +204,8 @@ def test_a_crash_while_writing_a_checkpoint_resumes_from_the_last_whole_one(
     """Killed after epoch 2's weights were written but before its optimizer state: the
     resumed run must start from epoch 1 as a whole, not epoch 2's weights with epoch 1's
     optimizer (which the old loose-file checkpoints accepted)."""
-    from inference import train_checkpoint
-    from inference.train import train_from_photos
+    from inference.training import train_checkpoint
+    from inference.training.train import train_from_photos
     from tests.conftest import read_state
 
     opts = dict(FAST, cache_dir=str(photos["cache"]), epochs=3)
@@ -230,7 +230,7 @@ def test_a_crash_while_writing_a_checkpoint_resumes_from_the_last_whole_one(
 
 
 def test_resume_refuses_a_checkpoint_of_other_data(photos, tmp_path):
-    from inference.train import TrainError, train_from_photos
+    from inference.training.train import TrainError, train_from_photos
 
     opts = dict(FAST, cache_dir=str(photos["cache"]), epochs=1)
     train_from_photos(photos["train"], tmp_path / "m", **opts)
@@ -239,8 +239,8 @@ def test_resume_refuses_a_checkpoint_of_other_data(photos, tmp_path):
 
 
 def test_csv_training_keeps_photographers_apart_and_routes_by_the_scene_column(photos, tmp_path):
-    from inference.bundle import load_bundle
-    from inference.train import train_from_csv
+    from inference.modeling.bundle import load_bundle
+    from inference.training.train import train_from_csv
 
     result = train_from_csv(photos["train_csv"], photos["train"], tmp_path / "csv-model",
                             scene_column="SCENE", cache_dir=str(photos["cache"]), epochs=2,
@@ -271,8 +271,8 @@ def test_cli_train_photos(photos, tmp_path, capsys):
 
 
 def test_finetune_backbone_with_bf16_autocast_on_cpu(photos, tmp_path):
-    from inference.bundle import load_bundle
-    from inference.train import train_from_photos
+    from inference.modeling.bundle import load_bundle
+    from inference.training.train import train_from_photos
 
     result = train_from_photos(photos["train"], tmp_path / "ft", cache_dir=str(tmp_path / "c"),
                                epochs=1, finetune_backbone=True, precision="bf16",
@@ -291,12 +291,12 @@ def test_vit_from_a_local_file_trains_and_travels_inside_the_bundle(photos, tmp_
     from safetensors.torch import save_file
 
     from inference.__main__ import main
-    from inference.backbones import VisionTransformer
-    from inference.bundle import load_bundle
-    from inference.features import backbone_id
-    from inference.knn import bundle_backbone_key
-    from inference.predict import Predictor
-    from inference.records import Prediction
+    from inference.modeling.backbones import VisionTransformer
+    from inference.modeling.bundle import load_bundle
+    from inference.training.features import backbone_id
+    from inference.training.knn import bundle_backbone_key
+    from inference.prediction.predict import Predictor
+    from inference.prediction.records import Prediction
 
     torch.manual_seed(0)
     vit = VisionTransformer(pretrained=False, patch=32, dim=24, depth=1, heads=2)
@@ -329,7 +329,7 @@ def test_vit_from_a_local_file_trains_and_travels_inside_the_bundle(photos, tmp_
 
 
 def test_an_option_the_backbone_does_not_know_is_a_train_error(photos, tmp_path):
-    from inference.train import TrainError, train_from_photos
+    from inference.training.train import TrainError, train_from_photos
 
     with pytest.raises(TrainError, match="backbone-option.*colour"):
         train_from_photos(photos["train"], tmp_path / "m", cache_dir=str(photos["cache"]),
@@ -337,7 +337,7 @@ def test_an_option_the_backbone_does_not_know_is_a_train_error(photos, tmp_path)
 
 
 def test_cancel_before_training_leaves_no_bundle(photos, tmp_path):
-    from inference.train import train_from_photos
+    from inference.training.train import train_from_photos
 
     result = train_from_photos(photos["train"], tmp_path / "never", should_stop=lambda: True,
                                cache_dir=str(photos["cache"]), epochs=1, **FAST)

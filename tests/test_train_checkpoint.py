@@ -10,8 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from inference.train import TrainError
-from inference.train_checkpoint import (OPTIMIZER, STATE, WEIGHTS, checkpoints,
+from inference.training.train import TrainError
+from inference.training.train_checkpoint import (OPTIMIZER, STATE, WEIGHTS, checkpoints,
                                         load_checkpoint, save_checkpoint)
 from tests.conftest import read_state
 
@@ -89,7 +89,7 @@ def test_a_torn_newest_checkpoint_falls_back_to_the_older_whole_one(tmp_path, ca
 
 
 def test_a_crash_while_saving_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
-    from inference import train_checkpoint
+    from inference.training import train_checkpoint
 
     model, opt, history = _train_epochs(tmp_path, 2)
 
@@ -139,7 +139,7 @@ def test_another_runs_checkpoint_is_refused(tmp_path):
 def _agree(rank, world, init_file, flags, out):
     import torch
 
-    from inference.train_checkpoint import Dist
+    from inference.training.train_checkpoint import Dist
     torch.distributed.init_process_group("gloo", init_method=f"file://{init_file}",
                                          rank=rank, world_size=world)
     try:
@@ -164,7 +164,7 @@ def test_ranks_agree_on_stop_and_skip(tmp_path):
 def test_cuda_asked_without_cuda_fails_under_torchrun_too(monkeypatch):
     import torch
 
-    from inference.train_checkpoint import setup_dist
+    from inference.training.train_checkpoint import setup_dist
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     monkeypatch.setenv("WORLD_SIZE", "2")
@@ -178,9 +178,9 @@ def test_best_weights_reload_strictly(tmp_path):
     import torch
     from safetensors.torch import save_file
 
-    from inference.model import GeoDecoder, ModelConfig
-    from inference.train_checkpoint import load_weights
-    from inference.train_config import TrainError
+    from inference.modeling.model import GeoDecoder, ModelConfig
+    from inference.training.train_checkpoint import load_weights
+    from inference.training.train_config import TrainError
     from tests.conftest import TINY_MODEL
 
     model = GeoDecoder(ModelConfig(level_sizes=[3, 5], **TINY_MODEL), pretrained_backbone=False)

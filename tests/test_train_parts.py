@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 
 def _samples(n, authors=None):
-    from inference.train import Sample
+    from inference.training.train import Sample
 
     return [Sample(f"/p/{i}.jpg", float(i % 80), float(i % 170),
                    authors[i] if authors else "") for i in range(n)]
@@ -22,7 +22,7 @@ def _samples(n, authors=None):
 @given(st.integers(5, 200), st.integers(1, 30), st.floats(0.05, 0.5), st.integers(0, 99))
 @settings(max_examples=60, deadline=None)
 def test_photographer_disjoint_split_never_shares_an_author(n, n_authors, frac, seed):
-    from inference.train import split_samples
+    from inference.training.train import split_samples
 
     rng = random.Random(seed)
     authors = [f"a{rng.randrange(n_authors)}" if rng.random() > 0.1 else "" for _ in range(n)]
@@ -34,7 +34,7 @@ def test_photographer_disjoint_split_never_shares_an_author(n, n_authors, frac, 
 
 
 def test_random_split_is_seeded_and_sized():
-    from inference.train import split_samples
+    from inference.training.train import split_samples
 
     a = split_samples(_samples(100), 0.1, seed=3)
     b = split_samples(_samples(100), 0.1, seed=3)
@@ -47,7 +47,7 @@ def test_random_split_is_seeded_and_sized():
 
 
 def test_kmeans_recovers_separated_clusters_and_is_seeded():
-    from inference.scenes import assign, effective_scenes, kmeans
+    from inference.training.scenes import assign, effective_scenes, kmeans
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(4, 16)) * 5
@@ -65,7 +65,7 @@ def test_kmeans_recovers_separated_clusters_and_is_seeded():
 
 
 def test_centroids_round_trip(tmp_path):
-    from inference.scenes import load_centroids, save_centroids
+    from inference.training.scenes import load_centroids, save_centroids
 
     c = np.random.default_rng(0).normal(size=(3, 5)).astype(np.float32)
     save_centroids(tmp_path / "s.safetensors", c, {"backbone": "x"})
@@ -73,7 +73,7 @@ def test_centroids_round_trip(tmp_path):
 
 
 def test_knn_predicts_the_geodesic_medoid_of_the_neighbours():
-    from inference.knn import knn_predict
+    from inference.training.knn import knn_predict
 
     feats = np.array([[1, 0], [0.99, 0.1], [0.98, 0.12], [0, 1]], dtype=np.float32)
     coords = np.array([[48.8, 2.3], [48.9, 2.4], [-33.9, 151.2], [35.7, 139.7]])
@@ -85,7 +85,7 @@ def test_knn_predicts_the_geodesic_medoid_of_the_neighbours():
 
 
 def test_geo_loss_masks_missing_cells_and_weights_levels():
-    from inference.train import geo_loss
+    from inference.training.train import geo_loss
 
     logits = [torch.randn(4, 3), torch.randn(4, 5)]
     labels = torch.tensor([[0, 1], [1, -1], [2, 4], [0, -1]])
@@ -102,7 +102,7 @@ def test_geo_loss_masks_missing_cells_and_weights_levels():
 
 
 def test_schedule_warms_up_then_decays_to_zero():
-    from inference.train import auto_epochs, lr_factor
+    from inference.training.train import auto_epochs, lr_factor
 
     f = [lr_factor(s, 10, 100) for s in range(100)]
     assert f[0] == pytest.approx(0.1) and f[9] == pytest.approx(1.0)
@@ -111,7 +111,7 @@ def test_schedule_warms_up_then_decays_to_zero():
 
 
 def test_model_card_states_missing_validation_honestly():
-    from inference.model_card import render_card
+    from inference.training.model_card import render_card
 
     facts = {
         "trained_with": "x", "created": "now",
@@ -155,8 +155,8 @@ class _MeanColour(torch.nn.Module):
 def test_feature_shards_are_bounded_in_bytes_and_keep_every_row(tmp_path):
     from tests.photo_factory import make_jpeg
 
-    from inference.features import FeatureCache, extract_features, pool_tokens
-    from inference.predict import decode_for_model
+    from inference.training.features import FeatureCache, extract_features, pool_tokens
+    from inference.prediction.predict import decode_for_model
 
     paths = []
     (tmp_path / "p").mkdir()
@@ -187,8 +187,8 @@ def test_backbone_identity_follows_the_weights_and_the_options(tmp_path):
     same path, or other options, is another backbone."""
     from safetensors.torch import save_file
 
-    from inference.backbones import VisionTransformer
-    from inference.features import backbone_id
+    from inference.modeling.backbones import VisionTransformer
+    from inference.training.features import backbone_id
 
     opts = dict(patch=32, dim=24, depth=1, heads=2)
     path = tmp_path / "vit.safetensors"
@@ -208,7 +208,7 @@ def test_backbone_identity_follows_the_weights_and_the_options(tmp_path):
 def test_augmentations_are_seeded_per_photo_and_epoch(tmp_path):
     from tests.photo_factory import make_jpeg
 
-    from inference.features import ImageDataset
+    from inference.training.features import ImageDataset
 
     path = make_jpeg(tmp_path / "a.jpg", (120, 90), (150, 90, 40))
     ds = ImageDataset([str(path)], 64, train=True, seed=3)
@@ -222,9 +222,9 @@ def test_augmentations_are_seeded_per_photo_and_epoch(tmp_path):
 def test_weight_decay_is_decided_by_role_not_by_rank():
     """The HDD's per-hierarchy FFN biases b1/b2 are 2-D and must not be decayed; every
     weight matrix must be."""
-    from inference.model import GeoDecoder, ModelConfig
-    from inference.train_config import TrainConfig
-    from inference.train_steps import make_optimizer
+    from inference.modeling.model import GeoDecoder, ModelConfig
+    from inference.training.train_config import TrainConfig
+    from inference.training.train_steps import make_optimizer
     from tests.conftest import TINY_MODEL
 
     model = GeoDecoder(ModelConfig(level_sizes=[3, 5], **TINY_MODEL), pretrained_backbone=False)
@@ -246,7 +246,7 @@ def test_weight_decay_is_decided_by_role_not_by_rank():
 
 
 def test_model_selection_treats_a_zero_median_as_the_best():
-    from inference.train_steps import is_better
+    from inference.training.train_steps import is_better
 
     def m(acc, median):
         return {"accuracy": {"2500": acc}, "median_km": median}

@@ -18,9 +18,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from inference.backbones import Backbone
-from inference.model import GeoDecoder, ModelConfig
-from inference.train_steps import Step, compute_losses
+from inference.modeling.backbones import Backbone
+from inference.modeling.model import GeoDecoder, ModelConfig
+from inference.training.train_steps import Step, compute_losses
 
 S, LEVELS, B, T, C = 6, [3, 5, 7], 4, 9, 8
 H = len(LEVELS)

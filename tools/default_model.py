@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inference.cells import build_hierarchy, read_coordinates_csv  # noqa: E402
-from inference.evaluate import THRESHOLDS_KM  # noqa: E402
-from inference.train import train_from_csv  # noqa: E402
+from inference.modeling.cells import build_hierarchy, read_coordinates_csv  # noqa: E402
+from inference.training.evaluate import THRESHOLDS_KM  # noqa: E402
+from inference.training.train import train_from_csv  # noqa: E402
 
 NAME = "geodecoder-im2gps3k-lite0"
 VERSION = "1.0.0"
@@ -165,8 +165,8 @@ numbers must not be compared with the paper's table. On 71 street photos of anot
 
 def osv_check(data: Path, bundle_dir: Path) -> str:
     """The independent check on osv5m-street-71, as a markdown table (no choice uses it)."""
-    from inference.bundle import load_bundle
-    from inference.evaluate import evaluate_csv
+    from inference.modeling.bundle import load_bundle
+    from inference.training.evaluate import evaluate_csv
 
     root = data / "osv5m-street-71"
     if not (root / "labels.csv").is_file():

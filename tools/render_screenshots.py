@@ -35,8 +35,8 @@ def import_plugin():
 
 def demo_bundle(folder: Path) -> str:
     """An untrained bundle whose cells follow real photo density (or a few cities)."""
-    from geodecoder.inference.bundle import init_bundle
-    from geodecoder.inference.cells import build_hierarchy, read_coordinates_csv
+    from geodecoder.inference.modeling.bundle import init_bundle
+    from geodecoder.inference.modeling.cells import build_hierarchy, read_coordinates_csv
 
     if COORDS.is_file():
         lats, lons = read_coordinates_csv(COORDS)

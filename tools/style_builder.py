@@ -2,7 +2,7 @@
 
 The renderers are made in code and exported with ``exportNamedStyle``, so the QML is
 what QGIS itself writes and always loads.  File names are the layer names of
-``inference/schema.py``: the GeoPackage writer stores each style in the file's
+``inference/outputs/schema.py``: the GeoPackage writer stores each style in the file's
 ``layer_styles`` table, and QGIS applies it when anyone opens the layer.
 
 Regenerate after a change (from the plugin folder):

@@ -3,7 +3,7 @@
 Qt reads most formats, with scaled decoding for JPEG (a 24 MP photo decodes at 1/8
 size for a thumbnail).  HEIC, which Qt cannot read, goes through Pillow and
 pillow-heif when they are installed; the engine loads pillow-heif so that its libheif
-cannot clash with the one QGIS links (``inference/heif_loader.py``), and where that is
+cannot clash with the one QGIS links (``inference/prediction/heif_loader.py``), and where that is
 not possible a HEIC simply has no picture.  A header that claims a huge picture (a
 "decompression bomb") is refused before any pixel is allocated: Qt 5 has no
 allocation limit, and the dock must survive whatever folder a user drops on it.
@@ -47,7 +47,7 @@ def _read_with_pillow(path: str, box: Optional[int], cover: bool) -> Optional[QI
     try:
         from PIL import Image, ImageOps
 
-        from ..inference.photos import PhotoError, refuse_unsafe_heif
+        from ..inference.prediction.photos import PhotoError, refuse_unsafe_heif
     except ImportError:
         return None
     try:

@@ -251,8 +251,8 @@ def extract_features(paths: Sequence[str], backbone, cache: FeatureCache,
     cancelled or killed run keeps most of its work and memory stays bounded whatever the
     backbone.  Unreadable photos are returned in ``failures``.
     """
-    from .predict import decode_for_model  # the predictor's exact preprocessing
-    from .records import PhotoFailure
+    from ..prediction.predict import decode_for_model  # the predictor's exact preprocessing
+    from ..prediction.records import PhotoFailure
 
     result = Extraction()
     todo: List[Tuple[str, str]] = []
@@ -388,8 +388,8 @@ class ImageDataset(torch.utils.data.Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int):
-        from .photos import PhotoError, read_photo
-        from .predict import center_crop_tensor
+        from ..prediction.photos import PhotoError, read_photo
+        from ..prediction.predict import center_crop_tensor
 
         try:
             if self.train:

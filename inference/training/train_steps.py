@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from .evaluate import metrics
-from .geo import haversine_km
-from .model import GeoDecoder, hierarchical_log_probs
+from ..geo import haversine_km
+from ..modeling.model import GeoDecoder, hierarchical_log_probs
 from .train_config import TrainConfig
 
 
@@ -228,11 +228,11 @@ def validation_table(val: Sequence, scene_logits: torch.Tensor, level_logits, ce
 
     Retrieval is kept only when it is at least as good at 1 km and at 25 km and better at
     one of them (the issue's rule: it must help where it claims to)."""
-    from .calibration import calibration_report, finest_log_probs, fit_temperature
+    from ..modeling.calibration import calibration_report, finest_log_probs, fit_temperature
     from .evaluate import density_prior_errors, prior_errors
     from .knn import knn_predict
 
-    from .decision import RADII_KM, choose_cells, neighbourhood
+    from ..modeling.decision import RADII_KM, choose_cells, neighbourhood
 
     parents = torch.as_tensor(cells.parents)
     finest = cells.finest_coords()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .geo import haversine_km
+from ..geo import haversine_km
 
 RADII_KM = (0.0, 200.0, 750.0, 2500.0)  # the ones validation chooses from
 

@@ -271,7 +271,7 @@ def write_bundle(model, config, cells, scene_names: Sequence[str], facts: Dict, 
                  decision: Optional[Dict] = None) -> Path:
     """A trained bundle + MODEL.md + scenes.safetensors, swapped in as one folder (by
     ``bundle.save_bundle``, which also keeps the old bundle until the new one is in place)."""
-    from .bundle import BundleInfo, ModelBundle, save_bundle
+    from ..modeling.bundle import BundleInfo, ModelBundle, save_bundle
     from .scenes import SCENES_FILE, save_centroids
 
     info = BundleInfo(name=name, untrained=False, scene_names=list(scene_names),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from .defaults import PLUGIN_ROOT
+from ..modeling.defaults import PLUGIN_ROOT
 from .layer_names import CELLS_PREFIX
 
 STYLES_DIR = PLUGIN_ROOT / "resources" / "styles"

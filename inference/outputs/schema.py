@@ -22,13 +22,13 @@ from typing import Any
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from .cell_geometry import cell_polygon
-from .cells import CellHierarchy
-from .geo import haversine_km
+from ..modeling.cell_geometry import cell_polygon
+from ..modeling.cells import CellHierarchy
+from ..geo import haversine_km
 from .layer_names import (CANDIDATES, CELLS_PREFIX, FAILURES, PREDICTIONS,  # noqa: F401
                           REGIONS, RUN_INFO, SURFACE, cells_layer)
 from .places import Place, place_names
-from .records import PhotoFailure, Prediction
+from ..prediction.records import PhotoFailure, Prediction
 from .regions import Region, contains, credible_regions
 
 SCHEMA_VERSION = 1

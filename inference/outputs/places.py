@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .geo import EARTH_RADIUS_KM
+from ..geo import EARTH_RADIUS_KM
 
 log = logging.getLogger(__name__)
 

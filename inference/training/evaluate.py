@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .geo import haversine_km
+from ..geo import haversine_km
 from .labels import read_labels  # noqa: F401 - public here since the first version
 
 THRESHOLDS_KM = (1, 25, 200, 750, 2500)
@@ -91,9 +91,9 @@ def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_si
     (``train_csv``), the kNN baseline on the model's own backbone features with ``knn_k``
     neighbours.  The density prior uses the training coordinates of ``train_csv``, else
     those the bundle's gallery carries."""
-    from .calibration import coverage, expected_calibration_error
-    from .predict import Predictor
-    from .records import PhotoFailure
+    from ..modeling.calibration import coverage, expected_calibration_error
+    from ..prediction.predict import Predictor
+    from ..prediction.records import PhotoFailure
 
     labels = read_labels(labels_csv)
     root = Path(images_root)

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .cli_common import UserError, key_values, retrieval_choice
-from .defaults import NO_DEFAULT_MODEL, default_bundle_path
+from ..modeling.defaults import NO_DEFAULT_MODEL, default_bundle_path
 
 
 def _bundle_path(arg):
@@ -21,7 +21,7 @@ def _bundle_path(arg):
 
 def _load(arg):
     """The bundle on the CPU; the Predictor moves it to the device it resolves."""
-    from .bundle import ModelBundleError, load_bundle
+    from ..modeling.bundle import ModelBundleError, load_bundle
     try:
         return load_bundle(_bundle_path(arg))
     except ModelBundleError as exc:
@@ -40,12 +40,12 @@ def _warn_untrained(bundle) -> None:
 def cmd_predict(args) -> int:
     from tqdm import tqdm
 
-    from .csv_out import CsvWriter
-    from .gpkg import GeoPackageWriter
-    from .predict import Predictor
-    from .run import NothingToDo, run_photos
-    from .schema import RunInfo
-    from .styles import applicable_styles
+    from ..outputs.csv_out import CsvWriter
+    from ..outputs.gpkg import GeoPackageWriter
+    from ..prediction.predict import Predictor
+    from ..prediction.run import NothingToDo, run_photos
+    from ..outputs.schema import RunInfo
+    from ..outputs.styles import applicable_styles
 
     _check_predict_args(args)
     bundle = _load(args.model)
@@ -122,7 +122,7 @@ def photo_line(p, place, regions) -> str:
 
 
 def cmd_cells_build(args) -> int:
-    from .cells import CellsError, build_hierarchy, read_coordinates_csv
+    from ..modeling.cells import CellsError, build_hierarchy, read_coordinates_csv
 
     try:
         lats, lons = read_coordinates_csv(args.coords)
@@ -140,9 +140,9 @@ def cmd_cells_build(args) -> int:
 
 
 def cmd_bundle_init(args) -> int:
-    from .backbones import BackboneError
-    from .bundle import init_bundle
-    from .cells import CellHierarchy, CellsError
+    from ..modeling.backbones import BackboneError
+    from ..modeling.bundle import init_bundle
+    from ..modeling.cells import CellHierarchy, CellsError
 
     try:
         cells = CellHierarchy.load(args.cells)
@@ -157,7 +157,7 @@ def cmd_bundle_init(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate import evaluate_csv, format_report
+    from ..training.evaluate import evaluate_csv, format_report
 
     bundle = _load(args.model)
     _warn_untrained(bundle)

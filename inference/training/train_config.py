@@ -1,7 +1,7 @@
 """What a training run is told (TrainConfig), what it returns (TrainResult), its error
 type, and the small pure rules derived from the config: decoder presets, the default
 number of epochs and the learning-rate schedule.  Public names are re-exported by
-``inference.train``."""
+``inference.training.train``."""
 
 from __future__ import annotations
 

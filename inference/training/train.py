@@ -32,9 +32,9 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import nn
 
-from .cells import CellHierarchy, CellsError, build_hierarchy
-from .gallery import Gallery
-from .model import GeoDecoder, ModelConfig
+from ..modeling.cells import CellHierarchy, CellsError, build_hierarchy
+from ..modeling.gallery import Gallery
+from ..modeling.model import GeoDecoder, ModelConfig
 from .train_checkpoint import (Dist, best_weights, buffer_sync, fingerprint, hardware_facts,
                                load_checkpoint, load_weights, report, setup_dist)
 from .train_config import (PRESETS, ProgressFn, StopFn, TrainConfig, TrainError, TrainResult,
@@ -110,7 +110,7 @@ class _Features:
 def _features(paths: List[str], cfg: TrainConfig, dist: Dist, progress: ProgressFn,
               should_stop: StopFn) -> _Features:
     """Backbone features of every photo, cached: rank 0 computes, the others read."""
-    from .backbones import build_backbone
+    from ..modeling.backbones import build_backbone
     from .features import FeatureCache, backbone_id, default_cache_dir, extract_features
 
     try:

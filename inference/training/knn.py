@@ -20,7 +20,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .geo import haversine_km, medoid
+from ..geo import haversine_km, medoid
 
 DEFAULT_K = 10
 
@@ -53,8 +53,8 @@ def pooled_features(paths: Sequence[str], backbone, size: int, device: str = "cp
     names the backbone and its weights in the cache (see features.backbone_id).
     """
     from .features import FeatureCache, backbone_id, extract_features, pool_tokens
-    from .predict import decode_for_model
-    from .records import PhotoFailure
+    from ..prediction.predict import decode_for_model
+    from ..prediction.records import PhotoFailure
 
     cache_dir = cache_dir or os.environ.get("GEODECODER_CACHE")
     ok = np.zeros(len(paths), dtype=bool)
@@ -102,7 +102,7 @@ def knn_errors(bundle, train_csv, train_images_root, labels: Sequence[Tuple[str,
     """Great-circle error (km) of the kNN baseline for each labelled photo; +inf where the
     photo cannot be read (counted as a miss, like the model's own failures)."""
     from .labels import read_labels
-    from .predict import resolve_device
+    from ..prediction.predict import resolve_device
 
     dev = resolve_device(device)
     backbone = bundle.model.backbone

@@ -32,7 +32,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-from .hashing import sha256_file
+from ..hashing import sha256_file
 from .train_config import ProgressFn, TrainConfig, TrainError
 
 log = logging.getLogger(__name__)
@@ -242,7 +242,7 @@ class Dist:
 
 def setup_dist(device_opt: str) -> Dist:
     """torchrun sets WORLD_SIZE/RANK/LOCAL_RANK: one process per GPU (gloo on CPU)."""
-    from .predict import resolve_device
+    from ..prediction.predict import resolve_device
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     wanted = resolve_device(device_opt)  # an explicit device that is not there fails here

@@ -132,9 +132,9 @@ def _options(args) -> dict:
 
 
 def cmd_train(args) -> int:
-    from .backbones import BackboneError
-    from .features import FeatureCacheError
-    from .train import TrainError, train_from_csv, train_from_photos
+    from ..modeling.backbones import BackboneError
+    from ..training.features import FeatureCacheError
+    from ..training.train import TrainError, train_from_csv, train_from_photos
 
     try:
         if args.photos:
@@ -159,7 +159,7 @@ def cmd_train(args) -> int:
 
 def summary(result) -> str:
     """What a person wants to read after training: data, cells, validation, where."""
-    from .model_card import _row
+    from ..training.model_card import _row
 
     f = result.facts
     d, cells = f["data"], f["cells"]

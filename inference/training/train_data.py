@@ -28,7 +28,7 @@ def scan_photos(photos_dir, progress: ProgressFn = None
     """Geotagged photos of a folder (recursive) and (path, reason) for the others."""
     from PIL import Image
 
-    from .photos import find_photos, read_exif_gps, register_heif
+    from ..prediction.photos import find_photos, read_exif_gps, register_heif
 
     paths, skipped = find_photos(photos_dir)
     register_heif()

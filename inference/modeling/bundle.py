@@ -31,7 +31,7 @@ import torch
 
 from .cells import CellHierarchy, CellsError
 from .gallery import GALLERY_FILE, Gallery
-from .hashing import sha256_file
+from ..hashing import sha256_file
 from .model import GeoDecoder, ModelConfig
 
 BUNDLE_FORMAT = "geodecoder-bundle"

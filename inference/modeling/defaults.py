@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-PLUGIN_ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BUNDLE_DIR = PLUGIN_ROOT / "resources" / "models" / "default"
 SAMPLES_DIR = PLUGIN_ROOT / "resources" / "samples"
 

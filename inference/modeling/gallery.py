@@ -23,7 +23,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .geo import medoid
+from ..geo import medoid
 
 GALLERY_FILE = "gallery.safetensors"
 

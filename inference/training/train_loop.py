@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .evaluate import metrics
-from .model import GeoDecoder
+from ..modeling.model import GeoDecoder
 from .train_checkpoint import Dist, report, save_checkpoint
 from .train_config import ProgressFn, StopFn, TrainConfig, lr_factor
 from .train_data import Sample

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import schema
-from .records import PhotoFailure, Prediction
+from ..prediction.records import PhotoFailure, Prediction
 from .files import remove_quietly, temp_sibling
 from .schema import RunInfo
 from .writer import RunWriter

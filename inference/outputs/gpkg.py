@@ -30,9 +30,9 @@ from osgeo import gdal, ogr, osr
 
 from . import schema
 from .files import remove_quietly, temp_sibling
-from .cells import CellHierarchy
+from ..modeling.cells import CellHierarchy
 from .places import place_names
-from .records import PhotoFailure, Prediction
+from ..prediction.records import PhotoFailure, Prediction
 from .schema import LayerDef, Row, RunInfo
 from .writer import RunWriter
 

@@ -15,10 +15,10 @@ from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .bundle import ModelBundle, load_bundle
-from .geo import haversine_km
-from .calibration import finest_log_probs
-from .decision import choose_cells, neighbourhood
+from ..modeling.bundle import ModelBundle, load_bundle
+from ..geo import haversine_km
+from ..modeling.calibration import finest_log_probs
+from ..modeling.decision import choose_cells, neighbourhood
 from .photos import PhotoError, PhotoInfo, find_photos, read_photo
 from .records import Candidate, CellProbability, Prediction, PhotoFailure
 

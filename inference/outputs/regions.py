@@ -25,8 +25,8 @@ from pyproj import Geod
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from .cell_geometry import cell_polygon
-from .records import CellProbability, Prediction
+from ..modeling.cell_geometry import cell_polygon
+from ..prediction.records import CellProbability, Prediction
 
 _GEOD = Geod(ellps="WGS84")
 DEFAULT_MASSES = (0.5, 0.9)

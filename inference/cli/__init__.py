@@ -1,0 +1,2 @@
+"""The command line (``python -m inference``): argument parsing and the verbs.
+"""
