@@ -32,8 +32,8 @@ lint:
 
 # The main job: geolocate the sample photos with the default model (or MODEL=bundle/).
 demo:
-	@if [ -z "$(MODEL)" ] && ! $(PY) -c "import sys; from inference.defaults import default_bundle_path as d; sys.exit(d() is None)"; then \
-	  $(PY) -c "from inference.defaults import NO_DEFAULT_MODEL as m; print('make demo: ' + m)"; \
+	@if [ -z "$(MODEL)" ] && ! $(PY) -c "import sys; from inference.modeling.defaults import default_bundle_path as d; sys.exit(d() is None)"; then \
+	  $(PY) -c "from inference.modeling.defaults import NO_DEFAULT_MODEL as m; print('make demo: ' + m)"; \
 	else \
 	  $(PY) -m inference predict resources/samples $(if $(MODEL),--model $(MODEL)) --out demo.gpkg --csv demo.csv; \
 	fi

@@ -170,7 +170,7 @@ def test_attention_maps_use_the_backbones_real_grid():
     only make squares) and drops the CLS token."""
     import numpy as np
 
-    from inference.predict import _attention_grid
+    from inference.prediction.predict import _attention_grid
     attn = np.random.default_rng(0).random((2, 4, 1 + 15)).astype(np.float32)
     maps = _attention_grid(attn, (3, 5))
     assert maps.shape == (2, 4, 3, 5)
