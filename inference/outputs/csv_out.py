@@ -70,13 +70,6 @@ class CsvWriter(RunWriter):
         self._w.writerow(self.header)
         self._fw.writerow(self.fail_header)
 
-    def __enter__(self) -> CsvWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.abort()
-
     def add(self, predictions: Sequence[Prediction],
             failures: Sequence[PhotoFailure] = (), *, regions=None, places=None) -> None:
         """`regions`/`places` as for GeoPackageWriter.add: computed once per chunk."""

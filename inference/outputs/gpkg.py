@@ -241,13 +241,6 @@ class GeoPackageWriter(RunWriter):
             self.abort()
             raise
 
-    def __enter__(self) -> GeoPackageWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            self.abort()
-
     def add(self, predictions: Sequence[Prediction],
             failures: Sequence[PhotoFailure] = (), *, regions=None, places=None) -> None:
         """`regions` and `places` (per prediction) may be passed in when another writer of

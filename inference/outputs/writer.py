@@ -9,7 +9,15 @@ from typing import Sequence
 
 
 class RunWriter:
-    """Take chunks, then commit or abort as a whole (see ``run.run_photos``)."""
+    """Take chunks, then commit or abort as a whole (see ``run.run_photos``).  As a context
+    manager it aborts when the block raises."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
 
     def add(self, predictions: Sequence, failures: Sequence = (), *, regions=None,
             places=None) -> None:
