@@ -16,9 +16,9 @@ def default_bundle_path() -> Optional[Path]:
 
 
 NO_DEFAULT_MODEL = (
-    "no default model is installed (resources/models/default/ is absent: no training-sized "
-    "photo set has been available to train one yet).\n"
-    "  Train one from your own geotagged photos:\n"
+    "no default model is installed (resources/models/default/ is missing: the plugin ships "
+    "one, so reinstall it, or rebuild it with 'make default-model' where ../shared/data is).\n"
+    "  Or train one from your own geotagged photos:\n"
     "    python -m inference train --photos YOUR_PHOTOS/ --out my-model/\n"
     "  or make an untrained bundle to check the install (its answers mean nothing):\n"
     "    python -m inference cells build COORDS.csv --out cells.json\n"
