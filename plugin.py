@@ -31,6 +31,7 @@ class GeoDecoderPlugin:
         self.dock = None
         self.service = None
         self.pick_tool = None  # Pick on map (a QgsMapToolIdentifyFeature)
+        self.pick_layer_id = None  # the Predictions layer it picks from
         self.translator: Optional[QTranslator] = None
 
     # -------------------------------------------------------------- Processing
@@ -104,6 +105,19 @@ class GeoDecoderPlugin:
             tr("The run failed: {message}").format(message=message)))
         service.runCancelled.connect(lambda: dock.run_ended(tr("Cancelled: nothing was added.")))
         service.resultSelected.connect(dock.show_result)
+        service.resultCleared.connect(dock.clear_result)
+
+        def open_run(path: str) -> None:
+            try:
+                layers = service.open_run(path)
+            except ValueError as exc:
+                dock.status.setText(str(exc))
+                return
+            dock.status.setText(tr("Opened {name}: {n} prediction(s).").format(
+                name=layers.group.name(), n=layers.predictions.featureCount()))
+
+        dock.openRunRequested.connect(open_run)
+        service.project.layersWillBeRemoved.connect(self._pick_layer_removed)
 
         def basemap(kind: str) -> None:
             try:
@@ -133,7 +147,16 @@ class GeoDecoderPlugin:
         tool.featureIdentified.connect(lambda feature: layer.selectByIds([feature.id()]))
         tool.deactivated.connect(lambda: self.dock.pick_button.setChecked(False))
         self.pick_tool = tool  # the canvas does not own map tools
+        self.pick_layer_id = layer.id()
         canvas.setMapTool(tool)
+
+    def _pick_layer_removed(self, layer_ids) -> None:
+        """The picked layer leaves the project (or a new project): the tool goes too."""
+        if self.pick_tool is not None and self.pick_layer_id in layer_ids:
+            self.iface.mapCanvas().unsetMapTool(self.pick_tool)
+            self.pick_tool, self.pick_layer_id = None, None
+            if self.dock is not None:
+                self.dock.pick_button.setChecked(False)
 
     def _sync_action(self, visible: bool) -> None:
         if self.action is not None and self.action.isChecked() != visible:
@@ -147,6 +170,10 @@ class GeoDecoderPlugin:
             self.iface.mapCanvas().unsetMapTool(self.pick_tool)
             self.pick_tool = None
         if self.service is not None:
+            try:
+                self.service.project.layersWillBeRemoved.disconnect(self._pick_layer_removed)
+            except TypeError:
+                pass
             self.service.shutdown()
             self.service = None
         if self.dock is not None:

@@ -129,6 +129,60 @@ def load_run_layers(path: str, project: Optional[QgsProject] = None,
     return out
 
 
+def source_parts(layer) -> tuple[str, str]:
+    """(file path, GeoPackage layer name) of an OGR layer's source; ("", "") otherwise."""
+    if not isinstance(layer, QgsVectorLayer) or layer.providerType() != "ogr":
+        return "", ""
+    path, _, rest = layer.source().partition("|")
+    for part in rest.split("|"):
+        if part.startswith("layername="):
+            return path, part[len("layername="):]
+    return path, ""
+
+
+def run_layers_in_group(group: QgsLayerTreeGroup,
+                        predictions: QgsVectorLayer) -> RunLayers:
+    """The run around `predictions`, found again in its group (a run reopened with its
+    project, or added by an earlier session): its layers read the same GeoPackage."""
+    path = source_parts(predictions)[0]
+    out = RunLayers(group, predictions=predictions, scene_names=scene_names_of_run(path))
+    cells = []
+    for node in group.findLayers():
+        layer = node.layer()
+        layer_path, name = source_parts(layer)
+        if layer_path != path or layer is predictions:
+            continue
+        if name.startswith(CELLS_PREFIX) and name[len(CELLS_PREFIX):].isdigit():
+            cells.append((int(name[len(CELLS_PREFIX):]), layer))
+        elif name in (CANDIDATES, SURFACE, REGIONS, FAILURES):
+            setattr(out, name, layer)
+    out.cells = [layer for _level, layer in sorted(cells, key=lambda c: c[0])]
+    return out
+
+
+def runs_in_project(project: QgsProject) -> list[RunLayers]:
+    """Every run in the project's layer tree, top first: a Predictions layer of a
+    GeoPackage, with the layers of the same file in its group."""
+    runs = []
+    for node in project.layerTreeRoot().findLayers():
+        layer = node.layer()
+        if source_parts(layer)[1] != PREDICTIONS:
+            continue
+        parent = node.parent()
+        group = parent if isinstance(parent, QgsLayerTreeGroup) else project.layerTreeRoot()
+        runs.append(run_layers_in_group(group, layer))
+    return runs
+
+
+def collapse_other_runs(project: QgsProject, keep: RunLayers) -> None:
+    """Older runs fold away: every run group but `keep`'s is collapsed."""
+    keep_id = keep.predictions.id() if keep.predictions is not None else None
+    for run in runs_in_project(project):
+        if run.predictions.id() != keep_id and run.group.parent() is not None:
+            run.group.setExpanded(False)
+    keep.group.setExpanded(True)
+
+
 def cell_level_title(level: int, levels: list[int]) -> str:
     title = tr("Cells level {level}").format(level=level)
     if len(levels) > 1 and level == levels[0]:

@@ -32,7 +32,8 @@ from .i18n import tr
 from .native_libs import ensure_own_libraries
 from .params import GeolocateParams
 from .result_details import ResultDetails, details_for
-from .run_layers import RunLayers, load_run_layers
+from .run_layers import (RunLayers, collapse_other_runs, load_run_layers,
+                         runs_in_project)
 
 WGS84 = "EPSG:4326"
 POINT_ZOOM_DEG = 0.5  # half-size of the view around a prediction without a region
@@ -52,6 +53,8 @@ class GeolocateService(QObject):
     runFailed = pyqtSignal(str)
     runCancelled = pyqtSignal()
     resultSelected = pyqtSignal(object)  # ResultDetails
+    resultCleared = pyqtSignal()  # the shown result's run left the project
+    runOpened = pyqtSignal(object)  # RunLayers of a saved run added with open_run
 
     def __init__(self, iface=None, project: Optional[QgsProject] = None,
                  runs_dir: Optional[Path] = None, parent: Optional[QObject] = None):
@@ -67,6 +70,7 @@ class GeolocateService(QObject):
         self.shown_run: Optional[str] = None  # predictions layer id of the shown result
         self.basemap = None  # the world map a run added to an otherwise empty project
         self.project.layersWillBeRemoved.connect(self._forget_layers)
+        self.project.cleared.connect(self._project_cleared)
 
     # ------------------------------------------------------------------ running
     def output_path_for(self, params: GeolocateParams) -> str:
@@ -110,22 +114,56 @@ class GeolocateService(QObject):
         outcome = task.outcome
         self.last_outcome = dataclasses.replace(outcome, attention={})
         layers = load_run_layers(outcome.gpkg_path, self.project)
+        self._add_run(layers, outcome.attention)
+        self.runFinished.emit(outcome, layers)
+
+    def open_run(self, path: str) -> RunLayers:
+        """A saved run's GeoPackage added as a fresh run is (one group, same order,
+        visibility and styles); its first prediction is shown.  Raises ``ValueError``
+        when the file holds no GeoDecoder predictions."""
+        path = os.path.abspath(path)
+        group_name = tr("GeoDecoder {name}").format(name=Path(path).stem)
+        layers = load_run_layers(path, self.project, group_name)
+        if layers.predictions is None:
+            for layer in layers.all():
+                self.project.removeMapLayer(layer.id())
+            layers.group.parent().removeChildNode(layers.group)
+            raise ValueError(tr("{path} holds no GeoDecoder predictions.").format(path=path))
+        self._add_run(layers)
+        self.runOpened.emit(layers)
+        first = next(layers.predictions.getFeatures(), None)
+        if first is not None and first.isValid():
+            self.shown_run = layers.predictions.id()
+            self.show_result(details_for(first, layers))
+        return layers
+
+    def _add_run(self, layers: RunLayers, attention: Optional[dict] = None) -> None:
+        """Main thread: follow a run's selection, fold older runs away, add the basemap
+        under a first run."""
         if layers.predictions is not None:
-            run_id = layers.predictions.id()
-            self.runs[run_id] = layers
-            if outcome.attention:
-                self.attention[run_id] = outcome.attention
-            layers.predictions.selectionChanged.connect(
-                partial(self._selection_changed, run_id))
+            self._follow(layers)
+            if attention:
+                self.attention[layers.predictions.id()] = attention
+            collapse_other_runs(self.project, layers)
         results = {lyr.id() for run in (*self.runs.values(), layers) for lyr in run.all()}
         self.basemap = add_basemap_if_none(self.project, results) or self.basemap
-        self.runFinished.emit(outcome, layers)
+
+    def _follow(self, layers: RunLayers) -> None:
+        """Selecting a prediction of `layers` shows it; runs already in the project
+        (reopened with it, or added by an earlier session) are followed when picked."""
+        run_id = layers.predictions.id()
+        if run_id in self.runs:
+            return
+        self.runs[run_id] = layers
+        layers.predictions.selectionChanged.connect(partial(self._selection_changed, run_id))
+
 
     def shutdown(self) -> None:
         """Plugin unload: stop a running task and let go of the project."""
         self.cancel()
         try:
             self.project.layersWillBeRemoved.disconnect(self._forget_layers)
+            self.project.cleared.disconnect(self._project_cleared)
         except TypeError:
             pass
         self.runs.clear()
@@ -151,6 +189,16 @@ class GeolocateService(QObject):
             self.attention.pop(layer_id, None)
             if self.shown_run == layer_id:
                 self.shown_run = None
+                self.resultCleared.emit()
+
+    def _project_cleared(self) -> None:
+        """A new (or another) project: results of the old one are stale."""
+        self.runs.clear()
+        self.attention.clear()
+        self.shown_run = None
+        self.basemap = None
+        self.last_outcome = None
+        self.resultCleared.emit()
 
     def _selection_changed(self, layer_id: str, selected, _deselected, _clear) -> None:
         layers = self.runs.get(layer_id)
@@ -162,13 +210,20 @@ class GeolocateService(QObject):
             self.show_result(details_for(feature, layers))
 
     def result_layer(self):
-        """The Predictions layer to pick from (the plugin's pick tool): the active one if
-        it is a run's, else the latest run's; None before any run.  Selecting a feature
+        """The Predictions layer to pick from (the plugin's pick tool): that of the run
+        the active layer belongs to (any run in the project, this session's or not),
+        else the top run's of the layer tree (the latest added); None when the project
+        holds no run.  Selecting a feature
         of it shows that result (``resultSelected``)."""
+        in_project = runs_in_project(self.project)
+        for layers in reversed(in_project):  # bottom (oldest) first
+            self._follow(layers)
         active = self.iface.activeLayer() if self.iface is not None else None
-        if active is not None and active.id() in self.runs:
-            return active
-        return list(self.runs.values())[-1].predictions if self.runs else None
+        if active is not None:
+            for layers in in_project:
+                if any(lyr.id() == active.id() for lyr in layers.all()):
+                    return layers.predictions
+        return in_project[0].predictions if in_project else None
 
     def show_result(self, details: ResultDetails) -> None:
         self.zoom_to(details)

@@ -103,6 +103,7 @@ class GeolocateDock(QgsDockWidget):
     cancelRequested = pyqtSignal()
     basemapRequested = pyqtSignal(str)  # basemap.WORLD or basemap.OSM
     pickRequested = pyqtSignal(bool)  # the "pick a result on the map" tool on/off
+    openRunRequested = pyqtSignal(str)  # a saved run's GeoPackage to add to the map
 
     def __init__(self, parent: Optional[QWidget] = None,
                  attention_lookup: Optional[Callable[[str], object]] = None):
@@ -133,6 +134,10 @@ class GeolocateDock(QgsDockWidget):
                                    lambda: self.pickRequested.emit(self.pick_button.isChecked()))
         self.pick_button.setCheckable(True)
         self.pick_button.setToolTip(tr("Click a prediction on the map to see it here"))
+        self.open_run_button = _button(tr("Open run…"), "geodecoderOpenRunButton",
+                                       self.choose_run)
+        self.open_run_button.setToolTip(tr("Add a saved run (GeoPackage) to the map as a "
+                                           "run: its group, styles and results"))
         self.basemap_choice = QComboBox()
         self.basemap_choice.setObjectName("geodecoderBasemapChoice")
         self.basemap_choice.addItem(tr("World map (offline)"), WORLD)
@@ -184,6 +189,7 @@ class GeolocateDock(QgsDockWidget):
         top_row.addWidget(self.pick_button)
         top_row.addWidget(self.result_view.why_button)
         result_layout.addLayout(top_row)
+        result_layout.addWidget(self.open_run_button)
         result_layout.addLayout(basemap_row)
         result_layout.addWidget(self.result_view)
         result_layout.addStretch(1)
@@ -305,6 +311,14 @@ class GeolocateDock(QgsDockWidget):
                                       QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         return answer == QMessageBox.Yes
 
+    def choose_run(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, tr("Open a saved run"), self.settings.last_folder,
+            tr("GeoPackage (*.gpkg);;All files (*)"))
+        if path:
+            self.settings.last_folder = os.path.dirname(path)
+            self.openRunRequested.emit(path)
+
     def _request_basemap(self) -> None:
         self.save_settings()
         self.basemapRequested.emit(self.basemap_choice.currentData())
@@ -343,3 +357,7 @@ class GeolocateDock(QgsDockWidget):
         """A clicked result: shown in the Result tab, which comes to the front."""
         self.result_view.show_details(details)
         self.tabs.setCurrentIndex(TAB_RESULT)
+
+    def clear_result(self) -> None:
+        """The shown result is stale (its run left the project, or a new project)."""
+        self.result_view.clear()

@@ -103,6 +103,10 @@ class DetailsLabel(QLabel):
         return QTextDocumentFragment.fromHtml(self.text()).toPlainText()
 
 
+def EMPTY_TEXT() -> str:  # noqa: N802 - reads as the constant it is, translated late
+    return tr("Select a prediction on the map to see it here.")
+
+
 class ResultView(QWidget):
     """Shows one ``ResultDetails``; "Why here?" asks `attention_lookup` for the maps."""
 
@@ -112,7 +116,7 @@ class ResultView(QWidget):
         self.setObjectName("geodecoderResultView")
         self.attention_lookup = attention_lookup
         self.details: Optional[ResultDetails] = None
-        self.photo = QLabel(tr("Select a prediction on the map to see it here."))
+        self.photo = QLabel(EMPTY_TEXT())
         self.photo.setAlignment(Qt.AlignCenter)
         self.photo.setWordWrap(True)
         self.text = DetailsLabel()  # the answer, above the photo
@@ -150,6 +154,18 @@ class ResultView(QWidget):
         self.why_button.setEnabled(True)
         if self.why_button.isChecked():
             self._toggle_attention(True)
+
+    def clear(self) -> None:
+        """Nothing shown: the result's run left the project (or a new project began)."""
+        self.details = None
+        self.why_button.setChecked(False)
+        self.why_button.setEnabled(False)
+        self.photo.setPixmap(QPixmap())
+        self.photo.setWordWrap(True)
+        self.photo.setText(EMPTY_TEXT())
+        self.text.setHtml("")
+        self.text.setToolTip("")
+        self.tables.setHtml("")
 
     def _toggle_attention(self, on: bool) -> None:
         self.attention.setVisible(on)

@@ -1,0 +1,155 @@
+"""Runs you can reopen and compare (issue 11): "Open run…" adds a saved GeoPackage as a
+fresh run is added (group, order, visibility, styles) and shows its result; picking
+works on any run of the project; older runs fold away; a new project clears the dock."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from qgis.core import QgsProject, QgsVectorLayer
+from qgis.PyQt.QtWidgets import QFileDialog
+
+from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
+
+geodecoder = import_plugin()
+from geodecoder.services import run_layers, run_pipeline  # noqa: E402
+from geodecoder.ui.dock import TAB_RESULT  # noqa: E402
+
+SHOTS = os.environ.get("GEODECODER_SHOTS")  # a folder to keep the dock's picture in
+
+
+@pytest.fixture(scope="module")
+def saved_runs(tmp_path_factory, tiny_bundle_dir, photo_folder):  # noqa: F811
+    """Two saved runs, as earlier sessions left them."""
+    out = []
+    for name, photos in (("older", photo_folder[1]["good"][:2]),
+                         ("newer", photo_folder[1]["good"][2:5])):
+        stream = run_pipeline.PredictionStream(photos, str(tiny_bundle_dir), device="cpu",
+                                               top_k=3)
+        path = tmp_path_factory.mktemp(name) / f"{name}.gpkg"
+        out.append(str(run_pipeline.predict_to_geopackage(path, stream)))
+    return out
+
+
+@pytest.fixture()
+def plugin(qgis_iface, qgis_new_project, tmp_path):
+    instance = geodecoder.classFactory(qgis_iface)
+    instance.initGui()
+    dock = instance.ensure_dock()
+    instance.service.runs_dir = tmp_path / "runs"
+    dock.photos.clear_photos()
+    yield instance
+    instance.unload()
+    qgis_new_project.clear()
+
+
+def _tree(project: QgsProject, group) -> list[tuple]:
+    """(name, visible, renderer type) of each layer of a group, in tree order."""
+    return [(node.name(), node.isVisible(), node.layer().renderer().type()
+             if node.layer().isSpatial() else None) for node in group.findLayers()]
+
+
+def _open(plugin, path: str, monkeypatch) -> None:
+    """The user clicks "Open run…" and chooses `path`."""
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *_a, **_k: (path, "GeoPackage (*.gpkg)")))
+    plugin.dock.open_run_button.click()
+
+
+def test_open_run_restores_group_order_styles_and_result(plugin, saved_runs, qgis_new_project,
+                                                         monkeypatch, tmp_path):
+    fresh = run_layers.load_run_layers(saved_runs[1], qgis_new_project, "fresh")
+    expected = _tree(qgis_new_project, fresh.group)
+    qgis_new_project.clear()
+    dock = plugin.dock
+    dock.tabs.setCurrentIndex(0)
+
+    _open(plugin, saved_runs[1], monkeypatch)
+
+    root = qgis_new_project.layerTreeRoot()
+    group = root.children()[0]  # on top, as a fresh run
+    assert group.name() == "GeoDecoder newer"
+    assert _tree(qgis_new_project, group) == expected
+    names = [name for name, _on, _r in expected]
+    assert names.index("Predictions") < names.index("Regions (50% / 90%)") \
+        < names.index("Cells level 2 (finest)")  # cells do not bury the predictions
+    assert dock.tabs.currentIndex() == TAB_RESULT
+    shown = dock.result_view.details
+    assert shown is not None and shown.file_name == "tokyo_night.jpg"
+    assert "tokyo_night.jpg" in dock.result_view.text.toPlainText()
+    assert "Opened GeoDecoder newer: 3 prediction(s)" in dock.status.text()
+
+    dock.resize(300, 800)
+    picture = dock.grab()
+    assert not picture.isNull()
+    picture.save(os.path.join(SHOTS or str(tmp_path), "dock-open-run.png"))
+
+
+def test_a_file_without_predictions_is_refused_and_leaves_nothing(plugin, tmp_path,
+                                                                   qgis_new_project,
+                                                                   monkeypatch):
+    empty = tmp_path / "not-a-run.gpkg"
+    empty.write_bytes(b"")
+    _open(plugin, str(empty), monkeypatch)
+    assert "holds no GeoDecoder predictions" in plugin.dock.status.text()
+    assert qgis_new_project.mapLayers() == {}
+    assert qgis_new_project.layerTreeRoot().children() == []
+
+
+def test_pick_works_on_any_run_of_a_reopened_project(plugin, saved_runs, qgis_new_project,
+                                                     qgis_iface, tmp_path):
+    for path, name in zip(saved_runs, ("older", "newer")):
+        run_layers.load_run_layers(path, qgis_new_project, name)
+    project_file = str(tmp_path / "case.qgz")
+    assert qgis_new_project.write(project_file)
+    qgis_new_project.clear()
+    assert qgis_new_project.read(project_file)  # another session reopens the project
+
+    older = qgis_new_project.layerTreeRoot().findGroup("older")
+    cells = next(n.layer() for n in older.findLayers() if "finest" in n.name())
+    qgis_iface.setActiveLayer(cells)  # any layer of the older run
+    dock, service = plugin.dock, plugin.service
+    dock.pick_button.click()
+    assert dock.pick_button.isChecked(), dock.status.text()
+    layer = service.result_layer()
+    assert layer.name() == "Predictions" and older.findLayer(layer.id()) is not None
+    shown = []
+    service.resultSelected.connect(shown.append)
+    feature = next(f for f in layer.getFeatures() if f["file_name"] == "nairobi.jpg")
+    plugin.pick_tool.featureIdentified.emit(feature)  # what a click on the point does
+    assert [d.file_name for d in shown] == ["nairobi.jpg"]
+    assert shown[0].candidates  # read from the older run's own Candidates layer
+    assert "nairobi.jpg" in dock.result_view.text.toPlainText()
+
+    notes = QgsVectorLayer("Point?crs=EPSG:4326", "my notes", "memory")
+    qgis_new_project.addMapLayer(notes)
+    qgis_iface.setActiveLayer(notes)  # a layer of no run: the top run
+    newer = qgis_new_project.layerTreeRoot().findGroup("newer")
+    assert newer.findLayer(service.result_layer().id()) is not None
+
+
+def test_older_runs_fold_away(plugin, saved_runs, qgis_new_project):
+    first = plugin.service.open_run(saved_runs[0])
+    assert first.group.isExpanded()
+    second = plugin.service.open_run(saved_runs[1])
+    assert second.group.isExpanded() and not first.group.isExpanded()
+
+
+def test_a_new_project_clears_stale_results(plugin, saved_runs, qgis_new_project):
+    dock, service = plugin.dock, plugin.service
+    service.open_run(saved_runs[0])
+    assert dock.result_view.details is not None and dock.result_view.why_button.isEnabled()
+    dock.pick_button.click()
+    assert plugin.pick_tool is not None
+
+    qgis_new_project.clear()  # File > New project
+
+    assert dock.result_view.details is None
+    assert dock.result_view.text.toPlainText() == ""
+    assert not dock.result_view.why_button.isEnabled()
+    assert "Select a prediction" in dock.result_view.photo.text()
+    assert service.runs == {} and service.shown_run is None
+    assert plugin.pick_tool is None and not dock.pick_button.isChecked()
+    dock.pick_button.click()
+    assert not dock.pick_button.isChecked() and "No results yet" in dock.status.text()
