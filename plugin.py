@@ -117,6 +117,7 @@ class GeoDecoderPlugin:
                 name=layers.group.name(), n=layers.predictions.featureCount()))
 
         dock.openRunRequested.connect(open_run)
+        dock.photoChosen.connect(lambda path: path and service.show_photo(path))
         service.project.layersWillBeRemoved.connect(self._pick_layer_removed)
 
         def basemap(kind: str) -> None:

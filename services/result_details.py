@@ -79,6 +79,12 @@ def _same_photo(path: str) -> QgsFeatureRequest:
     return QgsFeatureRequest().setFilterExpression(f"\"photo_path\" = '{escaped}'")
 
 
+def first_feature_of_photo(layer: QgsVectorLayer, path: str) -> Optional[QgsFeature]:
+    """The first feature of `layer` about the photo at `path` (absolute); None if none."""
+    feature = next(layer.getFeatures(_same_photo(path)), None)
+    return feature if feature is not None and feature.isValid() else None
+
+
 def _candidates(layer: Optional[QgsVectorLayer], path: str) -> tuple[CandidateRow, ...]:
     if layer is None:
         return ()

@@ -31,7 +31,7 @@ from .geolocate_task import GeolocateTask, RunOutcome, photo_key
 from .i18n import tr
 from .native_libs import ensure_own_libraries
 from .params import GeolocateParams
-from .result_details import ResultDetails, details_for
+from .result_details import ResultDetails, details_for, first_feature_of_photo
 from .run_layers import (RunLayers, collapse_other_runs, load_run_layers,
                          runs_in_project)
 
@@ -147,6 +147,21 @@ class GeolocateService(QObject):
             collapse_other_runs(self.project, layers)
         results = {lyr.id() for run in (*self.runs.values(), layers) for lyr in run.all()}
         self.basemap = add_basemap_if_none(self.project, results) or self.basemap
+
+    def show_photo(self, path: str) -> bool:
+        """A photo row clicked: its result in the top run of the project that has it is
+        selected (and so shown); False when no run of the project holds the photo."""
+        path = os.path.abspath(path)
+        for layers in runs_in_project(self.project):  # top (latest added) first
+            feature = first_feature_of_photo(layers.predictions, path)
+            if feature is None:
+                continue
+            self._follow(layers)
+            run = self.runs[layers.predictions.id()]
+            run.predictions.removeSelection()  # selecting it again shows it again
+            run.predictions.selectByIds([feature.id()])
+            return True
+        return False
 
     def _follow(self, layers: RunLayers) -> None:
         """Selecting a prediction of `layers` shows it; runs already in the project

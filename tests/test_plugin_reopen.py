@@ -153,3 +153,26 @@ def test_a_new_project_clears_stale_results(plugin, saved_runs, qgis_new_project
     assert plugin.pick_tool is None and not dock.pick_button.isChecked()
     dock.pick_button.click()
     assert not dock.pick_button.isChecked() and "No results yet" in dock.status.text()
+
+
+def test_double_clicking_a_photo_row_shows_its_result(plugin, saved_runs, qgis_new_project,
+                                               photo_folder):  # noqa: F811
+    dock, service = plugin.dock, plugin.service
+    good = photo_folder[1]["good"]
+    service.open_run(saved_runs[0])  # paris_street, nairobi
+    service.open_run(saved_runs[1])  # tokyo_night, lima, sydney (on top)
+    dock.add_paths([good[1], good[3], good[7]])  # nairobi, lima, unknown_2 (in no run)
+    dock.tabs.setCurrentIndex(0)
+
+    def click(index: int) -> None:
+        dock.photos.itemActivated.emit(dock.photos.item(index))  # double-click
+
+    click(0)
+    assert dock.result_view.details.file_name == "nairobi.jpg"  # from the older run
+    assert dock.tabs.currentIndex() == TAB_RESULT
+    click(1)
+    assert dock.result_view.details.file_name == "lima.jpg"
+    click(0)  # back again: shown again
+    assert dock.result_view.details.file_name == "nairobi.jpg"
+    click(2)  # a photo no run has: the shown result stays
+    assert dock.result_view.details.file_name == "nairobi.jpg"

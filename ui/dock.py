@@ -42,7 +42,7 @@ from ..services.params import GeolocateParams
 from ..services.photo_scan import expand_paths
 from ..services.settings import DockSettings
 from .install_panel import InstallPanel
-from .photo_list import PhotoListWidget
+from .photo_list import PATH_ROLE, PhotoListWidget
 from .result_view import ResultView
 from .run_options import RunOptions
 from .run_progress import RunClock
@@ -104,6 +104,7 @@ class GeolocateDock(QgsDockWidget):
     basemapRequested = pyqtSignal(str)  # basemap.WORLD or basemap.OSM
     pickRequested = pyqtSignal(bool)  # the "pick a result on the map" tool on/off
     openRunRequested = pyqtSignal(str)  # a saved run's GeoPackage to add to the map
+    photoChosen = pyqtSignal(str)  # a photo row activated: show its result, if it has one
 
     def __init__(self, parent: Optional[QWidget] = None,
                  attention_lookup: Optional[Callable[[str], object]] = None):
@@ -118,6 +119,11 @@ class GeolocateDock(QgsDockWidget):
         self.photos.setWordWrap(True)
         self.photos.pathsDropped.connect(self.add_paths)
         self.photos.scanFinished.connect(self._scan_finished)
+        # double-click (or Enter): a single click selects rows for Remove, and jumping to
+        # the Result tab on it would break a Ctrl/Shift selection
+        self.photos.itemActivated.connect(
+            lambda item: self.photoChosen.emit(str(item.data(PATH_ROLE) or "")))
+        self.photos.setToolTip(tr("Double-click a photo to see its result"))
         self.options = RunOptions()
         self.options.load(self.settings)
         self.run_button = _button(tr("Run"), "geodecoderRunButton", self.request_run)
