@@ -32,6 +32,7 @@ class GeoDecoderPlugin:
         self.service = None
         self.pick_tool = None  # Pick on map (a QgsMapToolIdentifyFeature)
         self.pick_layer_id = None  # the Predictions layer it picks from
+        self.drop_handler = None  # opens a run's GeoPackage dropped on QGIS
         self.translator: Optional[QTranslator] = None
 
     # -------------------------------------------------------------- Processing
@@ -54,6 +55,10 @@ class GeoDecoderPlugin:
         self.action.toggled.connect(self.set_dock_visible)
         self.iface.addToolBarIcon(self.action)
         self.iface.addPluginToMenu(tr(MENU), self.action)
+        from .ui.run_drop import RunDropHandler
+
+        self.drop_handler = RunDropHandler(self.open_run)  # a run dropped on QGIS
+        self.iface.registerCustomDropHandler(self.drop_handler)
 
     def install_translator(self) -> None:
         """i18n/geodecoder_<lang>.qm for the user's QGIS locale, when one ships."""
@@ -107,16 +112,7 @@ class GeoDecoderPlugin:
         service.resultSelected.connect(dock.show_result)
         service.resultCleared.connect(dock.clear_result)
 
-        def open_run(path: str) -> None:
-            try:
-                layers = service.open_run(path)
-            except ValueError as exc:
-                dock.status.setText(str(exc))
-                return
-            dock.status.setText(tr("Opened {name}: {n} prediction(s).").format(
-                name=layers.group.name(), n=layers.predictions.featureCount()))
-
-        dock.openRunRequested.connect(open_run)
+        dock.openRunRequested.connect(self.open_run)
         dock.photoChosen.connect(lambda path: path and service.show_photo(path))
         service.project.layersWillBeRemoved.connect(self._pick_layer_removed)
 
@@ -128,6 +124,21 @@ class GeoDecoderPlugin:
 
         dock.basemapRequested.connect(basemap)
         dock.pickRequested.connect(self.set_pick_tool)
+
+    def open_run(self, path: str) -> bool:
+        """A saved run (Open run… or a GeoPackage dropped on QGIS) added as a run, its
+        first result in the dock, which is shown; False, with the reason, if refused."""
+        dock = self.ensure_dock()
+        if self.action is not None:
+            self.action.setChecked(True)  # shows the dock
+        try:
+            layers = self.service.open_run(path)
+        except ValueError as exc:
+            dock.status.setText(str(exc))
+            return False
+        dock.status.setText(tr("Opened {name}: {n} prediction(s).").format(
+            name=layers.group.name(), n=layers.predictions.featureCount()))
+        return True
 
     def set_pick_tool(self, on: bool) -> None:
         """Pick on map: a map tool on the run's Predictions layer; a click selects the
@@ -167,6 +178,9 @@ class GeoDecoderPlugin:
 
     # ------------------------------------------------------------------ unload
     def unload(self):
+        if self.drop_handler is not None:
+            self.iface.unregisterCustomDropHandler(self.drop_handler)
+            self.drop_handler = None
         if self.pick_tool is not None:
             self.iface.mapCanvas().unsetMapTool(self.pick_tool)
             self.pick_tool = None

@@ -25,7 +25,7 @@ from .scenes import scene_expression, scene_names_of_run
 
 from ..inference.outputs.styles import style_path
 from ..inference.outputs.layer_names import (CANDIDATES, CELLS_PREFIX, FAILURES,  # noqa: F401
-                                     PREDICTIONS, REGIONS, SURFACE)
+                                     PREDICTIONS, REGIONS, RUN_INFO, SURFACE)
 
 SCENE_NAME_FIELD = "scene_name"
 
@@ -54,6 +54,13 @@ def gpkg_layer_names(path: str) -> list[str]:
         return [ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())]
     finally:
         ds = None
+
+
+def is_run_file(path: str) -> bool:
+    """A GeoPackage written by a GeoDecoder run (a Predictions and a run_info table)."""
+    if not str(path).lower().endswith(".gpkg"):
+        return False
+    return {PREDICTIONS, RUN_INFO} <= set(gpkg_layer_names(path))
 
 
 def cell_levels(names: list[str]) -> list[int]:

@@ -7,13 +7,19 @@ from __future__ import annotations
 import os
 
 import pytest
-from qgis.core import QgsProject, QgsVectorLayer
+from qgis.core import (
+    QgsCoordinateTransformContext,
+    QgsProject,
+    QgsVectorFileWriter,
+    QgsVectorLayer,
+)
 from qgis.PyQt.QtWidgets import QFileDialog
 
 from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
 
 geodecoder = import_plugin()
 from geodecoder.services import run_layers, run_pipeline  # noqa: E402
+from geodecoder.services.run_layers import is_run_file  # noqa: E402
 from geodecoder.ui.dock import TAB_RESULT  # noqa: E402
 
 SHOTS = os.environ.get("GEODECODER_SHOTS")  # a folder to keep the dock's picture in
@@ -176,3 +182,25 @@ def test_double_clicking_a_photo_row_shows_its_result(plugin, saved_runs, qgis_n
     assert dock.result_view.details.file_name == "nairobi.jpg"
     click(2)  # a photo no run has: the shown result stays
     assert dock.result_view.details.file_name == "nairobi.jpg"
+
+
+def test_a_run_dropped_on_qgis_opens_as_a_run(plugin, saved_runs, qgis_new_project,
+                                             tmp_path):
+    handler = plugin.drop_handler
+    plugin.dock.hide()
+    assert handler.handleFileDrop(saved_runs[0])  # QGIS then adds nothing itself
+    group = qgis_new_project.layerTreeRoot().children()[0]
+    assert group.name() == "GeoDecoder older"
+    assert [n.name() for n in group.findLayers()][0] == "Predictions"
+    assert plugin.action.isChecked()  # the dock is shown, with the result
+    assert plugin.dock.result_view.details.file_name == "paris_street.jpg"
+
+    other = tmp_path / "survey.gpkg"  # any other GeoPackage is QGIS's to add
+    layer = QgsVectorLayer("Point?crs=EPSG:4326&field=name:string", "survey", "memory")
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    QgsVectorFileWriter.writeAsVectorFormatV3(layer, str(other),
+                                              QgsCoordinateTransformContext(), options)
+    assert not is_run_file(str(other)) and not handler.handleFileDrop(str(other))
+    assert not handler.handleFileDrop(str(tmp_path / "photo.jpg"))
+    assert len(qgis_new_project.layerTreeRoot().findGroups()) == 1
