@@ -115,6 +115,9 @@ class GeolocateService(QObject):
         self.last_outcome = dataclasses.replace(outcome, attention={})
         layers = load_run_layers(outcome.gpkg_path, self.project)
         self._add_run(layers, outcome.attention)
+        if self.shown_run is not None:  # an older run's result: stale beside the new one
+            self.shown_run = None
+            self.resultCleared.emit()
         self.runFinished.emit(outcome, layers)
 
     def open_run(self, path: str) -> RunLayers:

@@ -15,7 +15,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtWidgets import QFileDialog
 
-from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
+from tests.test_plugin_fixtures import import_plugin, photo_folder, spin_until  # noqa: F401
 
 geodecoder = import_plugin()
 from geodecoder.services import run_layers, run_pipeline  # noqa: E402
@@ -204,3 +204,22 @@ def test_a_run_dropped_on_qgis_opens_as_a_run(plugin, saved_runs, qgis_new_proje
     assert not is_run_file(str(other)) and not handler.handleFileDrop(str(other))
     assert not handler.handleFileDrop(str(tmp_path / "photo.jpg"))
     assert len(qgis_new_project.layerTreeRoot().findGroups()) == 1
+
+
+def test_a_new_run_clears_the_older_result_and_folds_its_group(plugin, saved_runs,
+                                                               qgis_new_project,
+                                                               tiny_bundle_dir,
+                                                               photo_folder):  # noqa: F811
+    dock, service = plugin.dock, plugin.service
+    older = service.open_run(saved_runs[0])
+    assert dock.result_view.details is not None
+    dock.add_paths(photo_folder[1]["good"][:2])
+    dock.options.model.setFilePath(str(tiny_bundle_dir))
+    dock.options.device.setCurrentIndex(dock.options.device.findData("cpu"))
+    dock.run_button.click()
+    assert spin_until(lambda: service.task is None, seconds=120), "the run did not end"
+
+    assert dock.result_view.details is None  # the older run's answer is not shown as new
+    top = qgis_new_project.layerTreeRoot().children()[0]
+    assert top.name() != older.group.name() and top.isExpanded()
+    assert not older.group.isExpanded()
