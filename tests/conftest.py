@@ -61,3 +61,21 @@ def read_state(root):
     for folder in checkpoints(root):
         return json.loads((folder / STATE).read_text(encoding="utf-8"))
     return None
+
+
+@pytest.fixture()
+def plugin(qgis_iface, qgis_new_project, tmp_path):
+    """The QGIS plugin as QGIS starts it (GUI, dock), its runs under tmp_path; the project
+    is cleared afterwards.  (Here, not in test_plugin_fixtures, so that test files need not
+    import it; QGIS is imported only when a test asks for it.)"""
+    from tests.test_plugin_fixtures import import_plugin
+
+    instance = import_plugin().classFactory(qgis_iface)
+    instance.initGui()
+    dock = instance.ensure_dock()
+    instance.service.runs_dir = tmp_path / "runs"
+    dock.photos.clear_photos()
+    yield instance
+    instance.unload()
+    qgis_new_project.clear()
+

@@ -15,7 +15,11 @@ from qgis.core import (
 )
 from qgis.PyQt.QtWidgets import QFileDialog
 
-from tests.test_plugin_fixtures import import_plugin, photo_folder, spin_until  # noqa: F401
+from tests.test_plugin_fixtures import (  # noqa: F401
+    import_plugin,
+    photo_folder,
+    spin_until,
+)
 
 geodecoder = import_plugin()
 from geodecoder.services import run_layers, run_pipeline  # noqa: E402
@@ -36,18 +40,6 @@ def saved_runs(tmp_path_factory, tiny_bundle_dir, photo_folder):  # noqa: F811
         path = tmp_path_factory.mktemp(name) / f"{name}.gpkg"
         out.append(str(run_pipeline.predict_to_geopackage(path, stream)))
     return out
-
-
-@pytest.fixture()
-def plugin(qgis_iface, qgis_new_project, tmp_path):
-    instance = geodecoder.classFactory(qgis_iface)
-    instance.initGui()
-    dock = instance.ensure_dock()
-    instance.service.runs_dir = tmp_path / "runs"
-    dock.photos.clear_photos()
-    yield instance
-    instance.unload()
-    qgis_new_project.clear()
 
 
 def _tree(project: QgsProject, group) -> list[tuple]:

@@ -38,17 +38,6 @@ from geodecoder.services.params import GeolocateParams  # noqa: E402
 from geodecoder.services.run_service import GeolocateService  # noqa: E402
 
 
-@pytest.fixture()
-def plugin(qgis_iface, qgis_new_project, tmp_path):
-    instance = geodecoder.classFactory(qgis_iface)
-    instance.initGui()
-    dock = instance.ensure_dock()
-    instance.service.runs_dir = tmp_path / "runs"
-    dock.photos.clear_photos()
-    yield instance
-    instance.unload()
-
-
 def _wait_for_run(service: GeolocateService) -> None:
     assert spin_until(lambda: service.task is None, seconds=120), "the run did not end"
 
