@@ -115,7 +115,15 @@ class PredictionStream:
         self.device_used = self.predictor.device_used
         self.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.seconds = 0.0
-        self.n_predicted = self.n_failed = 0
+        self.result = None  # the engine's RunResult once a run returned
+
+    @property
+    def n_predicted(self) -> int:
+        return self.result.predicted if self.result is not None else 0
+
+    @property
+    def n_failed(self) -> int:
+        return len(self.result.failures) if self.result is not None else 0
 
     @property
     def num_levels(self) -> int:
@@ -127,22 +135,14 @@ class PredictionStream:
             on_chunk: Optional[Callable[[object], None]] = None):
         """The engine's one run (``inference.prediction.run.run_photos``) into `writers`;
         returns its RunResult (``cancelled`` when `should_stop()` ended it before the commit)."""
-        from ..inference.prediction.records import PhotoFailure
         from ..inference.prediction.run import run_photos
-
-        def counted(record):
-            if isinstance(record, PhotoFailure):
-                self.n_failed += 1
-            else:
-                self.n_predicted += 1
-            if on_record is not None:
-                on_record(record)
 
         t0 = time.perf_counter()
         try:
-            return run_photos(self.photos, self.predictor, writers, self.run_info(),
-                              progress=progress, should_stop=should_stop, on_record=counted,
-                              on_chunk=on_chunk)
+            self.result = run_photos(self.photos, self.predictor, writers, self.run_info(),
+                                     progress=progress, should_stop=should_stop,
+                                     on_record=on_record, on_chunk=on_chunk)
+            return self.result
         finally:
             self.seconds = time.perf_counter() - t0
 

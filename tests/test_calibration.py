@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from inference.modeling.calibration import (calibration_report, coverage, credible_prefix,
-                                   expected_calibration_error, finest_log_probs,
-                                   fit_temperature)
-from inference.training.evaluate import density_prior_errors, density_prior_point
+from inference.modeling.calibration import (calibration_report, coverage,
+                                            expected_calibration_error, finest_log_probs,
+                                            fit_temperature)
 from inference.modeling.gallery import Gallery
+from inference.outputs.regions import credible_prefix
+from inference.training.evaluate import density_prior_errors, density_prior_point
 
 
 def test_credible_prefix_is_the_smallest_set_reaching_the_mass():

@@ -40,6 +40,17 @@ def test_class_factory_init_gui_toggle_and_unload(qgis_iface):
     assert plugin.dock is None and plugin.action is None and plugin.service is None
 
 
+# In a child QGIS: import the plugin package as QGIS does, build it and its Processing provider.
+LOAD_PLUGIN = f"""
+spec = importlib.util.spec_from_file_location("geodecoder", {str(ROOT / "__init__.py")!r},
+                                              submodule_search_locations=[{str(ROOT)!r}])
+mod = importlib.util.module_from_spec(spec); sys.modules["geodecoder"] = mod
+spec.loader.exec_module(mod)
+plugin = mod.classFactory(None)
+plugin.initProcessing()
+"""
+
+
 def test_start_up_imports_neither_torch_nor_the_engine():
     """QGIS imports every enabled plugin at start-up: loading ours, registering the
     Processing provider and building the dock must not import torch."""
@@ -47,13 +58,7 @@ def test_start_up_imports_neither_torch_nor_the_engine():
 import importlib.util, sys
 from qgis.core import QgsApplication
 app = QgsApplication([], True); app.initQgis()
-spec = importlib.util.spec_from_file_location("geodecoder", {str(ROOT / "__init__.py")!r},
-                                              submodule_search_locations=[{str(ROOT)!r}])
-mod = importlib.util.module_from_spec(spec); sys.modules["geodecoder"] = mod
-spec.loader.exec_module(mod)
-plugin = mod.classFactory(None)
-plugin.initProcessing()
-from geodecoder.ui.dock import GeolocateDock
+{LOAD_PLUGIN}from geodecoder.ui.dock import GeolocateDock
 dock = GeolocateDock()
 light = {{"geodecoder.inference." + m for m in (
     "modeling", "outputs", "modeling.defaults", "outputs.layer_names", "outputs.styles",
@@ -119,13 +124,7 @@ import importlib.util, sys
 from qgis.core import (QgsApplication, QgsProcessingContext, QgsProcessingFeedback)
 app = QgsApplication([], False); app.initQgis()
 sys.modules["geodecoder.ui"] = None  # any import of the widget package fails
-spec = importlib.util.spec_from_file_location("geodecoder", {str(ROOT / "__init__.py")!r},
-                                              submodule_search_locations=[{str(ROOT)!r}])
-mod = importlib.util.module_from_spec(spec); sys.modules["geodecoder"] = mod
-spec.loader.exec_module(mod)
-plugin = mod.classFactory(None)
-plugin.initProcessing()
-registry = QgsApplication.processingRegistry()
+{LOAD_PLUGIN}registry = QgsApplication.processingRegistry()
 print("ALGS", sorted(a.id() for a in registry.providerById("geodecoder").algorithms()))
 alg = registry.createAlgorithmById("geodecoder:geolocate_photos")
 params = {{"INPUT": {str(photo)!r}, "MODEL": {str(tiny_bundle_dir)!r}, "DEVICE": 1,

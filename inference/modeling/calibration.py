@@ -26,23 +26,14 @@ from typing import Dict, Iterable, Sequence
 import numpy as np
 import torch
 
+from ..outputs.regions import credible_prefix
+from .decision import choose_cells
 from .model import hierarchical_log_probs
 
 ECE_BINS = 15
 MASSES = (0.5, 0.9)
 # log-spaced search grid for T; the NLL is smooth in log T, the grid is then refined
 _T_GRID = np.exp(np.linspace(math.log(0.2), math.log(20.0), 93))
-
-
-def credible_prefix(sorted_probs: Sequence[float], mass: float) -> int:
-    """Number of leading cells (probabilities in decreasing order) whose sum first
-    reaches ``mass``; all of them when it is never reached (a capped list)."""
-    acc = 0.0
-    for n, p in enumerate(sorted_probs, start=1):
-        acc += float(p)
-        if acc >= mass:
-            return n
-    return len(sorted_probs)
 
 
 def finest_log_probs(level_logits: Sequence[torch.Tensor], parents: torch.Tensor,
@@ -123,8 +114,6 @@ def calibration_report(level_logits: Sequence[torch.Tensor], parents: torch.Tens
     """ECE and region coverage of logits at ``temperature`` (truth: finest cell or -1).
     The stated confidence is that of the cell the point goes to (``decision.choose_cells``
     with ``near``), as the predictor reports it."""
-    from .decision import choose_cells
-
     lp = finest_log_probs(level_logits, parents, temperature)
     probs = lp.exp()
     chosen = choose_cells(probs, near)

@@ -17,7 +17,7 @@ is a meridian (a geodesic).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import shapely
@@ -26,7 +26,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from ..modeling.cell_geometry import cell_polygon
-from ..prediction.records import CellProbability, Prediction
+from ..prediction.records import Prediction
 
 _GEOD = Geod(ellps="WGS84")
 DEFAULT_MASSES = (0.5, 0.9)
@@ -81,14 +81,17 @@ def _ring_area(coords) -> float:
     return _GEOD.polygon_area_perimeter(lons, lats)[0]
 
 
-def _prefix(cells: tuple[CellProbability, ...], mass: float) -> tuple[int, float]:
-    """Length of the shortest prefix whose probability reaches `mass`, and its mass."""
+def credible_prefix(sorted_probs: Sequence[float], mass: float) -> int:
+    """Number of leading cells (probabilities in decreasing order) whose sum first
+    reaches ``mass``; all of them when it is never reached (a capped list).  The one
+    definition of a credible region's cells: the regions layer draws them and
+    ``calibration.coverage`` checks the true place against them."""
     acc = 0.0
-    for n, cp in enumerate(cells, start=1):
-        acc += float(cp.probability)
+    for n, p in enumerate(sorted_probs, start=1):
+        acc += float(p)
         if acc >= mass:
-            return n, acc
-    return len(cells), acc
+            return n
+    return len(sorted_probs)
 
 
 def credible_region(prediction: Prediction, mass: float) -> Region:
@@ -100,7 +103,8 @@ def credible_region(prediction: Prediction, mass: float) -> Region:
     if not 0.0 < mass <= 1.0:
         raise ValueError(f"mass must be in (0, 1], got {mass}")
     cells = tuple(sorted(prediction.finest, key=lambda c: -float(c.probability)))
-    n, covered = _prefix(cells, mass)
+    n = credible_prefix([c.probability for c in cells], mass)
+    covered = float(sum(float(c.probability) for c in cells[:n]))
     if n == 0:
         return Region(mass, 0.0, 0, MultiPolygon(), 0.0)
     polys = [cell_polygon(c.token) for c in cells[:n]]
