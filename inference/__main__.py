@@ -20,16 +20,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="GeoDecoder: estimate where photos were taken, offline.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    pr = sub.add_parser("predict", help="geolocate photos and write a GeoPackage (+ CSV)",
+    pr = sub.add_parser("predict", help="geolocate photos and write a GeoPackage (+ KML, "
+                        "GeoJSON, CSV)",
                         description="Geolocate photos (files or folders, searched recursively). "
                         "Writes a GeoPackage with the predictions, top-k candidates, the cells "
-                        "of every hierarchy level, credible regions and a failures table; the "
-                        "file is written to a temporary name and renamed at the end, so a "
-                        "failed run never replaces a good file.")
+                        "of every hierarchy level, credible regions and a failures table, and "
+                        "exports for colleagues without QGIS (.kml/.kmz for Google Earth, "
+                        ".geojson); every file is written to a temporary name and renamed at "
+                        "the end, so a failed run never replaces a good file.")
     pr.add_argument("paths", nargs="+", help="photo files or folders")
     pr.add_argument("--model", default=None,
                     help="model bundle folder (default: the bundled default model)")
-    pr.add_argument("--out", required=True, help="output GeoPackage (.gpkg)")
+    pr.add_argument("--out", required=True, action="append", metavar="FILE",
+                    help="output file, repeatable; the extension picks the format: .gpkg "
+                    "(GeoPackage, every layer), .kml or .kmz (Google Earth), .geojson (RFC "
+                    "7946); the exports hold the predictions, candidates and credible "
+                    "regions. At most one .gpkg, e.g. --out run.gpkg --out run.kml")
     pr.add_argument("--csv", default=None, help="also write a CSV (failures go to *_failures.csv)")
     pr.add_argument("--top-k", type=int, default=5, help="candidates per photo (default 5)")
     add_device_argument(pr)

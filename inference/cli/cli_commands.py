@@ -38,16 +38,11 @@ def _warn_untrained(bundle) -> None:
 
 
 def cmd_predict(args) -> int:
-    from tqdm import tqdm
-
-    from ..outputs.csv_out import CsvWriter
-    from ..outputs.gpkg import GeoPackageWriter
     from ..prediction.predict import Predictor
-    from ..prediction.run import NothingToDo, run_photos
     from ..outputs.schema import RunInfo
-    from ..outputs.styles import applicable_styles
+    from .predict_outputs import discard_scratch
 
-    _check_predict_args(args)
+    plan = _check_predict_args(args)
     bundle = _load(args.model)
     _warn_untrained(bundle)
     try:
@@ -59,16 +54,32 @@ def cmd_predict(args) -> int:
           file=sys.stderr)
     run = RunInfo.for_bundle(bundle, predictor.device_used,
                              datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    try:
+        return _predict_to(plan, args, predictor, bundle, run)
+    finally:
+        discard_scratch(plan)
+
+
+def _predict_to(plan, args, predictor, bundle, run) -> int:
+    """Run the photos into the plan's GeoPackage (and CSV), then make the exports."""
+    from tqdm import tqdm
+
+    from ..outputs.csv_out import CsvWriter
+    from ..outputs.gpkg import GeoPackageWriter
+    from ..prediction.run import NothingToDo, run_photos
+    from ..outputs.styles import applicable_styles
+    from .predict_outputs import write_exports
+
     writers = []
     try:
-        writers.append(GeoPackageWriter(args.out, bundle.cells, run,
+        writers.append(GeoPackageWriter(plan.gpkg, bundle.cells, run,
                                         styles=applicable_styles(bundle.cells.num_levels)))
         if args.csv:
             writers.append(CsvWriter(args.csv, run, bundle.cells.num_levels, predictor.top_k))
     except (OSError, RuntimeError) as exc:  # GeoPackageError is a RuntimeError
         for w in writers:
             w.abort()
-        raise UserError(f"cannot write {args.out}: {exc}") from exc
+        raise UserError(f"cannot write {plan.gpkg}: {exc}") from exc
     bar = tqdm(total=0, unit="photo", disable=args.quiet, file=sys.stderr)
 
     def progress(done, total):
@@ -89,24 +100,35 @@ def cmd_predict(args) -> int:
         bar.close()
     for f in result.failures:
         print(f"FAILED {f.path}: {f.reason}")
+    problems = write_exports(plan)  # path -> why it was not written
+    written = [f for f in plan.files() + ([args.csv] if args.csv else [])
+               if Path(f) not in problems]
     seconds = result.run.seconds
     rate = result.predicted / seconds if seconds > 0 else 0.0
     print(f"done: {result.predicted} photos geolocated, {len(result.failures)} failed, of "
-          f"{result.total}, in {seconds:.1f} s ({rate:.1f} photos/s) -> {args.out}"
-          + (f" and {args.csv}" if args.csv else ""))
+          f"{result.total}, in {seconds:.1f} s ({rate:.1f} photos/s) -> "
+          + ", ".join(written))
+    if problems:
+        raise UserError("; ".join(problems.values()))
     return 0 if result.predicted else 1
 
 
-def _check_predict_args(args) -> None:
-    """Refuse what cannot give a useful run before the model loads (seconds)."""
+def _check_predict_args(args):
+    """Refuse what cannot give a useful run before the model loads (seconds); returns
+    the ``OutputPlan`` of the ``--out`` files."""
+    from .predict_outputs import plan_outputs
+
     if args.top_k < 1:
         raise UserError(f"--top-k must be at least 1, got {args.top_k}")
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
-    for out in [args.out] + ([args.csv] if args.csv else []):
-        folder = Path(out).resolve().parent
+    plan = plan_outputs(args.out)
+    if args.csv:
+        folder = Path(args.csv).resolve().parent
         if not folder.is_dir():
-            raise UserError(f"the folder of {out} does not exist ({folder}): create it first")
+            raise UserError(f"the folder of {args.csv} does not exist ({folder}): "
+                            "create it first")
+    return plan
 
 
 def photo_line(p, place, regions) -> str:
