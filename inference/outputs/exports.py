@@ -5,11 +5,12 @@ look at a result without QGIS: the predictions, the top-k candidates and the cre
 regions (and the constraints, when the run had any), every attribute, plus a readable
 ``name`` and ``description`` per feature (see ``export_labels``).
 
-* Written by GDAL's own drivers: LIBKML for .kml and .kmz (the older KML driver where
-  a GDAL lacks LIBKML), GeoJSON with ``RFC7946=YES`` (WGS 84 lon/lat, no ``crs``
-  member, right-hand polygons).  A KMZ is the same single KML written as ``doc.kml``
-  into a zip through GDAL's ``/vsizip/``: LIBKML's own KMZ splits the layers into
-  files tied by unnamed network links, which read worse in Google Earth's list.
+* Written by GDAL's own drivers: LIBKML for .kml and .kmz (the older KML driver for a
+  .kml where a GDAL lacks LIBKML), GeoJSON with ``RFC7946=YES`` (WGS 84 lon/lat, no
+  ``crs`` member, right-hand polygons).  A KMZ is LIBKML's own: ``doc.kml`` links one
+  file per layer under ``layers/``.  (One ``doc.kml`` holding everything, zipped through
+  ``/vsizip/``, reads as well in Google Earth, but GDAL 3.6 then loses every attribute
+  when it reads the KMZ back, and so would QGIS.)
 * KML keeps one folder per layer, named as in the GeoPackage; points and regions carry a
   style (Google Earth's default white polygon fill would hide the map).
 * A GeoJSON file holds one FeatureCollection, so every feature says in its ``layer``
@@ -39,7 +40,7 @@ from .files import remove_quietly, temp_sibling
 from .layer_names import CANDIDATES, PREDICTIONS, REGIONS, RUN_INFO
 
 EXPORT_FORMATS = {".kml": "LIBKML", ".kmz": "LIBKML", ".geojson": "GeoJSON"}
-FALLBACK_DRIVERS = {".kml": "KML", ".kmz": "KML"}  # plain KML (no fill) without LIBKML
+FALLBACK_DRIVERS = {".kml": "KML"}  # plain KML (outlines only) where LIBKML is missing
 FORMAT_NAMES = {".kml": "KML (Google Earth)", ".kmz": "KMZ (zipped KML, Google Earth)",
                 ".geojson": "GeoJSON (RFC 7946)"}
 CONSTRAINTS = "constraints"  # the constraints layer of issue 9 (written by newer runs)
@@ -314,15 +315,10 @@ def _write_geojson(ds, run: _Run, folder: Path) -> None:
             _put(layer, index, row, geom, None)
 
 
-def _dataset_name(tmp: Path) -> str:
-    """What GDAL writes and reads: a KMZ is a zip whose doc.kml is the KML."""
-    return f"/vsizip/{tmp}/doc.kml" if tmp.suffix.lower() == ".kmz" else str(tmp)
-
-
 def _check_written(tmp: Path, driver: str, run: _Run) -> None:
     """Read the finished file back: one that GDAL cannot read, or that lost features,
     must not replace a good one."""
-    ds = gdal.OpenEx(_dataset_name(tmp), gdal.OF_VECTOR | gdal.OF_READONLY,
+    ds = gdal.OpenEx(str(tmp), gdal.OF_VECTOR | gdal.OF_READONLY,
                      allowed_drivers=[driver])
     if ds is None:
         raise _fail(f"the file just written cannot be read back ({tmp})")
@@ -354,7 +350,7 @@ def export_run(gpkg_path, out_path) -> Path:
     ds = None
     try:
         ds = ogr.GetDriverByName(driver_name).CreateDataSource(
-            _dataset_name(tmp), options=[f"NAME={run.path.stem}", f"DESCRIPTION={_summary(run)}"]
+            str(tmp), options=[f"NAME={run.path.stem}", f"DESCRIPTION={_summary(run)}"]
             if driver_name == "LIBKML" else [])
         if ds is None:
             raise _fail(f"cannot create {tmp}")
