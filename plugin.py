@@ -113,6 +113,7 @@ class GeoDecoderPlugin:
         service.resultCleared.connect(dock.clear_result)
 
         dock.openRunRequested.connect(self.open_run)
+        dock.exportRunRequested.connect(self.export_run)
         dock.photoChosen.connect(lambda path: path and service.show_photo(path))
         service.project.layersWillBeRemoved.connect(self._pick_layer_removed)
 
@@ -139,6 +140,29 @@ class GeoDecoderPlugin:
         dock.status.setText(tr("Opened {name}: {n} prediction(s).").format(
             name=layers.group.name(), n=layers.predictions.featureCount()))
         return True
+
+    def export_run(self) -> Optional[str]:
+        """Export run…: the dock's current run (or a run GeoPackage the user picks) to a
+        KML, KMZ or GeoJSON the user names; returns the file written, None otherwise."""
+        import os
+
+        from .services import run_export
+        from .ui.export_dialogs import ask_export_target, ask_run_file
+
+        dock = self.ensure_dock()
+        source = run_export.current_run_file(self.service)
+        if source is None:
+            source = ask_run_file(dock, dock.settings.last_folder)
+            if source is None:
+                return None
+        target = ask_export_target(dock, run_export.suggested_target(
+            source, dock.settings.last_folder))
+        if target is None:
+            return None
+        dock.settings.last_folder = os.path.dirname(target)
+        outcome = run_export.export_run_file(source, target)
+        dock.status.setText(outcome.message)
+        return outcome.path
 
     def set_pick_tool(self, on: bool) -> None:
         """Pick on map: a map tool on the run's Predictions layer; a click selects the

@@ -104,6 +104,7 @@ class GeolocateDock(QgsDockWidget):
     basemapRequested = pyqtSignal(str)  # basemap.WORLD or basemap.OSM
     pickRequested = pyqtSignal(bool)  # the "pick a result on the map" tool on/off
     openRunRequested = pyqtSignal(str)  # a saved run's GeoPackage to add to the map
+    exportRunRequested = pyqtSignal()  # Export run…: the current run as KML/KMZ/GeoJSON
     photoChosen = pyqtSignal(str)  # a photo row activated: show its result, if it has one
 
     def __init__(self, parent: Optional[QWidget] = None,
@@ -144,6 +145,10 @@ class GeolocateDock(QgsDockWidget):
                                        self.choose_run)
         self.open_run_button.setToolTip(tr("Add a saved run (GeoPackage) to the map as a "
                                            "run: its group, styles and results"))
+        self.export_run_button = _button(tr("Export run…"), "geodecoderExportRunButton",
+                                         self.exportRunRequested.emit)
+        self.export_run_button.setToolTip(tr("Save the current run as KML/KMZ (Google "
+                                             "Earth) or GeoJSON for colleagues"))
         self.basemap_choice = QComboBox()
         self.basemap_choice.setObjectName("geodecoderBasemapChoice")
         self.basemap_choice.addItem(tr("World map (offline)"), WORLD)
@@ -195,7 +200,10 @@ class GeolocateDock(QgsDockWidget):
         top_row.addWidget(self.pick_button)
         top_row.addWidget(self.result_view.why_button)
         result_layout.addLayout(top_row)
-        result_layout.addWidget(self.open_run_button)
+        run_files_row = QHBoxLayout()
+        run_files_row.addWidget(self.open_run_button)
+        run_files_row.addWidget(self.export_run_button)
+        result_layout.addLayout(run_files_row)
         result_layout.addLayout(basemap_row)
         result_layout.addWidget(self.result_view)
         result_layout.addStretch(1)
