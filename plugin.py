@@ -33,6 +33,7 @@ class GeoDecoderPlugin:
         self.pick_tool = None  # Pick on map (a QgsMapToolIdentifyFeature)
         self.pick_layer_id = None  # the Predictions layer it picks from
         self.drop_handler = None  # opens a run's GeoPackage dropped on QGIS
+        self.exporter = None  # Export run…: runs the export tasks
         self.translator: Optional[QTranslator] = None
 
     # -------------------------------------------------------------- Processing
@@ -114,6 +115,11 @@ class GeoDecoderPlugin:
 
         dock.openRunRequested.connect(self.open_run)
         dock.exportRunRequested.connect(self.export_run)
+        from .services.run_export import RunExporter
+
+        self.exporter = RunExporter()
+        self.exporter.exportFinished.connect(lambda outcome: dock.status.setText(
+            outcome.message))
         dock.photoChosen.connect(lambda path: path and service.show_photo(path))
         service.project.layersWillBeRemoved.connect(self._pick_layer_removed)
 
@@ -141,15 +147,19 @@ class GeoDecoderPlugin:
             name=layers.group.name(), n=layers.predictions.featureCount()))
         return True
 
-    def export_run(self) -> Optional[str]:
+    def export_run(self):
         """Export run…: the dock's current run (or a run GeoPackage the user picks) to a
-        KML, KMZ or GeoJSON the user names; returns the file written, None otherwise."""
+        KML, KMZ or GeoJSON the user names, in the background; returns the task, or None
+        when there is nothing to do (cancelled, or an export still running)."""
         import os
 
         from .services import run_export
         from .ui.export_dialogs import ask_export_target, ask_run_file
 
         dock = self.ensure_dock()
+        if self.exporter.task is not None:
+            dock.status.setText(tr("An export is still running: wait for it to end."))
+            return None
         source = run_export.current_run_file(self.service)
         if source is None:
             source = ask_run_file(dock, dock.settings.last_folder)
@@ -160,9 +170,8 @@ class GeoDecoderPlugin:
         if target is None:
             return None
         dock.settings.last_folder = os.path.dirname(target)
-        outcome = run_export.export_run_file(source, target)
-        dock.status.setText(outcome.message)
-        return outcome.path
+        dock.status.setText(tr("Exporting to {path}…").format(path=target))
+        return self.exporter.start(source, target)
 
     def set_pick_tool(self, on: bool) -> None:
         """Pick on map: a map tool on the run's Predictions layer; a click selects the
@@ -208,6 +217,10 @@ class GeoDecoderPlugin:
         if self.pick_tool is not None:
             self.iface.mapCanvas().unsetMapTool(self.pick_tool)
             self.pick_tool = None
+        if self.exporter is not None:  # a running export ends on its own, unheard
+            self.exporter.exportFinished.disconnect()
+            self.exporter.cancel()
+            self.exporter = None
         if self.service is not None:
             try:
                 self.service.project.layersWillBeRemoved.disconnect(self._pick_layer_removed)

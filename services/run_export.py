@@ -4,8 +4,12 @@ Which run: the one whose result the dock shows, else the run ``result_layer`` wo
 pick (the active layer's run, else the top run of the layer tree); with no run in the
 project the dock asks for a run GeoPackage.  The file itself is written by the
 engine's ``outputs.exports`` (the same as ``predict --out x.kml``), atomically: a
-failed export leaves the chosen file as it was.  An export reads a few hundred
-features, so it runs on the main thread; it touches no project layer.
+failed or cancelled export leaves the chosen file as it was.
+
+The export runs in a ``QgsTask``: the credible regions are large polygons (about a
+second for 7 photos, so minutes for a big run), and the task only reads one file and
+writes another, touching no project layer.  The exporter keeps a reference to its task
+(QGIS would otherwise let Python collect it mid-run) and runs one at a time.
 """
 
 from __future__ import annotations
@@ -13,12 +17,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
+from qgis.core import QgsApplication, QgsTask
+from qgis.PyQt.QtCore import QObject, pyqtSignal
+
+from .errors import report_unexpected
 from .i18n import tr
 
-from ..inference.outputs.exports import (EXPORT_FORMATS, FORMAT_NAMES, ExportError,
-                                         export_run)
+from ..inference.outputs.exports import (EXPORT_FORMATS, FORMAT_NAMES, ExportCancelled,
+                                         ExportError, export_run)
 
 DEFAULT_EXTENSION = ".kml"
 
@@ -68,12 +76,64 @@ def suggested_target(run_path: str, folder: str = "") -> str:
     return os.path.join(folder, Path(run_path).stem + DEFAULT_EXTENSION)
 
 
-def export_run_file(run_path: str, target: str) -> ExportOutcome:
+def export_run_file(run_path: str, target: str,
+                    is_cancelled: Optional[Callable[[], bool]] = None) -> ExportOutcome:
     """Write the export; the outcome says what happened in one line."""
     try:
-        out = export_run(run_path, target)
+        out = export_run(run_path, target, is_cancelled=is_cancelled)
+    except ExportCancelled:
+        return ExportOutcome(False, tr("Export cancelled: {path} was left as it was.").format(
+            path=target))
     except ExportError as exc:
         return ExportOutcome(False, tr("Export failed, nothing was written: {error}").format(
             error=exc))
+    except Exception as exc:  # noqa: BLE001 - a bug: the dock says so, the log has more
+        return ExportOutcome(False, tr("Export failed: {error}").format(
+            error=report_unexpected(exc, "GeoDecoder export")))
     return ExportOutcome(True, tr("Exported {run} to {path}").format(
         run=Path(run_path).name, path=out), str(out))
+
+
+class ExportTask(QgsTask):
+    """One export in the background; ``on_done(outcome)`` runs on the main thread.
+    A cancel ends as a completed task (QGIS would report a False return as "failed")."""
+
+    def __init__(self, run_path: str, target: str,
+                 on_done: Callable[[ExportOutcome], None]):
+        super().__init__(tr("GeoDecoder: export to {name}").format(name=Path(target).name),
+                         QgsTask.CanCancel)
+        self.run_path, self.target, self.on_done = run_path, target, on_done
+        self.outcome: Optional[ExportOutcome] = None
+
+    def run(self) -> bool:  # worker thread: files only
+        self.outcome = export_run_file(self.run_path, self.target, self.isCanceled)
+        return self.outcome.ok or self.isCanceled()
+
+    def finished(self, result: bool) -> None:  # main thread
+        self.on_done(self.outcome or ExportOutcome(False, tr("Export failed.")))
+
+
+class RunExporter(QObject):
+    """Starts exports and tells how they ended (``exportFinished``)."""
+
+    exportFinished = pyqtSignal(object)  # ExportOutcome
+
+    def __init__(self, parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self.task: Optional[ExportTask] = None
+
+    def start(self, run_path: str, target: str) -> Optional[ExportTask]:
+        """Queue an export; None while another one runs."""
+        if self.task is not None:
+            return None
+        self.task = ExportTask(run_path, target, self._done)
+        QgsApplication.taskManager().addTask(self.task)
+        return self.task
+
+    def _done(self, outcome: ExportOutcome) -> None:
+        self.task = None
+        self.exportFinished.emit(outcome)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()

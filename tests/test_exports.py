@@ -18,8 +18,8 @@ from osgeo import gdal, ogr
 from inference.__main__ import main
 from inference.modeling.defaults import default_bundle_path
 from inference.outputs.export_labels import percent
-from inference.outputs.exports import (CONSTRAINTS, LAYER_PROPERTY, ExportError,
-                                       export_run)
+from inference.outputs.exports import (CONSTRAINTS, LAYER_PROPERTY, ExportCancelled,
+                                       ExportError, export_run)
 from inference.outputs.layer_names import CANDIDATES, PREDICTIONS, REGIONS
 from tests.photo_factory import make_jpeg
 
@@ -259,6 +259,16 @@ def test_a_failed_export_leaves_the_old_file_and_no_temporary(run, tmp_path, cas
              if p.is_file()}
     assert after == before
     assert not [p for p in (*src_dir.iterdir(), *out_dir.rglob("*")) if ".tmp" in p.name]
+
+
+def test_a_cancelled_export_leaves_the_old_file(run, tmp_path):
+    target = tmp_path / "x.kml"
+    target.write_text("old")
+    asked = []
+    with pytest.raises(ExportCancelled):
+        export_run(run[".gpkg"], target, is_cancelled=lambda: asked.append(1) or True)
+    assert asked and target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["x.kml"]
 
 
 def test_a_successful_export_replaces_the_old_file(run, tmp_path):

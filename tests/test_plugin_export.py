@@ -13,6 +13,7 @@ from qgis.PyQt.QtWidgets import QFileDialog
 from tests.test_plugin_fixtures import (  # noqa: F401
     import_plugin,
     photo_folder,
+    spin_until,
 )
 
 geodecoder = import_plugin()
@@ -60,11 +61,17 @@ def _filter(ext: str) -> str:
     return next(f for f in file_filters() if f.endswith(f"(*{ext})"))
 
 
+def _export(plugin) -> None:
+    """The user clicks Export run…; the export task runs to its end."""
+    plugin.dock.export_run_button.click()
+    assert spin_until(lambda: plugin.exporter.task is None, seconds=60), "export hangs"
+
+
 def test_export_run_writes_the_shown_run(plugin, saved_run, tmp_path, monkeypatch):
     plugin.open_run(saved_run)
     answers = Answers(monkeypatch, save=(str(tmp_path / "for-colleague"),
                                          _filter(".geojson")))
-    plugin.dock.export_run_button.click()
+    _export(plugin)
     assert [kind for kind, _ in answers.asked] == ["save"]  # the shown run, no question
     assert answers.asked[0][1][2].endswith("saved.kml")  # suggested: the run's name
     out = tmp_path / "for-colleague.geojson"  # the chosen format's extension added
@@ -83,7 +90,7 @@ def test_without_a_run_it_asks_which_run(plugin, saved_run, tmp_path, monkeypatc
     target = tmp_path / "run.kmz"
     answers = Answers(monkeypatch, save=(str(target), _filter(".kmz")),
                       open_run=(saved_run, "GeoPackage (*.gpkg)"))
-    plugin.dock.export_run_button.click()
+    _export(plugin)
     assert [kind for kind, _ in answers.asked] == ["open", "save"]
     ds = ogr.Open(str(target))
     assert {n: ds.GetLayerByName(n).GetFeatureCount() for n in RUN_LAYERS} == \
@@ -100,7 +107,7 @@ def test_a_failed_export_says_so_and_keeps_the_old_file(plugin, tmp_path, monkey
     old = tmp_path / "old.kml"
     old.write_bytes(b"<kml>the colleague's copy</kml>\n")
     Answers(monkeypatch, save=(str(old), _filter(".kml")), open_run=(str(other), ""))
-    plugin.dock.export_run_button.click()
+    _export(plugin)
     assert "Export failed" in plugin.dock.status.text()
     assert "not a GeoDecoder run" in plugin.dock.status.text()
     assert old.read_bytes() == b"<kml>the colleague's copy</kml>\n"
@@ -114,3 +121,31 @@ def test_cancelling_the_save_dialog_writes_nothing(plugin, saved_run, tmp_path, 
     assert plugin.export_run() is None
     assert plugin.dock.status.text() == status
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cancelled_export_task_keeps_the_old_file(saved_run, tmp_path):
+    from geodecoder.services.run_export import ExportTask
+
+    old = tmp_path / "old.geojson"
+    old.write_bytes(b'{"type": "FeatureCollection", "features": []}\n')
+    ended = []
+    task = ExportTask(saved_run, str(old), ended.append)
+    task.cancel()  # the user cancels it in QGIS's task list
+    assert task.run() is True  # a cancel is no failure
+    task.finished(True)
+    assert ended == [task.outcome] and not task.outcome.ok
+    assert "cancelled" in task.outcome.message
+    assert old.read_bytes() == b'{"type": "FeatureCollection", "features": []}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["old.geojson"]
+
+
+def test_one_export_at_a_time(plugin, saved_run, tmp_path, monkeypatch):
+    plugin.open_run(saved_run)
+    Answers(monkeypatch, save=(str(tmp_path / "a.kml"), _filter(".kml")))
+    first = plugin.export_run()
+    assert first is not None
+    assert plugin.export_run() is None  # asked again while the first runs
+    assert "still running" in plugin.dock.status.text()
+    assert spin_until(lambda: plugin.exporter.task is None, seconds=60)
+    assert (tmp_path / "a.kml").is_file()
+    assert "Exported" in plugin.dock.status.text()

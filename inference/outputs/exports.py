@@ -28,7 +28,8 @@ No QGIS, shapely or torch here: the plugin calls this on QGIS's own GDAL.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ GEOJSON_LAYER = "geodecoder_run"
 LAYER_PROPERTY = "layer"  # GeoJSON: the run layer a feature comes from
 NAME_FIELD, DESCRIPTION_FIELD = "name", "description"
 _DATE_TYPES = (ogr.OFTDateTime, ogr.OFTDate, ogr.OFTTime)
+_CHECK_EVERY = 50  # features between two cancel checks (a region can be thousands of points)
 _LAYER_NOTES = {
     PREDICTIONS: "One point per photo: the model's best guess. " + labels.POINT_CAVEAT,
     CANDIDATES: "The top-k cells of each photo (rank 1 = the best guess). "
@@ -69,6 +71,10 @@ _STYLES = {
 
 class ExportError(RuntimeError):
     """The export could not be written; the target file was left as it was."""
+
+
+class ExportCancelled(ExportError):
+    """The caller's ``is_cancelled`` said stop; the target file was left as it was."""
 
 
 @dataclass
@@ -267,7 +273,12 @@ def _summary(run: _Run) -> str:
             f"failed. {labels.POINT_CAVEAT}")
 
 
-def _write_kml(ds, run: _Run, folder: Path, driver: str) -> None:
+def _check(is_cancelled, n: int) -> None:
+    if is_cancelled is not None and n % _CHECK_EVERY == 0 and is_cancelled():
+        raise ExportCancelled("export cancelled")
+
+
+def _write_kml(ds, run: _Run, folder: Path, driver: str, is_cancelled=None) -> None:
     srs, photos = _srs(), run.photos()
     for src in run.layers:
         options = ([f"DESCRIPTION={_LAYER_NOTES.get(src.name, '')}", "FOLDER=YES"]
@@ -278,14 +289,15 @@ def _write_kml(ds, run: _Run, folder: Path, driver: str) -> None:
         index = _add_fields(layer, [(NAME_FIELD, ogr.OFTString, ogr.OFSTNone),
                                     (DESCRIPTION_FIELD, ogr.OFTString, ogr.OFSTNone),
                                     *src.fields])
-        for values, geom in src.rows:
+        for n, (values, geom) in enumerate(src.rows):
+            _check(is_cancelled, n)
             name, lines = _texts(src.name, values, photos)
             row = {**_relative(dict(values), folder), NAME_FIELD: name,
                    DESCRIPTION_FIELD: labels.as_html(lines)}
             _put(layer, index, row, geom, _style(src.name, values))
 
 
-def _write_geojson(ds, run: _Run, folder: Path) -> None:
+def _write_geojson(ds, run: _Run, folder: Path, is_cancelled=None) -> None:
     fields: dict[str, tuple[str, int, int]] = {}
     for name in (LAYER_PROPERTY, NAME_FIELD, DESCRIPTION_FIELD):
         fields[name] = (name, ogr.OFTString, ogr.OFSTNone)
@@ -306,7 +318,8 @@ def _write_geojson(ds, run: _Run, folder: Path) -> None:
     text_fields = {n for n, kind, _ in fields.values() if kind == ogr.OFTString}
     photos = run.photos()
     for src in run.layers:
-        for values, geom in src.rows:
+        for n, (values, geom) in enumerate(src.rows):
+            _check(is_cancelled, n)
             name, lines = _texts(src.name, values, photos)
             row = {k: (str(v) if k in text_fields and v is not None else v)
                    for k, v in _relative(dict(values), folder).items()}
@@ -339,10 +352,12 @@ def _check_written(tmp: Path, driver: str, run: _Run) -> None:
         raise ExportError(f"the export holds {got} features, expected {expected}")
 
 
-def export_run(gpkg_path, out_path) -> Path:
+def export_run(gpkg_path, out_path,
+               is_cancelled: Callable[[], bool] | None = None) -> Path:
     """Write the run GeoPackage `gpkg_path` to `out_path` as KML, KMZ or GeoJSON (by
     extension); returns the absolute path.  Raises ``ExportError`` (the target left as it
-    was, no temporary file left) when the run cannot be read or the file written."""
+    was, no temporary file left) when the run cannot be read or the file written, and
+    ``ExportCancelled`` when ``is_cancelled()`` turns true (checked every few features)."""
     out = Path(os.path.abspath(os.fspath(out_path)))
     driver_name = check_export_target(out, gpkg_path)
     run = read_run(gpkg_path)
@@ -355,23 +370,23 @@ def export_run(gpkg_path, out_path) -> Path:
         if ds is None:
             raise _fail(f"cannot create {tmp}")
         if driver_name == "GeoJSON":
-            _write_geojson(ds, run, out.parent)
+            _write_geojson(ds, run, out.parent, is_cancelled)
         else:
-            _write_kml(ds, run, out.parent, driver_name)
+            _write_kml(ds, run, out.parent, driver_name, is_cancelled)
         gdal.ErrorReset()
         ds = None  # closing writes the file (LIBKML writes everything here)
         if gdal.GetLastErrorType() >= gdal.CE_Failure:
             raise _fail(f"cannot finish {tmp}")
         _check_written(tmp, driver_name, run)
         os.replace(tmp, out)
-    except (RuntimeError, OSError) as exc:  # ours, GDAL's (exceptions on), the rename
+    except BaseException as exc:
+        # the traceback's frames hold the dataset open (LIBKML would write the file when
+        # they go, after the removal; Windows cannot remove an open file): clear them
+        traceback.clear_frames(exc.__traceback__)
         ds = None
         remove_quietly(tmp)
-        if isinstance(exc, ExportError):
+        if isinstance(exc, ExportError) or not isinstance(exc, (RuntimeError, OSError)):
             raise
+        # GDAL's own error (exceptions on) or the rename
         raise ExportError(f"cannot write {out}: {exc}") from exc
-    except BaseException:
-        ds = None
-        remove_quietly(tmp)
-        raise
     return out
