@@ -178,6 +178,7 @@ def read_run(gpkg_path) -> _Run:
     path = Path(os.path.abspath(os.fspath(gpkg_path)))
     if not path.is_file():
         raise ExportError(f"{path} does not exist")
+    gdal.ErrorReset()  # so that _fail quotes this error, not an older one
     ds = gdal.OpenEx(str(path), gdal.OF_VECTOR | gdal.OF_READONLY, allowed_drivers=["GPKG"])
     if ds is None:
         raise _fail(f"{path} cannot be opened as a GeoPackage")
@@ -331,6 +332,7 @@ def _write_geojson(ds, run: _Run, folder: Path, is_cancelled=None) -> None:
 def _check_written(tmp: Path, driver: str, run: _Run) -> None:
     """Read the finished file back: one that GDAL cannot read, or that lost features,
     must not replace a good one."""
+    gdal.ErrorReset()
     ds = gdal.OpenEx(str(tmp), gdal.OF_VECTOR | gdal.OF_READONLY,
                      allowed_drivers=[driver])
     if ds is None:
@@ -364,6 +366,7 @@ def export_run(gpkg_path, out_path,
     tmp = temp_sibling(out, out.suffix)
     ds = None
     try:
+        gdal.ErrorReset()
         ds = ogr.GetDriverByName(driver_name).CreateDataSource(
             str(tmp), options=[f"NAME={run.path.stem}", f"DESCRIPTION={_summary(run)}"]
             if driver_name == "LIBKML" else [])
