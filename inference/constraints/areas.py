@@ -117,7 +117,7 @@ def countries_area(names: Union[str, Iterable[str]], include: bool = True) -> Ar
     by_code = _countries()[0]
     codes = resolve_countries(names)
     geometry = unary_union([shape(by_code[c][1]) for c in codes])
-    return AreaConstraint(_polygonal(geometry), include, f"countries: {', '.join(codes)}",
+    return AreaConstraint(polygonal(geometry), include, f"countries: {', '.join(codes)}",
                           "countries", (("countries", ",".join(codes)),
                                         ("names", "; ".join(by_code[c][0] for c in codes))))
 
@@ -129,7 +129,7 @@ def area_from_wkt(wkt: str, include: bool = True, label: str = "area",
         geometry = shapely_wkt.loads(wkt)
     except Exception as exc:  # noqa: BLE001 - shapely raises several kinds for bad text
         raise ConstraintError(f"{label}: not a readable WKT polygon ({exc})") from None
-    return AreaConstraint(_polygonal(geometry, label), include, label, source)
+    return AreaConstraint(polygonal(geometry, label), include, label, source)
 
 
 def area_from_file(path, include: bool = True) -> AreaConstraint:
@@ -143,7 +143,7 @@ def area_from_file(path, include: bool = True) -> AreaConstraint:
     if not Path(file_part).exists():
         raise ConstraintError(f"area file not found: {file_part}")
     polygons = _read_polygons(file_part, layer_name, name)
-    geometry = _polygonal(unary_union(polygons), f"area: {name}")
+    geometry = polygonal(unary_union(polygons), f"area: {name}")
     details = (("path", str(Path(file_part).resolve())),) + \
         ((("layer", layer_name),) if layer_name else ())
     return AreaConstraint(geometry, include, f"area: {name}", "file", details)
@@ -177,7 +177,7 @@ def _read_polygons(path: str, layer_name, name: str) -> list:
         g = g.Clone()
         if transform is not None and g.Transform(transform) != 0:
             raise ConstraintError(f"cannot reproject the area file {name} to WGS 84")
-        polygons += _polygons_of(shapely.from_wkb(bytes(g.ExportToIsoWkb())))
+        polygons += polygons_of(shapely.from_wkb(bytes(g.ExportToIsoWkb())))
     if features == 0:
         raise ConstraintError(f"the area file {name} is empty (no features)")
     if not polygons:
@@ -211,18 +211,18 @@ def _pick_layer(ds, layer_name, name: str):
     return (polygonal or layers)[0]
 
 
-def _polygons_of(geom) -> list:
+def polygons_of(geom) -> list:
     if geom is None or geom.is_empty:
         return []
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     if isinstance(geom, Polygon):
         return [geom]
-    return [p for g in getattr(geom, "geoms", []) for p in _polygons_of(g)]
+    return [p for g in getattr(geom, "geoms", []) for p in polygons_of(g)]
 
 
-def _polygonal(geometry, label: str = "area"):
-    parts = _polygons_of(geometry)
+def polygonal(geometry, label: str = "area"):
+    parts = polygons_of(geometry)
     if not parts:
         raise ConstraintError(f"{label}: no polygon in it (an area must be a polygon)")
     return parts[0] if len(parts) == 1 else MultiPolygon(parts)

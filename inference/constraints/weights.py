@@ -28,7 +28,7 @@ from shapely.ops import nearest_points, unary_union
 
 from ..modeling.cell_geometry import cell_polygon
 from ..outputs.regions import geodesic_area_km2
-from .areas import _polygons_of
+from .areas import polygons_of
 from .base import ConstraintError, Constraints
 from .sun import cell_sun_shares
 
@@ -79,7 +79,7 @@ def allowed_region(constraints: Constraints):
     excluded = [a.geometry for a in constraints.areas if not a.include]
     if excluded:
         region = region.difference(unary_union(excluded))
-    parts = _polygons_of(region)
+    parts = polygons_of(region)
     return unary_union(parts) if parts else shapely.geometry.Polygon()
 
 
@@ -105,7 +105,7 @@ def area_shares(region, tokens: Sequence[str], parts: Optional[dict] = None) -> 
 
 
 def _allowed_part(cell, region):
-    parts = _polygons_of(cell.intersection(region))
+    parts = polygons_of(cell.intersection(region))
     return unary_union(parts) if parts else shapely.geometry.Polygon()
 
 
