@@ -105,7 +105,10 @@ def area_shares(region, tokens: Sequence[str], parts: Optional[dict] = None) -> 
 
 
 def _allowed_part(cell, region):
-    parts = polygons_of(cell.intersection(region))
+    # clipping a country to the cell's box first is far cheaper than intersecting the
+    # whole (Multi)Polygon with every border cell
+    local = shapely.clip_by_rect(region, *cell.bounds)
+    parts = polygons_of(cell.intersection(local))
     return unary_union(parts) if parts else shapely.geometry.Polygon()
 
 
