@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from .cli import cli_commands, train_cli
+from .cli.cli_constraints import add_constraint_arguments
 from .cli.cli_common import (UserError, add_backbone_arguments, add_device_argument,
                          add_retrieval_argument)
 
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--batch-size", type=int, default=16, help="photos per batch (default 16)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
     add_retrieval_argument(pr)
+    add_constraint_arguments(pr)
     pr.set_defaults(func=cli_commands.cmd_predict)
 
     cells = sub.add_parser("cells", help="geocell hierarchies").add_subparsers(

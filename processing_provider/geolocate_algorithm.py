@@ -48,6 +48,7 @@ from ..services.i18n import tr
 from ..services.native_libs import ensure_own_libraries
 from ..services.params import DEVICES, device_labels
 from ..services.run_pipeline import PredictionStream, resolve_bundle_path
+from .constraint_parameters import add_constraint_parameters, constraints_from_parameters
 from .feature_rows import qgs_fields, to_feature, wkb_type
 from .post_processors import CellsPostProcessor, StylePostProcessor
 
@@ -124,6 +125,11 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
     INPUT, PHOTOS, MODEL = "INPUT", "PHOTOS", "MODEL"
     DEVICE, TOP_K, BATCH_SIZE = "DEVICE", "TOP_K", "BATCH_SIZE"
     OUTPUT, CANDIDATES, CELLS, REGIONS = "OUTPUT", "CANDIDATES", "CELLS", "REGIONS"
+    COUNTRIES, EXCLUDE_COUNTRIES = "COUNTRIES", "EXCLUDE_COUNTRIES"
+    AREA, EXCLUDE_AREA = "AREA", "EXCLUDE_AREA"
+    SUN_TIME, SUN_ELEVATION, SUN_TOLERANCE = "SUN_TIME", "SUN_ELEVATION", "SUN_TOLERANCE"
+    SHADOW_HEIGHT, SHADOW_LENGTH = "SHADOW_HEIGHT", "SHADOW_LENGTH"
+    CONSTRAINTS = "CONSTRAINTS"
 
     def name(self) -> str:
         return "geolocate_photos"
@@ -145,7 +151,14 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
                   "every hierarchy level and the 50%/90% credible regions. Photos that "
                   "cannot be read are reported in the log and skipped. Device: GPU means "
                   "CUDA, else Apple MPS; the device used is written in the log and in "
-                  "the device field.")
+                  "the device field. Constraints (optional) reweight the answer: keep "
+                  "only or exclude countries (ISO codes or English names, comma "
+                  "separated) and polygon layers (\"selected features only\" works), "
+                  "and the sun: the photo's UTC time (ISO 8601 with its zone, e.g. "
+                  "2024-06-01T14:10:00Z) with the sun's elevation, or an object's height "
+                  "and its shadow's length, keeps the band of places where the sun stood "
+                  "that high. The predictions then say how much probability the "
+                  "constraints removed and what the model's own best cell was.")
 
     def createInstance(self):  # noqa: N802
         return GeolocatePhotosAlgorithm()
@@ -169,6 +182,7 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
             defaultValue=8, minValue=1, maxValue=512)
         batch.setFlags(batch.flags() | batch.FlagAdvanced)
         self.addParameter(batch)
+        add_constraint_parameters(self)
         # the names of the dock's layers (services/run_layers.py)
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, tr("Predictions"), QgsProcessing.TypeVectorPoint))
@@ -179,6 +193,9 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
                 (self.REGIONS, tr("Regions (50% / 90%)"), QgsProcessing.TypeVectorPolygon)):
             self.addParameter(QgsProcessingParameterFeatureSink(
                 name, title, kind, optional=True, createByDefault=True))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.CONSTRAINTS, tr("Constraints applied"), QgsProcessing.TypeVectorPolygon,
+            optional=True, createByDefault=False))
 
     # ---------------------------------------------------------------- running
     def _photos(self, parameters, context) -> list[str]:
@@ -229,11 +246,15 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
         except NoModelError as exc:
             raise QgsProcessingException(str(exc)) from exc
         device = DEVICE_KEYS[self.parameterAsEnum(parameters, self.DEVICE, context)]
-        try:
+        constraints = constraints_from_parameters(self, parameters, context)
+        for line in constraints.describe():
+            feedback.pushInfo(tr("Constraint: {line}").format(line=line))
+        try:  # constraints that leave no place end here, before any output is opened
             stream = PredictionStream(
                 photos, bundle_path, device=device,
                 batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
-                top_k=self.parameterAsInt(parameters, self.TOP_K, context))
+                top_k=self.parameterAsInt(parameters, self.TOP_K, context),
+                constraints=constraints)
         except expected_errors() as exc:  # a broken bundle, missing packages, no such
             # device; anything else (torch, a bug) goes up with its traceback
             raise QgsProcessingException(error_message(exc)) from exc
@@ -256,10 +277,29 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(error_message(exc)) from exc
         if result.cancelled:
             raise cancelled_error()
+        outputs += self._write_constraints(stream, parameters, context, feedback)
         feedback.setProgress(100)
         feedback.pushInfo(tr("{n} photo(s) geolocated, {f} skipped, on {device}").format(
             n=stream.n_predicted, f=stream.n_failed, device=stream.device_used))
         return {out.key: out.dest_id for out in outputs}
+
+    def _write_constraints(self, stream, parameters, context, feedback) -> list[_Output]:
+        """The CONSTRAINTS output, when asked for: one feature per constraint."""
+        from ..inference.outputs import schema
+
+        fields = qgs_fields(schema.CONSTRAINT_FIELDS)
+        sink, dest_id = self.parameterAsSink(parameters, self.CONSTRAINTS, context, fields,
+                                             wkb_type("MultiPolygon"),
+                                             QgsCoordinateReferenceSystem("EPSG:4326"))
+        if sink is None:
+            return []
+        types = {f.name: f.type for f in schema.CONSTRAINT_FIELDS}
+        name = self.parameterDefinition(self.CONSTRAINTS).description()
+        add_features(sink, (to_feature(row, fields, types, True)
+                            for row in schema.constraint_rows(stream.constraints)),
+                     name, feedback)
+        return [_Output(self.CONSTRAINTS, name, sink, dest_id, fields, types, True,
+                        lambda *_: [])]
 
     def _open_sinks(self, stream: PredictionStream, parameters, context) -> list[_Output]:
         """Every requested output's sink, opened before the first chunk."""
@@ -311,3 +351,4 @@ def model_parameter_title() -> str:
     if run_pipeline.default_bundle_path() is not None:
         return tr("Model bundle folder (empty: the default model)")
     return tr("Model bundle folder (required: no default model is installed)")
+

@@ -41,6 +41,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement("reverse_geocode", "reverse-geocode>=1.6", "offline place names"),
     Requirement("scipy", "scipy>=1.7", "nearest-town search for place names"),
     Requirement("tqdm", "tqdm>=4.60", "progress of training and of the command line"),
+    Requirement("suncalc", "suncalc>=0.1.3", "the sun's position for sun constraints"),
 )
 
 

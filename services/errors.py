@@ -36,9 +36,10 @@ class DeviceError(RuntimeError):
 
 
 # The engine's errors that say what to do, by module: a bundle that cannot be loaded,
-# inputs without any photo, a GeoPackage OGR refused to write.
+# inputs without any photo, a GeoPackage OGR refused to write, a constraint that cannot
+# be used (or leaves no place at all).
 ENGINE_ERRORS = (("modeling.bundle", "ModelBundleError"), ("prediction.run", "NothingToDo"),
-                 ("outputs.gpkg", "GeoPackageError"))
+                 ("outputs.gpkg", "GeoPackageError"), ("constraints.base", "ConstraintError"))
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:

@@ -107,7 +107,8 @@ class GeolocateTask(QgsTask):
     def _run(self) -> bool:
         p = self.params
         stream = PredictionStream(p.photos, p.bundle_path, device=p.device,
-                                  batch_size=p.batch_size, top_k=p.top_k, attention=p.attention)
+                                  batch_size=p.batch_size, top_k=p.top_k, attention=p.attention,
+                                  constraints=p.constraints)
         self.device_used = stream.device_used
         self.deviceResolved.emit(stream.device_used)
         path = predict_to_geopackage(self.output_path, stream, progress=self._progress,

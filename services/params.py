@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -33,6 +33,9 @@ class GeolocateParams:
     batch_size: int = 8
     attention: bool = True  # keep the cross-attention maps for "Why here?"
     output_path: Optional[str] = None
+    # the engine's inference.constraints.Constraints (areas from services.constraint_inputs
+    # or the country list, the sun); None or empty: no constraint
+    constraints: Optional[Any] = None
 
     def __post_init__(self):
         if self.device not in DEVICES:

@@ -24,8 +24,8 @@ from .i18n import tr
 from .scenes import scene_expression, scene_names_of_run
 
 from ..inference.outputs.styles import style_path
-from ..inference.outputs.layer_names import (CANDIDATES, CELLS_PREFIX, FAILURES,  # noqa: F401
-                                     PREDICTIONS, REGIONS, RUN_INFO, SURFACE)
+from ..inference.outputs.layer_names import (CANDIDATES, CELLS_PREFIX, CONSTRAINTS,  # noqa: F401
+                                     FAILURES, PREDICTIONS, REGIONS, RUN_INFO, SURFACE)
 
 SCENE_NAME_FIELD = "scene_name"
 
@@ -40,10 +40,12 @@ class RunLayers:
     regions: Optional[QgsVectorLayer] = None
     failures: Optional[QgsVectorLayer] = None
     scene_names: Optional[list] = None  # the bundle's scene names, when known
+    constraints: Optional[QgsVectorLayer] = None  # only for a run that had constraints
 
     def all(self) -> list:
         return [lyr for lyr in (self.predictions, self.candidates, *self.cells, self.surface,
-                                self.regions, self.failures) if lyr is not None]
+                                self.regions, self.failures, self.constraints)
+                if lyr is not None]
 
 
 def gpkg_layer_names(path: str) -> list[str]:
@@ -61,6 +63,17 @@ def is_run_file(path: str) -> bool:
     if not str(path).lower().endswith(".gpkg"):
         return False
     return {PREDICTIONS, RUN_INFO} <= set(gpkg_layer_names(path))
+
+
+def has_features(path: str, name: str) -> bool:
+    ds = ogr.Open(str(path))
+    if ds is None:
+        return False
+    try:
+        layer = ds.GetLayerByName(name)
+        return layer is not None and layer.GetFeatureCount() > 0
+    finally:
+        ds = None
 
 
 def cell_levels(names: list[str]) -> list[int]:
@@ -98,9 +111,9 @@ def add_scene_name_field(layer: QgsVectorLayer, scene_names) -> None:
 def load_run_layers(path: str, project: Optional[QgsProject] = None,
                     group_name: Optional[str] = None) -> RunLayers:
     """Add the run's layers under a new top group: Predictions, Candidates (off),
-    Regions, a "Cells" subgroup (one layer per level, coarse first, only the finest
-    on), the probability surface (off: it hides what is under it) and the Failures
-    table."""
+    Regions, the Constraints (only when the run had any), a "Cells" subgroup (one layer
+    per level, coarse first, only the finest on), the probability surface (off: it hides
+    what is under it) and the Failures table."""
     project = project or QgsProject.instance()
     root = project.layerTreeRoot()
     group = root.insertGroup(0, group_name or default_group_name())
@@ -124,6 +137,8 @@ def load_run_layers(path: str, project: Optional[QgsProject] = None,
         add_scene_name_field(out.predictions, out.scene_names)
     out.candidates = add(CANDIDATES, tr("Candidates"), group, visible=False)
     out.regions = add(REGIONS, tr("Regions (50% / 90%)"), group)
+    if CONSTRAINTS in names and has_features(path, CONSTRAINTS):  # what framed the answer
+        out.constraints = add(CONSTRAINTS, tr("Constraints"), group)
     if levels:
         cells_group = group.addGroup(tr("Cells"))
         for level in levels:
@@ -161,7 +176,7 @@ def run_layers_in_group(group: QgsLayerTreeGroup,
             continue
         if name.startswith(CELLS_PREFIX) and name[len(CELLS_PREFIX):].isdigit():
             cells.append((int(name[len(CELLS_PREFIX):]), layer))
-        elif name in (CANDIDATES, SURFACE, REGIONS, FAILURES):
+        elif name in (CANDIDATES, SURFACE, REGIONS, FAILURES, CONSTRAINTS):
             setattr(out, name, layer)
     out.cells = [layer for _level, layer in sorted(cells, key=lambda c: c[0])]
     return out

@@ -99,7 +99,7 @@ class PredictionStream:
 
     def __init__(self, photos: Sequence[str], bundle_path: Optional[str],
                  device: str = "auto", batch_size: int = 8, top_k: int = 5,
-                 attention: bool = False):
+                 attention: bool = False, constraints=None):
         check_engine_packages()
         ensure_own_libraries()  # a no-op off the main thread: the caller did it there
         from ..inference.prediction.predict import Predictor, resolve_device
@@ -109,8 +109,12 @@ class PredictionStream:
         except RuntimeError as exc:  # the engine's words: which device, what to choose
             raise DeviceError(str(exc)) from exc
         self.photos = list(photos)
+        # constraints that leave no cell raise the engine's ConstraintError here, before
+        # any output is opened (errors.expected_errors)
         self.predictor = Predictor(resolve_bundle_path(bundle_path), device=device,
-                                   batch_size=batch_size, top_k=top_k, attention=attention)
+                                   batch_size=batch_size, top_k=top_k, attention=attention,
+                                   constraints=constraints)
+        self.constraints = self.predictor.constraints
         self.bundle = self.predictor.bundle
         self.device_used = self.predictor.device_used
         self.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -157,7 +161,8 @@ class PredictionStream:
         names = json.dumps(list(self.bundle.info.scene_names))
         return RunInfo.for_bundle(self.bundle, self.device_used, self.started, self.seconds,
                                   extra=(("written_by", "QGIS plugin"),
-                                         (SCENE_NAMES_KEY, names)))
+                                         (SCENE_NAMES_KEY, names)),
+                                  constraints=self.constraints)
 
     @property
     def scene_names(self) -> list[str]:

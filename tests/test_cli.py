@@ -153,3 +153,61 @@ def test_predict_bad_input_gets_one_clear_line_and_a_failing_exit(tiny_bundle_di
         assert code == 2 and message in err and "Traceback" not in err, (extra, err)
     assert good.read_bytes() == b"an earlier good run"  # nothing half-written replaced it
     assert not (tmp_path / "missing").exists()
+
+
+def test_predict_with_countries_from_a_shell(tmp_path):
+    """The documented call: every point inside the country, the constraint recorded."""
+    from inference.constraints import countries_area
+    from inference.modeling.defaults import SAMPLES_DIR, default_bundle_path
+
+    if default_bundle_path() is None:
+        pytest.skip("no default model bundle")
+    out, out_csv = tmp_path / "ch.gpkg", tmp_path / "ch.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "inference", "predict", str(SAMPLES_DIR), "--out", str(out),
+         "--csv", str(out_csv), "--countries", "Switzerland", "--device", "cpu", "--quiet"],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "constraint: keep only countries: CH" in done.stderr
+    assert "constraints removed" in done.stdout
+    switzerland = countries_area("CH").geometry
+    ds = ogr.Open(str(out))
+    from shapely.geometry import Point
+
+    preds = list(ds.GetLayerByName("predictions"))
+    assert preds and all(switzerland.contains(Point(f["lon"], f["lat"])) for f in preds)
+    assert all(switzerland.contains(Point(f["lon"], f["lat"]))
+               for f in ds.GetLayerByName("candidates"))
+    assert [f["label"] for f in ds.GetLayerByName("constraints")] == ["countries: CH"]
+    with open(out_csv, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert all(0 < float(r["constraint_mass_removed"]) < 1 for r in rows)
+
+
+def test_constraint_errors_are_one_line_and_keep_the_previous_file(tiny_bundle_dir, tmp_path,
+                                                                   capsys):
+    photo = make_jpeg(tmp_path / "one.jpg")
+    good = tmp_path / "good.gpkg"
+    assert main(["predict", str(photo), "--model", str(tiny_bundle_dir), "--out", str(good),
+                 "--quiet"]) == 0
+    before = good.read_bytes()
+    empty = tmp_path / "empty.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": []}')
+    cases = [
+        (["--countries", "Atlantis"], "unknown country 'Atlantis'"),
+        (["--countries", "FR", "--exclude-countries", "france"], "leave nothing"),
+        (["--countries", "CH"], "leave nothing"),  # the tiny model knows no Swiss cell
+        (["--area", str(empty)], "is empty"),
+        (["--sun-time", "2024-06-01T14:10:00", "--sun-elevation", "30"], "no time zone"),
+        (["--sun-time", "2024-06-01T14:10:00Z", "--shadow", "1.8", "0"], "above 0"),
+        (["--sun-time", "2024-06-01T14:10:00Z", "--sun-elevation", "30", "--shadow", "1",
+          "2"], "not both"),
+        (["--sun-elevation", "30"], "need --sun-time"),
+    ]
+    for extra, message in cases:
+        code = main(["predict", str(photo), "--model", str(tiny_bundle_dir), "--out",
+                     str(good), "--quiet", *extra])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and "Traceback" not in err, (extra, err)
+    assert good.read_bytes() == before  # byte for byte: nothing was opened
+    assert [p.name for p in tmp_path.glob("good*")] == ["good.gpkg"]

@@ -263,7 +263,8 @@ def test_region_properties(cells, weights, mass):
 def test_layer_defs_and_row_functions(scene, cells):
     names = [d.name for d in schema.layer_defs(cells.num_levels)]
     assert names == ["predictions", "candidates", "cells_level_0", "cells_level_1",
-                     "cells_level_2", "surface", "regions", "failures", "run_info"]
+                     "cells_level_2", "surface", "regions", "constraints", "failures",
+                     "run_info"]
     preds = scene["preds"]
     rows = schema.prediction_rows(preds, scene["out"], RUN)
     fields = {f.name for f in schema.prediction_fields(cells.num_levels)}
@@ -297,6 +298,7 @@ def test_geopackage_round_trip(scene, cells):
         **{f"cells_level_{h}": sum(len(p.level_top[h]) for p in preds) for h in range(3)},
         "surface": sum(len(p.finest) for p in preds), "regions": 8, "failures": 2,
         "run_info": len(schema.run_info_rows(preds, failures, RUN)),
+        "constraints": 0,  # written by every run, empty without a constraint
     }
     for name, layer in layers.items():
         assert layer.GetFeatureCount() == expected_counts[name], name

@@ -519,3 +519,77 @@ def test_the_minimum_number_of_training_photos_is_the_engines():
 
     assert all(cells_build(MIN_TRAINING_PHOTOS, seed) for seed in range(10))
     assert not any(cells_build(MIN_TRAINING_PHOTOS - 1, seed) for seed in range(10))
+
+
+def _zones_layer(wkts, crs="EPSG:3857"):
+    from qgis.core import QgsFeature, QgsGeometry
+
+    layer = QgsVectorLayer(f"Polygon?crs={crs}", "zones", "memory")
+    features = []
+    for wkt in wkts:
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromWkt(wkt))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def test_processing_constraints_keep_the_answer_inside(provider, tmp_path, photo_folder,  # noqa: F811,E501
+                                                       tiny_bundle_dir):
+    import processing
+    from qgis.core import QgsProcessingFeatureSourceDefinition
+    from shapely.geometry import Point
+
+    from geodecoder.inference.constraints import countries_area
+
+    # two boxes in Web Mercator: one around Paris (selected), one around Tokyo (not)
+    zones = _zones_layer([
+        "POLYGON((240000 6230000, 290000 6230000, 290000 6270000, 240000 6270000, "
+        "240000 6230000))",
+        "POLYGON((15500000 4200000, 15600000 4200000, 15600000 4300000, 15500000 4300000, "
+        "15500000 4200000))"])
+    QgsProject.instance().addMapLayer(zones)
+    try:
+        zones.selectByIds([next(zones.getFeatures()).id()])
+        out = {key: str(tmp_path / f"{key.lower()}.gpkg")
+               for key in ("OUTPUT", "CANDIDATES", "CONSTRAINTS")}
+        feedback = Feedback()
+        result = processing.run(ALG, {
+            "INPUT": str(photo_folder[0]), "MODEL": str(tiny_bundle_dir), "DEVICE": 1,
+            "TOP_K": 3, "COUNTRIES": "France, JP",
+            "AREA": QgsProcessingFeatureSourceDefinition(zones.id(), True), **out},
+            feedback=feedback)
+    finally:
+        QgsProject.instance().removeMapLayer(zones.id())
+    france = countries_area("FR").geometry
+    points = list(_layer(result["OUTPUT"]).getFeatures())
+    assert points
+    for f in points:
+        assert france.contains(Point(f["lon"], f["lat"]))  # Paris box only: no Tokyo
+        assert 0 <= f["constraint_mass_removed"] < 1 and f["unconstrained_cell"]
+    assert all(france.contains(Point(f["lon"], f["lat"]))
+               for f in _layer(result["CANDIDATES"]).getFeatures())
+    constraints = [(f["kind"], f["mode"], f["label"])
+                   for f in _layer(result["CONSTRAINTS"]).getFeatures()]
+    assert constraints == [("area", "include", "countries: FR, JP"),
+                           ("area", "include", "layer: zones")]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"COUNTRIES": "Atlantis"}, "unknown country"),
+    ({"COUNTRIES": "CH"}, "leave nothing"),  # the tiny model knows no Swiss cell
+    ({"SUN_TIME": "2024-06-01T12:00:00", "SUN_ELEVATION": 40}, "no time zone"),
+    ({"SUN_TIME": "2024-06-01T12:00:00Z", "SHADOW_HEIGHT": 1, "SHADOW_LENGTH": 0}, "above 0"),
+    ({"SUN_TIME": "2024-06-01T12:00:00Z", "SUN_ELEVATION": 40, "SHADOW_HEIGHT": 1,
+      "SHADOW_LENGTH": 2}, "not both"),
+])
+def test_processing_constraint_errors_say_why(provider, tmp_path, photo_folder,  # noqa: F811
+                                              tiny_bundle_dir, params, message):
+    import processing
+
+    out = tmp_path / "out.gpkg"
+    out.write_bytes(b"an earlier run")
+    with pytest.raises(QgsProcessingException, match=message):
+        processing.run(ALG, {"INPUT": str(photo_folder[0]), "MODEL": str(tiny_bundle_dir),
+                             "DEVICE": 1, "OUTPUT": str(out), **params})
+    assert out.read_bytes() == b"an earlier run"

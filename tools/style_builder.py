@@ -143,6 +143,22 @@ def regions_layer() -> QgsVectorLayer:
     return layer
 
 
+def constraints_layer() -> QgsVectorLayer:
+    layer = _memory_layer("MultiPolygon", "kind:string mode:string label:string")
+    # outlines only: a constraint frames the answer, it must not hide it
+    keep = QgsFillSymbol.createSimple({"style": "no", "outline_color": "#1a9850",
+                                       "outline_width": "0.8"})
+    drop = QgsFillSymbol.createSimple({"style": "b_diagonal", "color": "#d73027",
+                                       "outline_color": "#d73027", "outline_width": "0.6"})
+    sun = QgsFillSymbol.createSimple({"color": "254,224,139,70", "outline_color": "#f46d43",
+                                      "outline_width": "0.4", "outline_style": "dot"})
+    layer.setRenderer(QgsCategorizedSymbolRenderer("concat(\"kind\", ' ', \"mode\")", [
+        QgsRendererCategory("area include", keep, "area kept"),
+        QgsRendererCategory("area exclude", drop, "area excluded"),
+        QgsRendererCategory("sun include", sun, "where the sun stood that high")]))
+    return layer
+
+
 def qml_of(layer: QgsVectorLayer) -> str:
     doc = QDomDocument()
     error = layer.exportNamedStyle(doc, QgsReadWriteContext(), CATEGORIES)
@@ -159,7 +175,8 @@ def build_styles() -> dict[str, str]:
     styles = {"predictions": qml_of(predictions_layer()),
               "candidates": qml_of(candidates_layer()),
               "surface": qml_of(surface_layer()),
-              "regions": qml_of(regions_layer())}
+              "regions": qml_of(regions_layer()),
+              "constraints": qml_of(constraints_layer())}
     styles["cells"] = qml_of(cells_layer())  # every cells_level_<h> layer but the finest
     styles["cells_finest"] = qml_of(cells_finest_layer())
     return styles

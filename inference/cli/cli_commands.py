@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .cli_common import UserError, key_values, retrieval_choice
+from .cli_constraints import constraints_from_args
 from ..modeling.defaults import NO_DEFAULT_MODEL, default_bundle_path
 
 
@@ -43,17 +44,22 @@ def cmd_predict(args) -> int:
     from .predict_outputs import discard_scratch
 
     plan = _check_predict_args(args)
+    constraints = constraints_from_args(args)
     bundle = _load(args.model)
     _warn_untrained(bundle)
-    try:
+    try:  # a ConstraintError (a ValueError) that leaves nothing comes from here
         predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size,
-                              top_k=args.top_k, retrieval=retrieval_choice(args))
+                              top_k=args.top_k, retrieval=retrieval_choice(args),
+                              constraints=constraints)
     except (RuntimeError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     print(f"model: {bundle.label} from {bundle.path}; device: {predictor.device_used}",
           file=sys.stderr)
+    for line in constraints.describe():
+        print(f"constraint: {line}", file=sys.stderr)
     run = RunInfo.for_bundle(bundle, predictor.device_used,
-                             datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                             datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                             constraints=constraints)
     try:
         return _predict_to(plan, args, predictor, bundle, run)
     finally:
@@ -139,8 +145,15 @@ def photo_line(p, place, regions) -> str:
               if widest is not None else "")
     err = (f"; EXIF GPS {p.error_km:,.0f} km away" if p.error_km is not None
            else "; no EXIF GPS")
+    constrained = ""
+    if p.mass_removed is not None:
+        top = p.unconstrained_top
+        constrained = (f"; constraints removed {100 * p.mass_removed:.1f} % of the "
+                       f"probability (unconstrained best: {top.lat:.4f}, {top.lon:.4f}, "
+                       f"{100 * top.probability:.1f} %)")
     return (f"{Path(p.path).name}: {place.label} ({p.lat:.4f}, {p.lon:.4f}), "
-            f"{100 * p.confidence:.1f} % in its cell, scene {p.scene_name}{region}{err}")
+            f"{100 * p.confidence:.1f} % in its cell, scene {p.scene_name}{region}{err}"
+            f"{constrained}")
 
 
 def cmd_cells_build(args) -> int:

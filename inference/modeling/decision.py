@@ -30,9 +30,15 @@ def neighbourhood(coords: np.ndarray, radius_km: float) -> torch.Tensor:
     return torch.as_tensor(np.concatenate(rows).astype(np.float32))
 
 
-def choose_cells(probs: torch.Tensor, near: torch.Tensor = None) -> torch.Tensor:
+def choose_cells(probs: torch.Tensor, near: torch.Tensor = None,
+                 allowed: torch.Tensor = None) -> torch.Tensor:
     """(B,) chosen finest cell per row of ``probs`` (B, C): argmax, or with ``near`` the
-    centre of the most probable neighbourhood."""
+    centre of the most probable neighbourhood.  ``allowed`` (C,) bool keeps the choice
+    among the cells a constraint left (a neighbourhood reaches past a border, its
+    centre must not)."""
     if near is None:
         return probs.argmax(dim=1)
-    return (probs.float() @ near.to(probs.device)).argmax(dim=1)
+    scores = probs.float() @ near.to(probs.device)
+    if allowed is not None:
+        scores = scores.masked_fill(~allowed.to(probs.device), -1.0)
+    return scores.argmax(dim=1)

@@ -38,13 +38,12 @@ from osgeo import gdal, ogr, osr
 
 from . import export_labels as labels
 from .files import remove_quietly, temp_sibling
-from .layer_names import CANDIDATES, PREDICTIONS, REGIONS, RUN_INFO
+from .layer_names import CANDIDATES, CONSTRAINTS, PREDICTIONS, REGIONS, RUN_INFO
 
 EXPORT_FORMATS = {".kml": "LIBKML", ".kmz": "LIBKML", ".geojson": "GeoJSON"}
 FALLBACK_DRIVERS = {".kml": "KML"}  # plain KML (outlines only) where LIBKML is missing
 FORMAT_NAMES = {".kml": "KML (Google Earth)", ".kmz": "KMZ (zipped KML, Google Earth)",
                 ".geojson": "GeoJSON (RFC 7946)"}
-CONSTRAINTS = "constraints"  # the constraints layer of issue 9 (written by newer runs)
 EXPORTED_LAYERS = (PREDICTIONS, CANDIDATES, REGIONS, CONSTRAINTS)
 GEOJSON_LAYER = "geodecoder_run"
 LAYER_PROPERTY = "layer"  # GeoJSON: the run layer a feature comes from

@@ -250,8 +250,8 @@ class GeoPackageWriter(RunWriter):
         if places is None:
             places = place_names([(p.lat, p.lon) for p in preds]) if preds else []
         for spec in self._specs:
-            if spec.name == schema.RUN_INFO:
-                continue
+            if spec.name in (schema.RUN_INFO, schema.CONSTRAINTS):
+                continue  # the run's, not the chunk's: written at commit
             if self.is_cancelled is not None and self.is_cancelled():
                 raise WriteCancelled("GeoPackage writing cancelled")
             rows = _chunk_rows(spec, self.path, preds, fails, self.cells, self.run, regions,
@@ -269,6 +269,9 @@ class GeoPackageWriter(RunWriter):
                                         bundle_levels=self.cells.num_levels,
                                         counts=(self.n_preds, self.n_fails))
             _write_rows(self._ds, self._layers[spec.name], spec, rows, None)
+            spec = next(s for s in self._specs if s.name == schema.CONSTRAINTS)
+            _write_rows(self._ds, self._layers[spec.name], spec,
+                        schema.constraint_rows(run.constraints), None)
             if self.styles:
                 _write_styles(self._ds, self._layers, self.styles)
             self._ds.FlushCache()

@@ -11,6 +11,7 @@ SURFACE = "surface"
 REGIONS = "regions"
 FAILURES = "failures"
 RUN_INFO = "run_info"
+CONSTRAINTS = "constraints"
 
 
 def cells_layer(level: int) -> str:

@@ -12,6 +12,7 @@ Field types are OGR's own type names (``ogr.GetFieldTypeName``: "String", "Integ
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -25,8 +26,8 @@ from shapely.geometry.base import BaseGeometry
 from ..modeling.cell_geometry import cell_polygon
 from ..modeling.cells import CellHierarchy
 from ..geo import haversine_km
-from .layer_names import (CANDIDATES, CELLS_PREFIX, FAILURES, PREDICTIONS,  # noqa: F401
-                          REGIONS, RUN_INFO, SURFACE, cells_layer)
+from .layer_names import (CANDIDATES, CELLS_PREFIX, CONSTRAINTS, FAILURES,  # noqa: F401
+                          PREDICTIONS, REGIONS, RUN_INFO, SURFACE, cells_layer)
 from .places import Place, place_names
 from ..prediction.records import PhotoFailure, Prediction
 from .regions import Region, contains, credible_regions
@@ -73,15 +74,17 @@ class RunInfo:
     seconds: float  # wall time of the prediction run
     untrained: bool = False  # weights are a random initialisation: results are meaningless
     extra: tuple[tuple[str, str], ...] = field(default=())
+    constraints: Any = None  # inference.constraints.Constraints the run applied, or None
 
     @classmethod
     def for_bundle(cls, bundle, device: str, started: str, seconds: float = 0.0,
-                   extra: tuple[tuple[str, str], ...] = ()) -> RunInfo:
+                   extra: tuple[tuple[str, str], ...] = (), constraints=None) -> RunInfo:
         """The run facts of a loaded ModelBundle, the same for the command line and QGIS."""
         return cls(model_name=bundle.info.name, model_version=bundle.info.model_version,
                    weights_sha256=bundle.weights_sha256, bundle_path=str(bundle.path),
                    device=device, started=started, seconds=seconds,
-                   untrained=bundle.info.untrained, extra=tuple(extra))
+                   untrained=bundle.info.untrained, extra=tuple(extra),
+                   constraints=constraints if constraints else None)
 
 
 def utc_now_iso() -> str:
@@ -105,6 +108,11 @@ PREDICTION_TAIL = (
     FieldDef("exif_conflict", _I), FieldDef("region50_km2", _R), FieldDef("region90_km2", _R),
     FieldDef("model_name", _S), FieldDef("model_version", _S), FieldDef("weights_sha256", _S, 64),
     FieldDef("device", _S), FieldDef("run_time", _DT),
+    # what the run's constraints did (NULL without constraints): the probability they
+    # took away and the model's own best cell before them
+    FieldDef("constraint_mass_removed", _R), FieldDef("unconstrained_lat", _R),
+    FieldDef("unconstrained_lon", _R), FieldDef("unconstrained_probability", _R),
+    FieldDef("unconstrained_cell", _S, 16),
 )
 CANDIDATE_FIELDS = _PHOTO + (
     FieldDef("rank", _I), FieldDef("probability", _R), FieldDef("cell_token", _S, 16),
@@ -121,6 +129,8 @@ REGION_FIELDS = _PHOTO + (
 )
 FAILURE_FIELDS = _PHOTO + (FieldDef("reason", _S),)
 RUN_INFO_FIELDS = (FieldDef("key", _S), FieldDef("value", _S))
+CONSTRAINT_FIELDS = (FieldDef("kind", _S), FieldDef("mode", _S), FieldDef("label", _S),
+                     FieldDef("parameters", _S))
 
 
 def level_fields(num_levels: int) -> tuple[FieldDef, ...]:
@@ -147,6 +157,8 @@ def layer_defs(num_levels: int) -> tuple[LayerDef, ...]:
         LayerDef(SURFACE, "MultiPolygon", SURFACE_FIELDS,
                  "Finest cells with their probability (the probability surface)"),
         LayerDef(REGIONS, "MultiPolygon", REGION_FIELDS, "50% and 90% credible regions"),
+        LayerDef(CONSTRAINTS, "MultiPolygon", CONSTRAINT_FIELDS,
+                 "Constraints the run applied (areas kept or excluded, the sun's band)"),
         LayerDef(FAILURES, None, FAILURE_FIELDS, "Photos that could not be geolocated"),
         LayerDef(RUN_INFO, None, RUN_INFO_FIELDS, "Model, device and timing of the run"),
     )
@@ -244,6 +256,12 @@ def prediction_rows(preds: Sequence[Prediction], out_path, run: RunInfo,
             model_name=run.model_name, model_version=run.model_version,
             weights_sha256=run.weights_sha256, device=run.device,
             run_time=run.started or None)
+        before = p.unconstrained_top
+        v.update(constraint_mass_removed=_num(p.mass_removed),
+                 unconstrained_lat=_num(before.lat) if before else None,
+                 unconstrained_lon=_num(before.lon) if before else None,
+                 unconstrained_probability=_num(before.probability) if before else None,
+                 unconstrained_cell=before.cell_token if before else None)
         rows.append(Row(v, _point(p.lat, p.lon)))
     return rows
 
@@ -332,5 +350,26 @@ def run_info_rows(preds: Sequence[Prediction], failures: Sequence[PhotoFailure],
         ("photos_per_s", "" if rate is None else f"{rate:.3f}"),
         *run.extra,
     ]
+    lines = run.constraints.describe() if run.constraints else []
+    pairs.append(("constraints", len(lines)))
+    pairs += [(f"constraint_{i}", line) for i, line in enumerate(lines, start=1)]
     return [Row({"key": str(k), "value": "" if v is None else str(v)}) for k, v in pairs]
 
+
+
+def constraint_rows(constraints) -> list[Row]:
+    """One feature per constraint of the run (``inference.constraints.Constraints``):
+    an area with its polygon, the sun with its band of places; none without any."""
+    if not constraints:
+        return []
+    from ..constraints.sun import sun_band
+
+    rows = [Row({"kind": "area", "mode": a.mode, "label": a.label,
+                 "parameters": json.dumps(a.parameters(), ensure_ascii=False)}, a.geometry)
+            for a in constraints.areas]
+    sun = constraints.sun
+    if sun is not None:
+        rows.append(Row({"kind": "sun", "mode": "include", "label": sun.label,
+                         "parameters": json.dumps(sun.parameters(), ensure_ascii=False)},
+                        sun_band(sun)))
+    return rows

@@ -8,6 +8,7 @@ many photos there are.  A photo that fails becomes a PhotoFailure and the batch 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
@@ -21,6 +22,7 @@ from ..modeling.calibration import finest_log_probs
 from ..modeling.decision import choose_cells, neighbourhood
 from .photos import PhotoError, PhotoInfo, find_photos, read_photo
 from .records import Candidate, CellProbability, Prediction, PhotoFailure
+from ..constraints.base import Constraints
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +112,11 @@ class Predictor:
     def __init__(self, bundle: Union[ModelBundle, str], device: str = "auto",
                  batch_size: int = 16, top_k: int = 5, attention: bool = False,
                  decode_workers: int = 2, ten_crop: bool = False,
-                 retrieval: Optional[bool] = None):
+                 retrieval: Optional[bool] = None, constraints: Optional[Constraints] = None):
         """``retrieval``: None follows the bundle (on where its validation showed it helps),
-        False writes cell mean coordinates, True refines with the bundle's gallery."""
+        False writes cell mean coordinates, True refines with the bundle's gallery.
+        ``constraints`` reweight every prediction (``inference.constraints``); a set that
+        leaves no cell raises ConstraintError here, before any output is opened."""
         self.device = resolve_device(device)
         self.bundle = bundle if isinstance(bundle, ModelBundle) else load_bundle(bundle)
         if retrieval and self.bundle.gallery is None:
@@ -132,6 +136,17 @@ class Predictor:
         self.parents = torch.as_tensor(self.bundle.cells.parents, device=self.device)
         self.coords = self.bundle.cells.finest_coords()
         self.size = self.bundle.config.image_size
+        self.constraints = constraints if constraints else Constraints()
+        self.cell_weights = self.log_weights = self.allowed = None
+        if self.constraints:
+            from ..constraints.weights import cell_weights
+
+            finest = self.bundle.cells.levels[-1].cells
+            self.cell_weights = cell_weights(self.constraints, [c.token for c in finest])
+            w = torch.as_tensor(self.cell_weights.weights, dtype=torch.float32)
+            self.log_weights = torch.log(w).to(self.device)  # -inf: ruled out
+            self.allowed = (w > 0).to(self.device)
+            self._token_index = {c.token: i for i, c in enumerate(finest)}
 
     @property
     def device_used(self) -> str:
@@ -199,12 +214,23 @@ class Predictor:
             tokens, grid = self.model.backbone.tokens(images)
             out = self.model.decode(tokens, need_attention=self.attention, grid=grid)
             pooled = tokens.float().mean(dim=1)
-        probs = finest_log_probs(out.level_logits, self.parents, self.temperature).exp()
+        log_p = finest_log_probs(out.level_logits, self.parents, self.temperature)
+        probs = log_p.exp()
+        removed = before = None
+        if self.log_weights is not None:
+            # the constraint as a likelihood: p(c | constraint) ~ p(c) w(c), renormalised
+            # in log space so a photo whose allowed cells the model thinks unlikely
+            # still gets probabilities that sum to one
+            kept = (probs * self.log_weights.exp()).sum(dim=1)
+            removed = (1.0 - kept).clamp(0.0, 1.0).cpu().numpy()
+            before_p, before_i = probs.max(dim=1)
+            before = (before_p.cpu().numpy(), before_i.cpu().numpy())
+            probs = torch.softmax(log_p.float() + self.log_weights, dim=1)
         scene_p = torch.softmax(out.scene_logits.float(), dim=1)
         cells = self.bundle.cells
         level_marg = [torch.zeros(probs.shape[0], n, device=probs.device).index_add_(
             1, self.parents[:, h], probs) for h, n in enumerate(cells.sizes)]
-        chosen = choose_cells(probs, self.near)
+        chosen = choose_cells(probs, self.near, self.allowed)
         chosen_p = probs.gather(1, chosen[:, None]).squeeze(1).cpu().numpy()
         chosen = chosen.cpu().numpy()
         sorted_p, sorted_i = probs.sort(dim=1, descending=True)
@@ -221,11 +247,35 @@ class Predictor:
             point = None
             if self.retrieval:
                 point = self.bundle.gallery.refine(int(chosen[b]), pooled[b])
-            preds.append(self._record(int(chosen[b]), float(chosen_p[b]), info, sorted_p[b],
-                                      sorted_i[b], [m[b] for m in marg],
-                                      int(scenes[b]), float(scene_conf[b]),
-                                      None if attention is None else attention[b], point))
+            pred = self._record(int(chosen[b]), float(chosen_p[b]), info, sorted_p[b],
+                                sorted_i[b], [m[b] for m in marg],
+                                int(scenes[b]), float(scene_conf[b]),
+                                None if attention is None else attention[b], point)
+            if removed is not None:
+                pred = self._constrained(pred, float(removed[b]), float(before[0][b]),
+                                         int(before[1][b]))
+            preds.append(pred)
         return preds
+
+    def _constrained(self, pred: Prediction, removed: float, top_p: float,
+                     top: int) -> Prediction:
+        """The constraint's effect on one photo: what it took away, what the model said
+        before, and nothing the constraint ruled out (no zero-probability candidate or
+        cell, every point inside what is allowed)."""
+        cells = self.bundle.cells
+        lat, lon = self.cell_weights.place_point(pred.best_cells[-1].index, pred.lat, pred.lon)
+        cands = tuple(dataclasses.replace(c, lat=p[0], lon=p[1]) for c, p in (
+            (c, self.cell_weights.place_point(self._token_index[c.cell_token], c.lat, c.lon))
+            for c in pred.candidates if c.probability > 0))
+        before = Candidate(1, float(self.coords[top][0]), float(self.coords[top][1]), top_p,
+                           cells.cell(cells.num_levels - 1, top).token)
+        return dataclasses.replace(
+            pred, lat=lat, lon=lon, candidates=cands,
+            level_top=tuple(tuple(c for c in lv if c.probability > 0) for lv in pred.level_top),
+            finest=tuple(c for c in pred.finest if c.probability > 0),
+            mass_removed=removed, unconstrained_top=before,
+            error_km=None if pred.exif_gps is None else haversine_km(
+                pred.exif_gps.lat, pred.exif_gps.lon, lat, lon))
 
     def _ten_crop(self, images: torch.Tensor):
         """One scene per photo for all its crops: the scene logits are averaged over the

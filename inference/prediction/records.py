@@ -64,6 +64,9 @@ class Prediction:
     sha256: str = ""  # of the very bytes that were decoded for the model (photos.read_photo)
     attention: Optional[object] = field(default=None, compare=False, repr=False)
     # numpy float32 (H, h, w) cross-attention of the chosen scene's queries, when asked for
+    mass_removed: Optional[float] = None  # probability the constraints took away; None
+    # when the run had no constraint
+    unconstrained_top: Optional[Candidate] = None  # the best finest cell before constraints
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ A new output format is one ``RunWriter`` subclass, nothing else.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, List, Optional, Sequence
@@ -21,6 +22,7 @@ from .predict import Predictor, in_chunks
 from .records import PhotoFailure, Prediction
 from ..outputs.writer import RunWriter
 
+log = logging.getLogger(__name__)
 CHUNK = 16  # photos per write: memory stays flat however long the run
 
 
@@ -111,4 +113,4 @@ def _abort(writers: Sequence[RunWriter]) -> None:
         try:
             w.abort()
         except Exception:  # noqa: BLE001 - one writer's cleanup must not skip the others
-            pass
+            log.warning("could not clean up after %s", type(w).__name__, exc_info=True)

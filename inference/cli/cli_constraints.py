@@ -1,0 +1,64 @@
+"""The constraint options of ``predict`` and how they become a Constraints object.
+
+Everything is checked before the model loads (seconds), so a typo in a country name or
+a time without a zone costs nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+from .cli_common import UserError
+
+
+def add_constraint_arguments(parser) -> None:
+    g = parser.add_argument_group(
+        "constraints", "what you know about the place, applied as weights on the model's "
+        "cells (probabilities are renormalised; see docs/CONSTRAINTS.md)")
+    g.add_argument("--countries", action="append", default=[], metavar="LIST",
+                   help="keep only these countries: ISO codes or English names, comma "
+                   "separated, e.g. CH,AT or 'Switzerland, Austria'")
+    g.add_argument("--exclude-countries", action="append", default=[], metavar="LIST",
+                   help="rule these countries out (same form as --countries)")
+    g.add_argument("--area", action="append", default=[], metavar="FILE",
+                   help="keep only the polygons of this file (.gpkg, .geojson, .shp, any "
+                   "CRS; FILE|layername=NAME picks a layer); repeatable")
+    g.add_argument("--exclude-area", action="append", default=[], metavar="FILE",
+                   help="rule out the polygons of this file; repeatable")
+    g.add_argument("--sun-time", default=None, metavar="TIME",
+                   help="when the photo was taken, ISO 8601 with its zone, e.g. "
+                   "2024-06-01T14:10:00Z or 2024-06-01T16:10:00+02:00")
+    g.add_argument("--sun-elevation", type=float, default=None, metavar="DEG",
+                   help="the sun's elevation above the horizon at --sun-time, degrees")
+    g.add_argument("--shadow", type=float, nargs=2, default=None,
+                   metavar=("HEIGHT", "LENGTH"),
+                   help="an object's height and its shadow's length on level ground (same "
+                   "unit) at --sun-time; instead of --sun-elevation")
+    g.add_argument("--sun-tolerance", type=float, default=2.0, metavar="DEG",
+                   help="how far the sun may be from that elevation, degrees (default 2)")
+
+
+def constraints_from_args(args):
+    """A Constraints object from the parsed options; UserError with the reason."""
+    from ..constraints import (ConstraintError, Constraints, area_from_file,
+                               countries_area)
+    from ..constraints.base import sun_from_inputs
+
+    try:
+        areas = []
+        for names in args.countries:
+            areas.append(countries_area(names, include=True))
+        for names in args.exclude_countries:
+            areas.append(countries_area(names, include=False))
+        areas += [area_from_file(p, include=True) for p in args.area]
+        areas += [area_from_file(p, include=False) for p in args.exclude_area]
+        sun = None
+        wants_sun = args.sun_elevation is not None or args.shadow is not None
+        if args.sun_time is None and wants_sun:
+            raise ConstraintError("--sun-elevation and --shadow need --sun-time (when the "
+                                  "photo was taken, with its zone)")
+        if args.sun_time is not None:
+            sun = sun_from_inputs(args.sun_time, args.sun_elevation,
+                                  tuple(args.shadow) if args.shadow else None,
+                                  args.sun_tolerance)
+        return Constraints(tuple(areas), sun)
+    except ConstraintError as exc:
+        raise UserError(str(exc)) from exc
