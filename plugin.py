@@ -85,7 +85,8 @@ class GeoDecoderPlugin:
         from .ui.dock import GeolocateDock
 
         service = GeolocateService(self.iface)
-        dock = GeolocateDock(self.iface.mainWindow(), attention_lookup=service.attention_for)
+        dock = GeolocateDock(self.iface.mainWindow(), attention_lookup=service.attention_for,
+                             canvas=self.iface.mapCanvas())
         self._wire(dock, service)
         dock.visibilityChanged.connect(self._sync_action)
         self.iface.addDockWidget(Qt.RightDockWidgetArea, dock)
@@ -230,6 +231,7 @@ class GeoDecoderPlugin:
             self.service = None
         if self.dock is not None:
             self.dock.photos.cancel_scans()
+            self.dock.clues.close_tools()
             self.dock.save_settings()
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()

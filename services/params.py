@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
+
+from .constraint_request import ConstraintRequest
 
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -33,6 +35,8 @@ class GeolocateParams:
     batch_size: int = 8
     attention: bool = True  # keep the cross-attention maps for "Why here?"
     output_path: Optional[str] = None
+    # the dock's clues as plain data; the run service makes them into ``constraints``
+    clues: ConstraintRequest = field(default_factory=ConstraintRequest)
     # the engine's inference.constraints.Constraints (areas from services.constraint_inputs
     # or the country list, the sun); None or empty: no constraint
     constraints: Optional[Any] = None

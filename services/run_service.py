@@ -27,6 +27,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from .basemap import add_basemap_if_none
+from .clues import build_constraints
 from .geolocate_task import GeolocateTask, RunOutcome, photo_key
 from .i18n import tr
 from .native_libs import ensure_own_libraries
@@ -87,6 +88,13 @@ class GeolocateService(QObject):
         # shapely/pyproj with their own GEOS/PROJ: here on the main thread, before any
         # worker runs (sys.setdlopenflags is process-wide); once per session
         ensure_own_libraries()
+        if params.clues:  # layers are read here, on the main thread; a bad clue: no run
+            try:
+                params = dataclasses.replace(params, constraints=build_constraints(
+                    params.clues, self.project))
+            except ValueError as exc:  # the engine's ConstraintError
+                self.runFailed.emit(tr("Not run: {error}").format(error=exc))
+                return None
         task = GeolocateTask(params, self.output_path_for(params), self._task_finished)
         task.progressChanged.connect(self.progressChanged)
         task.countChanged.connect(self.countChanged)

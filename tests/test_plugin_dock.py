@@ -17,7 +17,7 @@ from tests.test_plugin_fixtures import (  # noqa: F401
 )
 
 import_plugin()
-from geodecoder.ui.dock import GeolocateDock  # noqa: E402
+from geodecoder.ui.dock import TAB_MODEL, TAB_RESULT, GeolocateDock  # noqa: E402
 from geodecoder.services.params import GeolocateParams  # noqa: E402
 from geodecoder.services.run_pipeline import default_bundle_path  # noqa: E402
 from geodecoder.services.settings import DockSettings  # noqa: E402
@@ -292,7 +292,7 @@ def test_the_dock_fits_a_narrow_width_in_tabs(dock, photo_folder, tmp_path):  # 
     _show_narrow(dock)
     assert dock.widget().minimumSizeHint().width() <= NARROW
     assert [dock.tabs.tabText(i) for i in range(dock.tabs.count())] == [
-        "Photos", "Model", "Result"]
+        "Photos", "Clues", "Model", "Result"]
     for index in range(dock.tabs.count()):
         dock.tabs.setCurrentIndex(index)
         QCoreApplication.processEvents()
@@ -312,9 +312,9 @@ def test_the_dock_fits_a_narrow_width_in_tabs(dock, photo_folder, tmp_path):  # 
         assert not dock.grab().isNull()
         dock.grab().save(str(tmp_path / f"dock-{index}.png"))
     # "Why here?" and the basemap are at the top of the Result tab, never below the fold
-    dock.tabs.setCurrentIndex(2)
+    dock.tabs.setCurrentIndex(TAB_RESULT)
     QCoreApplication.processEvents()
-    viewport = dock.tabs.widget(2).viewport()
+    viewport = dock.tabs.widget(TAB_RESULT).viewport()
     for widget in (dock.result_view.why_button, dock.basemap_button, dock.pick_button):
         bottom = widget.mapTo(viewport, widget.rect().bottomLeft()).y()
         assert 0 <= bottom < viewport.height(), widget.objectName()
@@ -332,9 +332,9 @@ def test_the_mouse_wheel_over_a_setting_scrolls_instead_of_changing_it(dock):
 
     dock.options.batch_size.setValue(8)
     _show_narrow(dock, height=320)
-    dock.tabs.setCurrentIndex(1)
+    dock.tabs.setCurrentIndex(TAB_MODEL)
     QCoreApplication.processEvents()
-    page = dock.tabs.widget(1)
+    page = dock.tabs.widget(TAB_MODEL)
     assert page.verticalScrollBar().maximum() > 0  # the Model tab scrolls at this height
     for widget in (dock.options.batch_size, dock.options.top_k, dock.options.device):
         before = widget.value() if hasattr(widget, "value") else widget.currentIndex()
@@ -390,7 +390,7 @@ def test_an_existing_save_file_is_replaced_only_after_asking(  # noqa: F811
     assert dock.request_run() is None
     assert seen and str(existing) in seen[0] and "my case notes" in seen[0], seen
     assert emitted == [] and existing.read_bytes() == before
-    assert dock.status.text().startswith("Not run:") and dock.tabs.currentIndex() == 1
+    assert dock.status.text().startswith("Not run:") and dock.tabs.currentIndex() == TAB_MODEL
 
     _answer_next_question(QMessageBox.Yes)
     params = dock.request_run()

@@ -37,17 +37,19 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..services.basemap import OSM, WORLD
+from ..services.clues import country_choices, photo_time
 from ..services.i18n import tr
 from ..services.params import GeolocateParams
 from ..services.photo_scan import expand_paths
 from ..services.settings import DockSettings
+from .clues_panel import CluesPanel
 from .install_panel import InstallPanel
 from .photo_list import PATH_ROLE, PhotoListWidget
 from .result_view import ResultView
 from .run_options import RunOptions
 from .run_progress import RunClock
 
-TAB_PHOTOS, TAB_MODEL, TAB_RESULT = 0, 1, 2
+TAB_PHOTOS, TAB_CLUES, TAB_MODEL, TAB_RESULT = 0, 1, 2, 3
 PAGE_MARGINS = (4, 4, 4, 4)  # Qt's default 9-11 px per level cost a narrow dock 40 px
 
 
@@ -108,7 +110,8 @@ class GeolocateDock(QgsDockWidget):
     photoChosen = pyqtSignal(str)  # a photo row activated: show its result, if it has one
 
     def __init__(self, parent: Optional[QWidget] = None,
-                 attention_lookup: Optional[Callable[[str], object]] = None):
+                 attention_lookup: Optional[Callable[[str], object]] = None,
+                 canvas=None):
         super().__init__(tr("Geolocate photos"), parent)
         self.setObjectName("GeoDecoderDock")
         self.settings = DockSettings.load()
@@ -127,6 +130,8 @@ class GeolocateDock(QgsDockWidget):
         self.photos.setToolTip(tr("Double-click a photo to see its result"))
         self.options = RunOptions()
         self.options.load(self.settings)
+        self.clues = CluesPanel(list(country_choices()), canvas=canvas,
+                                selected_photo=self.selected_photo, photo_time=photo_time)
         self.run_button = _button(tr("Run"), "geodecoderRunButton", self.request_run)
         self.cancel_button = _button(tr("Cancel"), "geodecoderCancelButton",
                                      self.cancelRequested.emit)
@@ -165,7 +170,9 @@ class GeolocateDock(QgsDockWidget):
         self.wheel_guard = WheelGuard(self)
         guard_wheel([*self.findChildren(QAbstractSpinBox), *self.findChildren(QComboBox),
                      *self.options.findChildren(QAbstractSpinBox),
-                     *self.options.findChildren(QComboBox), self.basemap_choice],
+                     *self.options.findChildren(QComboBox), self.basemap_choice,
+                     *self.clues.findChildren(QAbstractSpinBox),
+                     *self.clues.findChildren(QComboBox)],
                     self.wheel_guard)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("geodecoderTabs")
@@ -208,6 +215,14 @@ class GeolocateDock(QgsDockWidget):
         result_layout.addWidget(self.result_view)
         result_layout.addStretch(1)
         self.tabs.addTab(photos_page, tr("Photos"))  # the list scrolls itself
+        clues_page = QWidget()
+        clues_layout = QVBoxLayout(clues_page)
+        clues_layout.setContentsMargins(*PAGE_MARGINS)
+        clues_layout.addWidget(self.clues)
+        clues_layout.addStretch(1)
+        self.tabs.addTab(_scrolling(clues_page), tr("Clues"))
+        self.tabs.setTabToolTip(TAB_CLUES, tr("What you know (countries, an area, the sun) "
+                                              "narrows the answer"))
         self.tabs.addTab(_scrolling(options_page), tr("Model"))
         self.tabs.addTab(_scrolling(result_page), tr("Result"))
         run_row = QHBoxLayout()
@@ -246,6 +261,14 @@ class GeolocateDock(QgsDockWidget):
             self.status.setText(tr("{n} photo(s) added from the folder(s).").format(n=added))
         self.update_run_enabled()
 
+    def selected_photo(self) -> Optional[str]:
+        """The photo row the user selected (or the only photo): "Time from the photo"."""
+        rows = self.photos.selectedItems()
+        if rows:
+            return str(rows[0].data(PATH_ROLE) or "") or None
+        paths = self.photos.paths()
+        return paths[0] if len(paths) == 1 else None
+
     def choose_photos(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
             self, tr("Add photos"), self.settings.last_folder,
@@ -279,7 +302,8 @@ class GeolocateDock(QgsDockWidget):
                                device=o.device_key(), top_k=o.top_k.value(),
                                batch_size=o.batch_size.value(),
                                attention=o.attention.isChecked(),
-                               output_path=o.output.filePath().strip() or None)
+                               output_path=o.output.filePath().strip() or None,
+                               clues=self.clues.request())
 
     def save_settings(self) -> None:
         self.options.store(self.settings)
