@@ -57,6 +57,10 @@ class ResultDetails:
     region90_km2: Optional[float] = None
     extent: Optional[QgsRectangle] = None  # EPSG:4326: the 90% region (its part holding
     # the point when it straddles the antimeridian), else None
+    mass_removed: Optional[float] = None  # what the run's constraints took away; None: none
+    before_lat: Optional[float] = None  # the best cell before the constraints
+    before_lon: Optional[float] = None
+    before_probability: Optional[float] = None
 
 
 def _value(feature: QgsFeature, name: str, default=None):
@@ -165,4 +169,8 @@ def details_for(feature: QgsFeature, layers: RunLayers) -> ResultDetails:
         exif_conflict=None if conflict is None else bool(conflict),
         region50_km2=_float(feature, "region50_km2"),
         region90_km2=_float(feature, "region90_km2"),
-        extent=_region_extent(layers.regions, path, lon, lat))
+        extent=_region_extent(layers.regions, path, lon, lat),
+        mass_removed=_float(feature, "constraint_mass_removed"),
+        before_lat=_float(feature, "unconstrained_lat"),
+        before_lon=_float(feature, "unconstrained_lon"),
+        before_probability=_float(feature, "unconstrained_probability"))

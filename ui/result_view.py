@@ -50,6 +50,12 @@ def summary_html(d: ResultDetails) -> str:
             tr("Confidence: {c:.1%}; scene: {s}").format(c=d.confidence, s=e(d.scene)),
             tr("Credible regions: 50% {a}, 90% {b}").format(a=_km2(d.region50_km2),
                                                            b=_km2(d.region90_km2))]
+    if d.mass_removed is not None:
+        rows.append(tr("Clues removed {m:.1%} of the probability.").format(m=d.mass_removed))
+        if d.before_lat is not None and d.before_lon is not None:
+            rows.append(tr("Best cell without the clues: {lat:.4f}, {lon:.4f} ({p:.1%} "
+                           "then)").format(lat=d.before_lat, lon=d.before_lon,
+                                           p=d.before_probability or 0.0))
     if d.exif_lat is not None and d.exif_lon is not None:
         rows.append(tr("EXIF GPS (true point): {lat:.4f}, {lon:.4f}; error {err:,.0f} km")
                     .format(lat=d.exif_lat, lon=d.exif_lon, err=d.error_km or 0.0))
