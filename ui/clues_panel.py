@@ -131,7 +131,8 @@ class CluesPanel(QWidget):
         self.summary.setObjectName("geodecoderCluesSummary")
         self.summary.setWordWrap(True)
         for combo in (self.keep_countries, self.exclude_countries):
-            combo.checkedItemsChanged.connect(lambda _items: self.changed.emit())
+            # the model's signal: checkedItemsChanged misses ticks set from code
+            combo.model().dataChanged.connect(lambda *_args: self.changed.emit())
         self.changed.connect(self._update_summary)
         self._layout()
         self._sync_sun()
