@@ -293,6 +293,8 @@ def test_the_dock_fits_a_narrow_width_in_tabs(dock, photo_folder, tmp_path):  # 
     assert dock.widget().minimumSizeHint().width() <= NARROW
     assert [dock.tabs.tabText(i) for i in range(dock.tabs.count())] == [
         "Photos", "Clues", "Model", "Result"]
+    # every tab in view: no scroll arrows hiding one of them
+    assert dock.tabs.tabBar().sizeHint().width() <= dock.tabs.width()
     for index in range(dock.tabs.count()):
         dock.tabs.setCurrentIndex(index)
         QCoreApplication.processEvents()

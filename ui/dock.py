@@ -176,6 +176,9 @@ class GeolocateDock(QgsDockWidget):
                     self.wheel_guard)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("geodecoderTabs")
+        # four tabs in a dock about 290 px wide: tighter tabs, all of them in view (the
+        # style's wide padding hid "Result" behind scroll arrows)
+        self.tabs.setStyleSheet("QTabBar::tab { padding: 3px 6px; }")
         self.setWidget(self._layout())
         self.update_run_enabled()
 
