@@ -190,6 +190,9 @@ def read_run(gpkg_path) -> _Run:
                 for v, _ in _read_layer(ds.GetLayerByName(RUN_INFO), path).rows}
         layers = [_read_layer(ds.GetLayerByName(n), path) for n in EXPORTED_LAYERS
                   if n in names]
+        # every run writes a constraints layer; an empty one (no constraint) would only
+        # be an empty folder in Google Earth
+        layers = [lyr for lyr in layers if lyr.rows or lyr.name != CONSTRAINTS]
     finally:
         ds = None
     return _Run(path, info, layers)
