@@ -109,6 +109,7 @@ class PredictionStream:
         except RuntimeError as exc:  # the engine's words: which device, what to choose
             raise DeviceError(str(exc)) from exc
         self.photos = list(photos)
+        self.device_requested = device
         self.predictor = Predictor(resolve_bundle_path(bundle_path), device=device,
                                    batch_size=batch_size, top_k=top_k, attention=attention)
         self.bundle = self.predictor.bundle
@@ -157,7 +158,15 @@ class PredictionStream:
         names = json.dumps(list(self.bundle.info.scene_names))
         return RunInfo.for_bundle(self.bundle, self.device_used, self.started, self.seconds,
                                   extra=(("written_by", "QGIS plugin"),
-                                         (SCENE_NAMES_KEY, names)))
+                                         (SCENE_NAMES_KEY, names), *self.parameters()))
+
+    def parameters(self) -> tuple[tuple[str, str], ...]:
+        """The settings of the run, recorded with it so that a case report (or anyone
+        checking the file) can say how it was made."""
+        p = self.predictor
+        return (("device_requested", self.device_requested), ("top_k", str(p.top_k)),
+                ("batch_size", str(p.batch_size)), ("attention_maps", str(int(p.attention))),
+                ("retrieval", str(int(p.retrieval))), ("ten_crop", str(int(p.ten_crop))))
 
     @property
     def scene_names(self) -> list[str]:
