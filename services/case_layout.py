@@ -88,9 +88,12 @@ class Sheet:
 
 
 def _font(family: str, size: float, bold: bool = False) -> QFont:
+    """`family` without ligatures: Qt draws "fi" and "ff" as one glyph otherwise, and a
+    report's text (a hash, "GPS fix") must copy and search as the letters it shows."""
     font = QFont(family)
     font.setPointSizeF(size)
     font.setBold(bold)
+    font.setStyleStrategy(QFont.PreferNoShaping)
     return font
 
 
@@ -207,7 +210,7 @@ def _map(layout, case_map: CaseMap, x: float, y: float, w: float, h: float
     grid.setAnnotationFormat(QgsLayoutItemMapGrid.DegreeMinuteNoSuffix
                              if step < 1 else QgsLayoutItemMapGrid.DecimalWithSuffix)
     grid.setAnnotationPrecision(0)
-    grid.setAnnotationFont(_font(SANS, 6.0))
+    grid.setAnnotationTextFormat(_text_format(SANS, 6.0))
     for side in (QgsLayoutItemMapGrid.Left, QgsLayoutItemMapGrid.Right,
                  QgsLayoutItemMapGrid.Top, QgsLayoutItemMapGrid.Bottom):
         grid.setAnnotationPosition(QgsLayoutItemMapGrid.InsideMapFrame, side)

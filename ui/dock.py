@@ -105,6 +105,7 @@ class GeolocateDock(QgsDockWidget):
     pickRequested = pyqtSignal(bool)  # the "pick a result on the map" tool on/off
     openRunRequested = pyqtSignal(str)  # a saved run's GeoPackage to add to the map
     photoChosen = pyqtSignal(str)  # a photo row activated: show its result, if it has one
+    caseReportRequested = pyqtSignal(str)  # a folder for the PDF case reports
 
     def __init__(self, parent: Optional[QWidget] = None,
                  attention_lookup: Optional[Callable[[str], object]] = None):
@@ -144,6 +145,10 @@ class GeolocateDock(QgsDockWidget):
                                        self.choose_run)
         self.open_run_button.setToolTip(tr("Add a saved run (GeoPackage) to the map as a "
                                            "run: its group, styles and results"))
+        self.report_button = _button(tr("Case report…"), "geodecoderCaseReportButton",
+                                     self.choose_report_folder)
+        self.report_button.setToolTip(tr("Write a PDF case report per selected photo of the "
+                                         "shown run (every photo when none is selected)"))
         self.basemap_choice = QComboBox()
         self.basemap_choice.setObjectName("geodecoderBasemapChoice")
         self.basemap_choice.addItem(tr("World map (offline)"), WORLD)
@@ -196,6 +201,7 @@ class GeolocateDock(QgsDockWidget):
         top_row.addWidget(self.result_view.why_button)
         result_layout.addLayout(top_row)
         result_layout.addWidget(self.open_run_button)
+        result_layout.addWidget(self.report_button)
         result_layout.addLayout(basemap_row)
         result_layout.addWidget(self.result_view)
         result_layout.addStretch(1)
@@ -324,6 +330,12 @@ class GeolocateDock(QgsDockWidget):
         if path:
             self.settings.last_folder = os.path.dirname(path)
             self.openRunRequested.emit(path)
+
+    def choose_report_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, tr("Folder for the case reports"),
+                                                  self.settings.last_folder)
+        if folder:
+            self.caseReportRequested.emit(folder)
 
     def _request_basemap(self) -> None:
         self.save_settings()
