@@ -18,7 +18,6 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
 )
 
-from ..services.case_report import CaseReportError, write_case_reports
 from ..services.i18n import tr
 
 
@@ -64,6 +63,9 @@ class CaseReportAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.REPORTS, tr("Reports written")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        # here, not at the top: QGIS imports the provider at start-up, the engine waits
+        from ..services.case_report import CaseReportError, write_case_reports
+
         gpkg = self.parameterAsFile(parameters, self.INPUT, context)
         folder = self.parameterAsString(parameters, self.OUTPUT, context)
         attention = self.parameterAsBool(parameters, self.ATTENTION, context)
