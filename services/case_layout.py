@@ -295,7 +295,7 @@ def _header(layout, page: int, sheet: Sheet, suffix: str) -> None:
 
 def _first_page(layout, sheet: Sheet, case_map: CaseMap) -> None:
     _header(layout, 0, sheet, tr("page 1 of 2: where, and how sure"))
-    top, map_w, map_h = 23.0, 180.0, 128.0
+    top, map_w, map_h = 23.0, 180.0, 122.0
     map_item = _map(layout, case_map, MARGIN, top, map_w, map_h)
     if case_map.extent.width() < OVERVIEW_BELOW_DEG:
         w, h, pad = 54.0, 28.0, 1.5

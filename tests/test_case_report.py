@@ -275,3 +275,28 @@ def test_the_map_stays_inside_the_world_and_leaves_a_free_corner():
     assert case_map.free_corner(extent, [(5, 5)], 0.3, 0.3) == "bottom-right"
     assert case_map.free_corner(extent, [(50, 25)], 0.3, 0.3) == "bottom-left"
     assert case_map.grid_interval(360) == 45 and case_map.grid_interval(8) == 1
+
+
+def test_qgis_process_writes_the_reports_headless(run_gpkg, tmp_path):
+    """The command a script runs: ``qgis_process run geodecoder:case_report``."""
+    from tests.test_plugin_processing import QGIS_PROCESS, _qgis_process
+
+    if not QGIS_PROCESS.exists():
+        pytest.skip(f"{QGIS_PROCESS} is absent (Debian package 'qgis' not installed)")
+    config = tmp_path / "config"
+    plugins = config / "profiles" / "default" / "python" / "plugins"
+    plugins.mkdir(parents=True)
+    (plugins / "geodecoder").symlink_to(ROOT, target_is_directory=True)
+    assert _qgis_process(["plugins", "enable", "geodecoder"], config, tmp_path).returncode == 0
+    out = tmp_path / "reports"
+    run = _qgis_process(["run", ALG, "--", f"INPUT={run_gpkg}", "ATTENTION=false",
+                         f"OUTPUT={out}"], config, tmp_path)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    assert len(list(out.glob("*.pdf"))) == 7
+    photo = _rows(run_gpkg, "predictions")[0]
+    pdf = out / report_name(photo_facts(photo), set())
+    assert sha256(photo["photo_path"]) in pdf_text(pdf)
+
+
+def photo_facts(row: dict) -> PhotoFacts:
+    return _photo(photo_path=row["photo_path"], file_name=row["file_name"])
