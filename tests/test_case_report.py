@@ -300,3 +300,34 @@ def test_qgis_process_writes_the_reports_headless(run_gpkg, tmp_path):
 
 def photo_facts(row: dict) -> PhotoFacts:
     return _photo(photo_path=row["photo_path"], file_name=row["file_name"])
+
+
+def test_the_constraints_of_a_run_are_reported_and_drawn(run_gpkg, tmp_path):
+    """A run with a constraints layer (issue 9's contract): each constraint in words."""
+    copy = tmp_path / "run.gpkg"
+    shutil.copy(run_gpkg, copy)
+    ds = ogr.Open(str(copy), 1)
+    srs = ogr.osr.SpatialReference()
+    srs.ImportFromEPSG(4326)
+    layer = ds.CreateLayer("constraints", srs, ogr.wkbMultiPolygon)
+    for name in ("kind", "mode", "label", "parameters"):
+        layer.CreateField(ogr.FieldDefn(name, ogr.OFTString))
+    for mode, label, wkt in (
+            ("include", "countries: CH, AT",
+             "MULTIPOLYGON(((5 45,17 45,17 49,5 49,5 45)))"),
+            ("exclude", "area: lakes.gpkg", "MULTIPOLYGON(((6 46,7 46,7 47,6 47,6 46)))")):
+        f = ogr.Feature(layer.GetLayerDefn())
+        f.SetField("kind", "area")
+        f.SetField("mode", mode)
+        f.SetField("label", label)
+        f.SetField("parameters", '{"source": "countries"}')
+        f.SetGeometry(ogr.CreateGeometryFromWkt(wkt))
+        layer.CreateFeature(f)
+    ds = None
+    photo = _rows(copy, "predictions")[0]["photo_path"]
+    result = write_case_reports(str(copy), str(tmp_path / "out"), [photo], attention=False)
+    text = pdf_text(result.written[0][1])
+    assert squeeze("area (only inside): countries: CH, AT (source=countries)") in text
+    assert squeeze("area (excluded): area: lakes.gpkg") in text
+    assert "Noconstraints" not in text
+    assert squeeze("Constraint: only inside") in text  # its legend entry: drawn on the map
