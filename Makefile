@@ -12,11 +12,11 @@ export QT_QPA_PLATFORM ?= offscreen
 setup: apt venv
 
 apt:
-	@if ! /usr/bin/python3 -c "import qgis.core, osgeo.ogr" 2>/dev/null || [ ! -x /usr/bin/qgis_process.bin ]; then \
-	  echo "installing QGIS from Debian (python3-qgis, qgis, qgis-providers, gdal-bin)"; \
+	@if ! /usr/bin/python3 -c "import qgis.core, osgeo.ogr" 2>/dev/null || [ ! -x /usr/bin/qgis_process.bin ] || ! command -v pdftotext >/dev/null; then \
+	  echo "installing QGIS from Debian (python3-qgis, qgis, qgis-providers, gdal-bin, poppler-utils)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y \
-	    python3-qgis qgis qgis-providers python3-gdal gdal-bin python3-venv; \
+	    python3-qgis qgis qgis-providers python3-gdal gdal-bin python3-venv poppler-utils; \
 	fi
 
 venv:

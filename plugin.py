@@ -132,6 +132,38 @@ class GeoDecoderPlugin:
 
         dock.basemapRequested.connect(basemap)
         dock.pickRequested.connect(self.set_pick_tool)
+        dock.caseReportRequested.connect(self.write_case_reports)
+
+    def write_case_reports(self, folder: str) -> int:
+        """Case report… : a PDF per selected photo of the shown run (every photo when none
+        is selected) in `folder`; returns how many were written.  On the main thread,
+        as QGIS exports layouts; the dock's progress bar follows it."""
+        from qgis.PyQt.QtCore import QEventLoop
+        from qgis.PyQt.QtWidgets import QApplication
+
+        from .services.case_report import CaseReportError, write_case_reports
+
+        dock = self.ensure_dock()
+        target = self.service.report_target()
+        if target is None:
+            dock.status.setText(tr("No run to report on: run the geolocation or open a run."))
+            return 0
+
+        def progress(done: int, total: int) -> None:
+            dock.progress.setValue(int(100 * done / max(total, 1)))
+            QApplication.processEvents(QEventLoop.ExcludeUserInputEvents)
+
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            result = write_case_reports(target[0], folder, target[1], progress=progress)
+        except (CaseReportError, OSError, RuntimeError) as exc:
+            dock.status.setText(tr("No case report written: {error}").format(error=exc))
+            return 0
+        finally:
+            QApplication.restoreOverrideCursor()
+        dock.status.setText(tr("{n} case report(s) written to {folder}").format(
+            n=len(result.written), folder=result.out_dir))
+        return len(result.written)
 
     def open_run(self, path: str) -> bool:
         """A saved run (Open run… or a GeoPackage dropped on QGIS) added as a run, its

@@ -7,6 +7,7 @@ from pathlib import Path
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from .case_report_algorithm import CaseReportAlgorithm
 from .geolocate_algorithm import GeolocatePhotosAlgorithm
 from .train_algorithm import TrainModelAlgorithm
 
@@ -29,3 +30,4 @@ class GeoDecoderProvider(QgsProcessingProvider):
     def loadAlgorithms(self) -> None:  # noqa: N802
         self.addAlgorithm(GeolocatePhotosAlgorithm())
         self.addAlgorithm(TrainModelAlgorithm())
+        self.addAlgorithm(CaseReportAlgorithm())

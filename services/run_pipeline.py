@@ -109,6 +109,7 @@ class PredictionStream:
         except RuntimeError as exc:  # the engine's words: which device, what to choose
             raise DeviceError(str(exc)) from exc
         self.photos = list(photos)
+        self.device_requested = device
         # constraints that leave no cell raise the engine's ConstraintError here, before
         # any output is opened (errors.expected_errors)
         self.predictor = Predictor(resolve_bundle_path(bundle_path), device=device,
@@ -161,8 +162,16 @@ class PredictionStream:
         names = json.dumps(list(self.bundle.info.scene_names))
         return RunInfo.for_bundle(self.bundle, self.device_used, self.started, self.seconds,
                                   extra=(("written_by", "QGIS plugin"),
-                                         (SCENE_NAMES_KEY, names)),
+                                         (SCENE_NAMES_KEY, names), *self.parameters()),
                                   constraints=self.constraints)
+
+    def parameters(self) -> tuple[tuple[str, str], ...]:
+        """The settings of the run, recorded with it so that a case report (or anyone
+        checking the file) can say how it was made."""
+        p = self.predictor
+        return (("device_requested", self.device_requested), ("top_k", str(p.top_k)),
+                ("batch_size", str(p.batch_size)), ("attention_maps", str(int(p.attention))),
+                ("retrieval", str(int(p.retrieval))), ("ten_crop", str(int(p.ten_crop))))
 
     @property
     def scene_names(self) -> list[str]:

@@ -34,7 +34,7 @@ from .native_libs import ensure_own_libraries
 from .params import GeolocateParams
 from .result_details import ResultDetails, details_for, first_feature_of_photo
 from .run_layers import (RunLayers, collapse_other_runs, load_run_layers,
-                         runs_in_project)
+                         runs_in_project, source_parts)
 
 WGS84 = "EPSG:4326"
 POINT_ZOOM_DEG = 0.5  # half-size of the view around a prediction without a region
@@ -234,6 +234,20 @@ class GeolocateService(QObject):
         if feature.isValid():
             self.shown_run = layer_id
             self.show_result(details_for(feature, layers))
+
+    def report_target(self) -> Optional[tuple[str, Optional[list[str]]]]:
+        """What "Case report…" reports on: the GeoPackage of the shown result's run (else
+        the top run of the project) and the photos selected in it (None: every photo);
+        None when the project holds no run."""
+        layers = self.runs.get(self.shown_run) if self.shown_run else None
+        if layers is None:
+            in_project = runs_in_project(self.project)
+            if not in_project:
+                return None
+            layers = in_project[0]
+        path = source_parts(layers.predictions)[0]
+        selected = [str(f["photo_path"]) for f in layers.predictions.selectedFeatures()]
+        return path, selected or None
 
     def result_layer(self):
         """The Predictions layer to pick from (the plugin's pick tool): that of the run

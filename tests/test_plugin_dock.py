@@ -141,7 +141,7 @@ def test_thumbnails_survive_a_hostile_folder(dock, tmp_path):
 
 def test_heic_photos_get_a_picture_through_pillow_heif():
     from geodecoder.services.dependencies import is_available
-    from geodecoder.ui.image_loading import read_qimage
+    from geodecoder.services.image_loading import read_qimage
     from tests.test_plugin_fixtures import ROOT
 
     heic = ROOT / "resources" / "samples" / "sigal_outdoor.heic"

@@ -137,7 +137,8 @@ print("UI", sorted(m for m in sys.modules if m.startswith("geodecoder.ui") and s
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=240, env=env, check=False)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "ALGS ['geodecoder:geolocate_photos', 'geodecoder:train_model']" in out.stdout
+    assert ("ALGS ['geodecoder:case_report', 'geodecoder:geolocate_photos', "
+            "'geodecoder:train_model']") in out.stdout
     assert "RESULTS True ['OUTPUT']" in out.stdout, out.stdout + out.stderr[-3000:]
     assert "UI []" in out.stdout
     assert (tmp_path / "out.gpkg").is_file()

@@ -108,6 +108,7 @@ class GeolocateDock(QgsDockWidget):
     openRunRequested = pyqtSignal(str)  # a saved run's GeoPackage to add to the map
     exportRunRequested = pyqtSignal()  # Export run…: the current run as KML/KMZ/GeoJSON
     photoChosen = pyqtSignal(str)  # a photo row activated: show its result, if it has one
+    caseReportRequested = pyqtSignal(str)  # a folder for the PDF case reports
 
     def __init__(self, parent: Optional[QWidget] = None,
                  attention_lookup: Optional[Callable[[str], object]] = None,
@@ -154,6 +155,10 @@ class GeolocateDock(QgsDockWidget):
                                          self.exportRunRequested.emit)
         self.export_run_button.setToolTip(tr("Save the current run as KML/KMZ (Google "
                                              "Earth) or GeoJSON for colleagues"))
+        self.report_button = _button(tr("Case report…"), "geodecoderCaseReportButton",
+                                     self.choose_report_folder)
+        self.report_button.setToolTip(tr("Write a PDF case report per selected photo of the "
+                                         "shown run (every photo when none is selected)"))
         self.basemap_choice = QComboBox()
         self.basemap_choice.setObjectName("geodecoderBasemapChoice")
         self.basemap_choice.addItem(tr("World map (offline)"), WORLD)
@@ -214,6 +219,7 @@ class GeolocateDock(QgsDockWidget):
         run_files_row.addWidget(self.open_run_button)
         run_files_row.addWidget(self.export_run_button)
         result_layout.addLayout(run_files_row)
+        result_layout.addWidget(self.report_button)
         result_layout.addLayout(basemap_row)
         result_layout.addWidget(self.result_view)
         result_layout.addStretch(1)
@@ -359,6 +365,12 @@ class GeolocateDock(QgsDockWidget):
         if path:
             self.settings.last_folder = os.path.dirname(path)
             self.openRunRequested.emit(path)
+
+    def choose_report_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, tr("Folder for the case reports"),
+                                                  self.settings.last_folder)
+        if folder:
+            self.caseReportRequested.emit(folder)
 
     def _request_basemap(self) -> None:
         self.save_settings()

@@ -22,8 +22,8 @@ from qgis.PyQt.QtGui import QIcon, QPixmap
 from qgis.PyQt.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
 from ..services.i18n import tr
+from ..services.image_loading import read_qimage
 from ..services.photo_scan import PhotoScanTask, photo_finder
-from .image_loading import read_qimage
 
 PATH_ROLE = Qt.UserRole
 STATUS_ROLE = Qt.UserRole + 1

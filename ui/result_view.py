@@ -10,9 +10,9 @@ from qgis.PyQt.QtGui import QPixmap, QTextDocumentFragment
 from qgis.PyQt.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..services.i18n import tr
+from ..services.image_loading import read_qimage
 from ..services.result_details import ResultDetails
 from .attention_view import AttentionView
-from .image_loading import read_qimage
 
 PREVIEW_SIZE = 224  # fits a dock about 300 px wide
 

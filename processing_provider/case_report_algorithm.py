@@ -1,0 +1,86 @@
+"""Processing algorithm geodecoder:case_report: a PDF per photo of a run, headless.
+
+``qgis_process run geodecoder:case_report -- INPUT=run.gpkg OUTPUT=reports/`` writes the
+reports of every geolocated photo of the run (``services.case_report``).  Print layouts
+render on the main thread, so the algorithm says FlagNoThreading; a GeoPackage that is
+not a run is a QgsProcessingException that says so, and a photo that has gone missing
+still gets its report, which says it is missing.
+"""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFolderDestination,
+)
+
+from ..services.i18n import tr
+
+
+class CaseReportAlgorithm(QgsProcessingAlgorithm):
+    INPUT, ATTENTION, OUTPUT, REPORTS = "INPUT", "ATTENTION", "OUTPUT", "REPORTS"
+
+    def name(self) -> str:
+        return "case_report"
+
+    def displayName(self) -> str:  # noqa: N802
+        return tr("Write case report")
+
+    def group(self) -> str:
+        return tr("Geolocation")
+
+    def groupId(self) -> str:  # noqa: N802
+        return "geolocation"
+
+    def flags(self):
+        return super().flags() | QgsProcessingAlgorithm.FlagNoThreading
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return tr("Writes a PDF case report per photo of a GeoDecoder run (INPUT: the run's "
+                  "GeoPackage) into the OUTPUT folder: the map of the credible regions and "
+                  "top candidates over QGIS's offline world map, the photo and where the "
+                  "model looked (recomputed when the run's model weights are here), the "
+                  "candidates, the EXIF facts and the EXIF-versus-prediction check, the "
+                  "constraints, every parameter of the run and the chain of custody: the "
+                  "photo's SHA-256 computed again from the file and compared with the "
+                  "run's, the model's weights SHA-256 and the plugin version.")
+
+    def createInstance(self):  # noqa: N802
+        return CaseReportAlgorithm()
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterFile(
+            self.INPUT, tr("Run GeoPackage"), extension="gpkg"))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.ATTENTION, tr("Show where the model looked (runs the model again, on the "
+                               "CPU)"), defaultValue=True))
+        self.addParameter(QgsProcessingParameterFolderDestination(
+            self.OUTPUT, tr("Folder for the PDF reports")))
+        self.addOutput(QgsProcessingOutputNumber(self.REPORTS, tr("Reports written")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        # here, not at the top: QGIS imports the provider at start-up, the engine waits
+        from ..services.case_report import CaseReportError, write_case_reports
+
+        gpkg = self.parameterAsFile(parameters, self.INPUT, context)
+        folder = self.parameterAsString(parameters, self.OUTPUT, context)
+        attention = self.parameterAsBool(parameters, self.ATTENTION, context)
+
+        def progress(done: int, total: int) -> None:
+            feedback.setProgress(100.0 * done / max(total, 1))
+
+        try:
+            result = write_case_reports(gpkg, folder, attention=attention, progress=progress,
+                                        should_stop=feedback.isCanceled)
+        except CaseReportError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        for _photo, pdf in result.written:
+            feedback.pushInfo(tr("Wrote {pdf}").format(pdf=pdf))
+        if feedback.isCanceled():
+            raise QgsProcessingException(tr("Cancelled after {n} report(s).").format(
+                n=len(result.written)))
+        return {self.OUTPUT: result.out_dir, self.REPORTS: len(result.written)}

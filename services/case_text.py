@@ -1,0 +1,136 @@
+"""The words of a case report: every sentence and table row, from the facts, no drawing.
+
+Kept apart from the layout so the statements a report makes (and the ones it must not
+make, such as a confidence that reads like a certainty) can be read and tested as text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+from .case_facts import Custody, PhotoFacts, RunFacts
+from .i18n import tr
+
+CAVEAT = ("A predicted point is the estimate of a geographic cell (the mean position of the "
+          "training photos of the most probable cell), not a GPS fix. The photo may have been "
+          "taken anywhere in the credible regions, or outside them: a 90% region misses the "
+          "true place about one time in ten, more often for photos unlike the training photos. "
+          "Probabilities are the model's own, not certainties; treat the result as a lead to "
+          "check, never as proof of where a photo was taken.")
+SHORT_CAVEAT = ("Caveat: the point is a cell's estimate, not a GPS fix; the regions say how "
+                "far off it may be.")
+
+
+def caveat() -> str:
+    return tr(CAVEAT)
+
+
+def short_caveat() -> str:
+    return tr(SHORT_CAVEAT)
+
+
+def percent(p: Optional[float]) -> str:
+    """A probability as a person reads it: one decimal under 10 % so 0.4 % is not 0 %."""
+    if p is None:
+        return "–"
+    return f"{p:.1%}" if p < 0.1 else f"{p:.0%}"
+
+
+def km2(value: Optional[float]) -> str:
+    return "–" if value is None else f"{value:,.0f} km²"
+
+
+def latlon(lat: Optional[float], lon: Optional[float], digits: int = 5) -> str:
+    if lat is None or lon is None:
+        return "–"
+    return f"{lat:.{digits}f}, {lon:.{digits}f}"
+
+
+def prediction_lines(photo: PhotoFacts) -> list[str]:
+    cells = " → ".join(f"{token} ({percent(p)})" for _level, token, p in photo.cells)
+    lines = [tr("Predicted: {place} at {ll} (lat, lon)").format(
+                 place=photo.place or tr("no place name"), ll=latlon(photo.lat, photo.lon)),
+             tr("Probability of its cell: {p}; scene: {scene} ({sp})").format(
+                 p=percent(photo.confidence), scene=photo.scene or "–",
+                 sp=percent(photo.scene_confidence)),
+             tr("Credible regions: 50% {a50}, 90% {a90}").format(
+                 a50=km2(photo.region50_km2), a90=km2(photo.region90_km2))]
+    if cells:
+        lines.append(tr("Best cell per level (coarse → fine): {cells}").format(cells=cells))
+    return lines
+
+
+def conflict_line(photo: PhotoFacts) -> tuple[str, bool]:
+    """The EXIF-versus-prediction flag as a sentence, and whether it is a conflict."""
+    if photo.exif_lat is None or photo.exif_lon is None:
+        return tr("EXIF GPS: none in the photo, nothing to compare"), False
+    where = tr("EXIF GPS {ll}, {km:,.0f} km from the predicted point").format(
+        ll=latlon(photo.exif_lat, photo.exif_lon), km=photo.error_km or 0.0)
+    if photo.exif_conflict is None:
+        return tr("{where}; not compared (no 90% region)").format(where=where), False
+    if photo.exif_conflict:
+        return tr("CONFLICT: {where}, OUTSIDE the 90% credible region. Either the EXIF GPS is "
+                  "wrong or edited, or the model is wrong about this photo.").format(
+            where=where), True
+    return tr("No conflict: {where}, inside the 90% credible region").format(where=where), False
+
+
+def constraint_lines(run: RunFacts, photo: PhotoFacts) -> list[str]:
+    if not run.constraints:
+        why = "" if run.has_constraints_layer else tr(" (this run records none)")
+        return [tr("No constraints{why}: the whole world was possible.").format(why=why)]
+    lines = []
+    for c in run.constraints:
+        mode = tr("only inside") if c.mode == "include" else tr("excluded")
+        lines.append(f"{c.kind} ({mode}): {c.label}" + (f" {_params(c.parameters)}"
+                                                       if _params(c.parameters) else ""))
+    if photo.mass_removed is not None:
+        lines.append(tr("Probability the constraints removed: {p}").format(
+            p=percent(photo.mass_removed)))
+    if photo.unconstrained is not None:
+        lat, lon, p, cell = photo.unconstrained
+        lines.append(tr("Without them the best cell was {cell} at {ll} ({p})").format(
+            cell=cell, ll=latlon(lat, lon), p=percent(p)))
+    return lines
+
+
+def _params(text: str) -> str:
+    """A constraint's parameters JSON as "key=value, ..."; "" when there are none."""
+    try:
+        doc = json.loads(text) if text else {}
+    except ValueError:
+        return text
+    if not isinstance(doc, dict) or not doc:
+        return "" if not doc else str(doc)
+    return "(" + ", ".join(f"{k}={v}" for k, v in doc.items()) + ")"
+
+
+def photo_check_title() -> str:
+    return tr("Photo check")
+
+
+def custody_rows(run: RunFacts, photo: PhotoFacts, custody: Custody, version: str,
+                 written_utc: str, gpkg_sha256: str) -> list[tuple[str, str]]:
+    """(what, value) rows of the chain of custody."""
+    return [
+        (tr("Photo file (recorded)"), photo.photo_path),
+        (tr("Photo file (found now)"), custody.path or tr("MISSING")),
+        (tr("Photo SHA-256 (run)"), photo.sha256 or tr("not recorded")),
+        (tr("Photo SHA-256 (now)"), custody.current or "–"),
+        (photo_check_title(), custody.verdict()),
+        (tr("Model"), tr("{name} version {version}").format(
+            name=run.value("model_name"), version=run.value("model_version"))),
+        (tr("Weights SHA-256"), run.value("weights_sha256")),
+        (tr("Model bundle (run)"), run.value("bundle_path")),
+        (tr("Plugin version"), tr("GeoDecoder {v} (metadata.txt)").format(v=version)),
+        (tr("Run started (UTC)"), run.value("started")),
+        (tr("Run GeoPackage"), run.gpkg_path),
+        (tr("GeoPackage SHA-256 (now)"), gpkg_sha256),
+        (tr("Report written (UTC)"), written_utc),
+    ]
+
+
+def parameter_rows(run: RunFacts) -> list[tuple[str, str]]:
+    """Every recorded parameter and fact of the run, as recorded, in its order."""
+    return list(run.info)
