@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import shapely
 from pyproj import Geod
 from shapely.geometry import MultiPolygon, Point, Polygon
@@ -70,17 +71,34 @@ def geodesic_area_km2(geom: BaseGeometry) -> float:
     Rings are measured one by one (shell minus holes, absolute values) because pyproj
     returns signed areas and a union may hand back either orientation.  No shapely
     ``orient``: inside QGIS it can resolve to QGIS's older GEOS and crash the process.
+    A region of an uncertain photo has hundreds of small holes (slivers between cells of
+    different levels) and the same holes come back photo after photo, so ring areas are
+    remembered by their coordinates.
     """
     total = 0.0
     for poly in as_multipolygon(geom).geoms:
-        total += abs(_ring_area(poly.exterior.coords))
-        total -= sum(abs(_ring_area(r.coords)) for r in poly.interiors)
+        rings = shapely.get_rings(poly)
+        xy, which = shapely.get_coordinates(rings, return_index=True)
+        bounds = np.flatnonzero(np.diff(which)) + 1
+        areas = [abs(_ring_area(r)) for r in np.split(xy, bounds)]
+        total += areas[0]
+        total -= sum(areas[1:])
     return total / 1e6
 
 
-def _ring_area(coords) -> float:
-    lons, lats = zip(*[(c[0], c[1]) for c in coords])
-    return _GEOD.polygon_area_perimeter(lons, lats)[0]
+_RING_AREAS: dict[bytes, float] = {}
+_RING_AREAS_MAX = 200_000
+
+
+def _ring_area(xy: np.ndarray) -> float:
+    key = xy.tobytes()
+    area = _RING_AREAS.get(key)
+    if area is None:
+        if len(_RING_AREAS) >= _RING_AREAS_MAX:
+            _RING_AREAS.clear()
+        area = _RING_AREAS[key] = _GEOD.polygon_area_perimeter(
+            np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]))[0]
+    return area
 
 
 def credible_prefix(sorted_probs: Sequence[float], mass: float) -> int:
