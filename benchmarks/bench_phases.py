@@ -1,9 +1,10 @@
 """The measured phases of `make bench`, each run in a fresh process by bench.py.
 
 * ``costs``: what a photo costs at least.  Decoding (as the model needs it, JPEG draft
-  scaling included) timed in one thread with the thread's CPU clock, so it is the work
-  itself, not the wait for a busy core; the backbone forward pass with one torch thread
-  (core-seconds per photo) and with all threads (photos/s, the bare backbone).
+  scaling included) one photo at a time, timed with the process CPU clock (libheif
+  decodes in threads of its own), so it is the work itself, not the wait for a busy
+  core; the backbone forward pass with one torch thread (core-seconds per photo) and
+  with all threads (photos/s, the bare backbone).
 * ``e2e``: the real run, ``run_photos`` into a GeoPackage with regions, place names and
   styles, as ``python -m inference predict`` writes it; photos/s of the best of a few
   repetitions after a warm-up run (kernels, gazetteer and cell arrangement built once
@@ -47,10 +48,10 @@ def decode_cost(paths: list[str], size: int, reps: int = 2) -> dict:
 
     best_cpu = best_wall = float("inf")
     for _ in range(reps):
-        c0, w0 = time.thread_time(), time.perf_counter()
+        c0, w0 = time.process_time(), time.perf_counter()
         for p in paths:
             decode_for_model(p, size)
-        best_cpu = min(best_cpu, (time.thread_time() - c0) / len(paths))
+        best_cpu = min(best_cpu, (time.process_time() - c0) / len(paths))
         best_wall = min(best_wall, (time.perf_counter() - w0) / len(paths))
     return {"decode_core_s": best_cpu, "decode_wall_s": best_wall}
 
