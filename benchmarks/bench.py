@@ -1,21 +1,20 @@
-"""`make bench`: throughput, memory and load time of the engine, and the cost of training.
+"""`make bench`: how close a run comes to what its parts allow, and the cost of training.
 
-Measures, on CPU (and CUDA when there is one):
-  - photos/s end to end (decode + backbone + decoder + records) on phone-size photos:
-    12 MP JPEGs with EXIF and, when pillow-heif can encode, some HEIC;
-  - photos/s of the bare backbone forward pass on a batch of the same size (the ceiling);
-  - peak resident memory of each phase (ru_maxrss of a fresh process per phase) and, on
-    CUDA, peak allocated GPU memory;
-  - bundle load time (imports measured apart);
-  - `train --photos` on a few hundred generated geotagged photos: features, training and
-    total seconds.
+One table, from fresh processes (benchmarks/bench_phases.py says what each measures):
+  - per photo kind (12 MP JPEG, 1024 px JPEG, 12 MP HEIC when pillow-heif can write it):
+    decode core-seconds per photo, backbone core-seconds per photo, the floor rate they
+    allow (cores / their sum: decoding and the network sharing every core, nothing else),
+    the end-to-end rate of the real predict (GeoPackage with regions and place names) and
+    its ratio to the floor;
+  - the bare backbone's photos/s (all threads) and the channels-last variant's cost;
+  - what a photo costs after the model: uncertain (hundreds of cells) vs confident;
+  - start-up: imports, bundle load and the first prediction;
+  - `train --photos` on a few hundred generated geotagged photos (--no-train skips it).
+Then one line per photo kind for scripts: ``floor ratio 12mp-jpeg: 0.93``.  On CUDA (when
+a GPU is there) the same rows with the GPU's time per photo as the backbone cost.
+Timings are noisy on a shared machine: the 1-minute load is printed with every row.
 
-The bundle is the default one when it ships, otherwise an untrained bundle of the same
-shape (7 levels from the MP-16 locations in ../shared when present, else a generated
-hierarchy; the paper-like decoder: width 256, 4 + 2 layers).  Each phase runs in its own
-process so that its peak memory is its own.  Prints a table; asserts nothing.
-
-    .venv/bin/python benchmarks/bench.py [--photos 24] [--heic 4] [--train-photos 300]
+    .venv/bin/python benchmarks/bench.py [--photos 32] [--heic 6] [--no-train]
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -113,57 +113,6 @@ def training_photos(folder: Path, n: int, size: tuple[int, int]) -> None:
 # ------------------------------------------------------------------------ phases
 
 
-def phase_predict(args) -> dict:
-    """End to end vs the bare backbone, same batch size, one device."""
-    t0 = time.perf_counter()
-    import torch
-
-    from inference.modeling.bundle import load_bundle
-    from inference.prediction.predict import Predictor
-    t_import = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    bundle = load_bundle(args.bundle)
-    t_load = time.perf_counter() - t0
-    paths = sorted(str(p) for p in Path(args.photo_dir).iterdir())
-    pred = Predictor(bundle, device=args.device, batch_size=args.batch_size)
-    dev = pred.device
-    list(pred.run(paths[: args.batch_size]))  # warm-up (allocator, kernels)
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    t_e2e = float("inf")
-    for _ in range(args.reps):  # best of: other processes on a small machine add noise
-        t0 = time.perf_counter()
-        records = list(pred.run(paths))
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        t_e2e = min(t_e2e, time.perf_counter() - t0)
-    failures = sum(1 for r in records if not hasattr(r, "lat"))
-    x = torch.rand(args.batch_size, 3, bundle.config.image_size, bundle.config.image_size,
-                   device=dev)
-    backbone = bundle.model.backbone
-    with torch.inference_mode():
-        backbone.tokens(x)
-        reps = max(1, len(paths) // args.batch_size)
-        t_bb = float("inf")
-        for _ in range(3 * args.reps):
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                backbone.tokens(x)
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
-            t_bb = min(t_bb, time.perf_counter() - t0)
-    out = {"device": pred.device_used, "photos": len(paths), "failures": failures,
-           "e2e_s": t_e2e, "e2e_ps": len(paths) / t_e2e,
-           "backbone_ps": reps * args.batch_size / t_bb, "import_s": t_import,
-           "load_s": t_load, "peak_rss_mb": peak_rss_mb(), "load_avg": os.getloadavg()[0]}
-    if dev.type == "cuda":
-        out["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    return out
-
-
 def phase_train(args) -> dict:
     t0 = time.perf_counter()
     from inference.training.train import train_from_photos
@@ -183,7 +132,8 @@ def phase_train(args) -> dict:
 
 
 def run_phase(name: str, **kw) -> dict:
-    cmd = [sys.executable, __file__, "--phase", name]
+    script = Path(__file__).with_name("bench_phases.py") if name != "train" else Path(__file__)
+    cmd = [sys.executable, str(script), "--phase", name]
     for k, v in kw.items():
         cmd += [f"--{k.replace('_', '-')}", str(v)]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
@@ -195,25 +145,76 @@ def run_phase(name: str, **kw) -> dict:
 # ------------------------------------------------------------------------- main
 
 
+def heic_writable() -> bool:
+    try:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+        return True
+    except ImportError:
+        return False
+
+
+def make_kinds(work: Path, args) -> dict[str, Path]:
+    kinds = {"12mp-jpeg": (args.photos, 0, (4000, 3000)),
+             "1024px-jpeg": (args.photos, 0, (1024, 768))}
+    if args.heic and heic_writable():
+        kinds["12mp-heic"] = (args.heic, args.heic, (4000, 3000))
+    elif args.heic:
+        print("pillow-heif cannot write HEIC here: no HEIC row", file=sys.stderr)
+    out = {}
+    for kind, (n, n_heic, size) in kinds.items():
+        # a few distinct photos copied under other names: encoding 12 MP (HEIC above all)
+        # is slow, and a copy costs the same to decode and to predict
+        distinct = phone_photos(work / kind, min(n, 2 if n_heic else 8),
+                                min(n_heic, 2), size)
+        for i in range(len(distinct), n):
+            src = distinct[i % len(distinct)]
+            shutil.copyfile(src, src.with_name(f"copy_{i:03d}{src.suffix}"))
+        out[kind] = work / kind
+    return out
+
+
+def device_rows(bundle: Path, kinds: dict, device: str, args) -> tuple[list[dict], dict]:
+    costs = run_phase("costs", bundle=bundle, kinds=json.dumps({k: str(v) for k, v in
+                                                                  kinds.items()}),
+                      device=device, batch_size=args.batch_size)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    rows = []
+    for kind, folder in kinds.items():
+        e2e = run_phase("e2e", bundle=bundle, photo_dir=folder, device=device,
+                        batch_size=args.batch_size, reps=args.reps)
+        decode = costs["kinds"][kind]["decode_core_s"]
+        backbone = costs["backbone_core_s"]
+        if device == "cpu":
+            floor = cores / (decode + backbone)
+        else:  # decoding on the CPU cores, the network on the GPU: the slower one sets it
+            floor = min(cores / decode, 1.0 / backbone)
+        rows.append({"kind": kind, "device": e2e["device"], "decode": decode,
+                     "backbone": backbone, "floor_ps": floor, "e2e_ps": e2e["e2e_ps"],
+                     "ratio": e2e["e2e_ps"] / floor, "cpu": e2e["cpu_per_photo_s"],
+                     "rss": e2e["peak_rss_mb"], "load": e2e["load_avg"]})
+    return rows, costs
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--photos", type=int, default=24, help="12 MP photos for predict")
-    p.add_argument("--heic", type=int, default=4, help="how many of them as HEIC")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--photos", type=int, default=32, help="photos per JPEG kind")
+    p.add_argument("--heic", type=int, default=16, help="12 MP HEIC photos (0: none)")
+    p.add_argument("--batch-size", type=int, default=16, help="as python -m inference predict")
     p.add_argument("--reps", type=int, default=2, help="timed repetitions (best is shown)")
     p.add_argument("--train-photos", type=int, default=300)
     p.add_argument("--train-size", type=int, nargs=2, default=(1600, 1200),
                    help="pixel size of the generated training photos")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--no-train", action="store_true")
-    # internal: one phase in this process
-    p.add_argument("--phase", choices=["predict", "train"], help=argparse.SUPPRESS)
-    for hidden in ("--bundle", "--photo-dir", "--device", "--out", "--cache"):
+    # internal: the training phase in this process
+    p.add_argument("--phase", choices=["train"], help=argparse.SUPPRESS)
+    for hidden in ("--photo-dir", "--device", "--out", "--cache"):
         p.add_argument(hidden, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.phase:
-        fn = phase_predict if args.phase == "predict" else phase_train
-        print(json.dumps(fn(args)))
+        print(json.dumps(phase_train(args)))
         return 0
 
     import torch
@@ -223,30 +224,62 @@ def main() -> int:
         work = Path(tmp)
         t0 = time.perf_counter()
         bundle, what = bench_bundle(work)
-        photos = phone_photos(work / "phone", args.photos, args.heic)
-        print(f"bundle: {what}\nphotos: {len(photos)} x 4000x3000 "
-              f"({sum(p.suffix == '.heic' for p in photos)} HEIC), generated in "
+        kinds = make_kinds(work, args)
+        counts = ", ".join(f"{len(list(d.iterdir()))} {k}" for k, d in kinds.items())
+        print(f"bundle: {what}\nphotos: {counts}, generated in "
               f"{time.perf_counter() - t0:.0f} s; torch {torch.__version__}, "
-              f"{torch.get_num_threads()} CPU threads", flush=True)
-        rows = []
+              f"{torch.get_num_threads()} CPU threads, {os.cpu_count()} cores", flush=True)
+        rows, costs_of = [], {}
         for dev in devices:
-            r = run_phase("predict", bundle=bundle, photo_dir=work / "phone", device=dev,
-                          batch_size=args.batch_size, reps=args.reps)
-            rows.append(r)
+            dev_rows, costs_of[dev] = device_rows(bundle, kinds, dev, args)
+            rows += dev_rows
+        regions = run_phase("regions", bundle=bundle, photo_dir=kinds["12mp-jpeg"],
+                            batch_size=args.batch_size)
+        startup = min((run_phase("startup", bundle=bundle,
+                                 photo=REPO / "resources" / "samples" / "sigal_1.jpg")
+                       for _ in range(2)), key=lambda r: r["total_s"])
         train = None
         if not args.no_train:
             training_photos(work / "train", args.train_photos, tuple(args.train_size))
             train = run_phase("train", photo_dir=work / "train", out=work / "trained",
                               cache=work / "cache", device="auto", epochs=args.epochs)
+    report(rows, costs_of, regions, startup, train, args)
+    return 0
+
+
+def report(rows, costs_of, regions, startup, train, args) -> None:
     print()
-    print(f"{'device':<24}{'e2e photos/s':>14}{'backbone photos/s':>19}{'load s':>8}"
-          f"{'import s':>10}{'peak RSS MB':>13}{'peak GPU MB':>13}{'load avg':>10}")
+    print(f"{'photos':<13}{'device':<10}{'decode':>8}{'backbone':>10}{'floor':>8}{'e2e':>8}"
+          f"{'ratio':>7}{'CPU/photo':>11}{'peak RSS':>10}{'load':>6}")
+    print(f"{'':<13}{'':<10}{'core-s':>8}{'core-s':>10}{'ph/s':>8}{'ph/s':>8}{'':>7}"
+          f"{'core-s':>11}{'MB':>10}{'':>6}")
     for r in rows:
-        gpu = f"{r['peak_gpu_mb']:.0f}" if "peak_gpu_mb" in r else "-"
-        print(f"{r['device'][:23]:<24}{r['e2e_ps']:>14.2f}{r['backbone_ps']:>19.2f}"
-              f"{r['load_s']:>8.2f}{r['import_s']:>10.2f}{r['peak_rss_mb']:>13.0f}{gpu:>13}"
-              f"{r['load_avg']:>10.1f}")
-    print(f"(batch {args.batch_size}, best of {args.reps}; 'load avg' is the machine's "
+        print(f"{r['kind']:<13}{r['device'][:9]:<10}{r['decode']:>8.3f}{r['backbone']:>10.3f}"
+              f"{r['floor_ps']:>8.1f}{r['e2e_ps']:>8.1f}{r['ratio']:>7.2f}{r['cpu']:>11.3f}"
+              f"{r['rss']:>10.0f}{r['load']:>6.1f}")
+    for dev, c in costs_of.items():
+        line = f"bare backbone on {dev}: {c['backbone_ps']:.1f} photos/s ({c['threads']} threads)"
+        if "channels_last_core_s" in c:
+            line += (f"; channels-last {c['channels_last_core_s']:.3f} core-s/photo vs "
+                     f"{c['backbone_core_s']:.3f} (not used: see docs/SPEED.md)")
+        if "backbone_bf16_ps" in c:
+            line += f"; bf16 autocast {c['backbone_bf16_ps']:.1f} photos/s"
+        print(line + f"; load {c['load_avg']:.1f}")
+    cpu = next(r for r in rows if r["kind"] == "12mp-jpeg" and r["device"] == "cpu")
+    base = cpu["decode"] + cpu["backbone"]
+    u, c = regions["uncertain_s"], regions["confident_s"]
+    print(f"after the model, per photo (regions, place names, rows written): uncertain "
+          f"({regions['cells'][0]} + {regions['cells'][1]} region cells, "
+          f"{regions['surface_cells']} surface cells) {1e3 * u:.1f} ms, confident (1 cell) "
+          f"{1e3 * c:.1f} ms, plain polygon union {1e3 * regions['plain_union_s']:.0f} ms; "
+          f"a 12 MP photo costs {(base + u) / (base + c):.2f}x a confident one "
+          f"(load {regions['load_avg']:.1f})")
+    print(f"start-up: imports {startup['import_s']:.2f} s + bundle {startup['load_s']:.2f} s + "
+          f"first prediction {startup['first_s']:.2f} s = {startup['total_s']:.2f} s "
+          f"(load {startup['load_avg']:.1f})")
+    print(f"(core-s: CPU seconds per photo, decoding in one thread, backbone with one torch "
+          f"thread; floor = cores / (decode + backbone); ratio = e2e / floor; e2e is the best "
+          f"of {args.reps} runs of the real predict, batch {args.batch_size}; 'load' is the "
           "1-minute load when the phase ended: above the core count, other work competed)")
     if train:
         print(f"\ntrain --photos: {train['photos']} photos ({args.train_size[0]}x"
@@ -255,7 +288,10 @@ def main() -> int:
               f"({train['train_ps']:.0f} photos/s), total {train['total_s']:.0f} s, peak RSS "
               f"{train['peak_rss_mb']:.0f} MB; validation acc@2500km "
               f"{100 * train['val_acc_2500']:.0f}% vs prior {100 * train['prior_acc_2500']:.0f}%")
-    return 0
+    print()
+    for r in rows:
+        suffix = "" if r["device"] == "cpu" else "-cuda"
+        print(f"floor ratio {r['kind']}{suffix}: {r['ratio']:.2f}")
 
 
 if __name__ == "__main__":

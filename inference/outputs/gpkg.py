@@ -105,8 +105,13 @@ def _ogr_geometry(geom, multipolygon: bool):
 
 
 def _write_rows(ds, layer, spec: LayerDef, rows: Iterable[Row],
-                is_cancelled: Callable[[], bool] | None) -> int:
-    """All rows of one layer in one transaction; returns the number written."""
+                is_cancelled: Callable[[], bool] | None, shapes: dict | None = None) -> int:
+    """All rows of one layer in one transaction; returns the number written.
+
+    ``shapes`` (id of a shapely geometry -> (geometry, OGR geometry)) keeps the OGR
+    geometries of cell polygons, which recur in every chunk: the cell polygons are cached
+    shapely objects, so their WKB conversion is done once per run, not once per row.
+    """
     defn = layer.GetLayerDefn()
     index = {f.name: defn.GetFieldIndex(f.name) for f in spec.fields}
     multi = spec.geometry == "MultiPolygon"
@@ -120,16 +125,17 @@ def _write_rows(ds, layer, spec: LayerDef, rows: Iterable[Row],
             feat = ogr.Feature(defn)
             for name, value in row.values.items():
                 i = index.get(name, -1)
-                if i < 0:
-                    continue  # a value the schema does not carry (e.g. an extra level)
-                if value is None:
-                    feat.SetFieldNull(i)
+                if i >= 0:  # else a value the schema does not carry (e.g. an extra level)
+                    _set_field(feat, i, value)
+            geom = row.geometry
+            if spec.geometry is not None and geom is not None and not geom.is_empty:
+                if shapes is None:
+                    feat.SetGeometry(_ogr_geometry(geom, multi))
                 else:
-                    feat.SetField(i, schema.safe_text(value) if isinstance(value, str)
-                                  else value)
-            if spec.geometry is not None and row.geometry is not None \
-                    and not row.geometry.is_empty:
-                feat.SetGeometry(_ogr_geometry(row.geometry, multi))
+                    known = shapes.get(id(geom))
+                    if known is None or known[0] is not geom:
+                        known = shapes[id(geom)] = (geom, _ogr_geometry(geom, multi))
+                    feat.SetGeometry(known[1])
             if layer.CreateFeature(feat) != 0:
                 raise _fail(f"cannot write feature {n} of layer {spec.name}")
             n += 1
@@ -139,6 +145,20 @@ def _write_rows(ds, layer, spec: LayerDef, rows: Iterable[Row],
     if ds.CommitTransaction() != 0:
         raise _fail(f"cannot commit layer {spec.name}")
     return n
+
+
+def _set_field(feat, i: int, value) -> None:
+    """``Feature.SetField`` without its per-call type dispatch for the common types (the
+    same OGR setters it would pick)."""
+    kind = type(value)
+    if value is None:
+        feat.SetFieldNull(i)
+    elif kind is str:
+        feat.SetFieldString(i, schema.safe_text(value))
+    elif kind is int:
+        feat.SetFieldInteger64(i, value)
+    else:
+        feat.SetField(i, schema.safe_text(value) if isinstance(value, str) else value)
 
 
 def _write_styles(ds, layers: Mapping[str, object], styles: Mapping[str, str]) -> int:
@@ -226,6 +246,7 @@ class GeoPackageWriter(RunWriter):
         self.tmp = temp_path_for(self.path)
         self.n_preds = self.n_fails = 0
         self._layers: dict = {}
+        self._shapes: dict = {}  # cell polygons as OGR geometries, see _write_rows
         self._specs = schema.layer_defs(cells.num_levels)
         driver = ogr.GetDriverByName("GPKG")
         if driver is None:
@@ -256,7 +277,9 @@ class GeoPackageWriter(RunWriter):
                 raise WriteCancelled("GeoPackage writing cancelled")
             rows = _chunk_rows(spec, self.path, preds, fails, self.cells, self.run, regions,
                                places)
-            _write_rows(self._ds, self._layers[spec.name], spec, rows, self.is_cancelled)
+            cached = spec.name == schema.SURFACE or spec.name.startswith(schema.CELLS_PREFIX)
+            _write_rows(self._ds, self._layers[spec.name], spec, rows, self.is_cancelled,
+                        self._shapes if cached else None)
         self.n_preds += len(preds)
         self.n_fails += len(fails)
 
@@ -285,6 +308,7 @@ class GeoPackageWriter(RunWriter):
 
     def _close(self) -> None:
         self._layers.clear()
+        self._shapes.clear()
         self._ds = None  # closes the file: SQLite finishes writing here
 
     def abort(self) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import shapely
 from pyproj import Geod
 from shapely.geometry import MultiPolygon, Point, Polygon
@@ -34,6 +35,8 @@ DEFAULT_MASSES = (0.5, 0.9)
 # leaves near-duplicate vertices that turn invalid once written as text (WKT, GeoJSON).
 # Snapping the union to 1e-9 degrees (0.1 mm) removes them at no cost in accuracy.
 GRID_DEG = 1e-9
+# Up to this many cells a plain overlay is as quick as the arrangement (cell_coverage.py)
+FEW_CELLS = 8
 
 
 @dataclass(frozen=True)
@@ -68,17 +71,34 @@ def geodesic_area_km2(geom: BaseGeometry) -> float:
     Rings are measured one by one (shell minus holes, absolute values) because pyproj
     returns signed areas and a union may hand back either orientation.  No shapely
     ``orient``: inside QGIS it can resolve to QGIS's older GEOS and crash the process.
+    A region of an uncertain photo has hundreds of small holes (slivers between cells of
+    different levels) and the same holes come back photo after photo, so ring areas are
+    remembered by their coordinates.
     """
     total = 0.0
     for poly in as_multipolygon(geom).geoms:
-        total += abs(_ring_area(poly.exterior.coords))
-        total -= sum(abs(_ring_area(r.coords)) for r in poly.interiors)
+        rings = shapely.get_rings(poly)
+        xy, which = shapely.get_coordinates(rings, return_index=True)
+        bounds = np.flatnonzero(np.diff(which)) + 1
+        areas = [abs(_ring_area(r)) for r in np.split(xy, bounds)]
+        total += areas[0]
+        total -= sum(areas[1:])
     return total / 1e6
 
 
-def _ring_area(coords) -> float:
-    lons, lats = zip(*[(c[0], c[1]) for c in coords])
-    return _GEOD.polygon_area_perimeter(lons, lats)[0]
+_RING_AREAS: dict[bytes, float] = {}
+_RING_AREAS_MAX = 200_000
+
+
+def _ring_area(xy: np.ndarray) -> float:
+    key = xy.tobytes()
+    area = _RING_AREAS.get(key)
+    if area is None:
+        if len(_RING_AREAS) >= _RING_AREAS_MAX:
+            _RING_AREAS.clear()
+        area = _RING_AREAS[key] = _GEOD.polygon_area_perimeter(
+            np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]))[0]
+    return area
 
 
 def credible_prefix(sorted_probs: Sequence[float], mass: float) -> int:
@@ -94,11 +114,15 @@ def credible_prefix(sorted_probs: Sequence[float], mass: float) -> int:
     return len(sorted_probs)
 
 
-def credible_region(prediction: Prediction, mass: float) -> Region:
+def credible_region(prediction: Prediction, mass: float,
+                    finest: tuple[str, ...] | None = None) -> Region:
     """Smallest set of the finest cells, taken by decreasing probability, holding `mass`.
 
     ``prediction.finest`` is already sorted by decreasing probability; it is sorted again
     (stably) so hand-made records with another order still get the right region.
+    ``finest``: the tokens of all finest cells of the model, when known; a region of many
+    of them is then dissolved through their arrangement (cell_coverage.py), which gives
+    the same polygon at a fraction of the cost.
     """
     if not 0.0 < mass <= 1.0:
         raise ValueError(f"mass must be in (0, 1], got {mass}")
@@ -107,15 +131,24 @@ def credible_region(prediction: Prediction, mass: float) -> Region:
     covered = float(sum(float(c.probability) for c in cells[:n]))
     if n == 0:
         return Region(mass, 0.0, 0, MultiPolygon(), 0.0)
-    polys = [cell_polygon(c.token) for c in cells[:n]]
-    geom = as_multipolygon(shapely.set_precision(shapely.union_all(polys), GRID_DEG))
+    tokens = [c.token for c in cells[:n]]
+    geom = None
+    if finest and n > FEW_CELLS:
+        from .cell_coverage import coverage_for
+
+        coverage = coverage_for(finest)
+        if coverage.knows(tokens):
+            geom = coverage.union(tokens)
+    if geom is None:
+        polys = [cell_polygon(t) for t in tokens]
+        geom = as_multipolygon(shapely.set_precision(shapely.union_all(polys), GRID_DEG))
     return Region(float(mass), float(covered), n, geom, geodesic_area_km2(geom))
 
 
-def credible_regions(prediction: Prediction,
-                     masses: Iterable[float] = DEFAULT_MASSES) -> tuple[Region, ...]:
+def credible_regions(prediction: Prediction, masses: Iterable[float] = DEFAULT_MASSES,
+                     finest: tuple[str, ...] | None = None) -> tuple[Region, ...]:
     """Regions for several masses (by default the 50 % and 90 % the outputs report)."""
-    return tuple(credible_region(prediction, m) for m in masses)
+    return tuple(credible_region(prediction, m, finest) for m in masses)
 
 
 def contains(region: Region, lat: float, lon: float) -> bool:

@@ -213,10 +213,12 @@ def _point(lat: float, lon: float) -> Point | None:
     return Point(float(lon), float(lat))
 
 
-def photo_regions(preds: Sequence[Prediction]) -> list[tuple[Region, ...]]:
+def photo_regions(preds: Sequence[Prediction],
+                  finest: tuple[str, ...] | None = None) -> list[tuple[Region, ...]]:
     """The REGION_MASSES regions of every photo; compute once and pass to the row
-    functions, since dissolving hundreds of cells per photo is the slow part."""
-    return [credible_regions(p, REGION_MASSES) for p in preds]
+    functions, since dissolving hundreds of cells per photo is the slow part.
+    ``finest``: the model's finest cell tokens, which make large regions cheap."""
+    return [credible_regions(p, REGION_MASSES, finest) for p in preds]
 
 
 # ---------------------------------------------------------------------------- rows

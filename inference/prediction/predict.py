@@ -1,8 +1,9 @@
 """Photos in, Prediction records out: batching, device choice, decoding overlap.
 
-Decoding a phone photo costs more than the network on a small CPU, so a thread pool
+Decoding a phone photo costs as much as the network on a small CPU, so a thread pool
 decodes the next batches (with JPEG draft scaling, see photos.py) while the model runs
-the current one.  At most two batches are in flight, which keeps memory flat however
+the current one in a thread of its own, and the caller works on the records before
+(prefetch.py).  At most a few batches are in flight, which keeps memory flat however
 many photos there are.  A photo that fails becomes a PhotoFailure and the batch goes on.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -21,6 +22,7 @@ from ..geo import haversine_km
 from ..modeling.calibration import finest_log_probs
 from ..modeling.decision import choose_cells, neighbourhood
 from .photos import PhotoError, PhotoInfo, find_photos, read_photo
+from .prefetch import ahead, prefetch
 from .records import Candidate, CellProbability, Prediction, PhotoFailure
 from ..constraints.base import Constraints
 
@@ -30,6 +32,8 @@ Result = Union[Prediction, PhotoFailure]
 FINEST_MASS = 0.99  # keep finest cells until this much probability is covered
 FINEST_CAP = 500
 LEVEL_TOP = 5
+DECODE_AHEAD = 2  # batches decoded or decoding ahead of the model
+MODEL_AHEAD = 1  # batches of records the model may have ready ahead of the caller
 
 
 def in_chunks(records: Iterable[Result], size: int
@@ -165,28 +169,22 @@ class Predictor:
             done += 1
             yield PhotoFailure(str(path), reason)
         batches = [paths[i:i + self.batch_size] for i in range(0, len(paths), self.batch_size)]
-        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
-            pending: List = []
-            for nxt in range(min(2, len(batches))):
-                pending.append(self._submit(pool, batches[nxt]))
-            queued = len(pending)
-            while pending:
+        decode = partial(decode_for_model, size=self.size, ten_crop=self.ten_crop)
+        # decoding runs ahead in threads, the model in a thread of its own: while the
+        # caller dissolves regions and writes rows, the next photos are on their way
+        decoded = prefetch(batches, decode, self.decode_workers, depth=DECODE_AHEAD)
+        results = ahead(decoded, self._predict_decoded, depth=MODEL_AHEAD, name="model")
+        try:
+            for records in results:
                 if should_stop and should_stop():
-                    pool.shutdown(wait=False, cancel_futures=True)
                     return
-                decoded = list(pending.pop(0))
-                if queued < len(batches):
-                    pending.append(self._submit(pool, batches[queued]))
-                    queued += 1
-                for record in self._predict_decoded(decoded):
+                for record in records:
                     done += 1
                     yield record
                 if progress:
                     progress(done, total)
-
-    def _submit(self, pool, batch):
-        n = len(batch)
-        return pool.map(decode_for_model, batch, [self.size] * n, [self.ten_crop] * n)
+        finally:
+            results.close()
 
     def _predict_decoded(self, decoded) -> List[Result]:
         ok = [(i, d) for i, d in enumerate(decoded) if not isinstance(d, PhotoFailure)]

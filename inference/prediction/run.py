@@ -71,6 +71,7 @@ def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[Ru
 
     result = RunResult(run)
     t0 = time.perf_counter()
+    finest = tuple(c.token for c in predictor.bundle.cells.levels[-1].cells)
 
     def records():
         for record in predictor.run(photos, progress=progress, should_stop=should_stop):
@@ -80,7 +81,7 @@ def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[Ru
 
     try:
         for preds, fails in in_chunks(records(), max(1, int(chunk_size or CHUNK))):
-            chunk = Chunk(preds, fails, photo_regions(preds),
+            chunk = Chunk(preds, fails, photo_regions(preds, finest),
                           place_names([(p.lat, p.lon) for p in preds]) if preds else [])
             for w in writers:
                 w.add(chunk.predictions, chunk.failures, regions=chunk.regions,
