@@ -34,6 +34,7 @@ class GeoDecoderPlugin:
         self.pick_layer_id = None  # the Predictions layer it picks from
         self.drop_handler = None  # opens a run's GeoPackage dropped on QGIS
         self.exporter = None  # Export run…: runs the export tasks
+        self.reporter = None  # Case report…: runs the report tasks
         self.translator: Optional[QTranslator] = None
 
     # -------------------------------------------------------------- Processing
@@ -99,7 +100,7 @@ class GeoDecoderPlugin:
         from .services.run_service import describe_outcome
 
         dock.runRequested.connect(service.start)
-        dock.cancelRequested.connect(service.cancel)
+        dock.cancelRequested.connect(self._cancel)
         service.runStarted.connect(dock.run_started)
         service.progressChanged.connect(dock.set_progress)
         service.countChanged.connect(dock.set_count)
@@ -133,37 +134,60 @@ class GeoDecoderPlugin:
         dock.basemapRequested.connect(basemap)
         dock.pickRequested.connect(self.set_pick_tool)
         dock.caseReportRequested.connect(self.write_case_reports)
+        from .services.case_report_task import CaseReporter
 
-    def write_case_reports(self, folder: str) -> int:
+        self.reporter = CaseReporter()
+        self.reporter.reportProgress.connect(self._report_progress)
+        self.reporter.reportFinished.connect(self._report_finished)
+
+    def write_case_reports(self, folder: str):
         """Case report… : a PDF per selected photo of the shown run (every photo when none
-        is selected) in `folder`; returns how many were written.  On the main thread,
-        as QGIS exports layouts; the dock's progress bar follows it."""
-        from qgis.PyQt.QtCore import QEventLoop
-        from qgis.PyQt.QtWidgets import QApplication
-
-        from .services.case_report import CaseReportError, write_case_reports
-
+        is selected) in `folder`, written by a background task (the dock's progress bar
+        and status follow it, its Cancel stops it); returns the task, or None when there
+        is nothing to start."""
         dock = self.ensure_dock()
+        if self.reporter.task is not None:
+            dock.status.setText(tr("Case reports are still being written: wait for them "
+                                   "or cancel."))
+            return None
+        if self.service.task is not None:
+            dock.status.setText(tr("A geolocation is running: write the case reports when "
+                                   "it has ended."))
+            return None
         target = self.service.report_target()
         if target is None:
             dock.status.setText(tr("No run to report on: run the geolocation or open a run."))
-            return 0
+            return None
+        from .services.case_report_task import progress_text
 
-        def progress(done: int, total: int) -> None:
-            dock.progress.setValue(int(100 * done / max(total, 1)))
-            QApplication.processEvents(QEventLoop.ExcludeUserInputEvents)
+        total = len(target[1]) if target[1] is not None else None
+        task = self.reporter.start(target[0], folder, target[1])
+        dock.progress.setValue(0)
+        dock.cancel_button.setEnabled(True)  # cancels the reports (no run is going)
+        dock.run_button.setEnabled(False)
+        dock.report_button.setEnabled(False)
+        dock.status.setText(progress_text(0, total) if total else
+                            tr("Writing case reports…"))
+        return task
 
-        QApplication.setOverrideCursor(Qt.WaitCursor)
-        try:
-            result = write_case_reports(target[0], folder, target[1], progress=progress)
-        except (CaseReportError, OSError, RuntimeError) as exc:
-            dock.status.setText(tr("No case report written: {error}").format(error=exc))
-            return 0
-        finally:
-            QApplication.restoreOverrideCursor()
-        dock.status.setText(tr("{n} case report(s) written to {folder}").format(
-            n=len(result.written), folder=result.out_dir))
-        return len(result.written)
+    def _report_progress(self, done: int, total: int) -> None:
+        from .services.case_report_task import progress_text
+
+        if self.dock is not None:
+            self.dock.progress.setValue(int(100 * done / max(total, 1)))
+            self.dock.status.setText(progress_text(done, total))
+
+    def _report_finished(self, outcome) -> None:
+        if self.dock is not None:
+            self.dock.report_button.setEnabled(True)
+            self.dock.run_ended(outcome.message)  # the Cancel button off, Run as it was
+
+    def _cancel(self) -> None:
+        """The dock's Cancel: the reports being written, else the geolocation."""
+        if self.reporter is not None and self.reporter.task is not None:
+            self.reporter.cancel()
+        elif self.service is not None:
+            self.service.cancel()
 
     def open_run(self, path: str) -> bool:
         """A saved run (Open run… or a GeoPackage dropped on QGIS) added as a run, its
@@ -254,6 +278,11 @@ class GeoDecoderPlugin:
             self.exporter.exportFinished.disconnect()
             self.exporter.cancel()
             self.exporter = None
+        if self.reporter is not None:  # reports being written stop, unheard
+            self.reporter.reportProgress.disconnect()
+            self.reporter.reportFinished.disconnect()
+            self.reporter.cancel()
+            self.reporter = None
         if self.service is not None:
             try:
                 self.service.project.layersWillBeRemoved.disconnect(self._pick_layer_removed)

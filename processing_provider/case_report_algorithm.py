@@ -1,8 +1,9 @@
 """Processing algorithm geodecoder:case_report: a PDF per photo of a run, headless.
 
 ``qgis_process run geodecoder:case_report -- INPUT=run.gpkg OUTPUT=reports/`` writes the
-reports of every geolocated photo of the run (``services.case_report``).  Print layouts
-render on the main thread, so the algorithm says FlagNoThreading; a GeoPackage that is
+reports of every geolocated photo of the run (``services.case_report``).  It runs in
+Processing's background thread like any algorithm: the reports' layouts render into
+private projects made in that thread, never the user's layers.  A GeoPackage that is
 not a run is a QgsProcessingException that says so, and a photo that has gone missing
 still gets its report, which says it is missing.
 """
@@ -35,9 +36,6 @@ class CaseReportAlgorithm(QgsProcessingAlgorithm):
 
     def groupId(self) -> str:  # noqa: N802
         return "geolocation"
-
-    def flags(self):
-        return super().flags() | QgsProcessingAlgorithm.FlagNoThreading
 
     def shortHelpString(self) -> str:  # noqa: N802
         return tr("Writes a PDF case report per photo of a GeoDecoder run (INPUT: the run's "

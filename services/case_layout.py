@@ -4,7 +4,8 @@ Page 1 answers "where, and how sure?": the map (big), the photo and where the mo
 looked, the candidates, the EXIF facts with the conflict flag, and the caveat.  Page 2
 is the record: the chain of custody, the constraints and every parameter of the run.
 Positions are millimetres on the page; text is exported as text (not outlines) so a
-report can be searched and its hashes copied.  Layouts render on the main thread only.
+report can be searched and its hashes copied.  A layout and its private project may be
+built and exported in a worker thread (``case_report``); they must then stay in it.
 """
 
 from __future__ import annotations

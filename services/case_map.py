@@ -2,10 +2,15 @@
 
 The layers live in a private QgsProject made for the report, not in the user's: a
 report written from the dock neither adds nor restyles anything on their map, and one
-written by ``qgis_process`` needs no project at all.  The basemap is the world map QGIS
-ships (``basemap.world_map_path``), so a report renders the same without internet.
-Styles are set here, not taken from the run: a report reads the same whatever a user
-did to the layers' styles.
+written by ``qgis_process`` needs no project at all.  The run's features are copied into
+memory layers through a read-only OGR dataset: QGIS's own OGR provider opens a
+GeoPackage for update (a subset string made it rewrite the file, so its SHA-256 in the
+report changed from one report to the next, and made the next layer of the same file
+fail with "unable to open database file"), and a report written in a background task
+then shares no connection with the project's layers of the same run.  The basemap is
+the world map QGIS ships (``basemap.world_map_path``), so a report renders the same
+without internet.  Styles are set here, not taken from the run: a report reads the same
+whatever a user did to the layers' styles.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from osgeo import ogr
 from qgis.core import (
+    QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsFillSymbol,
     QgsGeometry,
@@ -56,7 +63,7 @@ class CaseMap:
 
 
 def _photo_filter(path: str) -> str:
-    return "\"photo_path\" = '{}'".format(path.replace("'", "''"))
+    return "photo_path = '{}'".format(path.replace("'", "''"))
 
 
 def _rules(layer: QgsVectorLayer, rules) -> None:
@@ -92,13 +99,42 @@ def _label(layer: QgsVectorLayer, expression: str, size: float, placement=None) 
     layer.setLabelsEnabled(True)
 
 
-def _gpkg_layer(path: str, name: str, title: str, subset: str = "") -> Optional[QgsVectorLayer]:
-    layer = QgsVectorLayer(f"{path}|layername={name}", title, "ogr")
-    if not layer.isValid():
+def _gpkg_layer(path: str, name: str, title: str, geometry: str, fields: str,
+               where: str = "") -> Optional[QgsVectorLayer]:
+    """The features of layer `name` of the GeoPackage `path` (those matching the OGR
+    `where`) in a memory layer of `geometry` with `fields` ("name:type&..."); None when
+    the file or layer cannot be read."""
+    ds = ogr.Open(path, 0)  # read-only: a report never changes the run it reports on
+    if ds is None:
         return None
-    layer.setLabelsEnabled(False)  # the run's stored style may label; the report says
-    if subset:
-        layer.setSubsetString(subset)
+    try:
+        source = ds.GetLayerByName(name)
+        if source is None:
+            return None
+        if where and source.SetAttributeFilter(where) != 0:
+            return None
+        layer = QgsVectorLayer(f"{geometry}?crs=EPSG:4326&field=" + fields.replace(
+            "&", "&field="), title, "memory")
+        names = layer.fields().names()
+        features = []
+        for row in source:
+            feature = QgsFeature(layer.fields())
+            ref = row.GetGeometryRef()
+            if ref is not None:
+                geom = QgsGeometry()
+                geom.fromWkb(bytes(ref.ExportToIsoWkb()))
+                if geometry.startswith("Multi"):
+                    geom.convertToMultiType()
+                feature.setGeometry(geom)
+            for i, field in enumerate(names):
+                idx = row.GetFieldIndex(field)
+                if idx >= 0 and row.IsFieldSetAndNotNull(idx):
+                    feature.setAttribute(i, row.GetField(idx))
+            features.append(feature)
+    finally:
+        ds = None
+    layer.dataProvider().addFeatures(features)
+    layer.updateExtents()
     return layer
 
 
@@ -114,8 +150,8 @@ def _basemap() -> Optional[QgsVectorLayer]:
 
 
 def _regions(run: RunFacts, photo: PhotoFacts) -> Optional[QgsVectorLayer]:
-    layer = _gpkg_layer(run.gpkg_path, REGIONS, tr("Credible regions"),
-                        _photo_filter(photo.photo_path))
+    layer = _gpkg_layer(run.gpkg_path, REGIONS, tr("Credible regions"), "MultiPolygon",
+                        "mass:double", _photo_filter(photo.photo_path))
     if layer is None:
         return None
     _rules(layer, [
@@ -130,23 +166,26 @@ def _regions(run: RunFacts, photo: PhotoFacts) -> Optional[QgsVectorLayer]:
 def _constraints(run: RunFacts) -> Optional[QgsVectorLayer]:
     if not run.constraints:
         return None
-    layer = _gpkg_layer(run.gpkg_path, CONSTRAINTS, tr("Constraints"))
+    layer = _gpkg_layer(run.gpkg_path, CONSTRAINTS, tr("Constraints"), "MultiPolygon",
+                        "kind:string&mode:string&label:string")
     if layer is None:
         return None
-    _rules(layer, [
-        (tr("Constraint: only inside"), "\"mode\" = 'include'", QgsFillSymbol.createSimple(
-            {"color": "0,0,0,0", "outline_color": "35,139,69", "outline_width": "0.6",
-             "outline_style": "dash"})),
-        (tr("Constraint: excluded"), "\"mode\" <> 'include'", QgsFillSymbol.createSimple(
-            {"color": "120,120,120,70", "outline_color": "90,90,90", "outline_width": "0.4",
-             "outline_style": "dot"})),
-    ])
+    modes = {c.mode == "include" for c in run.constraints}  # a legend entry per mode used
+    _rules(layer, [rule for include, rule in (
+        (True, (tr("Constraint: only inside"), "\"mode\" = 'include'",
+                QgsFillSymbol.createSimple({"color": "0,0,0,0", "outline_color": "35,139,69",
+                                            "outline_width": "0.6", "outline_style": "dash"}))),
+        (False, (tr("Constraint: excluded"), "\"mode\" <> 'include'",
+                 QgsFillSymbol.createSimple({"color": "120,120,120,70",
+                                             "outline_color": "90,90,90",
+                                             "outline_width": "0.4",
+                                             "outline_style": "dot"})))) if include in modes])
     return layer
 
 
 def _candidates(run: RunFacts, photo: PhotoFacts) -> Optional[QgsVectorLayer]:
-    layer = _gpkg_layer(run.gpkg_path, CANDIDATES, tr("Top candidates (rank)"),
-                        _photo_filter(photo.photo_path))
+    layer = _gpkg_layer(run.gpkg_path, CANDIDATES, tr("Top candidates (rank)"), "Point",
+                        "rank:integer", _photo_filter(photo.photo_path))
     if layer is None:
         return None
     layer.setRenderer(QgsSingleSymbolRenderer(QgsMarkerSymbol.createSimple(
@@ -249,8 +288,10 @@ def grid_interval(span_deg: float) -> float:
 
 
 def build_case_map(run: RunFacts, photo: PhotoFacts) -> CaseMap:
-    """The report's layers for `photo`, in a new private project."""
+    """The report's layers for `photo`, in a new private project (made in the calling
+    thread: a report task builds it in its worker, never touching the user's)."""
     project = QgsProject()
+    project.setCrs(QgsCoordinateReferenceSystem("EPSG:4326"))  # the layout's maps need one
     basemap = _basemap()
     regions = _regions(run, photo)
     layers = [

@@ -7,9 +7,13 @@ is honest (``case_attention``), puts it all into words (``case_text``) and pictu
 (``case_layout``) per photo.  The dock's "Case report…" button and the Processing
 algorithm ``geodecoder:case_report`` are thin callers.
 
-Layouts render on the main thread (the Processing algorithm says so with
-FlagNoThreading).  Each PDF is written to a temporary sibling and moved onto its name
-when complete, so a failed export never replaces a good report.  A photo that has gone
+Everything here runs in the calling thread and touches nothing of the user's project:
+the map's layers live in a private QgsProject made for each report (``case_map``) and
+the layout is painted onto a QPdfWriter, which Qt allows off the GUI thread.  So the
+dock writes reports in a ``QgsTask`` (``case_report_task``) and the Processing
+algorithm runs in Processing's background thread, like any other.  Each PDF is written
+to a temporary sibling and moved onto its name when complete, so a failed or cancelled
+export never replaces a good report nor leaves half of one.  A photo that has gone
 missing still gets its report, which says so.
 """
 
@@ -72,7 +76,10 @@ def write_case_reports(gpkg_path: str, out_dir: str, photos: Optional[Iterable[s
                        should_stop: Optional[Callable[[], bool]] = None) -> CaseReportResult:
     """A PDF per photo of the run `gpkg_path` (or per photo of `photos`, paths as the
     run recorded them) in `out_dir`, created if needed.  CaseReportError when the file
-    is not a run, holds no geolocated photo, or `photos` names one it does not hold."""
+    is not a run, holds no geolocated photo, or `photos` names one it does not hold.
+    `progress(done, total)` follows the written reports; once `should_stop()` says so,
+    no further report is started and the one under way is dropped before its export
+    (the result then lists the complete reports only)."""
     run = read_run(gpkg_path)
     chosen = _chosen(run, photos)
     os.makedirs(out_dir, exist_ok=True)
@@ -85,7 +92,9 @@ def write_case_reports(gpkg_path: str, out_dir: str, photos: Optional[Iterable[s
             if should_stop is not None and should_stop():
                 break
             pdf = os.path.join(result.out_dir, report_name(photo, taken))
-            write_one(context, photo, source, pdf, os.path.join(scratch, str(i)))
+            if write_one(context, photo, source, pdf, os.path.join(scratch, str(i)),
+                         should_stop) is None:
+                break
             result.written.append((photo.photo_path, pdf))
             if progress is not None:
                 progress(i + 1, len(chosen))
@@ -129,12 +138,16 @@ def _sha256_or_reason(path: str) -> str:
 
 
 def write_one(context: _RunContext, photo: PhotoFacts, source: AttentionSource, pdf: str,
-              scratch: str) -> str:
-    """One photo's report at `pdf` (atomically); `scratch` is a folder for its images."""
+              scratch: str, should_stop: Optional[Callable[[], bool]] = None
+              ) -> Optional[str]:
+    """One photo's report at `pdf` (atomically); `scratch` is a folder for its images.
+    None, with nothing written, when `should_stop()` says so before the export."""
     os.makedirs(scratch, exist_ok=True)
     custody = custody_of(photo, context.run.gpkg_path)
     maps = source.for_photo(custody.path, custody)
     sheet = make_sheet(context, photo, custody, maps, scratch)
+    if should_stop is not None and should_stop():
+        return None
     case_map = build_case_map(context.run, photo)
     layout = build_layout(case_map.project, sheet, case_map)
     tmp = temp_sibling(Path(pdf), ".pdf")

@@ -31,10 +31,11 @@ def short_caveat() -> str:
 
 
 def percent(p: Optional[float]) -> str:
-    """A probability as a person reads it: one decimal under 10 % so 0.4 % is not 0 %."""
+    """A probability as a person reads it: one decimal under 10 % so 0.4 % is not 0 %,
+    and over 99 % so the 99.5 % a constraint removed is not "100%" (all of it)."""
     if p is None:
         return "–"
-    return f"{p:.1%}" if p < 0.1 else f"{p:.0%}"
+    return f"{p:.1%}" if p < 0.1 or 0.99 < p < 1.0 else f"{p:.0%}"
 
 
 def km2(value: Optional[float]) -> str:
@@ -58,6 +59,11 @@ def prediction_lines(photo: PhotoFacts) -> list[str]:
                  a50=km2(photo.region50_km2), a90=km2(photo.region90_km2))]
     if cells:
         lines.append(tr("Best cell per level (coarse → fine): {cells}").format(cells=cells))
+    top = photo.candidates[0] if photo.candidates else None
+    if top is not None and top.probability > photo.confidence + 1e-6:
+        lines.append(tr("The point is the centre of the most probable neighbourhood of "
+                        "cells, not the single most probable cell (candidate 1, {p}).")
+                     .format(p=percent(top.probability)))
     return lines
 
 

@@ -1,18 +1,21 @@
 """Case reports: a real run of the default model on the sample photos, written as PDFs by
-the service, the Processing algorithm and the dock's button, read back with pdftotext."""
+the service, the Processing algorithm (in a background task too) and the dock's button
+(a QgsTask: progress, cancel), read back with pdftotext."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 from osgeo import ogr
 from qgis.core import QgsApplication, QgsProcessingException, QgsRectangle
 
-from tests.test_plugin_fixtures import ROOT, import_plugin
+from tests.test_plugin_fixtures import ROOT, import_plugin, spin_until
 
 import_plugin()
 from geodecoder.processing_provider.provider import GeoDecoderProvider  # noqa: E402
@@ -204,7 +207,7 @@ def test_the_processing_algorithm_writes_the_reports(provider, run_gpkg, tmp_pat
     import processing
 
     alg = QgsApplication.processingRegistry().algorithmById(ALG)
-    assert alg.flags() & alg.FlagNoThreading
+    assert not alg.flags() & alg.FlagNoThreading  # runs in the background (test below)
     out = tmp_path / "reports"
     result = processing.run(ALG, {"INPUT": str(run_gpkg), "ATTENTION": False,
                                   "OUTPUT": str(out)})
@@ -225,6 +228,149 @@ def test_the_processing_algorithm_writes_the_reports(provider, run_gpkg, tmp_pat
         processing.run(ALG, {"INPUT": str(other), "OUTPUT": str(tmp_path / "none")})
 
 
+def test_the_processing_algorithm_runs_in_a_background_task(provider, run_gpkg, tmp_path):
+    """What the Processing dialog does: the algorithm in a QgsProcessingAlgRunnerTask,
+    whose worker thread builds and exports the layouts."""
+    from qgis.core import (QgsProcessingAlgRunnerTask, QgsProcessingContext,
+                           QgsProcessingFeedback, QgsProject)
+
+    alg = QgsApplication.processingRegistry().algorithmById(ALG)
+    context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+    context.setProject(QgsProject.instance())
+    out = tmp_path / "reports"
+    task = QgsProcessingAlgRunnerTask(alg, {"INPUT": str(run_gpkg), "ATTENTION": False,
+                                            "OUTPUT": str(out)}, context, feedback)
+    ended = []
+    task.executed.connect(lambda ok, results: ended.append((ok, results)))
+    QgsApplication.taskManager().addTask(task)
+    assert spin_until(lambda: ended, seconds=300), "the algorithm's task hangs"
+    ok, results = ended[0]
+    assert ok and results["REPORTS"] == 7
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        name for _photo, name in report_names(run_gpkg))
+    assert squeeze("switched off for this report") in pdf_text(out / "sigal_1_jpg.pdf")
+
+
+def report_names(run_gpkg) -> list:
+    taken: set = set()
+    return [(r["photo_path"], report_name(photo_facts(r), taken))
+            for r in _rows(run_gpkg, "predictions")]
+
+
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
+
+
+def same_report(text: str) -> str:
+    """A report's text without its time stamps (each report says when it was written)."""
+    return STAMP.sub("<time>", text)
+
+
+def _render_project() -> bool:
+    """The project's layers drawn on the main thread, as the map canvas does; True when
+    something was drawn."""
+    from qgis.core import QgsMapRendererParallelJob, QgsMapSettings, QgsProject
+    from qgis.PyQt.QtCore import QSize
+
+    layers = list(QgsProject.instance().mapLayers().values())
+    settings = QgsMapSettings()
+    settings.setLayers(layers)
+    settings.setOutputSize(QSize(300, 150))
+    settings.setDestinationCrs(layers[0].crs())
+    settings.setExtent(QgsRectangle(-180, -90, 180, 90))
+    job = QgsMapRendererParallelJob(settings)
+    job.start()
+    job.waitForFinished()
+    image = job.renderedImage()
+    return not image.isNull() and len(set(image.pixel(x, 75) for x in range(0, 300, 5))) > 1
+
+
+def _scratch_dirs() -> set:
+    return set(Path(tempfile.gettempdir()).glob("geodecoder-report-*"))
+
+
+def _dock_report(plugin, run_gpkg, out, monkeypatch):
+    """Open the run, nothing selected (every photo), click Case report…; the task runs."""
+    from qgis.PyQt.QtWidgets import QFileDialog
+
+    assert plugin.open_run(str(run_gpkg))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
+    plugin.dock.report_button.click()
+    task = plugin.reporter.task
+    assert task is not None  # the click started a task and returned
+    return task
+
+
+def test_the_dock_writes_the_reports_in_a_task_and_stays_responsive(
+        plugin, run_gpkg, reports, tmp_path, monkeypatch):
+    from qgis.core import QgsTask
+    from qgis.PyQt.QtCore import QTimer
+
+    from geodecoder.services.basemap import WORLD, add_basemap
+
+    scratch_before = _scratch_dirs()
+    out = tmp_path / "dock-reports"
+    progress, outcomes, ticks = [], [], []
+    plugin.reporter.reportProgress.connect(lambda done, total: progress.append(
+        (done, total, plugin.dock.progress.value())))
+    plugin.reporter.reportFinished.connect(outcomes.append)
+    # meanwhile the main thread draws the project's map (the run's layers read the same
+    # GeoPackage, the world map the same file as the reports' basemap)
+    rendered = []
+    plugin.reporter.reportProgress.connect(lambda *_: rendered.append(_render_project()))
+    add_basemap(WORLD)
+    task = _dock_report(plugin, run_gpkg, out, monkeypatch)
+    assert not plugin.dock.report_button.isEnabled() and plugin.dock.cancel_button.isEnabled()
+    timer = QTimer()  # the main thread's event loop keeps running while the task works
+    timer.timeout.connect(lambda: outcomes or ticks.append(
+        (task.status(), plugin.dock.status.text())))
+    timer.start(20)
+    assert spin_until(lambda: outcomes, seconds=600), "the report task hangs"
+    timer.stop()
+
+    running = [text for status, text in ticks if status == QgsTask.Running]
+    assert len(running) > 10, "the event loop did not run while the reports were written"
+    assert any("Writing case reports: 3 of 7 written" in text for text in running)
+    assert [(d, t) for d, t, _bar in progress] == [(n, 7) for n in range(1, 8)]
+    assert progress[-1][2] == 100
+    assert len(rendered) == 7 and all(rendered)
+    outcome = outcomes[0]
+    assert outcome.ok and not outcome.cancelled and len(outcome.written) == 7
+    assert "7 case report(s) written" in plugin.dock.status.text()
+    assert plugin.dock.report_button.isEnabled() and not plugin.dock.cancel_button.isEnabled()
+    # the same reports as the synchronous service's, but for when they were written
+    synchronous = {Path(pdf).name: pdf for _photo, pdf in reports.written}
+    assert sorted(p.name for p in out.iterdir()) == sorted(synchronous)
+    for pdf in out.iterdir():
+        assert same_report(pdf_text(pdf)) == same_report(pdf_text(synchronous[pdf.name]))
+    assert _scratch_dirs() <= scratch_before  # the task's scratch images are gone
+
+
+def test_cancel_stops_the_reports_and_leaves_no_partial_pdf(plugin, run_gpkg, tmp_path,
+                                                           monkeypatch):
+    scratch_before = _scratch_dirs()
+    out = tmp_path / "cancelled"
+    outcomes = []
+    plugin.reporter.reportFinished.connect(outcomes.append)
+    # the user clicks the dock's Cancel once the first report is written
+    plugin.reporter.reportProgress.connect(
+        lambda done, _total: done == 1 and plugin.dock.cancel_button.click())
+    _dock_report(plugin, run_gpkg, out, monkeypatch)
+    assert spin_until(lambda: outcomes, seconds=600), "the cancelled task hangs"
+    outcome = outcomes[0]
+    assert outcome.cancelled and not outcome.ok
+    assert 1 <= len(outcome.written) < 7
+    files = sorted(out.iterdir())
+    assert [p.name for p in files] == sorted(Path(pdf).name for _ph, pdf in outcome.written)
+    for pdf in files:  # complete PDFs only: each ends as a PDF ends, and reads
+        data = pdf.read_bytes()
+        assert data[:5] == b"%PDF-" and b"%%EOF" in data[-1024:]
+        assert squeeze(CAVEAT) in pdf_text(pdf)
+    assert "cancelled" in plugin.dock.status.text()
+    assert plugin.dock.report_button.isEnabled() and not plugin.dock.cancel_button.isEnabled()
+    assert _scratch_dirs() <= scratch_before
+    assert plugin.service.task is None  # Cancel stopped the reports, no run was started
+
+
 def test_the_dock_button_reports_the_selected_photo(plugin, run_gpkg, tmp_path, monkeypatch):
     from qgis.PyQt.QtWidgets import QFileDialog
 
@@ -235,6 +381,10 @@ def test_the_dock_button_reports_the_selected_photo(plugin, run_gpkg, tmp_path, 
     out = tmp_path / "dock-reports"
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(out))
     plugin.dock.report_button.click()
+    assert "Writing case reports: 0 of 1 written" in plugin.dock.status.text()
+    assert plugin.write_case_reports(str(out)) is None  # one at a time
+    assert "still being written" in plugin.dock.status.text()
+    assert spin_until(lambda: plugin.reporter.task is None, seconds=300)
     assert [p.name for p in out.glob("*.pdf")] == ["sigal_1_jpg.pdf"]
     assert "1 case report(s) written" in plugin.dock.status.text()
     assert sha256(feature["photo_path"]) in pdf_text(out / "sigal_1_jpg.pdf")
@@ -309,7 +459,8 @@ def test_the_constraints_of_a_run_are_reported_and_drawn(run_gpkg, tmp_path):
     ds = ogr.Open(str(copy), 1)
     srs = ogr.osr.SpatialReference()
     srs.ImportFromEPSG(4326)
-    layer = ds.CreateLayer("constraints", srs, ogr.wkbMultiPolygon)
+    # every run now writes the layer, empty without constraints: replaced here
+    layer = ds.CreateLayer("constraints", srs, ogr.wkbMultiPolygon, ["OVERWRITE=YES"])
     for name in ("kind", "mode", "label", "parameters"):
         layer.CreateField(ogr.FieldDefn(name, ogr.OFTString))
     for mode, label, wkt in (
@@ -331,3 +482,37 @@ def test_the_constraints_of_a_run_are_reported_and_drawn(run_gpkg, tmp_path):
     assert squeeze("area (excluded): area: lakes.gpkg") in text
     assert "Noconstraints" not in text
     assert squeeze("Constraint: only inside") in text  # its legend entry: drawn on the map
+
+
+def test_a_real_constrained_run_reports_its_constraint_and_the_mass_removed(tmp_path):
+    """Two sample photos geolocated with "countries: CH" by the plugin's pipeline: the
+    report names the constraint, the probability it removed as the run recorded it (not
+    rounded to 100 %), and draws it with the one legend entry it needs."""
+    if not (DEFAULT_MODEL / "config.json").is_file():
+        pytest.skip("the default model is not installed (resources/models/default)")
+    from geodecoder.inference.constraints import Constraints, countries_area
+    from geodecoder.services.case_text import percent
+    from geodecoder.services.run_pipeline import PredictionStream, predict_to_geopackage
+
+    photos = [str(SAMPLES / "sigal_1.jpg"), str(SAMPLES / "exif_test1.jpg")]
+    stream = PredictionStream(photos, str(DEFAULT_MODEL), device="cpu", top_k=5,
+                              constraints=Constraints(areas=(countries_area(["CH"]),)))
+    gpkg = predict_to_geopackage(tmp_path / "ch.gpkg", stream)
+    before = sha256(gpkg)
+    result = write_case_reports(str(gpkg), str(tmp_path / "out"), attention=False)
+    assert sha256(gpkg) == before  # writing a report leaves the run's file as it was
+    rows = {r["photo_path"]: r for r in _rows(gpkg, "predictions")}
+    candidates = _rows(gpkg, "candidates")
+    for photo, pdf in result.written:
+        row, text = rows[photo], pdf_text(pdf)
+        removed = row["constraint_mass_removed"]
+        assert 0 < removed < 1
+        assert squeeze("area (only inside): countries: CH") in text
+        assert squeeze(f"Probability the constraints removed: {percent(removed)}") in text
+        assert "100%" not in percent(removed)
+        assert squeeze("Constraint: only inside") in text
+        assert squeeze("Constraint: excluded") not in text  # no area was excluded
+        assert before in text  # the GeoPackage's SHA-256, unchanged by the report
+        top = max(c["probability"] for c in candidates if c["photo_path"] == photo)
+        assert (squeeze("not the single most probable cell") in text) == (
+            top > row["confidence"] + 1e-6)
