@@ -113,6 +113,19 @@ def test_densest_neighbourhood_beats_a_lonely_top_cell():
     assert int(choose_cells(probs, near)) in (0, 1)  # the middle of the 65 % cluster
 
 
+def test_tied_neighbourhoods_go_to_the_most_probable_cell():
+    """A constraint that leaves a few cells closer together than the radius gives every
+    one of them the whole mass: the point must go to the most probable, not the first."""
+    from inference.modeling.decision import choose_cells, neighbourhood
+
+    coords = np.array([[46.0, 8.9], [46.9, 7.4], [47.4, 8.5], [-33.9, 151.2]])  # 3 Swiss
+    probs = torch.tensor([[0.1, 0.2, 0.7, 0.0], [0.5, 0.3, 0.2, 0.0]])
+    near = neighbourhood(coords, 750)
+    allowed = torch.tensor([True, True, True, False])
+    assert choose_cells(probs, near, allowed).tolist() == [2, 0]
+    assert choose_cells(probs, near).tolist() == [2, 0]
+
+
 def test_geographic_soft_targets_favour_near_cells():
     from inference.training.train_steps import geo_loss, geo_soft_targets
 

@@ -20,6 +20,7 @@ import torch
 from ..geo import haversine_km
 
 RADII_KM = (0.0, 200.0, 750.0, 2500.0)  # the ones validation chooses from
+TIE = 1e-5  # float32 sums of masses near one: closer than this is a tie
 
 
 def neighbourhood(coords: np.ndarray, radius_km: float) -> torch.Tensor:
@@ -41,4 +42,9 @@ def choose_cells(probs: torch.Tensor, near: torch.Tensor = None,
     scores = probs.float() @ near.to(probs.device)
     if allowed is not None:
         scores = scores.masked_fill(~allowed.to(probs.device), -1.0)
-    return scores.argmax(dim=1)
+    # neighbourhoods that hold the same mass (all of it, when a constraint leaves a few
+    # cells closer than the radius) tie: the most probable cell among them wins, not
+    # the first index
+    best = scores.max(dim=1, keepdim=True).values
+    tied = scores >= best - TIE * best.abs().clamp(min=1.0)
+    return torch.where(tied, probs.float(), torch.full_like(scores, -1.0)).argmax(dim=1)
