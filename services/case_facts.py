@@ -20,6 +20,7 @@ from ..inference.hashing import sha256_file
 from ..inference.outputs import layer_names
 from ..inference.outputs.layer_names import CANDIDATES, PREDICTIONS, RUN_INFO
 from .i18n import tr
+from .result_details import CandidateRow
 from .scenes import SCENE_NAMES_KEY, scene_label
 
 # the layer the constraints of issue 9 are recorded in (runs written before have none)
@@ -29,15 +30,6 @@ CONSTRAINTS = getattr(layer_names, "CONSTRAINTS", "constraints")
 class CaseReportError(ValueError):
     """The input cannot be reported on (not a GeoDecoder run, unreadable); the message
     says which file and why."""
-
-
-@dataclass(frozen=True)
-class CandidateFact:
-    rank: int
-    probability: float
-    lat: float
-    lon: float
-    place: str
 
 
 @dataclass(frozen=True)
@@ -63,7 +55,7 @@ class PhotoFacts:
     scene: str
     scene_confidence: Optional[float]
     cells: tuple[tuple[int, str, float], ...]  # (level, token, probability), coarse first
-    candidates: tuple[CandidateFact, ...]
+    candidates: tuple[CandidateRow, ...]
     exif_lat: Optional[float] = None
     exif_lon: Optional[float] = None
     error_km: Optional[float] = None
@@ -144,11 +136,11 @@ def _cells(feature) -> tuple[tuple[int, str, float], ...]:
     return tuple(out)
 
 
-def _candidates(ds) -> dict[str, list[CandidateFact]]:
+def _candidates(ds) -> dict[str, list[CandidateRow]]:
     layer = ds.GetLayerByName(CANDIDATES)
-    found: dict[str, list[CandidateFact]] = {}
+    found: dict[str, list[CandidateRow]] = {}
     for f in layer or ():
-        found.setdefault(str(_get(f, "photo_path") or ""), []).append(CandidateFact(
+        found.setdefault(str(_get(f, "photo_path") or ""), []).append(CandidateRow(
             int(_get(f, "rank") or 0), float(_get(f, "probability") or 0.0),
             float(_get(f, "lat") or 0.0), float(_get(f, "lon") or 0.0),
             str(_get(f, "place") or "")))

@@ -79,3 +79,23 @@ def plugin(qgis_iface, qgis_new_project, tmp_path):
     instance.unload()
     qgis_new_project.clear()
 
+
+
+@pytest.fixture()
+def provider(qgis_processing):
+    """The plugin's Processing provider in the registry (added for the test when QGIS has
+    not loaded the plugin itself)."""
+    from qgis.core import QgsApplication
+    from tests.test_plugin_fixtures import import_plugin
+
+    import_plugin()
+    from geodecoder.processing_provider.provider import GeoDecoderProvider
+
+    registry = QgsApplication.processingRegistry()
+    if registry.providerById("geodecoder") is not None:
+        yield registry.providerById("geodecoder")
+        return
+    instance = GeoDecoderProvider()
+    registry.addProvider(instance)
+    yield instance
+    registry.removeProvider(instance)

@@ -18,7 +18,6 @@ from qgis.core import QgsApplication, QgsProcessingException, QgsRectangle
 from tests.test_plugin_fixtures import ROOT, import_plugin, spin_until
 
 import_plugin()
-from geodecoder.processing_provider.provider import GeoDecoderProvider  # noqa: E402
 from geodecoder.services import case_map  # noqa: E402
 from geodecoder.services.case_facts import (CaseReportError, PhotoFacts,  # noqa: E402
                                             read_run)
@@ -189,18 +188,6 @@ def test_a_file_that_is_not_a_run_gets_a_clear_error(tmp_path):
     with pytest.raises(CaseReportError, match="does not exist"):
         read_run(str(tmp_path / "absent.gpkg"))
     assert not (tmp_path / "out").exists()
-
-
-@pytest.fixture()
-def provider(qgis_processing):
-    registry = QgsApplication.processingRegistry()
-    if registry.providerById("geodecoder") is not None:
-        yield registry.providerById("geodecoder")
-        return
-    instance = GeoDecoderProvider()
-    registry.addProvider(instance)
-    yield instance
-    registry.removeProvider(instance)
 
 
 def test_the_processing_algorithm_writes_the_reports(provider, run_gpkg, tmp_path):

@@ -22,7 +22,6 @@ from tests.test_plugin_fixtures import ROOT, import_plugin, photo_folder  # noqa
 
 import_plugin()
 from geodecoder.inference.outputs import schema  # noqa: E402
-from geodecoder.processing_provider.provider import GeoDecoderProvider  # noqa: E402
 from geodecoder.services.run_pipeline import default_bundle_path  # noqa: E402
 
 ALG = "geodecoder:geolocate_photos"
@@ -41,18 +40,6 @@ class Feedback(QgsProcessingFeedback):
     def reportError(self, error, fatalError=False):  # noqa: N802,N803 - QGIS's names
         self.errors.append(error)
         super().reportError(error, fatalError)
-
-
-@pytest.fixture()
-def provider(qgis_processing):
-    registry = QgsApplication.processingRegistry()
-    if registry.providerById("geodecoder") is not None:
-        yield registry.providerById("geodecoder")
-        return
-    instance = GeoDecoderProvider()
-    registry.addProvider(instance)
-    yield instance
-    registry.removeProvider(instance)
 
 
 def _layer(path) -> QgsVectorLayer:
