@@ -108,7 +108,8 @@ DOCK_SIZE = (300, 820)  # QGIS opens a dock about 290 px wide
 
 
 def render_dock(plugin_ui, service_attention, photos, outcome, layers, out: Path) -> None:
-    """The dock at a narrow width, its three tabs side by side in one picture."""
+    """The dock at a narrow width, its four tabs side by side in one picture (the Clues
+    tab with a country ticked, as an investigator would)."""
     from geodecoder.ui.dock import GeolocateDock
     from qgis.PyQt.QtCore import QCoreApplication, Qt
     from qgis.PyQt.QtGui import QColor, QImage, QPainter
@@ -131,14 +132,18 @@ def render_dock(plugin_ui, service_attention, photos, outcome, layers, out: Path
     first = next(layers.predictions.getFeatures())
     dock.show_result(details_for(first, layers))
     dock.result_view.why_button.setChecked(True)
+    clues = dock.clues.keep_countries
+    for code in ("CH", "AT"):
+        clues.setItemCheckState(clues.findData(code), Qt.Checked)
     dock.resize(*DOCK_SIZE)
     dock.show()  # lays the widgets out (offscreen platform: nothing appears)
     QCoreApplication.processEvents()
     gap = 12
-    sheet = QImage(3 * DOCK_SIZE[0] + 2 * gap, DOCK_SIZE[1], QImage.Format_RGB32)
+    tabs = dock.tabs.count()
+    sheet = QImage(tabs * DOCK_SIZE[0] + (tabs - 1) * gap, DOCK_SIZE[1], QImage.Format_RGB32)
     sheet.fill(QColor("#ffffff"))
     painter = QPainter(sheet)
-    for i in range(dock.tabs.count()):
+    for i in range(tabs):
         dock.tabs.setCurrentIndex(i)
         QCoreApplication.processEvents()
         shot = dock.grab().toImage().scaled(DOCK_SIZE[0], DOCK_SIZE[1], Qt.KeepAspectRatio,
