@@ -12,6 +12,7 @@ import os
 from qgis.core import (
     QgsProcessing,
     QgsProcessingException,
+    QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
@@ -21,6 +22,7 @@ from ..services.i18n import tr
 
 COUNTRIES, EXCLUDE_COUNTRIES = "COUNTRIES", "EXCLUDE_COUNTRIES"
 AREA, EXCLUDE_AREA = "AREA", "EXCLUDE_AREA"
+EXTENT, EXCLUDE_EXTENT = "EXTENT", "EXCLUDE_EXTENT"  # a rectangle (drawn on the canvas)
 SUN_TIME, SUN_ELEVATION, SUN_TOLERANCE = "SUN_TIME", "SUN_ELEVATION", "SUN_TOLERANCE"
 SHADOW_HEIGHT, SHADOW_LENGTH = "SHADOW_HEIGHT", "SHADOW_LENGTH"
 
@@ -35,6 +37,9 @@ def add_constraint_parameters(alg) -> None:
                        (EXCLUDE_AREA, tr("Exclude this area (polygons)"))):
         alg.addParameter(QgsProcessingParameterFeatureSource(
             key, title, [QgsProcessing.TypeVectorPolygon], optional=True))
+    for key, title in ((EXTENT, tr("Keep only this rectangle")),
+                       (EXCLUDE_EXTENT, tr("Exclude this rectangle"))):
+        alg.addParameter(QgsProcessingParameterExtent(key, title, optional=True))
     alg.addParameter(QgsProcessingParameterString(
         SUN_TIME, tr("Sun: time of the photo, UTC or with its offset (e.g. "
                      "2024-06-01T14:10:00Z)"), optional=True))
@@ -62,7 +67,7 @@ def constraints_from_parameters(alg, parameters, context):
     without a zone...)."""
     from ..inference.constraints import ConstraintError, Constraints, countries_area
     from ..inference.constraints.base import sun_from_inputs
-    from ..services.constraint_inputs import area_from_layer
+    from ..services.constraint_inputs import area_from_layer, area_from_rectangle
 
     try:
         areas = []
@@ -80,6 +85,13 @@ def constraints_from_parameters(alg, parameters, context):
             areas.append(area_from_layer(
                 source, include, label=tr("layer: {name}").format(
                     name=_source_name(parameters, key, source)),
+                transform_context=context.transformContext()))
+        for key, include in ((EXTENT, True), (EXCLUDE_EXTENT, False)):
+            if parameters.get(key) in (None, ""):
+                continue
+            areas.append(area_from_rectangle(
+                alg.parameterAsExtent(parameters, key, context),
+                alg.parameterAsExtentCrs(parameters, key, context), include,
                 transform_context=context.transformContext()))
         time_text = alg.parameterAsString(parameters, SUN_TIME, context)
         elevation = _number_or_none(alg, parameters, SUN_ELEVATION, context)

@@ -562,6 +562,25 @@ def test_processing_constraints_keep_the_answer_inside(provider, tmp_path, photo
                            ("area", "include", "layer: zones")]
 
 
+def test_processing_rectangle_clue_in_web_mercator(provider, tmp_path, photo_folder,  # noqa: F811,E501
+                                                   tiny_bundle_dir):
+    """EXTENT is the Processing dialog's "draw on canvas" rectangle, in the CRS given."""
+    import processing
+    from shapely.geometry import Point, box
+
+    out = {key: str(tmp_path / f"{key.lower()}.gpkg") for key in ("OUTPUT", "CONSTRAINTS")}
+    # 0..20 E, 40..55 N in Web Mercator metres
+    result = processing.run(ALG, {
+        "INPUT": str(photo_folder[0]), "MODEL": str(tiny_bundle_dir), "DEVICE": 1,
+        "EXTENT": "0,2226389.8,4865942.3,7361866.1 [EPSG:3857]", **out}, feedback=Feedback())
+    inside = box(-1e-6, 40 - 1e-6, 20 + 1e-6, 55 + 1e-6)
+
+    points = list(_layer(result["OUTPUT"]).getFeatures())
+    assert points and all(inside.contains(Point(f["lon"], f["lat"])) for f in points)
+    (clue,) = list(_layer(result["CONSTRAINTS"]).getFeatures())
+    assert (clue["kind"], clue["mode"], clue["label"]) == ("area", "include", "rectangle")
+
+
 @pytest.mark.parametrize("params, message", [
     ({"COUNTRIES": "Atlantis"}, "unknown country"),
     ({"COUNTRIES": "CH"}, "leave nothing"),  # the tiny model knows no Swiss cell
