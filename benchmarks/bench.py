@@ -259,9 +259,9 @@ def report(rows, costs_of, regions, startup, train, args) -> None:
               f"{r['rss']:>10.0f}{r['load']:>6.1f}")
     for dev, c in costs_of.items():
         line = f"bare backbone on {dev}: {c['backbone_ps']:.1f} photos/s ({c['threads']} threads)"
-        if "channels_last_core_s" in c:
-            line += (f"; channels-last {c['channels_last_core_s']:.3f} core-s/photo vs "
-                     f"{c['backbone_core_s']:.3f} (not used: see docs/SPEED.md)")
+        if "exact_backbone_core_s" in c:
+            line += (f"; fast form {c['backbone_core_s']:.3f} core-s/photo, exact form "
+                     f"(--exact-backbone) {c['exact_backbone_core_s']:.3f}")
         if "backbone_bf16_ps" in c:
             line += f"; bf16 autocast {c['backbone_bf16_ps']:.1f} photos/s"
         print(line + f"; load {c['load_avg']:.1f}")
@@ -275,10 +275,11 @@ def report(rows, costs_of, regions, startup, train, args) -> None:
           f"a 12 MP photo costs {(base + u) / (base + c):.2f}x a confident one "
           f"(load {regions['load_avg']:.1f})")
     print(f"start-up: imports {startup['import_s']:.2f} s + bundle {startup['load_s']:.2f} s + "
-          f"first prediction {startup['first_s']:.2f} s = {startup['total_s']:.2f} s "
-          f"(load {startup['load_avg']:.1f})")
-    print(f"(core-s: CPU seconds per photo, decoding in one thread, backbone with one torch "
-          f"thread; floor = cores / (decode + backbone); ratio = e2e / floor; e2e is the best "
+          f"first prediction {startup['first_s']:.2f} s = {startup['total_s']:.2f} s, "
+          f"{startup['cpu_s']:.2f} CPU s (load {startup['load_avg']:.1f})")
+    print(f"(core-s: CPU seconds per photo, decoding in one thread, backbone (the fast form "
+          f"the run uses) with one torch thread; floor = cores / (decode + backbone); "
+          f"ratio = e2e / floor; e2e is the best "
           f"of {args.reps} runs of the real predict, batch {args.batch_size}; 'load' is the "
           "1-minute load when the phase ended: above the core count, other work competed)")
     if train:

@@ -136,23 +136,27 @@ def _write_rows(ds, layer, spec: LayerDef, rows: Iterable[Row],
             if is_cancelled is not None and n % _CHECK_EVERY == 0 and is_cancelled():
                 raise WriteCancelled("GeoPackage writing cancelled")
             values, geom = row.values, row.geometry
-            has_geom = spec.geometry is not None and geom is not None and not geom.is_empty
+            known = None if shapes is None or geom is None else shapes.get(id(geom))
+            if known is not None and known[0] is not geom:
+                known = None  # another geometry now lives at that id
+            has_geom = known is not None or (spec.geometry is not None and geom is not None
+                                             and not geom.is_empty)
             if feat is not None and has_geom == last_geom and values.keys() == last.keys():
                 feat.SetFID(ogr.NullFID)
-                changed = [(k, v) for k, v in values.items() if not _same(last[k], v)]
+                for name, value in values.items():
+                    old = last[name]
+                    if old is not value and not _same(old, value):
+                        _set_field(feat, index.get(name, -1), value)
             else:
-                feat, changed = ogr.Feature(defn), values.items()
-            for name, value in changed:
-                i = index.get(name, -1)
-                if i >= 0:  # else a value the schema does not carry (e.g. an extra level)
-                    _set_field(feat, i, value)
+                feat = ogr.Feature(defn)
+                for name, value in values.items():
+                    _set_field(feat, index.get(name, -1), value)
             last, last_geom = values, has_geom
             if has_geom:
                 if shapes is None:
                     feat.SetGeometry(_ogr_geometry(geom, multi))
                 else:
-                    known = shapes.get(id(geom))
-                    if known is None or known[0] is not geom:
+                    if known is None:
                         known = shapes[id(geom)] = (geom, _ogr_geometry(geom, multi))
                     feat.SetGeometry(known[1])
             if layer.CreateFeature(feat) != 0:
@@ -168,8 +172,11 @@ def _write_rows(ds, layer, spec: LayerDef, rows: Iterable[Row],
 
 def _set_field(feat, i: int, value) -> None:
     """``Feature.SetField`` without its per-call type dispatch for the common types (the
-    same OGR setters it would pick)."""
+    same OGR setters it would pick); ``i`` < 0: a value the schema does not carry (an
+    extra level, say), left out."""
     kind = type(value)
+    if i < 0:
+        return
     if value is None:
         feat.SetFieldNull(i)
     elif kind is str:
