@@ -150,19 +150,39 @@ def test_device_choice_is_honest():
             resolve_device("gpu")
 
 
-def test_every_forward_pass_has_the_same_batch_shape(tiny_bundle, photo_dir):
-    """Failed photos and the last batch are padded: CPU kernels cache per input shape and a
-    long run with varying batch sizes grew by hundreds of MB."""
-    predictor = Predictor(tiny_bundle, device="cpu", batch_size=4)
+def _batch_shapes(predictor, inputs):
     shapes = []
-    stem = predictor.model.backbone.net._conv_stem  # the first layer every image goes through
+    stem = predictor.backbone.net._conv_stem  # the first layer every image goes through
     hook = stem.register_forward_pre_hook(lambda mod, args: shapes.append(tuple(args[0].shape)))
     try:
-        records = list(predictor.run([photo_dir]))
+        records = list(predictor.run(inputs))
     finally:
         hook.remove()
-    assert len(records) == 6 and len(shapes) == 2
-    assert set(shapes) == {(4, 3, 224, 224)}
+    return records, [s[0] for s in shapes]
+
+
+def test_forward_passes_run_at_a_few_fixed_batch_shapes(tiny_bundle, photo_dir, tmp_path):
+    """Failed photos and the last batch are padded: CPU kernels cache per input shape and a
+    long run with varying batch sizes grew by hundreds of MB.  The fast backbone pads a
+    short batch to 1 or 4 photos (a photo alone does not pay for 16), the exact one always
+    to the batch size."""
+    from inference.prediction.predict import padded_size
+
+    assert [padded_size(n, 16) for n in (1, 2, 4, 5, 15, 16)] == [1, 4, 4, 16, 16, 16]
+    assert [padded_size(n, 3) for n in (1, 2, 3)] == [1, 3, 3]
+    assert [padded_size(n, 16, ()) for n in (1, 5, 16)] == [16, 16, 16]
+    # 4 photos and 2 broken files in batches of 4: [3 photos + 1 broken], [1 broken + 1]
+    records, sizes = _batch_shapes(Predictor(tiny_bundle, device="cpu", batch_size=4),
+                                   [photo_dir])
+    assert len(records) == 6 and sizes == [4, 1]
+    records, sizes = _batch_shapes(
+        Predictor(tiny_bundle, device="cpu", batch_size=4, fast_backbone=False), [photo_dir])
+    assert len(records) == 6 and sizes == [4, 4]
+    # seven photos in batches of 16: one pass of 16, whatever the backbone
+    for i in range(7):
+        make_jpeg(tmp_path / f"p{i}.jpg", color=(30 * i, 20, 20))
+    _, sizes = _batch_shapes(Predictor(tiny_bundle, device="cpu"), [tmp_path])
+    assert sizes == [16]
 
 
 def test_attention_maps_use_the_backbones_real_grid():

@@ -85,7 +85,11 @@ def test_overlapped_run_gives_the_records_of_one_photo_at_a_time(tiny_bundle, ho
     from inference.prediction.photos import find_photos
     from inference.prediction.predict import decode_for_model
 
-    predictor = Predictor(tiny_bundle, device="cpu", batch_size=4, decode_workers=3)
+    # the exact backbone pads every batch to the batch size, so a photo alone runs the
+    # very kernels it ran in its batch (the fast one pads one photo to 1, whose kernels
+    # round differently in the last digits)
+    predictor = Predictor(tiny_bundle, device="cpu", batch_size=4, decode_workers=3,
+                          fast_backbone=False)
     overlapped = list(predictor.run([hostile]))
     paths, missing = find_photos([hostile])
     one_by_one = []
@@ -161,3 +165,132 @@ def test_arrangement_union_of_the_default_model_cells():
         n_ref, n_new = shapely.get_num_coordinates(ref), shapely.get_num_coordinates(new)
         assert abs(n_ref - n_new) <= max(2, n_ref // 1000)
         assert geodesic_area_km2(new) == pytest.approx(geodesic_area_km2(ref), rel=1e-12)
+
+
+# ------------------------------------------------------------------ fast backbone
+
+
+def _randomised_backbone():
+    """An EfficientNet-Lite0 with random weights and BatchNorm statistics far from
+    (0, 1): folding must carry them, not just the defaults."""
+    import torch
+
+    from inference.modeling.backbones import build_backbone
+
+    torch.manual_seed(0)
+    backbone = build_backbone("efficientnet_lite0", pretrained=False)
+    with torch.no_grad():
+        for m in backbone.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return backbone.eval()
+
+
+def test_fast_backbone_gives_the_tokens_of_the_plain_one_and_leaves_it_untouched():
+    import torch
+
+    from inference.modeling.fast_backbone import inference_backbone
+
+    plain = _randomised_backbone()
+    before = {k: v.clone() for k, v in plain.state_dict().items()}
+    n_norms = sum(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    fast = inference_backbone(plain, torch.device("cpu"))
+    assert fast is not plain and fast.channels_last and not plain.channels_last
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    assert n_norms == 49  # stem, head and every block's convolutions
+    images = torch.rand(3, 3, 224, 224)
+    with torch.inference_mode():
+        (want, grid_a), (got, grid_b) = plain.tokens(images), fast.tokens(images)
+    assert grid_a == grid_b == (7, 7) and got.shape == want.shape
+    assert torch.allclose(got, want, rtol=1e-4, atol=1e-4 * want.abs().max().item())
+    # the original keeps its weights, its BatchNorms, and no tensor with the copy
+    after = plain.state_dict()
+    assert after.keys() == before.keys()
+    assert all(torch.equal(after[k], before[k]) for k in before)
+    mine = {t.data_ptr() for t in list(plain.parameters()) + list(plain.buffers())}
+    assert not mine & {t.data_ptr() for t in list(fast.parameters()) + list(fast.buffers())}
+
+
+def test_fast_and_exact_predictions_agree_to_their_last_digits(tiny_bundle, hostile):
+    exact = list(Predictor(tiny_bundle, device="cpu", fast_backbone=False).run([hostile]))
+    fast = list(Predictor(tiny_bundle, device="cpu").run([hostile]))
+    assert [type(r) for r in fast] == [type(r) for r in exact]
+    preds = [(a, b) for a, b in zip(exact, fast) if hasattr(a, "finest")]
+    assert len(preds) >= 10
+    for a, b in preds:
+        assert (a.path, a.scene) == (b.path, b.scene)
+        assert b.confidence == pytest.approx(a.confidence, rel=1e-4)
+        pa = {c.token: c.probability for c in a.finest}
+        pb = {c.token: c.probability for c in b.finest}
+        common = pa.keys() & pb.keys()
+        assert len(common) >= 0.95 * len(pa)
+        assert all(pb[t] == pytest.approx(pa[t], rel=1e-3, abs=1e-7) for t in common)
+
+
+# ------------------------------------------------------------------ GeoPackage rows
+
+
+def test_rows_written_through_one_reused_feature_are_the_rows_given(tmp_path):
+    """The writer reuses one OGR feature while rows carry the same fields: no value, no
+    geometry and no null may leak from one row into the next."""
+    from osgeo import ogr
+    from shapely.geometry import MultiPolygon, Polygon
+
+    from inference.outputs.gpkg import _create_layer, _write_rows, wgs84
+    from inference.outputs.schema import FieldDef, LayerDef, Row
+
+    square = MultiPolygon([Polygon([(0, 0), (1, 0), (1, 1), (0, 1)])])
+    other = MultiPolygon([Polygon([(5, 5), (7, 5), (7, 6)])])
+    spec = LayerDef("t", "MultiPolygon", (FieldDef("name", "String"),
+                                          FieldDef("n", "Integer"), FieldDef("p", "Real")))
+    rows = [Row({"name": "a", "n": 1, "p": 0.5}, square),
+            Row({"name": "a", "n": 1, "p": 0.5}, square),  # all the same again
+            Row({"name": "a", "n": None, "p": -0.0}, other),  # a null; 0.0 == -0.0
+            Row({"name": "b", "n": 2, "p": 0.0}, None),  # no geometry after one
+            Row({"name": "b", "n": 2, "p": 0.0}, square),
+            Row({"name": "c", "p": 1.5}, square),  # fewer fields: n stays unset
+            Row({"name": "c", "n": 3, "p": 1.5, "extra": "x"}, MultiPolygon()),  # empty
+            Row({"name": "c", "n": 3, "p": 1.5, "extra": "x"}, square)]
+    path = tmp_path / "rows.gpkg"
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = _create_layer(ds, spec, wgs84())
+    assert _write_rows(ds, layer, spec, rows, None) == len(rows)
+    ds = None
+    back = []
+    ds = ogr.Open(str(path))
+    for feat in ds.GetLayerByName("t"):
+        g = feat.GetGeometryRef()
+        back.append((feat.GetField("name"), feat.GetField("n"), feat.GetField("p"),
+                     None if g is None else g.ExportToWkt()))
+    ds = None
+
+    def wkt(geom):
+        if geom is None or geom.is_empty:
+            return None
+        return ogr.ForceToMultiPolygon(ogr.CreateGeometryFromWkb(geom.wkb)).ExportToWkt()
+
+    want = [(r.values["name"], r.values.get("n"), r.values["p"], wkt(r.geometry))
+            for r in rows]
+    assert back == want
+
+
+# ------------------------------------------------------------------------ start-up
+
+
+def test_a_prediction_imports_neither_shapely_nor_gdal_before_it_writes():
+    """Start-up: a prediction needs torch, PIL and the bundle; the region, area and
+    GeoPackage libraries come when the first chunk is written."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from inference.modeling.bundle import load_bundle\n"
+            "from inference.prediction.predict import Predictor\n"
+            "import inference.constraints\n"
+            "print(sorted(m for m in ('shapely', 'pyproj', 'osgeo') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+    assert out.stdout.strip() == "[]"

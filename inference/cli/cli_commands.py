@@ -50,7 +50,8 @@ def cmd_predict(args) -> int:
     try:  # a ConstraintError (a ValueError) that leaves nothing comes from here
         predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size,
                               top_k=args.top_k, retrieval=retrieval_choice(args),
-                              constraints=constraints)
+                              constraints=constraints,
+                              fast_backbone=not getattr(args, "exact_backbone", False))
     except (RuntimeError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     print(f"model: {bundle.label} from {bundle.path}; device: {predictor.device_used}",

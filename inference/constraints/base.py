@@ -12,9 +12,10 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from shapely.geometry.base import BaseGeometry
+if TYPE_CHECKING:  # shapely is only needed once an area is read (constraints/areas.py)
+    from shapely.geometry.base import BaseGeometry
 
 MAX_TOLERANCE_DEG = 45.0
 

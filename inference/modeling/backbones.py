@@ -8,6 +8,7 @@ which through ``pretrained_source``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
@@ -78,8 +79,9 @@ def load_state_file(path) -> Dict[str, torch.Tensor]:
     return state
 
 
-def _load_strict(module: nn.Module, state: Dict[str, torch.Tensor], what: str) -> None:
-    result = module.load_state_dict(state, strict=False)
+def _load_strict(module: nn.Module, state: Dict[str, torch.Tensor], what: str,
+                 assign: bool = False) -> None:
+    result = module.load_state_dict(state, strict=False, assign=assign)
     if result.missing_keys or result.unexpected_keys:
         raise BackboneError(
             f"{what}: weights do not fit the network (missing {list(result.missing_keys)[:5]}, "
@@ -101,6 +103,7 @@ class EfficientNetLite(Backbone):
     channels = 1280
     variant = 0
     native_size = 224  # the input size the ImageNet weights were trained at
+    channels_last = False  # set by fast_backbone.inference_backbone (NHWC weights)
 
     def __init__(self, pretrained: bool = True, weights: Optional[str] = None):
         super().__init__()
@@ -110,13 +113,19 @@ class EfficientNetLite(Backbone):
         except ImportError as exc:
             raise BackboneError("efficientnet-lite-pytorch is not installed: "
                                 "pip install efficientnet-lite-pytorch") from exc
-        self.net = EfficientNet.from_name(f"efficientnet-lite{self.variant}")
+        load = pretrained or weights
+        # weights read from a file are built on the meta device and taken over as they
+        # are read: no random initialisation to overwrite, no copy (start-up, SPEED.md)
+        with torch.device("meta") if load else contextlib.nullcontext():
+            self.net = EfficientNet.from_name(f"efficientnet-lite{self.variant}")
         self.net._fc = nn.Identity()  # classifier unused; keeps the ImageNet keys loadable
-        if pretrained or weights:
+        if load:
             path = weights or self.package_weights()
             state = load_state_file(path)
-            state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
-            _load_strict(self.net, state, f"EfficientNet-Lite{self.variant} weights {path}")
+            state = {k: v.float() if v.is_floating_point() else v
+                     for k, v in state.items() if not k.startswith("_fc.")}
+            _load_strict(self.net, state, f"EfficientNet-Lite{self.variant} weights {path}",
+                         assign=True)
             self.pretrained_source = str(Path(path).name)
 
     @classmethod
@@ -133,6 +142,8 @@ class EfficientNetLite(Backbone):
         return getattr(module, f"EfficientnetLite{cls.variant}ModelFile").get_model_file_path()
 
     def tokens(self, images):
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         fmap = self.net.extract_features(self.normalize(images))
         b, c, h, w = fmap.shape
         return fmap.flatten(2).transpose(1, 2), (h, w)

@@ -26,7 +26,6 @@ from typing import Dict, Iterable, Sequence
 import numpy as np
 import torch
 
-from ..outputs.regions import credible_prefix
 from .decision import choose_cells
 from .model import hierarchical_log_probs
 
@@ -91,6 +90,10 @@ def coverage(sorted_cells: Iterable[Sequence[int]], sorted_probs: Iterable[Seque
     """Share of photos whose true finest cell is inside each credible region, keyed "50",
     "90".  ``sorted_cells``/``sorted_probs``: per photo, finest cells by decreasing
     probability (possibly truncated, as ``Prediction.finest`` is)."""
+    # here, not at the top: regions bring pyproj and shapely, which a prediction's
+    # start-up does not need (docs/SPEED.md)
+    from ..outputs.regions import credible_prefix
+
     hits = {m: 0 for m in masses}
     n = 0
     for cells, probs, t in zip(sorted_cells, sorted_probs, truth):

@@ -291,8 +291,9 @@ def cell_rows(preds: Sequence[Prediction], cells: CellHierarchy, level: int) -> 
     for p in preds:
         if level >= len(p.level_top):
             continue
+        photo = _photo(p.path)
         for rank, cp in enumerate(p.level_top[level], start=1):
-            v = _photo(p.path)
+            v = dict(photo)
             v.update(level=int(level), rank=rank, cell_token=cp.token,
                      probability=_num(cp.probability), train_photos=counts.get(cp.token))
             rows.append(Row(v, cell_polygon(cp.token)))
@@ -303,8 +304,9 @@ def surface_rows(preds: Sequence[Prediction]) -> list[Row]:
     """Per photo the finest cells kept in ``p.finest``: the probability surface."""
     rows = []
     for p in preds:
+        photo = _photo(p.path)  # once per photo: hundreds of rows share it
         for cp in p.finest:
-            v = _photo(p.path)
+            v = dict(photo)
             v.update(cell_token=cp.token, probability=_num(cp.probability))
             rows.append(Row(v, cell_polygon(cp.token)))
     return rows

@@ -34,6 +34,19 @@ FINEST_CAP = 500
 LEVEL_TOP = 5
 DECODE_AHEAD = 2  # batches decoded or decoding ahead of the model
 MODEL_AHEAD = 1  # batches of records the model may have ready ahead of the caller
+PAD_SIZES = (1, 4)  # a short batch is padded to the smallest of these (or the batch size)
+
+
+def padded_size(n: int, batch_size: int, sizes: Sequence[int] = PAD_SIZES) -> int:
+    """The batch a forward pass of ``n`` photos runs at: the smallest of ``sizes`` that
+    holds them, else the full batch size.  oneDNN keeps caches and buffers per input
+    shape, and batches shrunk by failed photos made a long run's memory grow by hundreds
+    of MB (measured), so a run sees at most three shapes; one photo alone (the dock, the
+    first photo of a run) is not padded to 16 and costs one photo's forward pass."""
+    for size in sorted(sizes):
+        if n <= size < batch_size:
+            return size
+    return max(n, batch_size)
 
 
 def in_chunks(records: Iterable[Result], size: int
@@ -116,11 +129,19 @@ class Predictor:
     def __init__(self, bundle: Union[ModelBundle, str], device: str = "auto",
                  batch_size: int = 16, top_k: int = 5, attention: bool = False,
                  decode_workers: int = 2, ten_crop: bool = False,
-                 retrieval: Optional[bool] = None, constraints: Optional[Constraints] = None):
+                 retrieval: Optional[bool] = None, constraints: Optional[Constraints] = None,
+                 fast_backbone: bool = True):
         """``retrieval``: None follows the bundle (on where its validation showed it helps),
         False writes cell mean coordinates, True refines with the bundle's gallery.
         ``constraints`` reweight every prediction (``inference.constraints``); a set that
-        leaves no cell raises ConstraintError here, before any output is opened."""
+        leaves no cell raises ConstraintError here, before any output is opened.
+        ``fast_backbone``: run the backbone with its BatchNorms folded and channels-last
+        (modeling/fast_backbone.py: ~40 % less CPU, the same validation accuracy, records
+        equal to their last digits), short batches padded to 1 or 4 photos only (see
+        padded_size), bf16 autocast on CUDA.  False runs the network exactly as trained
+        and every batch at the full batch size: records equal to the last digit to those
+        of earlier versions (oneDNN's results depend on the batch shape in the last
+        digits)."""
         self.device = resolve_device(device)
         self.bundle = bundle if isinstance(bundle, ModelBundle) else load_bundle(bundle)
         if retrieval and self.bundle.gallery is None:
@@ -132,6 +153,13 @@ class Predictor:
         self.near = neighbourhood(self.bundle.cells.finest_coords(), radius).to(self.device) \
             if radius > 0 else None
         self.model = self.bundle.model.to(self.device).eval()
+        self.backbone = self.model.backbone
+        self.fast = bool(fast_backbone)
+        self.pad_sizes = PAD_SIZES if self.fast else ()
+        if self.fast:
+            from ..modeling.fast_backbone import inference_backbone
+
+            self.backbone = inference_backbone(self.model.backbone, self.device)
         self.batch_size = max(1, int(batch_size))
         self.top_k = max(1, int(top_k))
         self.attention = attention and not ten_crop
@@ -191,14 +219,12 @@ class Predictor:
         results: List[Optional[Result]] = [d if isinstance(d, PhotoFailure) else None
                                            for d in decoded]
         if ok:
-            images = torch.stack([d[0] for _, d in ok])
-            if len(ok) < self.batch_size:
-                # every forward pass gets the same shape: CPU kernels (oneDNN) keep caches
-                # and buffers per input shape, and batches shrunk by failed photos made a
-                # long run's memory grow by hundreds of MB (measured)
-                pad = images.new_zeros((self.batch_size - len(ok),) + images.shape[1:])
-                images = torch.cat([images, pad])
-            preds = self.predict_tensors(images.to(self.device), [d[1] for _, d in ok])
+            size = padded_size(len(ok), self.batch_size, self.pad_sizes)
+            images = torch.zeros((size,) + ok[0][1][0].shape,
+                                 pin_memory=self.device.type == "cuda")
+            torch.stack([d[0] for _, d in ok], out=images[:len(ok)])
+            preds = self.predict_tensors(images.to(self.device, non_blocking=True),
+                                         [d[1] for _, d in ok])
             for (i, _), pred in zip(ok, preds):
                 results[i] = pred
         return results  # type: ignore[return-value]
@@ -209,7 +235,7 @@ class Predictor:
         if images.dim() == 5:
             out, pooled = self._ten_crop(images)
         else:
-            tokens, grid = self.model.backbone.tokens(images)
+            tokens, grid = self._tokens(images)
             out = self.model.decode(tokens, need_attention=self.attention, grid=grid)
             pooled = tokens.float().mean(dim=1)
         log_p = finest_log_probs(out.level_logits, self.parents, self.temperature)
@@ -280,7 +306,7 @@ class Predictor:
         crops first, then every crop is decoded through that scene's queries and the level
         logits are averaged (so the answer and the reported scene agree)."""
         b, crops = images.shape[:2]
-        tokens, grid = self.model.backbone.tokens(images.flatten(0, 1))
+        tokens, grid = self._tokens(images.flatten(0, 1))
         first = self.model.decode(tokens, grid=grid)
         scene_logits = first.scene_logits.view(b, crops, -1).mean(1)
         scene = scene_logits.argmax(dim=1)
@@ -288,6 +314,17 @@ class Predictor:
         routed.level_logits = [lg.view(b, crops, -1).mean(1) for lg in routed.level_logits]
         routed.scene_logits, routed.scene = scene_logits, scene
         return routed, tokens.float().mean(dim=1).view(b, crops, -1).mean(1)
+
+    def _tokens(self, images: torch.Tensor):
+        """The backbone's tokens, float32.  With the fast backbone on CUDA its
+        convolutions run under bf16 autocast (tensor cores) while the decoder and every
+        probability stay float32.  Untested: no GPU was lent while this was written
+        (docs/SPEED.md)."""
+        if self.device.type != "cuda" or not self.fast:
+            return self.backbone.tokens(images)
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            tokens, grid = self.backbone.tokens(images)
+        return tokens.float(), grid
 
     def _record(self, best: int, best_p: float, info: PhotoInfo, sp, si, marg, scene,
                 scene_conf, attention, point):
