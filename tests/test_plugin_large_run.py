@@ -124,3 +124,18 @@ def test_thumbnails_are_made_a_little_at_a_time(photo_folder, monkeypatch):  # n
     widget._thumbnail_tick()  # noqa: SLF001
     assert widget.thumbnails_pending() == 0
     assert all(not widget.item(i).icon().isNull() for i in range(widget.count()))
+
+
+def test_a_long_photo_list_has_rows_of_one_height(photo_folder, monkeypatch):  # noqa: F811
+    """Rows of their own heights make Qt lay out the whole list after every status."""
+    monkeypatch.setattr(photo_list, "UNIFORM_ROWS_ABOVE", 3)
+    files = photo_folder[1]["good"]
+    widget = photo_list.PhotoListWidget()
+    widget.add_paths(files[:3])
+    assert not widget.uniformItemSizes()
+    widget.add_paths(files[3:])
+    assert widget.uniformItemSizes()
+    widget.set_status(files[0], "failed: a reason long enough to wrap over several lines")
+    assert "several lines" in widget.item(0).toolTip()  # all of it, whatever the row shows
+    widget.clear_photos()
+    assert not widget.uniformItemSizes()
