@@ -20,7 +20,8 @@ processes:
      thumbnails are made, and a double-click on a photo row until the result is in the
      Result tab and the canvas has drawn it.
 
-    .venv/bin/python benchmarks/bench_qgis.py [--photos 10000] [--variant both] [--keep DIR]
+    .venv/bin/python benchmarks/bench_qgis.py [--photos 10000] [--variant both]
+        [--keep DIR [--reuse]]
 
 Ends with one line per variant for scripts:
 ``qgis 10000 uncertain: load+draw 0.9 s (under 5 s)``.
@@ -260,7 +261,9 @@ def measure_dock(args, app, canvas: Canvas, service) -> dict:
         dock.photo_done(p, True, "near Paris, France — 0.3 %")
     out["list_status_s"] = time.perf_counter() - t
 
-    # thumbnails: the longest time the event loop is away while they are made
+    # thumbnails: the longest time the event loop is away while they are made (after
+    # one pass that lays out and paints the filled list)
+    app.processEvents()
     gaps, last = [], [time.perf_counter()]
 
     def tick():
@@ -310,7 +313,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--photos", type=int, default=10_000)
     p.add_argument("--variant", choices=(*VARIANTS, "both"), default="both")
-    p.add_argument("--keep", help="write the GeoPackages and canvas images here")
+    p.add_argument("--keep", help="write the photos, GeoPackages and canvas images here")
+    p.add_argument("--reuse", action="store_true",
+                   help="with --keep: measure the GeoPackages written there before")
     p.add_argument("--timeout", type=float, default=600.0, help="give up drawing after (s)")
     p.add_argument("--thumb-seconds", type=float, default=5.0,
                    help="how long thumbnails are made while the event loop is probed")
@@ -329,20 +334,28 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="geodecoder-bench-qgis-") as tmp:
         folder = Path(args.keep) if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        photo_dir = Path(tmp) / "photos"
-        make_photos(photo_dir, args.photos)
+        photo_dir = folder / f"photos-{args.photos}"
+        if not (args.reuse and photo_dir.is_dir()):
+            shutil.rmtree(photo_dir, ignore_errors=True)
+            make_photos(photo_dir, args.photos)
         rows = []
         for variant in variants:
             gpkg = folder / f"run-{args.photos}-{variant}.gpkg"
-            gen = run_phase("generate", photos=args.photos, variant=variant, out=gpkg,
-                            photo_dir=photo_dir)
-            print(f"generated {gpkg.name}: {gen['mb']:.0f} MB in {gen['write_s']:.0f} s",
+            facts = gpkg.with_suffix(".json")
+            if args.reuse and gpkg.is_file() and facts.is_file():
+                gen = json.loads(facts.read_text())
+            else:
+                gen = run_phase("generate", photos=args.photos, variant=variant, out=gpkg,
+                                photo_dir=photo_dir)
+                facts.write_text(json.dumps(gen))
+            print(f"{gpkg.name}: {gen['mb']:.0f} MB, written in {gen['write_s']:.0f} s",
                   flush=True)
             q = run_phase("qgis", variant=variant, gpkg=gpkg, photo_dir=photo_dir,
                           timeout=args.timeout, thumb_seconds=args.thumb_seconds)
             rows.append((gen, q))
             if not args.keep:
                 gpkg.unlink()
+                facts.unlink()
     report(rows)
     return 0
 
