@@ -8,6 +8,14 @@ gets the shipped QML.
 What is switched on is what an investigator reads first: the predictions, the 50 % /
 90 % regions and the finest cells shaded by probability.  The candidates, the coarser
 cell levels (light outlines) and the probability surface are there, switched off.
+
+A run of more than ``PER_PHOTO_ABOVE`` photos draws its layers about single photos
+(candidates, cells, surface, regions) for the photo shown in the dock only: every
+photo's regions at once cost about 15 ms a photo to draw with the default model (four
+minutes for 10,000 photos, measured by benchmarks/bench_qgis.py), and hundreds of
+overlapping regions, each a third of the globe, show nothing anyway.  The layers keep
+all their features (attribute table, exports, Processing); only their renderer is
+filtered, on a layer variable that the run service sets when it shows a result.
 """
 
 from __future__ import annotations
@@ -17,7 +25,8 @@ from datetime import datetime
 from typing import Optional
 
 from osgeo import ogr
-from qgis.core import QgsField, QgsLayerTreeGroup, QgsProject, QgsVectorLayer
+from qgis.core import (QgsExpressionContextUtils, QgsField, QgsLayerTreeGroup, QgsProject,
+                       QgsRuleBasedRenderer, QgsVectorLayer)
 from qgis.PyQt.QtCore import QVariant
 
 from .i18n import tr
@@ -28,6 +37,9 @@ from ..inference.outputs.layer_names import (CANDIDATES, CELLS_PREFIX, CONSTRAIN
                                      FAILURES, PREDICTIONS, REGIONS, RUN_INFO, SURFACE)
 
 SCENE_NAME_FIELD = "scene_name"
+PER_PHOTO_ABOVE = 200  # photos; larger runs draw the shown photo's regions and cells
+SHOWN_PHOTO = "geodecoder_photo"  # layer variable: photo_path of the result shown
+SHOWN_PHOTO_ONLY = "geodecoder/shown_photo_only"  # custom property of such a layer
 
 
 @dataclass
@@ -148,7 +160,40 @@ def load_run_layers(path: str, project: Optional[QgsProject] = None,
                 out.cells.append(layer)
     out.surface = add(SURFACE, tr("Probability surface"), group, visible=False)
     out.failures = add(FAILURES, tr("Failures"), group)
+    if out.predictions is not None and out.predictions.featureCount() > PER_PHOTO_ABOVE:
+        for layer in (out.candidates, *out.cells, out.surface, out.regions):
+            if layer is not None:
+                draw_shown_photo_only(layer)
     return out
+
+
+def draw_shown_photo_only(layer: QgsVectorLayer) -> None:
+    """The layer's style under one rule: only the features of the photo shown in the
+    dock (the ``geodecoder_photo`` variable; none until a result is shown).  QGIS hands
+    the rule to OGR as SQL, and the GeoPackage's index on ``photo_path`` fetches just
+    those features."""
+    rules = QgsRuleBasedRenderer.convertFromRenderer(layer.renderer())
+    if rules is None:
+        return
+    root = rules.rootRule()
+    shown = QgsRuleBasedRenderer.Rule(None, 0, 0, f'"photo_path" = @{SHOWN_PHOTO}',
+                                      tr("Photo shown in the dock"))
+    for child in list(root.children()):
+        shown.appendChild(root.takeChild(child))
+    root.appendChild(shown)
+    layer.setRenderer(rules)
+    layer.setCustomProperty(SHOWN_PHOTO_ONLY, True)
+    # no photo yet: an empty path, not NULL, which OGR could not be asked for (QGIS then
+    # read every feature to test it: 3 to 6 s for the regions of 10,000 photos)
+    QgsExpressionContextUtils.setLayerVariable(layer, SHOWN_PHOTO, "")
+
+
+def show_photo_in_layers(layers: RunLayers, photo_path: str) -> None:
+    """The layers that draw the shown photo only now draw `photo_path`'s features."""
+    for layer in layers.all():
+        if layer.customProperty(SHOWN_PHOTO_ONLY, False):
+            QgsExpressionContextUtils.setLayerVariable(layer, SHOWN_PHOTO, photo_path)
+            layer.triggerRepaint()
 
 
 def source_parts(layer) -> tuple[str, str]:

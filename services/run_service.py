@@ -34,7 +34,7 @@ from .native_libs import ensure_own_libraries
 from .params import GeolocateParams
 from .result_details import ResultDetails, details_for, first_feature_of_photo
 from .run_layers import (RunLayers, collapse_other_runs, load_run_layers,
-                         runs_in_project, source_parts)
+                         runs_in_project, show_photo_in_layers, source_parts)
 
 WGS84 = "EPSG:4326"
 POINT_ZOOM_DEG = 0.5  # half-size of the view around a prediction without a region
@@ -266,6 +266,9 @@ class GeolocateService(QObject):
         return in_project[0].predictions if in_project else None
 
     def show_result(self, details: ResultDetails) -> None:
+        layers = self.runs.get(self.shown_run) if self.shown_run else None
+        if layers is not None:  # a large run draws the shown photo's regions and cells
+            show_photo_in_layers(layers, details.photo_path)
         self.zoom_to(details)
         self.resultSelected.emit(details)
 

@@ -14,10 +14,11 @@ boundary split at every crossing and snapped to the regions' grid, then cut into
 is then the set of faces covered by at least one of them, and its outline is the face
 edges with a selected face on one side only: found with array operations and chained into
 rings, never overlaid.  The answer is the very polygon ``union_all`` + ``set_precision``
-gives (same area, a symmetric difference at the 1e-9 degree grid), including the slivers
-between cells of different levels; arrangement vertices that only the other cells put on
-the outline are dropped, so the rings carry the same vertices and the geodesic area is
-the same too.
+gives (same area, a symmetric difference at the 1e-9 degree grid); arrangement vertices
+that only the other cells put on the outline are dropped, so the rings carry the same
+vertices and the geodesic area is the same too.  The cells are drawn as a partition
+(``cell_geometry.partition_polygons``): neighbours of different levels share their
+points, so there are no slivers between them.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon
 
-from ..modeling.cell_geometry import cell_polygon
+from ..modeling.cell_geometry import partition_polygons
 
 SCALE = 1e9  # 1 / regions.GRID_DEG: snapped coordinates as integers
 _ON_TOL = 3e-9  # a vertex within this (degrees) of a cell's outline lies on it
@@ -59,7 +60,7 @@ class CellCoverage:
     def __init__(self, tokens: Sequence[str], grid: float = 1.0 / SCALE):
         self.tokens = tuple(tokens)
         self.index = {t: i for i, t in enumerate(self.tokens)}
-        polys = [cell_polygon(t) for t in self.tokens]
+        polys = list(partition_polygons(self.tokens))
         noded = shapely.union_all([p.boundary for p in polys])
         snapped = shapely.set_precision(noded, grid)
         faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(snapped)))

@@ -323,6 +323,7 @@ class GeoPackageWriter(RunWriter):
                         schema.constraint_rows(run.constraints), None)
             if self.styles:
                 _write_styles(self._ds, self._layers, self.styles)
+            _index_photo_paths(self._ds, self._specs)
             self._ds.FlushCache()
             self._close()
             _check_written(self.tmp, self.cells.num_levels, self.n_preds, self.n_fails)
@@ -340,6 +341,22 @@ class GeoPackageWriter(RunWriter):
     def abort(self) -> None:
         self._close()
         _remove_quietly(self.tmp)
+
+
+def _index_photo_paths(ds, specs: Sequence[LayerDef]) -> None:
+    """An index on ``photo_path`` of every layer that has one.  QGIS reads a large run
+    one photo at a time (the dock's result, the layers that draw the shown photo only,
+    the case report); without the index each such read scans the layer, and the regions
+    of 10,000 uncertain photos are gigabytes of polygons that SQLite walks through to
+    reach the column.  Measured in docs/SPEED.md ("QGIS")."""
+    for spec in specs:
+        if not any(f.name == "photo_path" for f in spec.fields):
+            continue
+        gdal.ErrorReset()
+        ds.ExecuteSQL(f'CREATE INDEX IF NOT EXISTS "{spec.name}_photo_path" '
+                      f'ON "{spec.name}" (photo_path)')
+        if gdal.GetLastErrorType() >= gdal.CE_Failure:
+            raise _fail(f"cannot index {spec.name}.photo_path")
 
 
 def write_geopackage(path, predictions: Sequence[Prediction],

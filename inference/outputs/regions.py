@@ -12,21 +12,25 @@ much it really holds, and readers should compare it with ``mass``.
 Areas are geodesic on the WGS 84 ellipsoid (pyproj.Geod), not planar degrees, so a
 region at 60 degrees north is not reported twice as big as it is.  Cells split at the
 antimeridian are measured part by part and added, which is exact because the split edge
-is a meridian (a geodesic).
+is a meridian (a geodesic); a region larger than a quarter of the Earth is measured in
+eighths of the Earth (cut along the equator and four meridians, geodesics too), since
+pyproj cannot tell a ring around more than half the Earth from one around the rest.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import shapely
 from pyproj import Geod
-from shapely.geometry import MultiPolygon, Point, Polygon
+from shapely.geometry import MultiPolygon, Point, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-from ..modeling.cell_geometry import cell_polygon
+from ..modeling.cell_geometry import cell_polygon, partition_polygons
 from ..prediction.records import Prediction
 
 _GEOD = Geod(ellps="WGS84")
@@ -68,22 +72,47 @@ def as_multipolygon(geom: BaseGeometry) -> MultiPolygon:
 def geodesic_area_km2(geom: BaseGeometry) -> float:
     """Area of a lon/lat (Multi)Polygon on the WGS 84 ellipsoid, in km^2.
 
+    pyproj measures a ring as the smaller of the two areas it bounds (signed by
+    orientation, within plus or minus half the Earth), so a polygon larger than a
+    hemisphere comes back as the rest of the world.  A polygon whose bounding box could
+    hold a quarter of the Earth is therefore cut along the equator and the meridians -90,
+    0 and 90 (great circles, so the cuts add no error) and measured piece by piece.
     Rings are measured one by one (shell minus holes, absolute values) because pyproj
     returns signed areas and a union may hand back either orientation.  No shapely
     ``orient``: inside QGIS it can resolve to QGIS's older GEOS and crash the process.
-    A region of an uncertain photo has hundreds of small holes (slivers between cells of
-    different levels) and the same holes come back photo after photo, so ring areas are
-    remembered by their coordinates.
+    Ring areas are remembered by their coordinates: the same rings come back photo
+    after photo.
     """
     total = 0.0
     for poly in as_multipolygon(geom).geoms:
-        rings = shapely.get_rings(poly)
-        xy, which = shapely.get_coordinates(rings, return_index=True)
-        bounds = np.flatnonzero(np.diff(which)) + 1
-        areas = [abs(_ring_area(r)) for r in np.split(xy, bounds)]
-        total += areas[0]
-        total -= sum(areas[1:])
+        if _under_a_quarter(poly.bounds):
+            total += _polygon_area(poly)
+            continue
+        for tile in _TILES:
+            piece = poly.intersection(tile)
+            total += sum(_polygon_area(p) for p in as_multipolygon(piece).geoms)
     return total / 1e6
+
+
+# 90 x 90 degree tiles: an eighth of the Earth each, bounded by great circles
+_TILES = [box(x, y, x + 90.0, y + 90.0) for x in (-180.0, -90.0, 0.0, 90.0)
+          for y in (-90.0, 0.0)]
+
+
+def _under_a_quarter(bounds: tuple[float, float, float, float]) -> bool:
+    """Is the spherical area of the lon/lat box under a quarter of the sphere's (4 pi)?
+    The polygon's edges are short, so it is then far below pyproj's half-Earth limit."""
+    minx, miny, maxx, maxy = bounds
+    width = math.radians(maxx - minx)
+    return width * (math.sin(math.radians(maxy)) - math.sin(math.radians(miny))) < math.pi
+
+
+def _polygon_area(poly: Polygon) -> float:
+    rings = shapely.get_rings(poly)
+    xy, which = shapely.get_coordinates(rings, return_index=True)
+    bounds = np.flatnonzero(np.diff(which)) + 1
+    areas = [abs(_ring_area(r)) for r in np.split(xy, bounds)]
+    return areas[0] - sum(areas[1:])
 
 
 _RING_AREAS: dict[bytes, float] = {}
@@ -120,9 +149,11 @@ def credible_region(prediction: Prediction, mass: float,
 
     ``prediction.finest`` is already sorted by decreasing probability; it is sorted again
     (stably) so hand-made records with another order still get the right region.
-    ``finest``: the tokens of all finest cells of the model, when known; a region of many
-    of them is then dissolved through their arrangement (cell_coverage.py), which gives
-    the same polygon at a fraction of the cost.
+    ``finest``: the tokens of all finest cells of the model, when known; the cells are
+    then drawn as a partition (``partition_polygons``: neighbours share their points, so
+    the union has no slivers between cells of different levels), and a region of many
+    of them is dissolved through their arrangement (cell_coverage.py), which gives the
+    same polygon at a fraction of the cost.
     """
     if not 0.0 < mass <= 1.0:
         raise ValueError(f"mass must be in (0, 1], got {mass}")
@@ -133,16 +164,24 @@ def credible_region(prediction: Prediction, mass: float,
         return Region(mass, 0.0, 0, MultiPolygon(), 0.0)
     tokens = [c.token for c in cells[:n]]
     geom = None
-    if finest and n > FEW_CELLS:
+    known = bool(finest) and all(t in _positions(finest) for t in tokens)
+    if known and n > FEW_CELLS:
         from .cell_coverage import coverage_for
 
-        coverage = coverage_for(finest)
-        if coverage.knows(tokens):
-            geom = coverage.union(tokens)
+        geom = coverage_for(finest).union(tokens)
     if geom is None:
-        polys = [cell_polygon(t) for t in tokens]
+        if known:  # drawn so that neighbours share their points: no slivers
+            every = partition_polygons(finest)
+            polys = [every[_positions(finest)[t]] for t in tokens]
+        else:
+            polys = [cell_polygon(t) for t in tokens]
         geom = as_multipolygon(shapely.set_precision(shapely.union_all(polys), GRID_DEG))
     return Region(float(mass), float(covered), n, geom, geodesic_area_km2(geom))
+
+
+@lru_cache(maxsize=4)
+def _positions(finest: tuple[str, ...]) -> dict[str, int]:
+    return {t: i for i, t in enumerate(finest)}
 
 
 def credible_regions(prediction: Prediction, masses: Iterable[float] = DEFAULT_MASSES,
