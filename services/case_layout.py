@@ -186,16 +186,22 @@ def _picture(layout, page: int, path: str, x: float, y: float, w: float, h: floa
     _place(item, page, x, y, w, h)
 
 
-def _map(layout, case_map: CaseMap, x: float, y: float, w: float, h: float
-         ) -> QgsLayoutItemMap:
+def _map_item(layout, layers, x: float, y: float, w: float, h: float) -> QgsLayoutItemMap:
+    """A framed map frame on page 1 showing exactly ``layers`` over the sea colour."""
     item = QgsLayoutItemMap(layout)
-    item.setLayers(case_map.layers)
+    item.setLayers(layers)
     item.setKeepLayerSet(True)
     item.setBackgroundColor(SEA)
     item.setFrameEnabled(True)
     item.setFrameStrokeWidth(QgsLayoutMeasurement(0.3))
     layout.addLayoutItem(item)
     _place(item, 0, x, y, w, h)
+    return item
+
+
+def _map(layout, case_map: CaseMap, x: float, y: float, w: float, h: float
+         ) -> QgsLayoutItemMap:
+    item = _map_item(layout, case_map.layers, x, y, w, h)
     item.setCrs(case_map.layers[0].crs() if case_map.layers else item.crs())
     item.zoomToExtent(case_map.extent)
     extent = inside_world(item.extent())  # the page's shape added sky beyond a pole
@@ -257,14 +263,7 @@ def _overview(layout, main: QgsLayoutItemMap, case_map: CaseMap, x: float, y: fl
               w: float, h: float) -> None:
     """A small world map in the main map's corner, with the main map's extent framed:
     where on Earth a zoomed map is."""
-    item = QgsLayoutItemMap(layout)
-    item.setLayers(case_map.overview_layers)
-    item.setKeepLayerSet(True)
-    item.setBackgroundColor(SEA)
-    item.setFrameEnabled(True)
-    item.setFrameStrokeWidth(QgsLayoutMeasurement(0.3))
-    layout.addLayoutItem(item)
-    _place(item, 0, x, y, w, h)
+    item = _map_item(layout, case_map.overview_layers, x, y, w, h)
     item.setCrs(main.crs())
     item.zoomToExtent(WORLD)
     overview = QgsLayoutItemMapOverview(tr("Main map"), item)
