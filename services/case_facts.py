@@ -94,6 +94,8 @@ class Custody:
     def verdict(self) -> str:
         if self.current is None:
             return tr("NOT CHECKED: {problem}").format(problem=self.problem)
+        if not self.recorded:
+            return tr("NOT CHECKED: the run recorded no SHA-256 for this photo")
         if self.matches:
             return tr("MATCHES: the file is the one the run geolocated")
         return tr("DOES NOT MATCH: the file has changed since the run (or is another file)")

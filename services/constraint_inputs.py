@@ -61,6 +61,8 @@ def area_from_layer(layer_or_source, include: bool = True, selected_only: bool =
     applied), as an engine ``AreaConstraint`` in WGS 84; ConstraintError when there is
     no polygon to use."""
     AreaConstraint, ConstraintError, polygonal = _engine()
+    from ..inference.constraints.areas import into_lon_range
+
     name = _name(layer_or_source)
     label = label or tr("layer: {name}").format(name=name)
     if hasattr(layer_or_source, "geometryType") and \
@@ -86,16 +88,24 @@ def area_from_layer(layer_or_source, include: bool = True, selected_only: bool =
             continue
         if transform is not None:
             _transform(geometry, transform, name)
-        parts.append(_shapely(geometry))
+        # repaired (a self-intersecting ring made the union throw) and brought back into
+        # -180..180 (a Pacific projection crosses the antimeridian)
+        parts.append(into_lon_range(_shapely(geometry), unwrap=transform is not None))
     if count == 0:
         raise ConstraintError(tr("{name} is empty: it has no features to make an area "
                                  "from").format(name=name))
     if not parts:
         raise ConstraintError(tr("{name} has no polygons: an area constraint needs "
                                  "polygons").format(name=name))
+    from shapely.errors import GEOSException
     from shapely.ops import unary_union
 
-    geometry = polygonal(unary_union(parts), label)
+    try:
+        geometry = polygonal(unary_union(parts), label)
+    except GEOSException as exc:
+        raise ConstraintError(tr("{name}: its polygons cannot be combined ({error}); "
+                                 "repair the layer's geometries first").format(
+            name=name, error=exc)) from None
     details = (("layer", name), ("crs", crs.authid() or crs.description()),
                ("features", str(len(parts))), ("selected_only", str(bool(selected_only))))
     return AreaConstraint(geometry, include, label, "layer", details)
@@ -110,6 +120,9 @@ def area_from_rectangle(rect: QgsRectangle, crs: QgsCoordinateReferenceSystem,
     AreaConstraint, ConstraintError, polygonal = _engine()
     if rect is None or rect.isNull() or rect.width() <= 0 or rect.height() <= 0:
         raise ConstraintError(tr("the rectangle is empty: drag a box on the map"))
+    if crs is None or not crs.isValid():
+        raise ConstraintError(tr("the rectangle's coordinate system is unknown: draw it "
+                                 "again on the map"))
     n = RECTANGLE_EDGE_POINTS
     x0, y0, x1, y1 = rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum()
     ring = ([(x0 + (x1 - x0) * i / n, y0) for i in range(n)]
@@ -120,9 +133,9 @@ def area_from_rectangle(rect: QgsRectangle, crs: QgsCoordinateReferenceSystem,
     transform = _to_wgs84(crs, transform_context)
     if transform is not None:
         _transform(geometry, transform, tr("the rectangle"))
-    from shapely.geometry import box
+    from ..inference.constraints.areas import into_lon_range
 
-    shape = _shapely(geometry).intersection(box(-180, -90, 180, 90))
+    shape = into_lon_range(_shapely(geometry), unwrap=transform is not None)
     label = tr("rectangle")
     details = (("crs", crs.authid()), ("extent", f"{x0:.6g},{y0:.6g},{x1:.6g},{y1:.6g}"))
     return AreaConstraint(polygonal(shape, label), include, label, "rectangle", details)

@@ -503,3 +503,11 @@ def test_a_real_constrained_run_reports_its_constraint_and_the_mass_removed(tmp_
         top = max(c["probability"] for c in candidates if c["photo_path"] == photo)
         assert (squeeze("not the single most probable cell") in text) == (
             top > row["confidence"] + 1e-6)
+
+
+def test_custody_without_a_recorded_hash_is_not_called_a_mismatch():
+    from geodecoder.services.case_facts import Custody
+
+    assert Custody("", "/photo.jpg", "ab" * 32).verdict().startswith("NOT CHECKED")
+    assert Custody("ab" * 32, "/photo.jpg", "ab" * 32).verdict().startswith("MATCHES")
+    assert Custody("ab" * 32, "/photo.jpg", "cd" * 32).verdict().startswith("DOES NOT MATCH")

@@ -22,7 +22,7 @@ from geodecoder.services.constraint_request import (EXCLUDE, KEEP, AreaRequest, 
 from geodecoder.services.result_details import details_for  # noqa: E402
 from geodecoder.services.run_pipeline import default_bundle_path  # noqa: E402
 from geodecoder.ui import clues_panel  # noqa: E402
-from geodecoder.ui.dock import TAB_RESULT  # noqa: E402
+from geodecoder.ui.dock import TAB_CLUES, TAB_RESULT  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 
@@ -181,4 +181,14 @@ def test_a_bad_clue_runs_nothing_and_keeps_the_old_file(plugin, tmp_path):
     assert failed and failed[0].startswith("Not run:") and "empty" in failed[0]
     assert service.task is None
     assert out.read_bytes() == b"an earlier run"
+    dock.clues.clear()
+
+
+def test_a_sun_clue_with_several_photos_listed_is_refused(plugin):
+    dock, service = plugin.dock, plugin.service
+    dock.add_paths([str(p) for p in sorted(SAMPLES.glob("*.jpg"))[:2]])
+    dock.clues.sun.setChecked(True)
+    assert dock.request_run() is None and service.task is None
+    assert dock.status.text().startswith("Not run: the sun clue holds for one photo")
+    assert dock.tabs.currentIndex() == TAB_CLUES
     dock.clues.clear()

@@ -128,3 +128,42 @@ def test_a_constrained_run_loads_with_its_constraints_layer(tmp_path, tiny_bundl
     assert layers.constraints is not None and layers.constraints.featureCount() == 1
     assert layers.constraints.renderer().type() == "categorizedSymbol"  # its shipped style
     assert layers.constraints in layers.all()
+
+
+def test_areas_across_the_antimeridian_stay_where_they_were_drawn():
+    from qgis.core import QgsRectangle as Rect
+
+    # a Web Mercator box around Fiji: 175.2 E .. 175.8 W once in lon/lat
+    fiji = area_from_rectangle(Rect(19.5e6, -2.2e6, 20.5e6, -1.8e6),
+                               QgsCoordinateReferenceSystem("EPSG:3857"))
+    assert fiji.geometry.contains(Point(178.4, -18.1))  # Suva
+    assert fiji.geometry.contains(Point(-179.5, -18.1))
+    assert not fiji.geometry.contains(Point(0.0, -18.1))  # not the rest of the world
+    # a box drawn past 180 on a lon/lat canvas keeps its part beyond, shifted by 360
+    wide = area_from_rectangle(Rect(170, -10, 190, 10), QgsCoordinateReferenceSystem(
+        "EPSG:4326"))
+    assert wide.geometry.contains(Point(175, 0)) and wide.geometry.contains(Point(-175, 0))
+    assert not wide.geometry.contains(Point(0, 0))
+    # the same for a layer in a Pacific projection
+    layer = _layer("Polygon", ["POLYGON((19500000 -2200000, 20500000 -2200000, "
+                               "20500000 -1800000, 19500000 -1800000, 19500000 -2200000))"])
+    area = area_from_layer(layer)
+    assert area.geometry.contains(Point(178.4, -18.1))
+    assert not area.geometry.contains(Point(0.0, -18.1))
+
+
+def test_a_self_intersecting_polygon_is_repaired_or_refused_with_a_message():
+    bowtie = "POLYGON((0 0, 1000000 1000000, 1000000 0, 0 1000000, 0 0))"
+    square = "POLYGON((500000 500000, 1500000 500000, 1500000 1500000, 500000 1500000, " \
+             "500000 500000))"
+    try:
+        area = area_from_layer(_layer("Polygon", [bowtie, square]))
+    except ConstraintError as exc:  # refused: with words, not a GEOS traceback
+        assert "zones" in str(exc)
+    else:
+        assert area.geometry.is_valid and not area.geometry.is_empty
+
+
+def test_a_rectangle_without_a_valid_crs_is_refused():
+    with pytest.raises(ConstraintError, match="coordinate system"):
+        area_from_rectangle(QgsRectangle(0, 0, 10, 10), QgsCoordinateReferenceSystem())

@@ -267,7 +267,10 @@ class CluesPanel(QWidget):
                "UTC ({known}), e.g. +02:00:").format(
                 t=found.local.strftime("%Y-%m-%d %H:%M:%S"),
                 known=tr("from the EXIF: confirm it") if known
-                else tr("not in the EXIF: type it")),
+                else tr("not in the EXIF: type it"))
+            + ("" if found.source == "DateTimeOriginal" else "\n" + tr(
+                "Careful: the photo has no capture time; this is its EXIF DateTime, which "
+                "editing software rewrites.")),
             text=found.offset_text() if known else "")
         if not ok:
             return False

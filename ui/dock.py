@@ -333,6 +333,13 @@ class GeolocateDock(QgsDockWidget):
             self.tabs.setCurrentIndex(TAB_MODEL)
             return None
         params = self.params()
+        if params.clues.sun is not None and len(params.photos) > 1:
+            # one time, one sun: photos taken at other times would be weighted wrongly
+            self.status.setText(tr("Not run: the sun clue holds for one photo's time, and "
+                                   "{n} photos are listed. Run that photo alone, or untick "
+                                   "\"Sun and shadow\" in Clues.").format(n=len(params.photos)))
+            self.tabs.setCurrentIndex(TAB_CLUES)
+            return None
         if params.output_path and os.path.exists(params.output_path) \
                 and not self.confirm_overwrite(params.output_path):
             self.status.setText(tr("Not run: {path} is kept. Choose another file under "

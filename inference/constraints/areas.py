@@ -19,7 +19,8 @@ from typing import Iterable, Union
 
 import shapely
 from shapely import wkt as shapely_wkt
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely import affinity
+from shapely.geometry import MultiPolygon, Polygon, box, shape
 from shapely.ops import unary_union
 
 from ..modeling.defaults import PLUGIN_ROOT
@@ -227,3 +228,40 @@ def polygonal(geometry, label: str = "area"):
         raise ConstraintError(f"{label}: no polygon in it (an area must be a polygon)")
     return parts[0] if len(parts) == 1 else MultiPolygon(parts)
 
+
+
+def _unwrapped(coords, near: float = None) -> list:
+    """A ring's points with no jump of more than 180° in longitude between neighbours
+    (a ring reprojected across the antimeridian jumps from +180 to -180); ``near`` moves
+    the ring by whole turns next to that longitude (a hole next to its exterior)."""
+    out, offset, last = [], 0.0, None
+    for x, y in ((c[0], c[1]) for c in coords):
+        if last is not None:
+            step = x + offset - last
+            offset -= 360.0 * round(step / 360.0)
+        last = x + offset
+        out.append((last, y))
+    if near is not None and out:
+        turn = 360.0 * round((near - out[0][0]) / 360.0)
+        out = [(x + turn, y) for x, y in out]
+    return out
+
+
+def into_lon_range(geometry, unwrap: bool):
+    """Polygons whose longitudes run past ±180 brought back into [-180, 180]: the parts
+    beyond are cut and shifted by a whole turn.  With ``unwrap`` (polygons reprojected
+    from another CRS, whose rings jump from +180 to -180 where they cross the
+    antimeridian) each ring is first made continuous; a Web Mercator box around Fiji
+    then stays around Fiji instead of becoming the rest of the world.  Not for WGS 84
+    input: there an edge from -170 to 170 may really go the long way."""
+    parts = []
+    for poly in polygons_of(geometry):
+        if unwrap:
+            shell = _unwrapped(poly.exterior.coords)
+            holes = [_unwrapped(r.coords, near=shell[0][0]) for r in poly.interiors]
+            poly = Polygon(shell, holes)
+        for turn in (-360.0, 0.0, 360.0):
+            piece = poly.intersection(box(-180.0 - turn, -90.0, 180.0 - turn, 90.0))
+            if not piece.is_empty:
+                parts.extend(polygons_of(affinity.translate(piece, xoff=turn)))
+    return unary_union(parts) if parts else Polygon()
