@@ -247,7 +247,9 @@ class Predictor:
             # still gets probabilities that sum to one
             kept = (probs * self.log_weights.exp()).sum(dim=1)
             removed = (1.0 - kept).clamp(0.0, 1.0).cpu().numpy()
-            before_p, before_i = probs.max(dim=1)
+            # the answer an unconstrained run gives: the same decision rule, not the argmax
+            before_i = choose_cells(probs, self.near)
+            before_p = probs.gather(1, before_i[:, None]).squeeze(1)
             before = (before_p.cpu().numpy(), before_i.cpu().numpy())
             probs = torch.softmax(log_p.float() + self.log_weights, dim=1)
         scene_p = torch.softmax(out.scene_logits.float(), dim=1)
