@@ -204,6 +204,19 @@ def test_countries_keep_every_point_and_candidate_inside(default_predictor):
         assert top is not None and 0.0 < top.probability <= 1.0
 
 
+def test_a_sun_clue_puts_points_and_candidates_in_its_band(default_predictor):
+    """The cells are weighted by their share of the band; the points follow into it
+    (a cell's mean point can lie hundreds of km outside a 2-degree band)."""
+    when = parse_utc_time(NOON)
+    sun = SunConstraint.from_elevation(when, float(solar_elevation_deg(when, *ZURICH)), 2.0)
+    band = sun_band(sun).buffer(0.01)
+    _, preds = _run(default_predictor, Constraints((), sun))
+    assert preds
+    for p in preds:
+        assert band.contains(Point(p.lon, p.lat)), (p.path, p.lat, p.lon)
+        assert all(band.contains(Point(c.lon, c.lat)) for c in p.candidates)
+
+
 def test_exclude_rules_a_region_out(default_predictor):
     europe = area_from_wkt(box(-25, 34, 45, 72).wkt, include=False, label="Europe")
     _, free = _run(default_predictor)

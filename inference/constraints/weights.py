@@ -13,7 +13,8 @@ The prediction multiplies the model's finest-cell probabilities by these weights
 renormalises (Bayes with the constraint as the likelihood); every level's marginal,
 the candidates, the surface and the credible regions follow from that.  A point (a
 cell's mean training coordinate or the retrieval point) that falls outside the allowed
-region is moved to the nearest place inside the allowed part of its cell.
+region (or outside the sun's band) is moved to the nearest place inside the allowed
+part of its cell.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ..modeling.cell_geometry import cell_polygon
 from ..outputs.regions import geodesic_area_km2
 from .areas import polygons_of
 from .base import ConstraintError, Constraints
-from .sun import cell_sun_shares
+from .sun import cell_sun_shares, sun_band
 
 WORLD = box(-180.0, -90.0, 180.0, 90.0)
 INSETS_DEG = (0.05, 0.005)  # a moved point goes about 5 km (else 500 m) inside the
@@ -45,7 +46,8 @@ class CellWeights:
     constraints: Constraints
     tokens: Sequence[str]
     weights: np.ndarray
-    allowed: Optional[object] = None  # shapely geometry; None: no area constraint
+    allowed: Optional[object] = None  # shapely geometry (the areas, within the sun's band
+    # when there is one) where points may lie; None: no constraint with a place
     _parts: dict = field(default_factory=dict, repr=False)  # cell index -> allowed part
 
     def place_point(self, index: int, lat: float, lon: float) -> tuple[float, float]:
@@ -128,6 +130,10 @@ def cell_weights(constraints: Constraints, tokens: Sequence[str]) -> CellWeights
         weights *= sun_w
     if not np.any(weights > 0):
         raise ConstraintError(_nothing_left(constraints, area_w, sun_w, len(tokens)))
+    if constraints.sun is not None:  # points go into the band too, not only its cells
+        band = sun_band(constraints.sun)
+        allowed = band if allowed is None else allowed.intersection(band)
+        parts = {}  # the cached parts were the areas' alone
     return CellWeights(constraints, tokens, weights, allowed, parts)
 
 
