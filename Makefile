@@ -23,8 +23,16 @@ venv:
 	@[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install -q -r requirements-dev.txt
 
+# The engine's tests in one process, each QGIS test file in a process of its own: a
+# segfault inside QGIS's C++ (seen twice in seven full runs this session, at different
+# places, when some 300 QGIS tests shared one process; see docs/KNOWN_ISSUES.md) then
+# ends one file's run and names it instead of ending the whole suite.  Exit status 1 if
+# any part failed.
+QGIS_TESTS := $(sort $(filter-out tests/test_plugin_fixtures.py,$(wildcard tests/test_plugin_*.py)) tests/test_case_report.py)
+
 test:
-	$(PY) -m pytest
+	@rc=0; $(PY) -m pytest $(addprefix --ignore=,$(QGIS_TESTS)) || rc=1; \
+	for f in $(QGIS_TESTS); do $(PY) -m pytest -q $$f || rc=1; done; exit $$rc
 
 lint:
 	$(VENV)/bin/ruff check .

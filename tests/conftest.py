@@ -70,6 +70,10 @@ def plugin(qgis_iface, qgis_new_project, tmp_path):
     import it; QGIS is imported only when a test asks for it.)"""
     from tests.test_plugin_fixtures import import_plugin
 
+    import_plugin()
+    from geodecoder.services.settings import DockSettings
+
+    DockSettings().save()  # every test starts from the defaults, whatever ran before
     instance = import_plugin().classFactory(qgis_iface)
     instance.initGui()
     dock = instance.ensure_dock()

@@ -208,6 +208,7 @@ def test_a_new_run_clears_the_older_result_and_folds_its_group(plugin, saved_run
     dock.add_paths(photo_folder[1]["good"][:2])
     dock.options.model.setFilePath(str(tiny_bundle_dir))
     dock.options.device.setCurrentIndex(dock.options.device.findData("cpu"))
+    dock.options.output.setFilePath("")  # not a "Save run to" another test left in settings
     dock.run_button.click()
     assert spin_until(lambda: service.task is None, seconds=120), "the run did not end"
 
