@@ -416,15 +416,9 @@ def test_the_map_stays_inside_the_world_and_leaves_a_free_corner():
 
 def test_qgis_process_writes_the_reports_headless(run_gpkg, tmp_path):
     """The command a script runs: ``qgis_process run geodecoder:case_report``."""
-    from tests.test_plugin_processing import QGIS_PROCESS, _qgis_process
+    from tests.test_plugin_processing import _qgis_process, qgis_process_config
 
-    if not QGIS_PROCESS.exists():
-        pytest.skip(f"{QGIS_PROCESS} is absent (Debian package 'qgis' not installed)")
-    config = tmp_path / "config"
-    plugins = config / "profiles" / "default" / "python" / "plugins"
-    plugins.mkdir(parents=True)
-    (plugins / "geodecoder").symlink_to(ROOT, target_is_directory=True)
-    assert _qgis_process(["plugins", "enable", "geodecoder"], config, tmp_path).returncode == 0
+    config = qgis_process_config(tmp_path)
     out = tmp_path / "reports"
     run = _qgis_process(["run", ALG, "--", f"INPUT={run_gpkg}", "ATTENTION=false",
                          f"OUTPUT={out}"], config, tmp_path)

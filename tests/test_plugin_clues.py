@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsGeometry, QgsProject,
-                       QgsRectangle, QgsVectorLayer)
+from qgis.core import (QgsCoordinateReferenceSystem, QgsProject,
+                       QgsRectangle)
 from qgis.PyQt.QtCore import Qt
 from shapely.geometry import Point
 
-from tests.test_plugin_fixtures import import_plugin, spin_until
+from tests.test_plugin_fixtures import import_plugin, memory_layer, spin_until
 
 import_plugin()
 from geodecoder.inference.constraints import countries_area  # noqa: E402
@@ -61,16 +61,11 @@ def test_ticked_countries_become_area_clues(plugin):
 
 def test_a_layer_selection_and_a_drawn_rectangle_in_web_mercator(plugin):
     panel = plugin.dock.clues
-    layer = QgsVectorLayer("Polygon?crs=EPSG:3857", "zones", "memory")
-    feats = []
-    for wkt in ("POLYGON((890000 5980000, 1010000 5980000, 1010000 6060000, 890000 6060000, "
-                "890000 5980000))",  # around Zurich
-                "POLYGON((240000 6230000, 290000 6230000, 290000 6270000, 240000 6270000, "
-                "240000 6230000))"):  # around Paris
-        f = QgsFeature(layer.fields())
-        f.setGeometry(QgsGeometry.fromWkt(wkt))
-        feats.append(f)
-    layer.dataProvider().addFeatures(feats)
+    layer = memory_layer([
+        "POLYGON((890000 5980000, 1010000 5980000, 1010000 6060000, 890000 6060000, "
+        "890000 5980000))",  # around Zurich
+        "POLYGON((240000 6230000, 290000 6230000, 290000 6270000, 240000 6270000, "
+        "240000 6230000))"])  # around Paris
     QgsProject.instance().addMapLayer(layer)
     layer.selectByIds([min(f.id() for f in layer.getFeatures())])  # Zurich only
     panel.layer.setLayer(layer)
@@ -169,7 +164,7 @@ def test_a_bad_clue_runs_nothing_and_keeps_the_old_file(plugin, tmp_path):
     out = tmp_path / "case.gpkg"
     out.write_bytes(b"an earlier run")
     dock.add_paths([str(sorted(SAMPLES.glob("*.jpg"))[0])])
-    layer = QgsVectorLayer("Polygon?crs=EPSG:4326", "nothing here", "memory")
+    layer = memory_layer([], crs="EPSG:4326", name="nothing here")
     QgsProject.instance().addMapLayer(layer)
     dock.clues.layer.setLayer(layer)  # an empty layer
     failed = []

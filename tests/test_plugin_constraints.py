@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 from osgeo import ogr
-from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsGeometry, QgsRectangle,
+from qgis.core import (QgsCoordinateReferenceSystem, QgsRectangle,
                        QgsVectorLayer)
 from shapely.geometry import Point
 
-from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
+from tests.test_plugin_fixtures import import_plugin, memory_layer, photo_folder  # noqa: F401
 
 import_plugin()
 from geodecoder.inference.constraints import (ConstraintError, Constraints,  # noqa: E402
@@ -27,14 +27,7 @@ PARIS_3857 = "POLYGON((240000 6230000, 290000 6230000, 290000 6270000, 240000 62
 
 
 def _layer(kind: str, wkts, crs="EPSG:3857") -> QgsVectorLayer:
-    layer = QgsVectorLayer(f"{kind}?crs={crs}", "zones", "memory")
-    features = []
-    for wkt in wkts:
-        f = QgsFeature(layer.fields())
-        f.setGeometry(QgsGeometry.fromWkt(wkt))
-        features.append(f)
-    layer.dataProvider().addFeatures(features)
-    return layer
+    return memory_layer(wkts, kind, crs)
 
 
 def test_a_projected_layer_becomes_a_lon_lat_area():

@@ -101,3 +101,17 @@ def local_wheel(folder: Path) -> Path:
             zf.writestr(path, data)
         zf.writestr(f"{name}-{version}.dist-info/RECORD", record)
     return wheel
+
+
+def memory_layer(wkts, kind: str = "Polygon", crs: str = "EPSG:3857", name: str = "zones"):
+    """A memory layer of `kind` in `crs` with one feature per WKT (in that CRS)."""
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    layer = QgsVectorLayer(f"{kind}?crs={crs}", name, "memory")
+    features = []
+    for wkt in wkts:
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromWkt(wkt))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer

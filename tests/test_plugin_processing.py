@@ -18,7 +18,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from tests.test_plugin_fixtures import ROOT, import_plugin, photo_folder  # noqa: F401
+from tests.test_plugin_fixtures import ROOT, import_plugin, memory_layer, photo_folder  # noqa: F401
 
 import_plugin()
 from geodecoder.inference.outputs import schema  # noqa: E402
@@ -160,8 +160,9 @@ def _qgis_process(args, config: Path, cwd: Path) -> subprocess.CompletedProcess:
                           env=env, cwd=cwd, timeout=240, check=False)
 
 
-def test_qgis_process_runs_the_algorithm_from_a_shell(tmp_path, photo_folder,  # noqa: F811
-                                                      tiny_bundle_dir):
+def qgis_process_config(tmp_path: Path) -> Path:
+    """A QGIS profile folder under `tmp_path` in which qgis_process has this plugin
+    (the repository, linked) enabled; skips where qgis_process is not installed."""
     if not QGIS_PROCESS.exists():
         pytest.skip(f"{QGIS_PROCESS} is absent (Debian package 'qgis' not installed)")
     config = tmp_path / "config"
@@ -170,6 +171,12 @@ def test_qgis_process_runs_the_algorithm_from_a_shell(tmp_path, photo_folder,  #
     (plugins / "geodecoder").symlink_to(ROOT, target_is_directory=True)
     enabled = _qgis_process(["plugins", "enable", "geodecoder"], config, tmp_path)
     assert enabled.returncode == 0, enabled.stdout + enabled.stderr
+    return config
+
+
+def test_qgis_process_runs_the_algorithm_from_a_shell(tmp_path, photo_folder,  # noqa: F811
+                                                      tiny_bundle_dir):
+    config = qgis_process_config(tmp_path)
     listed = _qgis_process(["list"], config, tmp_path)
     assert ALG in listed.stdout, listed.stdout[-3000:] + listed.stderr[-3000:]
 
@@ -508,17 +515,6 @@ def test_the_minimum_number_of_training_photos_is_the_engines():
     assert not any(cells_build(MIN_TRAINING_PHOTOS - 1, seed) for seed in range(10))
 
 
-def _zones_layer(wkts, crs="EPSG:3857"):
-    from qgis.core import QgsFeature, QgsGeometry
-
-    layer = QgsVectorLayer(f"Polygon?crs={crs}", "zones", "memory")
-    features = []
-    for wkt in wkts:
-        feature = QgsFeature(layer.fields())
-        feature.setGeometry(QgsGeometry.fromWkt(wkt))
-        features.append(feature)
-    layer.dataProvider().addFeatures(features)
-    return layer
 
 
 def test_processing_constraints_keep_the_answer_inside(provider, tmp_path, photo_folder,  # noqa: F811,E501
@@ -530,7 +526,7 @@ def test_processing_constraints_keep_the_answer_inside(provider, tmp_path, photo
     from geodecoder.inference.constraints import countries_area
 
     # two boxes in Web Mercator: one around Paris (selected), one around Tokyo (not)
-    zones = _zones_layer([
+    zones = memory_layer([
         "POLYGON((240000 6230000, 290000 6230000, 290000 6270000, 240000 6270000, "
         "240000 6230000))",
         "POLYGON((15500000 4200000, 15600000 4200000, 15600000 4300000, 15500000 4300000, "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Callable, Optional
 
-from qgis.core import QgsMapLayerProxyModel, QgsRectangle, QgsWkbTypes
+from qgis.core import QgsGeometry, QgsMapLayerProxyModel, QgsRectangle, QgsWkbTypes
 from qgis.gui import QgsCheckableComboBox, QgsMapLayerComboBox, QgsMapToolExtent, QgsRubberBand
 from qgis.PyQt.QtCore import QDateTime, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
@@ -230,7 +230,7 @@ class CluesPanel(QWidget):
                     self._band.setStrokeColor(QColor(200, 30, 30))
                     self._band.setFillColor(QColor(200, 30, 30, 30))
                     self._band.setWidth(2)
-                self._band.setToGeometry(_rect_geometry(r), None)
+                self._band.setToGeometry(QgsGeometry.fromRect(r), None)
         self.changed.emit()
 
     def clear_rectangle(self) -> None:
@@ -338,9 +338,3 @@ class CluesPanel(QWidget):
         if self._band is not None and self.canvas is not None:
             self.canvas.scene().removeItem(self._band)
             self._band = None
-
-
-def _rect_geometry(rect: QgsRectangle):
-    from qgis.core import QgsGeometry
-
-    return QgsGeometry.fromRect(rect)
