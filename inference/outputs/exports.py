@@ -38,7 +38,6 @@ from osgeo import gdal, ogr, osr
 
 from . import export_labels as labels
 from .files import remove_quietly, temp_sibling
-from .gpkg import GeoPackageError, wgs84
 from .layer_names import CANDIDATES, CONSTRAINTS, PREDICTIONS, REGIONS, RUN_INFO
 
 EXPORT_FORMATS = {".kml": "LIBKML", ".kmz": "LIBKML", ".geojson": "GeoJSON"}
@@ -262,11 +261,11 @@ def _put(layer, index: dict[str, int], values: Mapping[str, Any], geom,
 
 
 def _srs() -> osr.SpatialReference:
-    """The GeoPackage writer's lon/lat EPSG:4326, its failure an export's."""
-    try:
-        return wgs84()
-    except GeoPackageError as exc:
-        raise ExportError(str(exc)) from None
+    srs = osr.SpatialReference()
+    if srs.ImportFromEPSG(4326) != 0:
+        raise _fail("cannot build EPSG:4326 (is GDAL's proj.db missing?)")
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return srs
 
 
 def _summary(run: _Run) -> str:
