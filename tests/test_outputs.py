@@ -22,9 +22,10 @@ import s2sphere
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from osgeo import ogr
+import shapely
 from pyproj import Geod
 
-from inference.outputs import places, schema
+from inference.outputs import gpkg_surface, places, schema
 from inference.modeling.cell_geometry import cell_polygon
 from inference.modeling.cells import build_hierarchy, token_to_id
 from inference.outputs.csv_out import failures_path, write_csv
@@ -147,6 +148,8 @@ def features(path, layer_name):
         row = {n: (None if f.IsFieldNull(n) else f.GetField(n)) for n in names}
         g = f.GetGeometryRef()
         row["_geom"] = None if g is None else g.ExportToWkt()
+        row["_wkb"] = None if g is None else bytes(g.ExportToWkb())
+        row["_fid"] = f.GetFID()
         row["_xy"] = None if g is None or g.GetGeometryType() != ogr.wkbPoint \
             else (g.GetX(), g.GetY())
         out.append(row)
@@ -292,13 +295,17 @@ def test_geopackage_round_trip(scene, cells):
     assert ds.GetDriver().GetName() == "GPKG"
     layers = {ds.GetLayer(i).GetName(): ds.GetLayer(i) for i in range(ds.GetLayerCount())}
     defs = {d.name: d for d in schema.layer_defs(cells.num_levels)}
-    assert set(layers) == set(defs)
+    # the surface layer is a view of two tables the file holds as well
+    assert set(layers) == set(defs) | {"surface_values", "surface_cells"}
+    defs.update({d.name: d for d in (gpkg_surface.VALUES_DEF, gpkg_surface.CELLS_DEF)})
     expected_counts = {
         "predictions": 4, "candidates": sum(len(p.candidates) for p in preds),
         **{f"cells_level_{h}": sum(len(p.level_top[h]) for p in preds) for h in range(3)},
         "surface": sum(len(p.finest) for p in preds), "regions": 8, "failures": 2,
         "run_info": len(schema.run_info_rows(preds, failures, RUN)),
         "constraints": 0,  # written by every run, empty without a constraint
+        "surface_values": sum(len(p.finest) for p in preds),
+        "surface_cells": len({c.token for p in preds for c in p.finest}),
     }
     for name, layer in layers.items():
         assert layer.GetFeatureCount() == expected_counts[name], name
@@ -365,6 +372,35 @@ def test_geopackage_polygon_layers(scene, cells):
         assert env[0] == pytest.approx(-180) and env[1] == pytest.approx(180)
     surface = [r for r in features(out, "surface") if r["file_name"] == "a.jpg"]
     assert sum(r["probability"] for r in surface) == pytest.approx(1.0)
+
+
+def test_the_surface_view_reads_as_one_polygon_row_per_photo_and_cell(scene, cells):
+    """What a surface layer of polygon rows held, read back through the view: per
+    photo its finest cells in order, each with its own cell's outline, feature ids 1..N,
+    the photo index used; each outline is stored once however many photos use it."""
+    preds, out = scene["preds"], scene["out"]
+    write_geopackage(out, preds, scene["failures"], cells, RUN)
+    rows = features(out, "surface")
+    want = [(p.path, c.token, c.probability) for p in preds for c in p.finest]
+    assert [(r["photo_path"], r["cell_token"], r["probability"]) for r in rows] == want
+    assert [r["_fid"] for r in rows] == list(range(1, len(want) + 1))
+    for r in rows:
+        drawn = shapely.from_wkb(r["_wkb"])
+        assert drawn.equals_exact(cell_polygon(r["cell_token"]), 0), r["cell_token"]
+    stored = features(out, "surface_cells")
+    assert sorted(r["cell_token"] for r in stored) == sorted({t for _, t, _ in want})
+    ds = ogr.Open(str(out))
+    layer = ds.GetLayerByName("surface")
+    assert layer.GetGeomType() == ogr.wkbMultiPolygon
+    layer.SetAttributeFilter(f"photo_path = '{preds[1].path}'")
+    assert layer.GetFeatureCount() == len(preds[1].finest)
+    minx, maxx, miny, maxy = layer.GetExtent()
+    union = shapely.union_all([cell_polygon(t) for _, t, _ in want]).bounds
+    assert (minx, miny, maxx, maxy) == pytest.approx(union)
+    plan = ds.ExecuteSQL("EXPLAIN QUERY PLAN SELECT * FROM surface WHERE photo_path = 'x'")
+    text = " ".join(str(f.GetField(f.GetFieldCount() - 1)) for f in plan)
+    ds.ReleaseResultSet(plan)
+    assert "surface_values_photo_path" in text, text
     level2 = [r for r in features(out, "cells_level_2") if r["file_name"] == "a.jpg"]
     assert [r["rank"] for r in level2] == [1, 2, 3, 4, 5]
     counts = {c.token: c.count for c in cells.levels[2].cells}
@@ -383,7 +419,9 @@ def test_ogrinfo_reads_the_file(scene, cells):
     text = subprocess.run(["ogrinfo", "-so", "-al", str(out)], capture_output=True,
                           text=True, check=True).stdout
     blocks = {b.split("\n", 1)[0].strip(): b for b in text.split("Layer name: ")[1:]}
-    assert set(blocks) == {d.name for d in schema.layer_defs(3)}
+    assert set(blocks) == {d.name for d in schema.layer_defs(3)} | {"surface_values",
+                                                                     "surface_cells"}
+    assert "Geometry: Multi Polygon" in blocks["surface"]
     pred = blocks["predictions"]
     assert "Geometry: Point" in pred and "Feature Count: 4" in pred
     assert 'ID["EPSG",4326]' in pred

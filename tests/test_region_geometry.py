@@ -101,6 +101,7 @@ def test_a_region_larger_than_a_hemisphere_is_not_the_rest_of_the_world(default_
     assert region.area_km2 > EARTH_KM2 / 2
     cells = sum(geodesic_area_km2(p) for p in partition_polygons(default_finest)[:300])
     assert region.area_km2 == pytest.approx(cells, rel=1e-6)
+    assert geodesic_area_km2(region.geometry) == pytest.approx(cells, rel=1e-9)
 
 
 def test_all_finest_cells_of_the_default_model(default_finest):
@@ -111,6 +112,20 @@ def test_all_finest_cells_of_the_default_model(default_finest):
     assert region.area_km2 == pytest.approx(s2, rel=0.005)
     cells = sum(geodesic_area_km2(p) for p in partition_polygons(default_finest))
     assert region.area_km2 == pytest.approx(cells, rel=1e-6)
+    assert geodesic_area_km2(region.geometry) == pytest.approx(cells, rel=1e-9)
+
+
+@pytest.mark.parametrize("n", [2, 9, 40, 180, 330])
+def test_a_regions_area_is_the_area_of_its_drawn_outline(default_finest, n):
+    """The area column is the sum of the cells' areas (measured once per bundle); it
+    must be what the drawn polygon measures, for scattered and for compact sets."""
+    rng = np.random.default_rng(n)
+    for tokens in (tuple(default_finest[i] for i in rng.choice(len(default_finest), n,
+                                                               replace=False)),
+                   default_finest[:n]):
+        region = credible_region(prediction_over(tokens), 1.0, default_finest)
+        assert region.n_cells == n
+        assert region.area_km2 == pytest.approx(geodesic_area_km2(region.geometry), rel=1e-9)
 
 
 def test_a_single_cells_area_is_its_s2_area(default_finest):

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from osgeo import gdal, ogr, osr
 
-from . import schema
+from . import gpkg_surface, schema
 from .files import remove_quietly, temp_sibling
 from ..modeling.cells import CellHierarchy
 from .places import place_names
@@ -187,8 +187,9 @@ def _set_field(feat, i: int, value) -> None:
         feat.SetField(i, schema.safe_text(value) if isinstance(value, str) else value)
 
 
-def _write_styles(ds, layers: Mapping[str, object], styles: Mapping[str, str]) -> int:
-    """QGIS's ``layer_styles`` table with one default style per matching layer."""
+def _write_styles(ds, layers: Mapping[str, str], styles: Mapping[str, str]) -> int:
+    """QGIS's ``layer_styles`` table with one default style per matching layer
+    (``layers``: name -> geometry column, "" for a table)."""
     matched = {name: qml for pattern, qml in styles.items()
                for name in layers if fnmatch.fnmatchcase(name, pattern)}
     for pattern in styles:
@@ -220,7 +221,7 @@ def _write_styles(ds, layers: Mapping[str, object], styles: Mapping[str, str]) -
         feat = ogr.Feature(defn)
         # QGIS finds a layer's style by f_table_schema='' + table name + geometry column
         values = {"f_table_catalog": "", "f_table_schema": "", "f_table_name": name,
-                  "f_geometry_column": layers[name].GetGeometryColumn() or "",
+                  "f_geometry_column": layers[name],
                   "styleName": name, "styleQML": qml, "styleSLD": "", "useAsDefault": 1,
                   "description": "GeoDecoder default style", "owner": ""}
         for key, value in values.items():
@@ -274,6 +275,7 @@ class GeoPackageWriter(RunWriter):
         self._layers: dict = {}
         self._shapes: dict = {}  # cell polygons as OGR geometries, see _write_rows
         self._specs = schema.layer_defs(cells.num_levels)
+        self._surface_cells: set[str] = set()  # cells whose outline the file holds
         driver = ogr.GetDriverByName("GPKG")
         if driver is None:
             raise GeoPackageError("this GDAL has no GPKG driver")
@@ -282,7 +284,7 @@ class GeoPackageWriter(RunWriter):
             raise _fail(f"cannot create {self.tmp}")
         try:
             srs = wgs84()
-            for spec in self._specs:
+            for spec in gpkg_surface.storage_defs(self._specs):
                 self._layers[spec.name] = _create_layer(self._ds, spec, srs)
         except BaseException:
             self.abort()
@@ -303,11 +305,29 @@ class GeoPackageWriter(RunWriter):
                 raise WriteCancelled("GeoPackage writing cancelled")
             rows = _chunk_rows(spec, self.path, preds, fails, self.cells, self.run, regions,
                                places)
-            cached = spec.name == schema.SURFACE or spec.name.startswith(schema.CELLS_PREFIX)
+            if spec.name == schema.SURFACE:
+                self._add_surface(rows)
+                continue
+            cached = spec.name.startswith(schema.CELLS_PREFIX)
             _write_rows(self._ds, self._layers[spec.name], spec, rows, self.is_cancelled,
                         self._shapes if cached else None)
         self.n_preds += len(preds)
         self.n_fails += len(fails)
+
+    def _add_surface(self, rows: list[Row]) -> None:
+        cells = gpkg_surface.new_cell_rows(rows, self._surface_cells)
+        for spec, spec_rows in ((gpkg_surface.CELLS_DEF, cells),
+                                (gpkg_surface.VALUES_DEF, rows)):
+            _write_rows(self._ds, self._layers[spec.name], spec, spec_rows, self.is_cancelled)
+
+    def _make_surface_view(self) -> None:
+        cells = self._layers[gpkg_surface.CELLS_DEF.name]
+        extent = cells.GetExtent() if cells.GetFeatureCount() else None
+        for sql in gpkg_surface.view_statements(GEOMETRY_COLUMN, 4326, extent):
+            gdal.ErrorReset()
+            self._ds.ExecuteSQL(sql)
+            if gdal.GetLastErrorType() >= gdal.CE_Failure:
+                raise _fail(f"cannot make the surface view ({gdal.GetLastErrorMsg()})")
 
     def commit(self, run: RunInfo | None = None) -> Path:
         """Write run_info (and styles), close, check, and move onto the destination."""
@@ -321,9 +341,11 @@ class GeoPackageWriter(RunWriter):
             spec = next(s for s in self._specs if s.name == schema.CONSTRAINTS)
             _write_rows(self._ds, self._layers[spec.name], spec,
                         schema.constraint_rows(run.constraints), None)
+            self._make_surface_view()
             if self.styles:
-                _write_styles(self._ds, self._layers, self.styles)
-            _index_photo_paths(self._ds, self._specs)
+                _write_styles(self._ds, {s.name: GEOMETRY_COLUMN if s.geometry else ""
+                                         for s in self._specs}, self.styles)
+            _index_photo_paths(self._ds, gpkg_surface.storage_defs(self._specs))
             self._ds.FlushCache()
             self._close()
             _check_written(self.tmp, self.cells.num_levels, self.n_preds, self.n_fails)

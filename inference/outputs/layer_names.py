@@ -7,7 +7,9 @@ the engine's native libraries to get a handful of strings.
 PREDICTIONS = "predictions"
 CANDIDATES = "candidates"
 CELLS_PREFIX = "cells_level_"
-SURFACE = "surface"
+SURFACE = "surface"  # a view of the two tables below (outputs/gpkg_surface.py)
+SURFACE_VALUES = "surface_values"
+SURFACE_CELLS = "surface_cells"
 REGIONS = "regions"
 FAILURES = "failures"
 RUN_INFO = "run_info"

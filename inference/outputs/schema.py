@@ -301,14 +301,15 @@ def cell_rows(preds: Sequence[Prediction], cells: CellHierarchy, level: int) -> 
 
 
 def surface_rows(preds: Sequence[Prediction]) -> list[Row]:
-    """Per photo the finest cells kept in ``p.finest``: the probability surface."""
+    """Per photo the finest cells kept in ``p.finest``: the probability surface, without
+    geometry (the file keeps each cell's outline once: gpkg_surface.py)."""
     rows = []
     for p in preds:
         photo = _photo(p.path)  # once per photo: hundreds of rows share it
         for cp in p.finest:
             v = dict(photo)
             v.update(cell_token=cp.token, probability=_num(cp.probability))
-            rows.append(Row(v, cell_polygon(cp.token)))
+            rows.append(Row(v))
     return rows
 
 

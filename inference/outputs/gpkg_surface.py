@@ -1,0 +1,83 @@
+"""The probability surface stored as values plus each cell's outline once, read as a view.
+
+Per photo the surface is every finest cell up to 99 % of the mass: with the default
+model's uncertain answers that is ~350 cells per photo, and storing each as its own
+polygon row made the surface most of a run's file (2.8 GB of 6.2 GB for 10,000 photos)
+and most of its writing (~8 ms a photo for the rows and ~4 ms for their R-tree,
+measured; docs/SPEED.md).  The cell outlines are the same photo after photo, so the file
+keeps them once:
+
+* ``surface_cells``: one polygon per finest cell that some photo's surface uses (written
+  as cells first appear), with its R-tree;
+* ``surface_values``: per photo and cell the probability, no geometry, indexed by photo;
+* ``surface``: a SQL view joining the two, registered as a GeoPackage feature layer, so
+  OGR and QGIS read the very layer they read before: the same fields, feature ids,
+  geometries and row count.  It has no spatial index of its own (a view cannot); QGIS
+  reads it one photo at a time through the photo index in large runs, and it is off by
+  default in the dock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ..modeling.cell_geometry import cell_polygon
+from .layer_names import SURFACE, SURFACE_CELLS, SURFACE_VALUES
+from .schema import SURFACE_FIELDS, FieldDef, LayerDef, Row
+
+CELLS_DEF = LayerDef(SURFACE_CELLS, "MultiPolygon", (FieldDef("cell_token", "String", 16),),
+                     "Outline of each finest cell the probability surface uses (once)")
+VALUES_DEF = LayerDef(SURFACE_VALUES, None, SURFACE_FIELDS,
+                      "Probability of each finest cell per photo (the surface layer joins "
+                      "them to surface_cells)")
+
+
+def storage_defs(specs: Sequence[LayerDef]) -> tuple[LayerDef, ...]:
+    """The tables a GeoPackage really holds: the surface's two in place of its layer."""
+    out: list[LayerDef] = []
+    for spec in specs:
+        out += [VALUES_DEF, CELLS_DEF] if spec.name == SURFACE else [spec]
+    return tuple(out)
+
+
+def new_cell_rows(value_rows: Iterable[Row], written: set[str]) -> list[Row]:
+    """Outlines of the cells these rows use that the file does not hold yet (and
+    ``written`` updated): each cell once per file."""
+    rows = []
+    for row in value_rows:
+        token = row.values["cell_token"]
+        if token not in written:
+            written.add(token)
+            rows.append(Row({"cell_token": token}, cell_polygon(token)))
+    return rows
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def view_statements(geometry_column: str, srs_id: int, extent) -> list[str]:
+    """SQL that makes ``surface`` a feature layer: the view, the unique cell index the
+    join uses, and its rows in gpkg_contents and gpkg_geometry_columns (with the cells'
+    extent, so readers need not scan the view for it).  ``extent``: (minx, maxx, miny,
+    maxy) as OGR gives it, or None for an empty surface."""
+    cols = ", ".join(f"v.{_quoted(f.name)} AS {_quoted(f.name)}" for f in SURFACE_FIELDS)
+    g = _quoted(geometry_column)
+    view = (f"CREATE VIEW {_quoted(SURFACE)} AS SELECT v.fid AS fid, c.{g} AS {g}, {cols} "
+            f"FROM {_quoted(SURFACE_VALUES)} v JOIN {_quoted(SURFACE_CELLS)} c "
+            "ON c.cell_token = v.cell_token")
+    bounds = "NULL, NULL, NULL, NULL" if extent is None else \
+        f"{extent[0]!r}, {extent[2]!r}, {extent[1]!r}, {extent[3]!r}"
+    description = ("Finest cells with their probability (the probability surface; a view "
+                   "of surface_values and surface_cells)")
+    return [
+        f"CREATE UNIQUE INDEX {_quoted(SURFACE_CELLS + '_token')} "
+        f"ON {_quoted(SURFACE_CELLS)} (cell_token)",
+        view,
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+        f"min_x, min_y, max_x, max_y, srs_id) VALUES ('{SURFACE}', 'features', "
+        f"'{SURFACE}', '{description}', {bounds}, {int(srs_id)})",
+        "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, "
+        f"srs_id, z, m) VALUES ('{SURFACE}', '{geometry_column}', 'MULTIPOLYGON', "
+        f"{int(srs_id)}, 0, 0)",
+    ]
