@@ -59,13 +59,19 @@ def test_the_run_is_indexed_by_photo_and_by_place(run_gpkg):
             "SELECT table_name FROM gpkg_extensions WHERE extension_name = 'gpkg_rtree_index'")}
         plan = " ".join(str(r) for r in db.execute(
             "EXPLAIN QUERY PLAN SELECT fid FROM regions WHERE photo_path = 'x'"))
+        surface_plan = " ".join(str(r) for r in db.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM surface WHERE photo_path = 'x'"))
     finally:
         db.close()
     layers = ["predictions", "candidates", "cells_level_0", "cells_level_1", "cells_level_2",
-              "surface", "regions"]
-    assert {f"{name}_photo_path" for name in layers} <= indexes
-    assert set(layers) <= rtrees
+              "regions"]
+    assert {f"{name}_photo_path" for name in layers + ["surface_values"]} <= indexes
+    assert set(layers + ["surface_cells"]) <= rtrees
     assert "regions_photo_path" in plan
+    # the surface is a view: one photo's rows through the values' photo index, each
+    # joined to its cell's outline by the unique cell index
+    assert "surface_values_photo_path" in surface_plan
+    assert "surface_cells_token" in surface_plan
 
 
 def test_a_large_run_draws_the_shown_photos_regions_and_cells(run_gpkg, large,
