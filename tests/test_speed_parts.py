@@ -295,3 +295,28 @@ def test_a_prediction_imports_neither_shapely_nor_gdal_before_it_writes():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
     assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------ preprocessing
+
+
+def test_photos_become_the_same_floats_as_torchs_conversion():
+    """Decode threads convert pixels with NumPy (no OpenMP threads of their own); the
+    numbers must be exactly torch's ``.float().div_(255)`` of before, crops included."""
+    import torch
+    from PIL import Image
+
+    from inference.prediction.predict import center_crop_tensor, ten_crop_tensor
+
+    rng = np.random.default_rng(3)
+    for h, w in ((224, 301), (290, 224), (224, 224)):
+        pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        image = Image.fromarray(pixels)
+        torch_way = torch.from_numpy(pixels.copy()).permute(2, 0, 1).float().div_(255.0)
+        top, left = (h - 224) // 2, (w - 224) // 2
+        assert torch.equal(center_crop_tensor(image, 224),
+                           torch_way[:, top:top + 224, left:left + 224])
+        crops = ten_crop_tensor(image, 224)
+        assert crops.shape == (10, 3, 224, 224)
+        assert torch.equal(crops[4], torch_way[:, top:top + 224, left:left + 224])
+        assert torch.equal(crops[9], crops[4].flip(-1))
