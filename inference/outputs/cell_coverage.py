@@ -211,18 +211,27 @@ class CellCoverage:
     @staticmethod
     def _hole_owners(xy, starts, ring, shells, holes, area) -> np.ndarray:
         """Each hole in the smallest shell that covers it: tested at the middle of its
-        first edge, which is inside its shell and off every other ring."""
+        first edge, which is inside its shell and off every other ring.  All holes
+        against all shells whose box holds them, in one vectorised test (a loop over
+        shells cost ~2 ms per region, measured)."""
         owner = np.full(len(holes), -1)
         if len(holes) == 0:
             return owner
         probe = (xy[starts[holes]] + xy[starts[holes] + 1]) / 2
-        best = np.full(len(holes), np.inf)
-        for k in np.argsort(area[shells]).tolist():
-            shell = shapely.Polygon(xy[ring == shells[k]])
-            shapely.prepare(shell)
-            inside = shapely.contains_xy(shell, probe[:, 0], probe[:, 1])
-            take = inside & (area[shells[k]] < best)
-            owner[take], best[take] = k, area[shells[k]]
+        sizes = np.diff(np.r_[starts, len(xy)])
+        on_shell = np.repeat(area > 0, sizes)
+        polys = shapely.polygons(shapely.linearrings(xy[on_shell],
+                                                     indices=_runs(ring[on_shell])))
+        lo = np.minimum.reduceat(xy, starts, axis=0)[shells]
+        hi = np.maximum.reduceat(xy, starts, axis=0)[shells]
+        near = ((probe[:, None, :] >= lo[None]) & (probe[:, None, :] <= hi[None])).all(-1)
+        hole_i, shell_k = np.nonzero(near)
+        inside = shapely.contains_xy(polys[shell_k], probe[hole_i, 0], probe[hole_i, 1])
+        hole_i, shell_k = hole_i[inside], shell_k[inside]
+        first = np.lexsort((area[shells][shell_k], hole_i))
+        keep = first[np.r_[True, hole_i[first][1:] != hole_i[first][:-1]]] \
+            if len(first) else first
+        owner[hole_i[keep]] = shell_k[keep]
         return owner
 
 
@@ -269,7 +278,10 @@ def _split_touching(verts: np.ndarray, ring: np.ndarray, n_vertices: int
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Closed walks that pass a vertex twice (a hole touching its shell) split there into
     simple rings; the rare walks that do are handled one by one."""
-    key = ring.astype(np.int64) * n_vertices + verts
+    seen = np.bincount(verts, minlength=n_vertices)[verts] > 1  # on the outline twice
+    if not seen.any():
+        return verts, ring
+    key = ring[seen].astype(np.int64) * n_vertices + verts[seen]
     uniq, counts = np.unique(key, return_counts=True)
     bad = np.unique(uniq[counts > 1] // n_vertices)
     if len(bad) == 0:
