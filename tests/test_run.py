@@ -104,3 +104,26 @@ def test_an_error_in_one_writer_aborts_the_others(tiny_bundle, photos, tmp_path)
         run_photos([str(photos)], Predictor(tiny_bundle, device="cpu"), [listed, gpkg,
                                                                          Broken()], run)
     assert listed.aborted and not (tmp_path / "r.gpkg").exists()
+
+
+def test_old_objects_sit_out_garbage_collection_only_while_a_run_goes(tiny_bundle, photos,
+                                                                      tmp_path):
+    """Objects older than the run are frozen (full collections would walk them all with
+    the GIL held) and handed back at the end, also when the run fails."""
+    import gc
+
+    predictor = Predictor(tiny_bundle, device="cpu", batch_size=4)
+    run = _run_info(tiny_bundle)
+    during = []
+    run_photos([str(photos)], predictor, [ListWriter()], run,
+               on_chunk=lambda c: during.append(gc.get_freeze_count()))
+    assert during and min(during) > 1000
+    assert gc.get_freeze_count() == 0
+
+    class Failing(ListWriter):
+        def add(self, *a, **k):
+            raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        run_photos([str(photos)], predictor, [Failing()], run)
+    assert gc.get_freeze_count() == 0
