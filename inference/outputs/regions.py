@@ -164,7 +164,8 @@ def credible_region(prediction: Prediction, mass: float,
         return Region(mass, 0.0, 0, MultiPolygon(), 0.0)
     tokens = [c.token for c in cells[:n]]
     geom = None
-    known = bool(finest) and all(t in _positions(finest) for t in tokens)
+    where = _positions(finest) if finest else {}  # once: the cache hashes all of finest
+    known = bool(finest) and all(t in where for t in tokens)
     if known and n > FEW_CELLS:
         from .cell_coverage import coverage_for
 
@@ -172,13 +173,13 @@ def credible_region(prediction: Prediction, mass: float,
     if geom is None:
         if known:  # drawn so that neighbours share their points: no slivers
             every = partition_polygons(finest)
-            polys = [every[_positions(finest)[t]] for t in tokens]
+            polys = [every[where[t]] for t in tokens]
         else:
             polys = [cell_polygon(t) for t in tokens]
         geom = as_multipolygon(shapely.set_precision(shapely.union_all(polys), GRID_DEG))
     if known:
         areas = _cell_areas(finest)
-        area = float(sum(areas[_positions(finest)[t]] for t in tokens))
+        area = float(sum(areas[where[t]] for t in tokens))
     else:
         area = geodesic_area_km2(geom)
     return Region(float(mass), float(covered), n, geom, area)
