@@ -321,9 +321,7 @@ class GeoPackageWriter(RunWriter):
             _write_rows(self._ds, self._layers[spec.name], spec, spec_rows, self.is_cancelled)
 
     def _make_surface_view(self) -> None:
-        cells = self._layers[gpkg_surface.CELLS_DEF.name]
-        extent = cells.GetExtent() if cells.GetFeatureCount() else None
-        for sql in gpkg_surface.view_statements(GEOMETRY_COLUMN, 4326, extent):
+        for sql in gpkg_surface.VIEW_STATEMENTS:
             gdal.ErrorReset()
             self._ds.ExecuteSQL(sql)
             if gdal.GetLastErrorType() >= gdal.CE_Failure:

@@ -52,32 +52,23 @@ def new_cell_rows(value_rows: Iterable[Row], written: set[str]) -> list[Row]:
     return rows
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def view_statements(geometry_column: str, srs_id: int, extent) -> list[str]:
-    """SQL that makes ``surface`` a feature layer: the view, the unique cell index the
-    join uses, and its rows in gpkg_contents and gpkg_geometry_columns (with the cells'
-    extent, so readers need not scan the view for it).  ``extent``: (minx, maxx, miny,
-    maxy) as OGR gives it, or None for an empty surface."""
-    cols = ", ".join(f"v.{_quoted(f.name)} AS {_quoted(f.name)}" for f in SURFACE_FIELDS)
-    g = _quoted(geometry_column)
-    view = (f"CREATE VIEW {_quoted(SURFACE)} AS SELECT v.fid AS fid, c.{g} AS {g}, {cols} "
-            f"FROM {_quoted(SURFACE_VALUES)} v JOIN {_quoted(SURFACE_CELLS)} c "
-            "ON c.cell_token = v.cell_token")
-    bounds = "NULL, NULL, NULL, NULL" if extent is None else \
-        f"{extent[0]!r}, {extent[2]!r}, {extent[1]!r}, {extent[3]!r}"
-    description = ("Finest cells with their probability (the probability surface; a view "
-                   "of surface_values and surface_cells)")
-    return [
-        f"CREATE UNIQUE INDEX {_quoted(SURFACE_CELLS + '_token')} "
-        f"ON {_quoted(SURFACE_CELLS)} (cell_token)",
-        view,
-        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
-        f"min_x, min_y, max_x, max_y, srs_id) VALUES ('{SURFACE}', 'features', "
-        f"'{SURFACE}', '{description}', {bounds}, {int(srs_id)})",
-        "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, "
-        f"srs_id, z, m) VALUES ('{SURFACE}', '{geometry_column}', 'MULTIPOLYGON', "
-        f"{int(srs_id)}, 0, 0)",
-    ]
+# Constant SQL (names from layer_names, the geometry column "geom", EPSG:4326); the view's
+# columns are SURFACE_FIELDS in order (tested through the layer OGR reads back).
+VIEW_STATEMENTS = (
+    "CREATE UNIQUE INDEX surface_cells_token ON surface_cells (cell_token)",
+    "CREATE VIEW surface AS SELECT v.fid AS fid, c.geom AS geom, "
+    "v.photo_path AS photo_path, v.file_name AS file_name, v.cell_token AS cell_token, "
+    "v.probability AS probability "
+    "FROM surface_values v JOIN surface_cells c ON c.cell_token = v.cell_token",
+    "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) "
+    "VALUES ('surface', 'features', 'surface', 'Finest cells with their probability (the "
+    "probability surface; a view of surface_values and surface_cells)', 4326)",
+    # the cells' extent from their R-tree, so readers need not scan the view for it
+    "UPDATE gpkg_contents SET min_x = (SELECT MIN(minx) FROM rtree_surface_cells_geom), "
+    "min_y = (SELECT MIN(miny) FROM rtree_surface_cells_geom), "
+    "max_x = (SELECT MAX(maxx) FROM rtree_surface_cells_geom), "
+    "max_y = (SELECT MAX(maxy) FROM rtree_surface_cells_geom) "
+    "WHERE table_name = 'surface'",
+    "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, "
+    "srs_id, z, m) VALUES ('surface', 'geom', 'MULTIPOLYGON', 4326, 0, 0)",
+)
