@@ -372,6 +372,14 @@ def test_geopackage_polygon_layers(scene, cells):
         assert env[0] == pytest.approx(-180) and env[1] == pytest.approx(180)
     surface = [r for r in features(out, "surface") if r["file_name"] == "a.jpg"]
     assert sum(r["probability"] for r in surface) == pytest.approx(1.0)
+    level2 = [r for r in features(out, "cells_level_2") if r["file_name"] == "a.jpg"]
+    assert [r["rank"] for r in level2] == [1, 2, 3, 4, 5]
+    counts = {c.token: c.count for c in cells.levels[2].cells}
+    assert all(r["train_photos"] == counts[r["cell_token"]] for r in level2)
+    fails = by_file(features(out, "failures"))
+    assert fails["broken.jpg"]["reason"].startswith("not an image")
+    info = {r["key"]: r["value"] for r in features(out, "run_info")}
+    assert info["model_name"] == "geodecoder-test" and info["levels"] == "3"
 
 
 def test_the_surface_view_reads_as_one_polygon_row_per_photo_and_cell(scene, cells):
@@ -397,18 +405,17 @@ def test_the_surface_view_reads_as_one_polygon_row_per_photo_and_cell(scene, cel
     minx, maxx, miny, maxy = layer.GetExtent()
     union = shapely.union_all([cell_polygon(t) for _, t, _ in want]).bounds
     assert (minx, miny, maxx, maxy) == pytest.approx(union)
+    db = sqlite3.connect(out)
+    try:
+        stored_extent = db.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents "
+                                   "WHERE table_name = 'surface'").fetchone()
+    finally:
+        db.close()
+    assert stored_extent == pytest.approx(union, abs=1e-12)
     plan = ds.ExecuteSQL("EXPLAIN QUERY PLAN SELECT * FROM surface WHERE photo_path = 'x'")
     text = " ".join(str(f.GetField(f.GetFieldCount() - 1)) for f in plan)
     ds.ReleaseResultSet(plan)
     assert "surface_values_photo_path" in text, text
-    level2 = [r for r in features(out, "cells_level_2") if r["file_name"] == "a.jpg"]
-    assert [r["rank"] for r in level2] == [1, 2, 3, 4, 5]
-    counts = {c.token: c.count for c in cells.levels[2].cells}
-    assert all(r["train_photos"] == counts[r["cell_token"]] for r in level2)
-    fails = by_file(features(out, "failures"))
-    assert fails["broken.jpg"]["reason"].startswith("not an image")
-    info = {r["key"]: r["value"] for r in features(out, "run_info")}
-    assert info["model_name"] == "geodecoder-test" and info["levels"] == "3"
 
 
 def test_ogrinfo_reads_the_file(scene, cells):

@@ -215,7 +215,7 @@ class CellCoverage:
         against all shells whose box holds them, in one vectorised test (a loop over
         shells cost ~2 ms per region, measured)."""
         owner = np.full(len(holes), -1)
-        if len(holes) == 0:
+        if len(holes) == 0 or len(shells) == 0:
             return owner
         probe = (xy[starts[holes]] + xy[starts[holes] + 1]) / 2
         sizes = np.diff(np.r_[starts, len(xy)])

@@ -63,11 +63,12 @@ VIEW_STATEMENTS = (
     "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) "
     "VALUES ('surface', 'features', 'surface', 'Finest cells with their probability (the "
     "probability surface; a view of surface_values and surface_cells)', 4326)",
-    # the cells' extent from their R-tree, so readers need not scan the view for it
-    "UPDATE gpkg_contents SET min_x = (SELECT MIN(minx) FROM rtree_surface_cells_geom), "
-    "min_y = (SELECT MIN(miny) FROM rtree_surface_cells_geom), "
-    "max_x = (SELECT MAX(maxx) FROM rtree_surface_cells_geom), "
-    "max_y = (SELECT MAX(maxy) FROM rtree_surface_cells_geom) "
+    # the cells' extent (GDAL's SQL functions read it from each blob's envelope; the
+    # table holds each cell once), so readers need not scan the view for it
+    "UPDATE gpkg_contents SET min_x = (SELECT MIN(ST_MinX(geom)) FROM surface_cells), "
+    "min_y = (SELECT MIN(ST_MinY(geom)) FROM surface_cells), "
+    "max_x = (SELECT MAX(ST_MaxX(geom)) FROM surface_cells), "
+    "max_y = (SELECT MAX(ST_MaxY(geom)) FROM surface_cells) "
     "WHERE table_name = 'surface'",
     "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, "
     "srs_id, z, m) VALUES ('surface', 'geom', 'MULTIPOLYGON', 4326, 0, 0)",

@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import gc
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, List, Optional, Sequence
@@ -112,20 +113,32 @@ def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[Ru
     return result
 
 
+_FROZEN = {"runs": 0}
+_FROZEN_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _old_objects_frozen():
     """The objects that exist when a run starts (torch, numpy, QGIS, the model: ~200,000)
     are left out of Python's cyclic garbage collection until it ends.  A run makes many
     short-lived objects, and each full collection walked all the old ones with the GIL
     held, stopping every thread for ~0.1 s, three times per 128 photos (measured: 0.34
-    CPU seconds of such a run; docs/SPEED.md).  ``gc.unfreeze`` at the end hands them
-    back, so nothing the collector should free stays behind; runs that overlap (the dock
-    and Processing) at worst end the freeze early for each other."""
-    gc.freeze()
+    CPU seconds of such a run; docs/SPEED.md).  Garbage is collected once before the
+    freeze (so no dead cycle is kept for the run's length) and ``gc.unfreeze`` at the
+    end hands everything back.  Runs that overlap (the dock and Processing) share one
+    freeze: the first in makes it, the last out ends it."""
+    with _FROZEN_LOCK:
+        if _FROZEN["runs"] == 0:
+            gc.collect()
+            gc.freeze()
+        _FROZEN["runs"] += 1
     try:
         yield
     finally:
-        gc.unfreeze()
+        with _FROZEN_LOCK:
+            _FROZEN["runs"] -= 1
+            if _FROZEN["runs"] == 0:
+                gc.unfreeze()
 
 
 def _abort(writers: Sequence[RunWriter]) -> None:
