@@ -322,10 +322,7 @@ class GeoPackageWriter(RunWriter):
 
     def _make_surface_view(self) -> None:
         for sql in gpkg_surface.VIEW_STATEMENTS:
-            gdal.ErrorReset()
-            self._ds.ExecuteSQL(sql)
-            if gdal.GetLastErrorType() >= gdal.CE_Failure:
-                raise _fail(f"cannot make the surface view ({gdal.GetLastErrorMsg()})")
+            _execute(self._ds, sql, "make the surface view")
 
     def commit(self, run: RunInfo | None = None) -> Path:
         """Write run_info (and styles), close, check, and move onto the destination."""
@@ -372,11 +369,17 @@ def _index_photo_paths(ds, specs: Sequence[LayerDef]) -> None:
     for spec in specs:
         if not any(f.name == "photo_path" for f in spec.fields):
             continue
-        gdal.ErrorReset()
-        ds.ExecuteSQL(f'CREATE INDEX IF NOT EXISTS "{spec.name}_photo_path" '
-                      f'ON "{spec.name}" (photo_path)')
-        if gdal.GetLastErrorType() >= gdal.CE_Failure:
-            raise _fail(f"cannot index {spec.name}.photo_path")
+        _execute(ds, f'CREATE INDEX IF NOT EXISTS "{spec.name}_photo_path" '
+                     f'ON "{spec.name}" (photo_path)', f"index {spec.name}.photo_path")
+
+
+def _execute(ds, sql: str, what: str) -> None:
+    """One SQL statement that returns nothing; a GDAL error raises (``_fail`` quotes it),
+    as ExecuteSQL itself only logs it."""
+    gdal.ErrorReset()
+    ds.ExecuteSQL(sql)
+    if gdal.GetLastErrorType() >= gdal.CE_Failure:
+        raise _fail(f"cannot {what}")
 
 
 def write_geopackage(path, predictions: Sequence[Prediction],
