@@ -4,6 +4,7 @@ a region dissolved through the cells' arrangement is the plain polygon union."""
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 
@@ -166,6 +167,74 @@ def test_arrangement_union_of_the_default_model_cells():
         n_ref, n_new = shapely.get_num_coordinates(ref), shapely.get_num_coordinates(new)
         assert abs(n_ref - n_new) <= max(2, n_ref // 1000)
         assert geodesic_area_km2(new) == pytest.approx(geodesic_area_km2(ref), rel=1e-12)
+
+
+def _half_edge_by_half_edge(coverage):
+    """The same arrangement chaining its outlines one half-edge at a time."""
+    plain = copy.copy(coverage)
+    plain._runs_between_nodes(every_half_edge=True)
+    assert len(plain.run_ptr) - 1 == len(coverage.he_u)
+    return plain
+
+
+def _default_coverage():
+    from inference.modeling.defaults import default_bundle_path
+
+    path = default_bundle_path()
+    if path is None:
+        pytest.skip("no default model bundle in this checkout")
+    from inference.modeling.cells import CellHierarchy
+
+    return CellCoverage([c.token for c in CellHierarchy.load(path / "cells.json")
+                         .levels[-1].cells])
+
+
+@pytest.mark.parametrize("which", ["tiny", "default"])
+def test_runs_hold_every_half_edge_once_between_nodes(which, coverage):
+    cov = coverage if which == "tiny" else _default_coverage()
+    assert sorted(cov.run_he.tolist()) == list(range(len(cov.he_u)))
+    # the point of runs: the default model's densified cells, ~15 half-edges a run
+    assert len(cov.run_ptr) - 1 < len(cov.he_u) / (10 if which == "default" else 2)
+    starts, ends = cov.run_ptr[:-1], cov.run_ptr[1:]
+    inner = np.ones(len(cov.run_he), bool)
+    inner[starts] = False
+    step = np.flatnonzero(inner)  # positions whose half-edge follows the one before
+    assert (cov.he_next[cov.run_he[step - 1]] == cov.run_he[step]).all()
+    run_of = np.repeat(np.arange(len(starts)), np.diff(cov.run_ptr))
+    assert (cov.he_face[cov.run_he] == cov.run_face[run_of]).all()
+    twin = cov.he_twin[cov.run_he]
+    right = np.where(twin >= 0, cov.he_face[np.maximum(twin, 0)], -1)
+    assert (right == cov.run_right[run_of]).all()
+    assert (cov.he_u[cov.run_he[starts]] == cov.run_u).all()
+    assert (cov.he_v[cov.run_he[ends - 1]] == cov.run_v).all()
+    # numbered by their smallest half-edge, which sits where run_smallest_at says
+    smallest = np.minimum.reduceat(cov.run_he, starts)
+    assert (np.diff(smallest) > 0).all()
+    assert (cov.run_he[starts + cov.run_smallest_at] == smallest).all()
+
+
+@pytest.mark.parametrize("which", ["tiny", "default"])
+def test_chaining_runs_gives_the_very_rings_of_chaining_half_edges(which, coverage):
+    """Same polygons, rings, vertex order and starting vertex (the same WKB), on random
+    sets and on sets of neighbouring cells (regions: holes touching their shells)."""
+    cov = coverage if which == "tiny" else _default_coverage()
+    plain = _half_edge_by_half_edge(cov)
+    tokens = list(cov.tokens)
+    where = np.array([[shapely.centroid(p).x, shapely.centroid(p).y]
+                      for p in partition_polygons(cov.tokens)])
+    rng = np.random.default_rng(2)
+    sets = []
+    for _ in range(40):
+        n = int(rng.integers(1, len(tokens) + 1))
+        sets.append([tokens[i] for i in rng.choice(len(tokens), n, replace=False)])
+        near = np.hypot(*(where - where[rng.integers(len(tokens))]).T)
+        sets.append([tokens[i] for i in np.argsort(near)[:n]])
+    touching = 0
+    for subset in sets:
+        new, ref = cov.union(subset), plain.union(subset)
+        assert shapely.to_wkb(new) == shapely.to_wkb(ref)
+        touching += any(len(p.interiors) for p in new.geoms)
+    assert touching  # holes were among them
 
 
 # ------------------------------------------------------------------ fast backbone
