@@ -415,7 +415,10 @@ def test_the_surface_view_reads_as_one_polygon_row_per_photo_and_cell(scene, cel
     plan = ds.ExecuteSQL("EXPLAIN QUERY PLAN SELECT * FROM surface WHERE photo_path = 'x'")
     text = " ".join(str(f.GetField(f.GetFieldCount() - 1)) for f in plan)
     ds.ReleaseResultSet(plan)
-    assert "surface_values_photo_path" in text, text
+    # one photo: its predictions row by the path index, its values by the photo index,
+    # each value's outline by its fid; nothing scanned
+    assert "predictions_photo_path" in text and "surface_values_photo " in text, text
+    assert "SCAN" not in text, text
 
 
 def test_ogrinfo_reads_the_file(scene, cells):
@@ -519,9 +522,60 @@ def test_cancel_keeps_the_old_file(scene, cells):
     assert not list(out.parent.glob("*.tmp*"))
 
 
+def test_cancel_while_the_surface_values_load_keeps_the_old_file(scene, cells,
+                                                                monkeypatch):
+    """The values go in at commit, in chunks: a cancel between two chunks rolls the load
+    back, and neither the temporary file nor the spool stays behind."""
+    out = scene["out"]
+    write_geopackage(out, scene["preds"], scene["failures"], cells, RUN)
+    before, listing = out.read_bytes(), _folder_listing(out.parent)
+    monkeypatch.setattr(gpkg_surface, "_LOAD_ROWS", 3)
+    loading = []
+    chunks = gpkg_surface.ValueSpool.chunks
+
+    def counted(spool):
+        for rows in chunks(spool):
+            loading.append(len(rows))
+            yield rows
+
+    monkeypatch.setattr(gpkg_surface.ValueSpool, "chunks", counted)
+    with pytest.raises(WriteCancelled, match="probability surface"):
+        write_geopackage(out, scene["preds"], [], cells, RUN,
+                         is_cancelled=lambda: len(loading) >= 2)
+    assert loading == [3, 3]  # stopped in the load, after its first chunk went in
+    assert out.read_bytes() == before and _folder_listing(out.parent) == listing
+
+
+def test_surface_values_go_in_exact_and_leave_gdals_count_triggers_working(scene, cells):
+    out = scene["out"]
+    preds = scene["preds"]
+    write_geopackage(out, preds, scene["failures"], cells, RUN)
+    want = [c.probability for p in preds for c in p.finest]
+    db = sqlite3.connect(out)
+    try:
+        got = [r[0] for r in db.execute("SELECT probability FROM surface_values ORDER BY fid")]
+        triggers = {r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+            "AND tbl_name = 'surface_values'")}
+        count = "SELECT feature_count FROM gpkg_ogr_contents " \
+                "WHERE table_name = 'surface_values'"
+        assert db.execute(count).fetchone()[0] == len(want)
+        with db:  # GDAL's triggers keep the count as another program adds a row
+            db.execute("INSERT INTO surface_values (photo_fid, cell_fid, probability) "
+                       "VALUES (1, 1, 0.5)")
+        assert db.execute(count).fetchone()[0] == len(want) + 1
+    finally:
+        db.close()
+    assert got == want  # bound as doubles: bit for bit
+    assert triggers == {"trigger_insert_feature_count_surface_values",
+                        "trigger_delete_feature_count_surface_values"}
+    ds = ogr.Open(str(out))
+    assert ds.GetLayerByName("surface_values").GetFeatureCount() == len(want) + 1
+
+
 def test_failed_first_write_leaves_nothing(scene, cells, monkeypatch):
     out = scene["out"]
-    monkeypatch.setattr(schema, "surface_rows", lambda preds: 1 / 0)
+    monkeypatch.setattr(schema, "region_rows", lambda *a, **k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         write_geopackage(out, scene["preds"], [], cells, RUN)
     assert not out.exists() and _folder_listing(out.parent) == ["pics"]

@@ -65,13 +65,13 @@ def test_the_run_is_indexed_by_photo_and_by_place(run_gpkg):
         db.close()
     layers = ["predictions", "candidates", "cells_level_0", "cells_level_1", "cells_level_2",
               "regions"]
-    assert {f"{name}_photo_path" for name in layers + ["surface_values"]} <= indexes
+    assert {f"{name}_photo_path" for name in layers} | {"surface_values_photo"} <= indexes
     assert set(layers + ["surface_cells"]) <= rtrees
     assert "regions_photo_path" in plan
-    # the surface is a view: one photo's rows through the values' photo index, each
-    # joined to its cell's outline by the unique cell index
-    assert "surface_values_photo_path" in surface_plan
-    assert "surface_cells_token" in surface_plan
+    # the surface is a view: the photo's predictions row by its path index, its values
+    # by their photo index, each joined to its cell's outline by fid; nothing scanned
+    assert "predictions_photo_path" in surface_plan
+    assert "surface_values_photo " in surface_plan and "SCAN" not in surface_plan
 
 
 def test_a_large_run_draws_the_shown_photos_regions_and_cells(run_gpkg, large,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -111,8 +112,10 @@ def _same(old, new) -> bool:
 
 
 def _write_rows(ds, layer, spec: LayerDef, rows: Iterable[Row],
-                is_cancelled: Callable[[], bool] | None, shapes: dict | None = None) -> int:
-    """All rows of one layer in one transaction; returns the number written.
+                is_cancelled: Callable[[], bool] | None, shapes: dict | None = None,
+                fids: list | None = None) -> int:
+    """All rows of one layer in one transaction; returns the number written (and appends
+    the feature ids the rows got to ``fids``).
 
     ``shapes`` (id of a shapely geometry -> (geometry, OGR geometry)) keeps the OGR
     geometries of cell polygons, which recur in every chunk: the cell polygons are cached
@@ -161,6 +164,8 @@ def _write_rows(ds, layer, spec: LayerDef, rows: Iterable[Row],
                     feat.SetGeometry(known[1])
             if layer.CreateFeature(feat) != 0:
                 raise _fail(f"cannot write feature {n} of layer {spec.name}")
+            if fids is not None:
+                fids.append(feat.GetFID())
             n += 1
     except BaseException:
         ds.RollbackTransaction()
@@ -247,8 +252,6 @@ def _chunk_rows(spec: LayerDef, path: Path, preds: Sequence[Prediction],
         return schema.candidate_rows(preds)
     if spec.name.startswith(schema.CELLS_PREFIX):
         return schema.cell_rows(preds, cells, int(spec.name[len(schema.CELLS_PREFIX):]))
-    if spec.name == schema.SURFACE:
-        return schema.surface_rows(preds)
     if spec.name == schema.REGIONS:
         return schema.region_rows(preds, regions=regions)
     if spec.name == schema.FAILURES:
@@ -275,7 +278,8 @@ class GeoPackageWriter(RunWriter):
         self._layers: dict = {}
         self._shapes: dict = {}  # cell polygons as OGR geometries, see _write_rows
         self._specs = schema.layer_defs(cells.num_levels)
-        self._surface_cells: set[str] = set()  # cells whose outline the file holds
+        self._surface_cells: dict[str, int] = {}  # cells whose outline the file holds: fid
+        self._values: gpkg_surface.ValueSpool | None = None
         driver = ogr.GetDriverByName("GPKG")
         if driver is None:
             raise GeoPackageError("this GDAL has no GPKG driver")
@@ -286,6 +290,7 @@ class GeoPackageWriter(RunWriter):
             srs = wgs84()
             for spec in gpkg_surface.storage_defs(self._specs):
                 self._layers[spec.name] = _create_layer(self._ds, spec, srs)
+            self._values = gpkg_surface.ValueSpool(Path(f"{self.tmp}.values"))
         except BaseException:
             self.abort()
             raise
@@ -298,27 +303,39 @@ class GeoPackageWriter(RunWriter):
         regions = schema.photo_regions(preds) if regions is None else regions
         if places is None:
             places = place_names([(p.lat, p.lon) for p in preds]) if preds else []
+        photo_fids: list[int] = []  # the predictions rows' (layer_defs writes them first)
         for spec in self._specs:
             if spec.name in (schema.RUN_INFO, schema.CONSTRAINTS):
                 continue  # the run's, not the chunk's: written at commit
             if self.is_cancelled is not None and self.is_cancelled():
                 raise WriteCancelled("GeoPackage writing cancelled")
+            if spec.name == schema.SURFACE:
+                self._add_surface(preds, photo_fids)
+                continue
             rows = _chunk_rows(spec, self.path, preds, fails, self.cells, self.run, regions,
                                places)
-            if spec.name == schema.SURFACE:
-                self._add_surface(rows)
-                continue
             cached = spec.name.startswith(schema.CELLS_PREFIX)
             _write_rows(self._ds, self._layers[spec.name], spec, rows, self.is_cancelled,
-                        self._shapes if cached else None)
+                        self._shapes if cached else None,
+                        photo_fids if spec.name == schema.PREDICTIONS else None)
         self.n_preds += len(preds)
         self.n_fails += len(fails)
 
-    def _add_surface(self, rows: list[Row]) -> None:
-        cells = gpkg_surface.new_cell_rows(rows, self._surface_cells)
-        for spec, spec_rows in ((gpkg_surface.CELLS_DEF, cells),
-                                (gpkg_surface.VALUES_DEF, rows)):
-            _write_rows(self._ds, self._layers[spec.name], spec, spec_rows, self.is_cancelled)
+    def _add_surface(self, preds: Sequence[Prediction], photo_fids: Sequence[int]) -> None:
+        """Outlines of the cells new to the file, then each photo's values spooled
+        (gpkg_surface.py: they go in at commit)."""
+        if len(photo_fids) != len(preds):
+            raise GeoPackageError("the surface needs each photo's predictions row first")
+        cells = gpkg_surface.new_cell_rows((c.token for p in preds for c in p.finest),
+                                           self._surface_cells)
+        fids: list[int] = []
+        _write_rows(self._ds, self._layers[gpkg_surface.CELLS_DEF.name],
+                    gpkg_surface.CELLS_DEF, cells, self.is_cancelled, fids=fids)
+        self._surface_cells.update(zip((r.values["cell_token"] for r in cells), fids))
+        known = self._surface_cells
+        for p, fid in zip(preds, photo_fids):
+            self._values.add(fid, [known[c.token] for c in p.finest],
+                             [_finite_or_nan(c.probability) for c in p.finest])
 
     def _make_surface_view(self) -> None:
         for sql in gpkg_surface.VIEW_STATEMENTS:
@@ -343,7 +360,13 @@ class GeoPackageWriter(RunWriter):
             _index_photo_paths(self._ds, gpkg_surface.storage_defs(self._specs))
             self._ds.FlushCache()
             self._close()
-            _check_written(self.tmp, self.cells.num_levels, self.n_preds, self.n_fails)
+            try:
+                gpkg_surface.load_values(self.tmp, self._values, self.is_cancelled)
+            except gpkg_surface.LoadCancelled as exc:
+                raise WriteCancelled(str(exc)) from None
+            _check_written(self.tmp, self.cells.num_levels, self.n_preds, self.n_fails,
+                           self._values.rows)
+            self._values.remove()
             os.replace(self.tmp, self.path)
         except BaseException:
             self.abort()
@@ -357,6 +380,8 @@ class GeoPackageWriter(RunWriter):
 
     def abort(self) -> None:
         self._close()
+        if self._values is not None:
+            self._values.remove()
         _remove_quietly(self.tmp)
 
 
@@ -397,7 +422,15 @@ def write_geopackage(path, predictions: Sequence[Prediction],
         return writer.commit()
 
 
-def _check_written(tmp: Path, num_levels: int, n_preds: int, n_fails: int) -> None:
+def _finite_or_nan(value) -> float:
+    """A probability as the value stored: NaN (NULL in SQLite) for what is not finite,
+    as ``schema._num`` makes it None for the rows OGR writes."""
+    value = float(value)
+    return value if math.isfinite(value) else math.nan
+
+
+def _check_written(tmp: Path, num_levels: int, n_preds: int, n_fails: int,
+                   n_values: int) -> None:
     """Re-open the finished temporary file: a file that OGR cannot read back must not
     replace a good one."""
     ds = ogr.Open(str(tmp))
@@ -408,7 +441,8 @@ def _check_written(tmp: Path, num_levels: int, n_preds: int, n_fails: int) -> No
     if missing:
         raise GeoPackageError(f"layers missing from the written GeoPackage: {missing}")
     counts = (ds.GetLayerByName(schema.PREDICTIONS).GetFeatureCount(),
-              ds.GetLayerByName(schema.FAILURES).GetFeatureCount())
-    if counts != (n_preds, n_fails):
-        raise GeoPackageError(f"GeoPackage holds {counts} predictions/failures, "
-                              f"expected {(n_preds, n_fails)}")
+              ds.GetLayerByName(schema.FAILURES).GetFeatureCount(),
+              ds.GetLayerByName(gpkg_surface.VALUES_DEF.name).GetFeatureCount())
+    if counts != (n_preds, n_fails, n_values):
+        raise GeoPackageError(f"GeoPackage holds {counts} predictions/failures/surface "
+                              f"values, expected {(n_preds, n_fails, n_values)}")

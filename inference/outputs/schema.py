@@ -300,19 +300,6 @@ def cell_rows(preds: Sequence[Prediction], cells: CellHierarchy, level: int) -> 
     return rows
 
 
-def surface_rows(preds: Sequence[Prediction]) -> list[Row]:
-    """Per photo the finest cells kept in ``p.finest``: the probability surface, without
-    geometry (the file keeps each cell's outline once: gpkg_surface.py)."""
-    rows = []
-    for p in preds:
-        photo = _photo(p.path)  # once per photo: hundreds of rows share it
-        for cp in p.finest:
-            v = dict(photo)
-            v.update(cell_token=cp.token, probability=_num(cp.probability))
-            rows.append(Row(v))
-    return rows
-
-
 def region_rows(preds: Sequence[Prediction],
                 regions: Sequence[tuple[Region, ...]] | None = None) -> list[Row]:
     """Per photo the 50 % and 90 % credible regions (empty regions get no geometry)."""
