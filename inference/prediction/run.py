@@ -123,13 +123,15 @@ def _old_objects_frozen():
     are left out of Python's cyclic garbage collection until it ends.  A run makes many
     short-lived objects, and each full collection walked all the old ones with the GIL
     held, stopping every thread for ~0.1 s, three times per 128 photos (measured: 0.34
-    CPU seconds of such a run; docs/SPEED.md).  Garbage is collected once before the
-    freeze (so no dead cycle is kept for the run's length) and ``gc.unfreeze`` at the
-    end hands everything back.  Runs that overlap (the dock and Processing) share one
-    freeze: the first in makes it, the last out ends it."""
+    CPU seconds of such a run; docs/SPEED.md).  The young generations are collected
+    before the freeze (a full collection here cost ~75 ms before every run, the dock's
+    one-photo runs included); dead cycles among the old objects wait for the first full
+    collection after the run, when ``gc.unfreeze`` hands everything back.  Runs that
+    overlap (the dock and Processing) share one freeze: the first in makes it, the last
+    out ends it."""
     with _FROZEN_LOCK:
         if _FROZEN["runs"] == 0:
-            gc.collect()
+            gc.collect(1)
             gc.freeze()
         _FROZEN["runs"] += 1
     try:
