@@ -188,8 +188,12 @@ class CellCoverage:
 
     def union(self, tokens: Sequence[str]) -> MultiPolygon:
         """The union of these cells (all of them known) on the snapping grid."""
+        return self.union_of(np.array([self.index[t] for t in tokens], np.int64))
+
+    def union_of(self, cells: np.ndarray) -> MultiPolygon:
+        """The union of the cells at these positions of ``tokens``."""
         member = np.zeros(len(self.tokens), bool)
-        member[[self.index[t] for t in tokens]] = True
+        member[cells] = True
         selected = _any_count(self.face_ptr, self.face_cells, member) > 0
         right = self.run_right
         outline = selected[self.run_face] & ~((right >= 0) & selected[np.maximum(right, 0)])

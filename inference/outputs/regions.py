@@ -135,12 +135,18 @@ def credible_prefix(sorted_probs: Sequence[float], mass: float) -> int:
     reaches ``mass``; all of them when it is never reached (a capped list).  The one
     definition of a credible region's cells: the regions layer draws them and
     ``calibration.coverage`` checks the true place against them."""
-    acc = 0.0
-    for n, p in enumerate(sorted_probs, start=1):
-        acc += float(p)
-        if acc >= mass:
-            return n
-    return len(sorted_probs)
+    return _prefix(_running_sums(sorted_probs), mass)
+
+
+def _running_sums(probs: Iterable[float]) -> np.ndarray:
+    """Sums of the first 1, 2, ... probabilities, added one by one in order (NumPy's
+    cumulative sum is sequential: the very sums of a Python loop)."""
+    return np.cumsum(np.fromiter((float(p) for p in probs), float))
+
+
+def _prefix(sums: np.ndarray, mass: float) -> int:
+    reached = np.flatnonzero(sums >= mass)
+    return int(reached[0]) + 1 if len(reached) else len(sums)
 
 
 def credible_region(prediction: Prediction, mass: float,
@@ -155,55 +161,63 @@ def credible_region(prediction: Prediction, mass: float,
     of them is dissolved through their arrangement (cell_coverage.py), which gives the
     same polygon at a fraction of the cost.
     """
-    if not 0.0 < mass <= 1.0:
-        raise ValueError(f"mass must be in (0, 1], got {mass}")
+    return credible_regions(prediction, (mass,), finest)[0]
+
+
+def credible_regions(prediction: Prediction, masses: Iterable[float] = DEFAULT_MASSES,
+                     finest: tuple[str, ...] | None = None) -> tuple[Region, ...]:
+    """Regions for several masses (by default the 50 % and 90 % the outputs report): the
+    cells ranked, summed and located once for all of them."""
+    masses = tuple(masses)
+    for mass in masses:
+        if not 0.0 < mass <= 1.0:
+            raise ValueError(f"mass must be in (0, 1], got {mass}")
     cells = tuple(sorted(prediction.finest, key=lambda c: -float(c.probability)))
-    n = credible_prefix([c.probability for c in cells], mass)
-    covered = float(sum(float(c.probability) for c in cells[:n]))
+    sums = _running_sums(c.probability for c in cells)
+    at = areas = None  # each cell's position among the model's finest cells (-1: none)
+    if finest:
+        where = _positions(finest)  # once: the cache hashes all of finest
+        at = np.fromiter((where.get(c.token, -1) for c in cells), np.int64, len(cells))
+        areas = np.cumsum(np.where(at >= 0, _cell_areas(finest)[at], np.nan))
+    return tuple(_region(cells, sums, at, areas, float(m), finest) for m in masses)
+
+
+def _region(cells, sums, at, areas, mass: float, finest) -> Region:
+    n = _prefix(sums, mass)
     if n == 0:
         return Region(mass, 0.0, 0, MultiPolygon(), 0.0)
-    tokens = [c.token for c in cells[:n]]
-    geom = None
-    where = _positions(finest) if finest else {}  # once: the cache hashes all of finest
-    known = bool(finest) and all(t in where for t in tokens)
-    if known and n > FEW_CELLS:
+    covered = float(sums[n - 1])
+    if at is None or (at[:n] < 0).any():  # cells the model does not list: one by one
+        geom = as_multipolygon(shapely.set_precision(
+            shapely.union_all([cell_polygon(c.token) for c in cells[:n]]), GRID_DEG))
+        return Region(mass, covered, n, geom, geodesic_area_km2(geom))
+    if n > FEW_CELLS:
         from .cell_coverage import coverage_for
 
-        geom = coverage_for(finest).union(tokens)
-    if geom is None:
-        if known:  # drawn so that neighbours share their points: no slivers
-            every = partition_polygons(finest)
-            polys = [every[where[t]] for t in tokens]
-        else:
-            polys = [cell_polygon(t) for t in tokens]
-        geom = as_multipolygon(shapely.set_precision(shapely.union_all(polys), GRID_DEG))
-    if known:
-        areas = _cell_areas(finest)
-        area = float(sum(areas[where[t]] for t in tokens))
-    else:
-        area = geodesic_area_km2(geom)
-    return Region(float(mass), float(covered), n, geom, area)
+        geom = coverage_for(finest).union_of(at[:n])
+    else:  # drawn so that neighbours share their points: no slivers
+        every = partition_polygons(finest)
+        geom = as_multipolygon(shapely.set_precision(
+            shapely.union_all([every[i] for i in at[:n].tolist()]), GRID_DEG))
+    # the cells are a partition: the region's area is the sum of its cells' (_cell_areas)
+    return Region(mass, covered, n, geom, float(areas[n - 1]))
 
 
 @lru_cache(maxsize=4)
-def _cell_areas(finest: tuple[str, ...]) -> tuple[float, ...]:
+def _cell_areas(finest: tuple[str, ...]) -> np.ndarray:
     """Geodesic area of each finest cell as the partition draws it.  The cells are
     disjoint and share their points along common edges, so a region's area is the sum
     of its cells' (equal to measuring the dissolved outline to ~1e-9 relative, tested):
     measured once per bundle instead of a ring walk per photo, which cost an uncertain
     photo ~10 ms (docs/SPEED.md)."""
-    return tuple(geodesic_area_km2(p) for p in partition_polygons(finest))
+    areas = np.array([geodesic_area_km2(p) for p in partition_polygons(finest)])
+    areas.setflags(write=False)
+    return areas
 
 
 @lru_cache(maxsize=4)
 def _positions(finest: tuple[str, ...]) -> dict[str, int]:
     return {t: i for i, t in enumerate(finest)}
-
-
-def credible_regions(prediction: Prediction, masses: Iterable[float] = DEFAULT_MASSES,
-                     finest: tuple[str, ...] | None = None) -> tuple[Region, ...]:
-    """Regions for several masses (by default the 50 % and 90 % the outputs report)."""
-    return tuple(credible_region(prediction, m, finest) for m in masses)
 
 
 def contains(region: Region, lat: float, lon: float) -> bool:
