@@ -30,7 +30,7 @@ from inference.modeling.cell_geometry import cell_polygon
 from inference.modeling.cells import build_hierarchy, token_to_id
 from inference.outputs.csv_out import failures_path, write_csv
 from inference.geo import haversine_km
-from inference.outputs.gpkg import WriteCancelled, write_geopackage
+from inference.outputs.gpkg import GeoPackageError, WriteCancelled, write_geopackage
 from inference.prediction.records import (
     Candidate,
     CellProbability,
@@ -522,27 +522,16 @@ def test_cancel_keeps_the_old_file(scene, cells):
     assert not list(out.parent.glob("*.tmp*"))
 
 
-def test_cancel_while_the_surface_values_load_keeps_the_old_file(scene, cells,
-                                                                monkeypatch):
-    """The values go in at commit, in chunks: a cancel between two chunks rolls the load
-    back, and neither the temporary file nor the spool stays behind."""
+def test_a_failed_surface_load_keeps_the_old_file_and_says_why(scene, cells, monkeypatch):
+    """The values go in with SQLite at commit: an SQLite error there (a full disk, say)
+    is a GeoPackageError like GDAL's, the destination stays as it was, and neither the
+    temporary file nor the spool stays behind."""
     out = scene["out"]
     write_geopackage(out, scene["preds"], scene["failures"], cells, RUN)
     before, listing = out.read_bytes(), _folder_listing(out.parent)
-    monkeypatch.setattr(gpkg_surface, "_LOAD_ROWS", 3)
-    loading = []
-    chunks = gpkg_surface.ValueSpool.chunks
-
-    def counted(spool):
-        for rows in chunks(spool):
-            loading.append(len(rows))
-            yield rows
-
-    monkeypatch.setattr(gpkg_surface.ValueSpool, "chunks", counted)
-    with pytest.raises(WriteCancelled, match="probability surface"):
-        write_geopackage(out, scene["preds"], [], cells, RUN,
-                         is_cancelled=lambda: len(loading) >= 2)
-    assert loading == [3, 3]  # stopped in the load, after its first chunk went in
+    monkeypatch.setattr(gpkg_surface, "_INSERT", "INSERT INTO no_such_table VALUES (?, ?, ?)")
+    with pytest.raises(GeoPackageError, match="probability surface.*no_such_table"):
+        write_geopackage(out, scene["preds"], [], cells, RUN)
     assert out.read_bytes() == before and _folder_listing(out.parent) == listing
 
 

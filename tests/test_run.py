@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from inference.outputs.csv_out import CsvWriter
@@ -104,6 +106,39 @@ def test_an_error_in_one_writer_aborts_the_others(tiny_bundle, photos, tmp_path)
         run_photos([str(photos)], Predictor(tiny_bundle, device="cpu"), [listed, gpkg,
                                                                          Broken()], run)
     assert listed.aborted and not (tmp_path / "r.gpkg").exists()
+
+
+def test_dead_cycles_from_before_a_run_go_at_its_start_at_least_once_a_minute(
+        tiny_bundle, photos, monkeypatch):
+    """Before the freeze: a full collection when the last one (before a run) is over a
+    minute old, else only the young generations (a full one cost ~75 ms a run)."""
+    import gc
+    import weakref
+
+    from inference.prediction import run as run_module
+
+    class Node:
+        pass
+
+    predictor = Predictor(tiny_bundle, device="cpu", batch_size=4)
+    info = _run_info(tiny_bundle)
+
+    def alive_during_a_run(last_full_at):
+        node = Node()
+        node.me = node  # a cycle: only the cyclic collector frees it
+        ref = weakref.ref(node)
+        gc.collect()  # the node (still in use) is now an old object
+        del node
+        monkeypatch.setitem(run_module._FROZEN, "full_at", last_full_at)
+        seen = []
+        run_photos([str(photos)], predictor, [ListWriter()], info,
+                   on_chunk=lambda c: seen.append(ref() is not None))
+        gc.collect()
+        assert ref() is None  # gone after the run either way
+        return any(seen)
+
+    assert alive_during_a_run(time.monotonic())  # a full collection just before: skipped
+    assert not alive_during_a_run(time.monotonic() - 61)
 
 
 def test_old_objects_sit_out_garbage_collection_only_while_a_run_goes(tiny_bundle, photos,

@@ -24,6 +24,7 @@ import fnmatch
 import logging
 import math
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -290,7 +291,7 @@ class GeoPackageWriter(RunWriter):
             srs = wgs84()
             for spec in gpkg_surface.storage_defs(self._specs):
                 self._layers[spec.name] = _create_layer(self._ds, spec, srs)
-            self._values = gpkg_surface.ValueSpool(Path(f"{self.tmp}.values"))
+            self._values = gpkg_surface.ValueSpool(self.tmp.with_suffix(".vals"))
         except BaseException:
             self.abort()
             raise
@@ -361,9 +362,10 @@ class GeoPackageWriter(RunWriter):
             self._ds.FlushCache()
             self._close()
             try:
-                gpkg_surface.load_values(self.tmp, self._values, self.is_cancelled)
-            except gpkg_surface.LoadCancelled as exc:
-                raise WriteCancelled(str(exc)) from None
+                gpkg_surface.load_values(self.tmp, self._values)
+            except sqlite3.Error as exc:  # a full disk, say: reported as GDAL's would be
+                raise GeoPackageError(f"cannot store the probability surface in "
+                                      f"{self.tmp}: {exc}") from None
             _check_written(self.tmp, self.cells.num_levels, self.n_preds, self.n_fails,
                            self._values.rows)
             self._values.remove()

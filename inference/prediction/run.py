@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import gc
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -113,7 +114,8 @@ def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[Ru
     return result
 
 
-_FROZEN = {"runs": 0}
+_FROZEN = {"runs": 0, "full_at": -math.inf}
+FULL_COLLECT_EVERY = 60.0  # seconds
 _FROZEN_LOCK = threading.Lock()
 
 
@@ -123,15 +125,21 @@ def _old_objects_frozen():
     are left out of Python's cyclic garbage collection until it ends.  A run makes many
     short-lived objects, and each full collection walked all the old ones with the GIL
     held, stopping every thread for ~0.1 s, three times per 128 photos (measured: 0.34
-    CPU seconds of such a run; docs/SPEED.md).  The young generations are collected
-    before the freeze (a full collection here cost ~75 ms before every run, the dock's
-    one-photo runs included); dead cycles among the old objects wait for the first full
-    collection after the run, when ``gc.unfreeze`` hands everything back.  Runs that
-    overlap (the dock and Processing) share one freeze: the first in makes it, the last
-    out ends it."""
+    CPU seconds of such a run; docs/SPEED.md).  Garbage is collected before the freeze,
+    so that dead cycles are not kept for the run's length: fully (~75 ms here) when the
+    last full collection before a run is more than FULL_COLLECT_EVERY seconds old, else
+    the young generations only, so the dock's one-photo runs in a row do not each pay
+    for it and old garbage still goes within that time.  ``gc.unfreeze`` at the end hands
+    everything back.  Runs that overlap (the dock and Processing) share one freeze: the
+    first in makes it, the last out ends it."""
     with _FROZEN_LOCK:
         if _FROZEN["runs"] == 0:
-            gc.collect(1)
+            now = time.monotonic()
+            if now - _FROZEN["full_at"] > FULL_COLLECT_EVERY:
+                gc.collect()
+                _FROZEN["full_at"] = now
+            else:
+                gc.collect(1)
             gc.freeze()
         _FROZEN["runs"] += 1
     try:
