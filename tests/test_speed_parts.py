@@ -309,7 +309,8 @@ def test_rows_written_through_one_reused_feature_are_the_rows_given(tmp_path):
     from osgeo import ogr
     from shapely.geometry import MultiPolygon, Polygon
 
-    from inference.outputs.gpkg import _create_layer, _write_rows, wgs84
+    from inference.outputs.gpkg import _create_layer, _fail, _write_rows
+    from inference.outputs.srs import wgs84
     from inference.outputs.schema import FieldDef, LayerDef, Row
 
     square = MultiPolygon([Polygon([(0, 0), (1, 0), (1, 1), (0, 1)])])
@@ -326,7 +327,7 @@ def test_rows_written_through_one_reused_feature_are_the_rows_given(tmp_path):
             Row({"name": "c", "n": 3, "p": 1.5, "extra": "x"}, square)]
     path = tmp_path / "rows.gpkg"
     ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
-    layer = _create_layer(ds, spec, wgs84())
+    layer = _create_layer(ds, spec, wgs84(_fail))
     assert _write_rows(ds, layer, spec, rows, None) == len(rows)
     ds = None
     back = []

@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from osgeo import gdal, ogr, osr
+from osgeo import gdal, ogr
 
 from . import export_labels as labels
 from .files import remove_quietly, temp_sibling
+from .srs import wgs84
 from .layer_names import CANDIDATES, CONSTRAINTS, PREDICTIONS, REGIONS, RUN_INFO
 
 EXPORT_FORMATS = {".kml": "LIBKML", ".kmz": "LIBKML", ".geojson": "GeoJSON"}
@@ -260,14 +261,6 @@ def _put(layer, index: dict[str, int], values: Mapping[str, Any], geom,
         raise _fail(f"cannot write a feature of {layer.GetName()}")
 
 
-def _srs() -> osr.SpatialReference:
-    srs = osr.SpatialReference()
-    if srs.ImportFromEPSG(4326) != 0:
-        raise _fail("cannot build EPSG:4326 (is GDAL's proj.db missing?)")
-    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    return srs
-
-
 def _summary(run: _Run) -> str:
     i = run.info
     return (f"GeoDecoder run '{run.path.stem}', started {i.get('started') or '?'}: "
@@ -282,7 +275,7 @@ def _check(is_cancelled, n: int) -> None:
 
 
 def _write_kml(ds, run: _Run, folder: Path, driver: str, is_cancelled=None) -> None:
-    srs, photos = _srs(), run.photos()
+    srs, photos = wgs84(_fail), run.photos()
     for src in run.layers:
         options = ([f"DESCRIPTION={_LAYER_NOTES.get(src.name, '')}", "FOLDER=YES"]
                    if driver == "LIBKML" else [])
@@ -312,7 +305,7 @@ def _write_geojson(ds, run: _Run, folder: Path, is_cancelled=None) -> None:
     description = (_summary(run) + f" Each feature's '{LAYER_PROPERTY}' property names the "
                    "layer of the run it comes from: "
                    + ", ".join(src.name for src in run.layers) + ".")
-    layer = ds.CreateLayer(GEOJSON_LAYER, _srs(), ogr.wkbUnknown,
+    layer = ds.CreateLayer(GEOJSON_LAYER, wgs84(_fail), ogr.wkbUnknown,
                            options=["RFC7946=YES", "WRITE_NAME=NO",
                                     f"DESCRIPTION={description}"])
     if layer is None:

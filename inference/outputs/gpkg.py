@@ -36,6 +36,7 @@ from ..modeling.cells import CellHierarchy
 from .places import place_names
 from ..prediction.records import PhotoFailure, Prediction
 from .schema import LayerDef, Row, RunInfo
+from .srs import wgs84
 from .writer import RunWriter
 
 log = logging.getLogger(__name__)
@@ -59,15 +60,6 @@ class WriteCancelled(RuntimeError):
 def _fail(what: str) -> GeoPackageError:
     msg = gdal.GetLastErrorMsg()
     return GeoPackageError(f"{what}: {msg}" if msg else what)
-
-
-def wgs84() -> osr.SpatialReference:
-    """EPSG:4326 with x = longitude, y = latitude (GDAL 3 otherwise follows EPSG's lat/lon)."""
-    srs = osr.SpatialReference()
-    if srs.ImportFromEPSG(4326) != 0:
-        raise _fail("cannot build EPSG:4326 (is GDAL's proj.db missing?)")
-    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    return srs
 
 
 def temp_path_for(path: Path) -> Path:
@@ -288,7 +280,7 @@ class GeoPackageWriter(RunWriter):
         if self._ds is None:
             raise _fail(f"cannot create {self.tmp}")
         try:
-            srs = wgs84()
+            srs = wgs84(_fail)
             for spec in gpkg_surface.storage_defs(self._specs):
                 self._layers[spec.name] = _create_layer(self._ds, spec, srs)
             self._values = gpkg_surface.ValueSpool(self.tmp.with_suffix(".vals"))
