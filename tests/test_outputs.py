@@ -535,6 +535,24 @@ def test_a_failed_surface_load_keeps_the_old_file_and_says_why(scene, cells, mon
     assert out.read_bytes() == before and _folder_listing(out.parent) == listing
 
 
+def test_a_full_disk_while_the_surface_values_load_says_so(scene, cells, monkeypatch):
+    """SQLite rolls the load back by itself when the disk fills: the error the user sees is
+    the full disk, and nothing is left behind."""
+    out = scene["out"]
+    connect = sqlite3.connect
+
+    def full_disk(path, **kwargs):
+        db = connect(path, **kwargs)
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {pages}")  # no page more than it has now
+        return db
+
+    monkeypatch.setattr(gpkg_surface.sqlite3, "connect", full_disk)
+    with pytest.raises(GeoPackageError, match="probability surface.*disk is full"):
+        write_geopackage(out, list(scene["preds"]) * 40, [], cells, RUN)
+    assert not out.exists() and _folder_listing(out.parent) == ["pics"]
+
+
 def test_surface_values_go_in_exact_and_leave_gdals_count_triggers_working(scene, cells):
     out = scene["out"]
     preds = scene["preds"]

@@ -139,7 +139,8 @@ def load_values(gpkg: Path, spool: ValueSpool) -> None:
             for _, sql in triggers:
                 db.execute(sql)
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite rolls back by itself on a full disk
+                db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
     finally:
