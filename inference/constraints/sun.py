@@ -45,8 +45,7 @@ def in_band(sun: SunConstraint, lat, lon) -> np.ndarray:
     return np.abs(e - sun.elevation_deg) <= sun.tolerance_deg
 
 
-@lru_cache(maxsize=8)
-@lru_cache(maxsize=4)  # the weights and the constraints layer both draw it, once
+@lru_cache(maxsize=8)  # the weights and the constraints layer both draw it, once
 def sun_band(sun: SunConstraint, step_deg: float = BAND_STEP_DEG) -> MultiPolygon:
     """The band of places as polygons: grid squares of `step_deg` whose centre is in the
     band, merged along each row, then unioned (a ring around the sub-solar point)."""

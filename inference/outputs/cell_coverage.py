@@ -183,9 +183,6 @@ class CellCoverage:
 
     # ------------------------------------------------------------------- queries
 
-    def knows(self, tokens: Sequence[str]) -> bool:
-        return all(t in self.index for t in tokens)
-
     def union(self, tokens: Sequence[str]) -> MultiPolygon:
         """The union of these cells (all of them known) on the snapping grid."""
         return self.union_of(np.array([self.index[t] for t in tokens], np.int64))
@@ -389,10 +386,6 @@ def _simple_parts(verts: np.ndarray) -> list[np.ndarray]:
         stack.append(block)
     parts.append(np.concatenate(stack))
     return parts
-
-
-def _closed(xy: np.ndarray) -> np.ndarray:
-    return np.vstack([xy, xy[:1]])
 
 
 def _signed_area(xy: np.ndarray) -> float:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-import math
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -116,7 +115,7 @@ def _write_rows(ds, layer, spec: LayerDef, rows: Iterable[Row],
 
     One OGR feature is reused from row to row while the rows carry the same fields (and
     both a geometry, or both none), and only the values that changed are set again: a
-    photo's hundreds of surface cells share their photo's path and name, and setting
+    photo's cells and candidates share their photo's path and name, and setting
     every field of a fresh feature was a third of the writing (measured).  What is
     written is the same as with a fresh feature per row.
     """
@@ -328,7 +327,7 @@ class GeoPackageWriter(RunWriter):
         known = self._surface_cells
         for p, fid in zip(preds, photo_fids):
             self._values.add(fid, [known[c.token] for c in p.finest],
-                             [_finite_or_nan(c.probability) for c in p.finest])
+                             [c.probability for c in p.finest])
 
     def _make_surface_view(self) -> None:
         for sql in gpkg_surface.VIEW_STATEMENTS:
@@ -414,13 +413,6 @@ def write_geopackage(path, predictions: Sequence[Prediction],
     with GeoPackageWriter(path, cells, run, styles, is_cancelled) as writer:
         writer.add(predictions, failures)
         return writer.commit()
-
-
-def _finite_or_nan(value) -> float:
-    """A probability as the value stored: NaN (NULL in SQLite) for what is not finite,
-    as ``schema._num`` makes it None for the rows OGR writes."""
-    value = float(value)
-    return value if math.isfinite(value) else math.nan
 
 
 def _check_written(tmp: Path, num_levels: int, n_preds: int, n_fails: int,

@@ -82,7 +82,10 @@ class ValueSpool:
         rows = np.empty(len(cell_fids), _ROW)
         rows["photo_fid"] = photo_fid
         rows["cell_fid"] = cell_fids
-        rows["probability"] = probabilities
+        p = np.asarray(probabilities, dtype=np.float64)
+        # NaN for what is not finite, which SQLite stores as NULL: as schema._num makes
+        # it None for the rows OGR writes
+        rows["probability"] = np.where(np.isfinite(p), p, np.nan)
         self._file.write(rows.tobytes())
         self.rows += len(rows)
 
