@@ -107,7 +107,7 @@ class SinkWriter(RunWriter):
     def __init__(self, outputs: list, feedback):
         self.outputs, self.feedback = outputs, feedback
 
-    def add(self, predictions, failures=(), *, regions=None, places=None) -> None:
+    def add(self, predictions, failures=(), *, regions, places=None) -> None:
         for out in self.outputs:
             out.written = add_features(
                 out.sink, (to_feature(row, out.fields, out.types, out.multipolygon)

@@ -10,7 +10,7 @@ from inference.modeling.calibration import (calibration_report, coverage,
                                             expected_calibration_error, finest_log_probs,
                                             fit_temperature)
 from inference.modeling.gallery import Gallery
-from inference.outputs.regions import credible_prefix
+from inference.modeling.credible import credible_prefix
 from inference.training.evaluate import density_prior_errors, density_prior_point
 
 
@@ -46,8 +46,9 @@ def test_temperature_recovers_a_known_overconfidence_and_fixes_ece_and_coverage(
     logits, truth = _sampled_logits(4000, [30], parents, 2.5, rng)
     t = fit_temperature(logits, parents, truth)
     assert t == pytest.approx(2.5, rel=0.1)
-    before = calibration_report(logits, parents, truth, 1.0)
-    after = calibration_report(logits, parents, truth, t)
+    areas = np.ones(30)  # equal areas: the density ranking is the probability ranking
+    before = calibration_report(logits, parents, truth, 1.0, areas)
+    after = calibration_report(logits, parents, truth, t, areas)
     assert before["ece"] > 0.1 and after["ece"] < 0.03
     assert before["coverage"]["90"] < 0.8
     assert after["coverage"]["50"] == pytest.approx(0.5, abs=0.04)

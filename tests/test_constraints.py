@@ -16,7 +16,7 @@ from inference.constraints import (AreaConstraint, ConstraintError, Constraints,
                                    SunConstraint, area_from_file, area_from_wkt,
                                    countries_area, parse_utc_time, read_photo_time)
 from inference.constraints.base import sun_from_inputs
-from inference.constraints.sun import cell_sun_shares, solar_elevation_deg, sun_band
+from inference.constraints.sun import solar_elevation_deg, sun_band
 from inference.constraints.weights import area_shares, cell_weights
 from inference.modeling.cell_geometry import cell_polygon
 from inference.modeling.defaults import DEFAULT_BUNDLE_DIR, SAMPLES_DIR
@@ -144,7 +144,7 @@ def test_sun_band_contains_the_place_it_was_computed_for():
     cells = CellHierarchy.load(DEFAULT_BUNDLE_DIR / "cells.json")
     finest = [c.token for c in cells.levels[-1].cells]
     zurich, sydney = cells.assign([ZURICH[0], SYDNEY[0]], [ZURICH[1], SYDNEY[1]])[:, -1]
-    shares = cell_sun_shares(sun, [finest[zurich], finest[sydney]])
+    shares = area_shares(sun_band(sun), [finest[zurich], finest[sydney]])
     assert shares[0] > 0.8 and shares[1] == pytest.approx(0.0, abs=1e-9)
 
 
@@ -215,6 +215,44 @@ def test_a_sun_clue_puts_points_and_candidates_in_its_band(default_predictor):
     for p in preds:
         assert band.contains(Point(p.lon, p.lat)), (p.path, p.lat, p.lon)
         assert all(band.contains(Point(c.lon, c.lat)) for c in p.candidates)
+
+
+def _band_at(lat: float, tolerance: float) -> SunConstraint:
+    """The sun's elevation at (lat, 8.5 E) at NOON: a band running east-west there."""
+    when = parse_utc_time(NOON)
+    return SunConstraint.from_elevation(when, float(solar_elevation_deg(when, lat, 8.5)),
+                                        tolerance)
+
+
+def test_area_and_sun_that_share_no_place_leave_nothing(default_predictor):
+    """A band 1 degree north of Switzerland: some cells hold part of Switzerland and part
+    of the band, so the product of the two shares kept weight there (issue 19.2); no
+    place satisfies both, and the run is refused before anything is written."""
+    ch, sun = countries_area("CH"), _band_at(49.0, 0.5)
+    tokens = default_predictor.cells.finest_tokens()
+    assert not sun_band(sun).intersects(ch.geometry)
+    both = area_shares(ch.geometry, tokens) * area_shares(sun_band(sun), tokens)
+    assert (both > 0).sum() >= 1  # what the product of shares kept
+    with pytest.raises(ConstraintError, match=r"leave nothing.*\(together\)"):
+        cell_weights(Constraints((ch,), sun), tokens)
+
+
+def test_combined_clues_keep_every_point_and_weight_where_both_hold(default_predictor):
+    ch, sun = countries_area("CH"), _band_at(47.0, 0.5)
+    joint = ch.geometry.intersection(sun_band(sun))
+    assert 0 < joint.area < 0.7 * ch.geometry.area  # the band crosses the country
+    predictor, preds = _run(default_predictor, Constraints((ch,), sun))
+    tokens = default_predictor.cells.finest_tokens()
+    weights = predictor.cell_weights.weights
+    near = joint.buffer(1e-9)
+    for i, token in enumerate(tokens):
+        assert (weights[i] > 0) == near.intersects(cell_polygon(token)), token
+    assert len(preds) >= 6
+    for p in preds:
+        assert near.contains(Point(p.lon, p.lat)), (p.path, p.lat, p.lon)
+        assert p.candidates and all(near.contains(Point(c.lon, c.lat)) for c in p.candidates)
+        index = {t: i for i, t in enumerate(tokens)}
+        assert all(weights[index[c.token]] > 0 for c in p.finest)
 
 
 def test_exclude_rules_a_region_out(default_predictor):

@@ -26,7 +26,7 @@ import shapely
 from pyproj import Geod
 
 from inference.outputs import gpkg_surface, places, schema
-from inference.modeling.cell_geometry import cell_polygon
+from inference.modeling.cell_geometry import cell_polygon, partition_areas_km2
 from inference.modeling.cells import build_hierarchy, token_to_id
 from inference.outputs.csv_out import failures_path, write_csv
 from inference.geo import haversine_km
@@ -38,7 +38,9 @@ from inference.prediction.records import (
     PhotoFailure,
     Prediction,
 )
-from inference.outputs.regions import contains, credible_region, geodesic_area_km2
+from inference.geo import geodesic_area_km2
+from inference.modeling.credible import density_order
+from inference.outputs.regions import contains, credible_region
 from inference.outputs.schema import RunInfo
 
 GEOD = Geod(ellps="WGS84")
@@ -68,8 +70,11 @@ def make_prediction(cells, path, weights, lat=None, lon=None, exif=None, top_k=3
     total = sum(weights.values())
     probs = {finest[t]: w / total for t, w in weights.items()}
     order = sorted(probs, key=lambda i: -probs[i])
+    # as the predictor keeps them: by density (modeling/credible.py)
+    areas = partition_areas_km2(cells.finest_tokens())
+    ranked = [order[i] for i in density_order([probs[i] for i in order], areas[order])]
     fine = tuple(CellProbability(h_last, i, cells.cell(h_last, i).token, probs[i])
-                 for i in order)
+                 for i in ranked)
     marg = [{} for _ in range(cells.num_levels)]
     for i, p in probs.items():
         for h in range(cells.num_levels):
@@ -196,9 +201,10 @@ def test_place_names_without_data_give_empty_labels(monkeypatch):
 # ------------------------------------------------------------------------- regions
 
 
-def test_credible_regions_nested_and_minimal(scene):
+def test_credible_regions_nested_and_minimal(scene, cells):
     p = scene["preds"][0]
-    r50, r90 = credible_region(p, 0.5), credible_region(p, 0.9)
+    finest = cells.finest_tokens()
+    r50, r90 = credible_region(p, 0.5, finest), credible_region(p, 0.9, finest)
     assert r50.covered >= 0.5 and r90.covered >= 0.9
     probs = [c.probability for c in p.finest]
     assert sum(probs[:r50.n_cells - 1]) < 0.5 and sum(probs[:r90.n_cells - 1]) < 0.9
@@ -211,7 +217,7 @@ def test_credible_regions_nested_and_minimal(scene):
 
 def test_single_cell_area_matches_pyproj_and_s2(scene, cells):
     p = make_prediction(cells, "x.jpg", {"47e67": 60, "47e65": 40})
-    r = credible_region(p, 0.5)
+    r = credible_region(p, 0.5, cells.finest_tokens())
     assert r.n_cells == 1 and r.covered == pytest.approx(0.6)
     ring = cell_polygon("47e67").geoms[0].exterior
     lon, lat = ring.xy
@@ -223,7 +229,7 @@ def test_single_cell_area_matches_pyproj_and_s2(scene, cells):
 
 def test_region_across_the_antimeridian(cells):
     p = make_prediction(cells, "fiji.jpg", {"6e1fc": 50, "71e04": 45, "6e1d": 5})
-    r = credible_region(p, 0.9)
+    r = credible_region(p, 0.9, cells.finest_tokens())
     assert r.n_cells == 2 and r.geometry.is_valid and len(r.geometry.geoms) == 2
     minx, _, maxx, _ = r.geometry.bounds
     assert minx == pytest.approx(-180) and maxx == pytest.approx(180)
@@ -250,12 +256,12 @@ def test_split_face_area_is_a_sixth_of_the_earth():
 def test_region_properties(cells, weights, mass):
     toks = [c.token for c in cells.levels[-1].cells][:len(weights)]
     p = make_prediction(cells, "x.jpg", dict(zip(toks, weights)))
-    r = credible_region(p, mass)
+    r = credible_region(p, mass, cells.finest_tokens())
     probs = [c.probability for c in p.finest]
     assert r.covered >= mass - 1e-12 or r.n_cells == len(probs)
     assert sum(probs[:r.n_cells - 1]) < mass
     assert r.area_km2 > 0 and r.geometry.is_valid
-    smaller = credible_region(p, mass / 2)
+    smaller = credible_region(p, mass / 2, cells.finest_tokens())
     assert smaller.n_cells <= r.n_cells
     assert r.geometry.buffer(1e-8).covers(smaller.geometry)
 
@@ -269,7 +275,8 @@ def test_layer_defs_and_row_functions(scene, cells):
                      "cells_level_2", "surface", "regions", "constraints", "failures",
                      "run_info"]
     preds = scene["preds"]
-    rows = schema.prediction_rows(preds, scene["out"], RUN)
+    rows = schema.prediction_rows(
+        preds, scene["out"], RUN, regions=schema.photo_regions(preds, cells.finest_tokens()))
     fields = {f.name for f in schema.prediction_fields(cells.num_levels)}
     for row in rows:
         assert set(row.values) == fields
@@ -354,7 +361,7 @@ def test_geopackage_values(scene, cells):
     assert paris["scene"] == "urban" and paris["model_name"] == "geodecoder-test"
     assert paris["weights_sha256"] == "ab" * 32 and paris["device"] == "cpu"
     assert paris["run_time"].startswith("2025/05/01 12:00:00")  # OGR's DateTime text
-    r50 = credible_region(preds[0], 0.5)
+    r50 = credible_region(preds[0], 0.5, cells.finest_tokens())
     assert paris["region50_km2"] == pytest.approx(r50.area_km2)
     assert paris["region50_km2"] < paris["region90_km2"]
 
@@ -468,7 +475,7 @@ def test_non_utf8_file_name_does_not_fail_the_file(tmp_path, cells):
     assert row["file_name"] == "caf\\xe9.jpg"
     assert row["sha256"] == hashlib.sha256(b"jpeg bytes").hexdigest()
     assert features(out, "failures")[0]["reason"].endswith("caf\\xe9.jpg")
-    main, _ = write_csv(tmp_path / "odd.csv", [pred], [fail], RUN)
+    main, _ = write_csv(tmp_path / "odd.csv", [pred], [fail], cells, RUN)
     assert "caf\\xe9.jpg" in main.read_text(encoding="utf-8")
 
 
@@ -646,7 +653,7 @@ def test_layer_styles_table(scene, cells):
 
 def test_csv_round_trip(scene, cells):
     preds, out = scene["preds"], scene["out"].with_suffix(".csv")
-    main, fails = write_csv(out, preds, scene["failures"], RUN)
+    main, fails = write_csv(out, preds, scene["failures"], cells, RUN)
     assert main == out and fails == failures_path(out) == out.with_name("run_failures.csv")
     with open(out, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
@@ -660,7 +667,8 @@ def test_csv_round_trip(scene, cells):
     assert float(paris["cand1_prob"]) == preds[0].candidates[0].probability
     fiji = by_file(rows)["c é.jpg"]
     assert fiji["exif_lat"] == "" and fiji["exif_conflict"] == "" and fiji["error_km"] == ""
-    assert math.isclose(float(fiji["region90_km2"]), credible_region(preds[2], 0.9).area_km2)
+    r90 = credible_region(preds[2], 0.9, cells.finest_tokens())
+    assert math.isclose(float(fiji["region90_km2"]), r90.area_km2)
     with open(fails, newline="", encoding="utf-8") as fh:
         frows = list(csv.DictReader(fh))
     assert [r["file_name"] for r in frows] == ["broken.jpg", "huge.tif"]
@@ -668,14 +676,14 @@ def test_csv_round_trip(scene, cells):
     before = (out.read_bytes(), fails.read_bytes())
     bad = Prediction(**{**preds[0].__dict__, "finest": (CellProbability(2, 0, "zz", 1.0),)})
     with pytest.raises(ValueError):
-        write_csv(out, [bad], [], RUN)
+        write_csv(out, [bad], [], cells, RUN)
     assert (out.read_bytes(), fails.read_bytes()) == before
     assert not list(out.parent.glob("*.tmp*"))
 
 
-def test_csv_when_everything_failed(tmp_path):
+def test_csv_when_everything_failed(tmp_path, cells):
     out = tmp_path / "r.csv"
-    write_csv(out, [], [PhotoFailure(str(tmp_path / "x.jpg"), "unreadable")], RUN)
+    write_csv(out, [], [PhotoFailure(str(tmp_path / "x.jpg"), "unreadable")], cells, RUN)
     assert out.read_text(encoding="utf-8").splitlines()[0].startswith("photo_path,")
     assert len(out.read_text(encoding="utf-8").splitlines()) == 1
     assert "unreadable" in failures_path(out).read_text(encoding="utf-8")

@@ -16,8 +16,8 @@ from shapely.geometry import Polygon, box
 from inference.modeling.cell_geometry import cell_polygon, partition_polygons
 from inference.modeling.cells import token_to_id
 from inference.outputs.cell_coverage import CellCoverage
-from inference.outputs.regions import (
-    GRID_DEG, as_multipolygon, credible_region, geodesic_area_km2)
+from inference.geo import as_multipolygon, geodesic_area_km2
+from inference.outputs.regions import GRID_DEG, credible_region
 from inference.prediction.records import CellProbability, Prediction
 
 EARTH_KM2 = 510_065_622  # WGS 84 ellipsoid

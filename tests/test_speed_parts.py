@@ -14,7 +14,8 @@ import shapely
 
 from inference.modeling.cell_geometry import partition_polygons
 from inference.outputs.cell_coverage import CellCoverage
-from inference.outputs.regions import GRID_DEG, as_multipolygon, geodesic_area_km2
+from inference.geo import as_multipolygon, geodesic_area_km2
+from inference.outputs.regions import GRID_DEG
 from inference.prediction.predict import Predictor
 from inference.prediction.prefetch import ahead, prefetch
 from tests.photo_factory import make_hostile_folder

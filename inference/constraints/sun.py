@@ -1,5 +1,6 @@
 """Where the sun stood at a given elevation at a given moment (as Bellingcat's
-ShadowFinder does), and how much of each cell lies in that band.
+ShadowFinder does): the band of places, whose overlap with each cell weights.py measures
+together with the area clues.
 
 Solar position comes from **suncalc** (the Python port of suncalc.js, 0.1.3, pinned in
 requirements.txt and in the plugin's installer list).  Chosen over the alternatives:
@@ -18,11 +19,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import s2sphere
 from shapely.geometry import MultiPolygon, box
 from shapely.ops import unary_union
 
-from ..modeling.cells import token_to_id
 from .base import SunConstraint
 
 BAND_STEP_DEG = 0.5  # grid of the band geometry written with the run
@@ -64,47 +63,3 @@ def sun_band(sun: SunConstraint, step_deg: float = BAND_STEP_DEG) -> MultiPolygo
         return MultiPolygon()
     merged = unary_union(boxes)
     return merged if isinstance(merged, MultiPolygon) else MultiPolygon([merged])
-
-
-def samples_per_side(s2_level: int) -> int:
-    """A big cell needs more points to see a band a few hundred km wide cross it."""
-    return 16 if s2_level <= 4 else 8 if s2_level <= 7 else 4
-
-
-@lru_cache(maxsize=65536)
-def cell_samples(token: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(lat, lon, weight) of a regular grid of points inside the cell, weights summing
-    to one in proportion to the area each point stands for.
-
-    An S2 cell is a rectangle in its face's (u, v) plane, and a point there maps to the
-    sphere by normalising (1, u, v) (rotated to the face): the raw corner vertices lie on
-    that plane, so bilinear interpolation between them is a uniform (u, v) grid, and
-    the gnomonic area element 1/|p|^3 weighs each point."""
-    cell = s2sphere.Cell(s2sphere.CellId(token_to_id(token)))
-    corners = np.array([[cell.get_vertex_raw(k)[i] for i in range(3)] for k in range(4)])
-    n = samples_per_side(cell.level())
-    t = (np.arange(n) + 0.5) / n
-    a, b = np.meshgrid(t, t)
-    a, b = a.ravel()[:, None], b.ravel()[:, None]
-    p = ((1 - a) * (1 - b) * corners[0] + a * (1 - b) * corners[1] + a * b * corners[2]
-         + (1 - a) * b * corners[3])
-    norm = np.linalg.norm(p, axis=1)
-    unit = p / norm[:, None]
-    lat = np.degrees(np.arctan2(unit[:, 2], np.hypot(unit[:, 0], unit[:, 1])))
-    lon = np.degrees(np.arctan2(unit[:, 1], unit[:, 0]))
-    w = norm ** -3.0
-    return lat, lon, w / w.sum()
-
-
-def cell_sun_shares(sun: SunConstraint, tokens) -> np.ndarray:
-    """Per cell token, the share of its area where the sun stood in the band."""
-    samples = [cell_samples(t) for t in tokens]
-    if not samples:
-        return np.zeros(0)
-    lat = np.concatenate([s[0] for s in samples])
-    lon = np.concatenate([s[1] for s in samples])
-    w = np.concatenate([s[2] for s in samples])
-    inside = in_band(sun, lat, lon).astype(np.float64) * w
-    ends = np.cumsum([len(s[0]) for s in samples])
-    sums = np.add.reduceat(inside, np.concatenate([[0], ends[:-1]]))
-    return np.clip(sums, 0.0, 1.0)

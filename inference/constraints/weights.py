@@ -1,20 +1,22 @@
 """Constraints -> one weight per finest cell, and points moved into what is allowed.
 
 A cell's weight is the probability that a photo taken somewhere in the cell (evenly
-spread over it, all the model can say inside a cell) satisfies the constraints:
-
-* areas: the geodesic share of the cell inside the allowed region, which is every
-  include area intersected, minus every exclude area (one exact geometry, so an
-  include and an exclude that together leave nothing give 0, not a product of shares);
-* sun: the share of the cell where the sun stood in the band (``sun.cell_sun_shares``);
-* both: the product of the two.
+spread over it, all the model can say inside a cell) satisfies every constraint at once:
+the geodesic share of the cell inside the *joint* region, which is every include area
+intersected, minus every exclude area, intersected with the sun's band when there is a
+sun clue (``sun.sun_band``).  One exact geometry for all the clues: a cell whose area
+part and band part do not overlap gets 0, not the product of two shares (issue 19: that
+product kept weight where no place satisfies both, the "nothing left" refusal did not
+fire, and points landed outside the clue).  The sun's share is measured on the same band
+the run draws and the points go into (0.5-degree grid squares: ~40 km at its edges,
+inside a 2-degree tolerance's ~220 km either side).
 
 The prediction multiplies the model's finest-cell probabilities by these weights and
 renormalises (Bayes with the constraint as the likelihood); every level's marginal,
 the candidates, the surface and the credible regions follow from that.  A point (a
-cell's mean training coordinate or the retrieval point) that falls outside the allowed
-region (or outside the sun's band) is moved to the nearest place inside the allowed
-part of its cell.
+cell's mean training coordinate or the retrieval point) that falls outside the joint
+region is moved to the nearest place inside the joint part of its cell, so no point or
+candidate lies where a clue rules it out.
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ from shapely.geometry import Point, box
 from shapely.ops import nearest_points, unary_union
 
 from ..modeling.cell_geometry import cell_polygon
-from ..outputs.regions import geodesic_area_km2
+from ..geo import geodesic_area_km2
 from .areas import polygons_of
 from .base import ConstraintError, Constraints
-from .sun import cell_sun_shares, sun_band
+from .sun import sun_band
 
 WORLD = box(-180.0, -90.0, 180.0, 90.0)
 INSETS_DEG = (0.05, 0.005)  # a moved point goes about 5 km (else 500 m) inside the
@@ -46,13 +48,14 @@ class CellWeights:
     constraints: Constraints
     tokens: Sequence[str]
     weights: np.ndarray
-    allowed: Optional[object] = None  # shapely geometry (the areas, within the sun's band
-    # when there is one) where points may lie; None: no constraint with a place
+    allowed: Optional[object] = None  # shapely geometry where every clue holds (the
+    # areas within the sun's band): where points may lie; None: no constraint
     _parts: dict = field(default_factory=dict, repr=False)  # cell index -> allowed part
 
     def place_point(self, index: int, lat: float, lon: float) -> tuple[float, float]:
         """(lat, lon) unchanged when allowed, else the nearest place a little inside the
-        allowed part of cell `index` (unchanged when that part is empty)."""
+        allowed part of cell `index` (of the whole allowed region when the cell has no
+        part of it, which a cell of weight 0 has: a point never lies outside)."""
         if self.allowed is None or self.allowed.covers(Point(lon, lat)):
             return lat, lon
         part = self._parts.get(index)
@@ -60,7 +63,7 @@ class CellWeights:
             part = _allowed_part(cell_polygon(self.tokens[index]), self.allowed)
             self._parts[index] = part
         if part.is_empty:
-            return lat, lon
+            part = self.allowed
         for inset in INSETS_DEG:
             inner = part.buffer(-inset)
             if not inner.is_empty:
@@ -114,35 +117,44 @@ def _allowed_part(cell, region):
     return unary_union(parts) if parts else shapely.geometry.Polygon()
 
 
+def joint_region(constraints: Constraints):
+    """Where every clue holds at once (areas within the sun's band); None without a
+    clue that has a place."""
+    areas = allowed_region(constraints)
+    if constraints.sun is None:
+        return areas
+    band = sun_band(constraints.sun)
+    if areas is None:
+        return band
+    parts = polygons_of(areas.intersection(band))
+    return unary_union(parts) if parts else shapely.geometry.Polygon()
+
+
 def cell_weights(constraints: Constraints, tokens: Sequence[str]) -> CellWeights:
     """The weights of `tokens` (the finest cells, in class order); raises ConstraintError
     when the constraints leave no cell at all, naming the one that does it alone."""
     tokens = list(tokens)
-    weights = np.ones(len(tokens))
     parts: dict = {}
-    allowed = allowed_region(constraints)
-    area_w = sun_w = None
-    if allowed is not None:
-        area_w = area_shares(allowed, tokens, parts)
-        weights *= area_w
-    if constraints.sun is not None:
-        sun_w = cell_sun_shares(constraints.sun, tokens)
-        weights *= sun_w
+    joint = joint_region(constraints)
+    if joint is None:
+        return CellWeights(constraints, tokens, np.ones(len(tokens)), None, parts)
+    weights = area_shares(joint, tokens, parts)
     if not np.any(weights > 0):
-        raise ConstraintError(_nothing_left(constraints, area_w, sun_w, len(tokens)))
-    if constraints.sun is not None:  # points go into the band too, not only its cells
-        band = sun_band(constraints.sun)
-        allowed = band if allowed is None else allowed.intersection(band)
-        parts = {}  # the cached parts were the areas' alone
-    return CellWeights(constraints, tokens, weights, allowed, parts)
+        raise ConstraintError(_nothing_left(constraints, tokens))
+    return CellWeights(constraints, tokens, weights, joint, parts)
 
 
-def _nothing_left(constraints: Constraints, area_w, sun_w, n_cells: int) -> str:
+def _nothing_left(constraints: Constraints, tokens: Sequence[str]) -> str:
+    """Which clue leaves nothing on its own, else that they do it together (measured
+    only here, on the way to the refusal)."""
     culprits = []
-    if area_w is not None and not np.any(area_w > 0):
+    areas = allowed_region(constraints)
+    if areas is not None and not np.any(area_shares(areas, tokens) > 0):
         culprits += [a.describe() for a in constraints.areas]
-    if sun_w is not None and not np.any(sun_w > 0):
+    if constraints.sun is not None and \
+            not np.any(area_shares(sun_band(constraints.sun), tokens) > 0):
         culprits.append(constraints.sun.describe())
+    n_cells = len(tokens)
     what = " and ".join(f"'{c}'" for c in (culprits or constraints.describe()))
     together = "" if culprits else " (together)"
     return (f"the constraints leave nothing: with {what}{together}, none of the model's "

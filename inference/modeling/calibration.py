@@ -13,9 +13,11 @@ What is measured, for any bundle (``evaluate``) and at training time:
   probability of the top finest cell, 15 equal-width bins) and |accuracy - confidence| is
   averaged, weighted by bin size.  "Right" means the true place lies in that top cell.
 - **Coverage** of the m = 50 % and 90 % credible regions: how often the true place lies in
-  the smallest set of finest cells (by decreasing probability) that holds m of the mass,
-  the set ``regions.credible_region`` draws.  A photo whose true place is in no cell of the
-  model counts as not covered.
+  the set of finest cells, taken by decreasing probability density, that first holds m of
+  the mass (credible.py), the set ``regions.credible_region`` draws.  A photo whose true
+  place is in no cell of the model counts as not covered.  Coverage alone can be bought
+  with area (the whole Earth covers every photo), so the regions' median area is reported
+  beside it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Dict, Iterable, Sequence
 import numpy as np
 import torch
 
+from .credible import credible_prefix, density_order
 from .decision import choose_cells
 from .model import hierarchical_log_probs
 
@@ -85,18 +88,15 @@ def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bo
     return float(total)
 
 
-def coverage(sorted_cells: Iterable[Sequence[int]], sorted_probs: Iterable[Sequence[float]],
+def coverage(ranked_cells: Iterable[Sequence[int]], ranked_probs: Iterable[Sequence[float]],
              truth: Sequence[int], masses: Sequence[float] = MASSES) -> Dict[str, float]:
     """Share of photos whose true finest cell is inside each credible region, keyed "50",
-    "90".  ``sorted_cells``/``sorted_probs``: per photo, finest cells by decreasing
-    probability (possibly truncated, as ``Prediction.finest`` is)."""
-    # here, not at the top: regions bring pyproj and shapely, which a prediction's
-    # start-up does not need (docs/SPEED.md)
-    from ..outputs.regions import credible_prefix
-
+    "90".  ``ranked_cells``/``ranked_probs``: per photo, finest cells by decreasing
+    density (``credible.density_order``; possibly truncated, as ``Prediction.finest``
+    is)."""
     hits = {m: 0 for m in masses}
     n = 0
-    for cells, probs, t in zip(sorted_cells, sorted_probs, truth):
+    for cells, probs, t in zip(ranked_cells, ranked_probs, truth):
         n += 1
         if t < 0:
             continue
@@ -107,26 +107,43 @@ def coverage(sorted_cells: Iterable[Sequence[int]], sorted_probs: Iterable[Seque
     return {mass_key(m): (hits[m] / n if n else float("nan")) for m in masses}
 
 
+def median_region_km2(ranked_cells: Iterable[Sequence[int]],
+                      ranked_probs: Iterable[Sequence[float]], areas: np.ndarray,
+                      masses: Sequence[float] = MASSES) -> Dict[str, float]:
+    """Median area (km^2) of each credible region over the photos, keyed like
+    ``coverage``; ``areas``: every finest cell's (``partition_areas_km2``)."""
+    sizes: Dict[float, list] = {m: [] for m in masses}
+    for cells, probs in zip(ranked_cells, ranked_probs):
+        cells = np.asarray(list(cells), dtype=np.int64)
+        for m in masses:
+            sizes[m].append(float(areas[cells[:credible_prefix(probs, m)]].sum()))
+    return {mass_key(m): (float(np.median(sizes[m])) if sizes[m] else float("nan"))
+            for m in masses}
+
+
 def mass_key(mass: float) -> str:
     return str(int(round(100 * mass)))
 
 
 def calibration_report(level_logits: Sequence[torch.Tensor], parents: torch.Tensor,
-                       truth: np.ndarray, temperature: float, cap: int = 500,
-                       near: torch.Tensor = None) -> Dict:
-    """ECE and region coverage of logits at ``temperature`` (truth: finest cell or -1).
-    The stated confidence is that of the cell the point goes to (``decision.choose_cells``
+                       truth: np.ndarray, temperature: float, areas: np.ndarray,
+                       cap: int = 500, near: torch.Tensor = None) -> Dict:
+    """ECE, region coverage and median region area of logits at ``temperature`` (truth:
+    finest cell or -1; ``areas``: every finest cell's, for the density ranking).  The
+    stated confidence is that of the cell the point goes to (``decision.choose_cells``
     with ``near``), as the predictor reports it."""
     lp = finest_log_probs(level_logits, parents, temperature)
     probs = lp.exp()
     chosen = choose_cells(probs, near)
     conf = probs.gather(1, chosen[:, None]).squeeze(1).numpy()
-    sp, si = probs.sort(dim=1, descending=True)
-    sp, si = sp[:, :cap].numpy(), si[:, :cap].numpy()
+    p = probs.numpy()
+    si = density_order(p, areas)[:, :cap]
+    sp = np.take_along_axis(p, si, axis=1)
     truth = np.asarray(truth)
     correct = chosen.numpy() == truth
     return {"temperature": float(temperature),
             "ece": expected_calibration_error(conf, correct),
             "mean_confidence": float(conf.mean()) if len(conf) else float("nan"),
             "top_cell_accuracy": float(correct.mean()) if len(conf) else float("nan"),
-            "coverage": coverage(si, sp, truth)}
+            "coverage": coverage(si, sp, truth),
+            "region_km2": median_region_km2(si, sp, areas)}

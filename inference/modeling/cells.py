@@ -157,6 +157,7 @@ class CellHierarchy:
         self._order = [np.argsort(ids) for ids in self._ids]
         self._sorted = [ids[o] for ids, o in zip(self._ids, self._order)]
         self.parents = self._parents_from_tokens()
+        self._finest_tokens = tuple(c.token for c in self.levels[-1].cells)
 
     # -- shape
     @property
@@ -206,6 +207,11 @@ class CellHierarchy:
         """Class index per photo and level, shape (N, H); -1 where a photo has no cell."""
         leaves = leaf_ids(lats, lons)
         return np.stack([self._containing(h, leaves) for h in range(self.num_levels)], axis=1)
+
+    def finest_tokens(self) -> tuple[str, ...]:
+        """The finest level's tokens in class order (what regions and clues are drawn
+        from); one tuple per hierarchy, so caches keyed by it hash it once."""
+        return self._finest_tokens
 
     def finest_coords(self) -> np.ndarray:
         return np.array([[c.lat, c.lon] for c in self.levels[-1].cells], dtype=np.float64)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import schema
+from ..modeling.cells import CellHierarchy
 from ..prediction.records import PhotoFailure, Prediction
 from .files import remove_quietly, temp_sibling
 from .schema import RunInfo
@@ -71,7 +72,7 @@ class CsvWriter(RunWriter):
         self._fw.writerow(self.fail_header)
 
     def add(self, predictions: Sequence[Prediction],
-            failures: Sequence[PhotoFailure] = (), *, regions=None, places=None) -> None:
+            failures: Sequence[PhotoFailure] = (), *, regions, places=None) -> None:
         """`regions`/`places` as for GeoPackageWriter.add: computed once per chunk."""
         preds = list(predictions)
         rows = schema.prediction_rows(preds, self.path, self.run, regions=regions, places=places)
@@ -104,10 +105,11 @@ class CsvWriter(RunWriter):
 
 
 def write_csv(path, predictions: Sequence[Prediction], failures: Sequence[PhotoFailure],
-              run: RunInfo) -> tuple[Path, Path]:
-    """Write `path` and its failures file; returns both absolute paths."""
+              cells: CellHierarchy, run: RunInfo) -> tuple[Path, Path]:
+    """Write `path` and its failures file; returns both absolute paths.  ``cells``: the
+    model's hierarchy, from which the regions are drawn as every run draws them."""
     preds = list(predictions)
     top_k = max((len(p.candidates) for p in preds), default=0)
-    with CsvWriter(path, run, schema.num_levels_of(preds), top_k) as writer:
-        writer.add(preds, failures)
+    with CsvWriter(path, run, cells.num_levels, top_k) as writer:
+        writer.add(preds, failures, regions=schema.photo_regions(preds, cells.finest_tokens()))
         return writer.commit()

@@ -288,11 +288,10 @@ class GeoPackageWriter(RunWriter):
             raise
 
     def add(self, predictions: Sequence[Prediction],
-            failures: Sequence[PhotoFailure] = (), *, regions=None, places=None) -> None:
+            failures: Sequence[PhotoFailure] = (), *, regions, places=None) -> None:
         """`regions` and `places` (per prediction) may be passed in when another writer of
         the same chunk already computed them: region unions are the costly part."""
         preds, fails = list(predictions), list(failures)
-        regions = schema.photo_regions(preds) if regions is None else regions
         if places is None:
             places = place_names([(p.lat, p.lon) for p in preds]) if preds else []
         photo_fids: list[int] = []  # the predictions rows' (layer_defs writes them first)
@@ -411,7 +410,9 @@ def write_geopackage(path, predictions: Sequence[Prediction],
     the exception propagates (``WriteCancelled`` for a cancel).
     """
     with GeoPackageWriter(path, cells, run, styles, is_cancelled) as writer:
-        writer.add(predictions, failures)
+        preds = list(predictions)
+        writer.add(preds, failures,
+                   regions=schema.photo_regions(preds, cells.finest_tokens()))
         return writer.commit()
 
 

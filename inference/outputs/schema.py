@@ -214,10 +214,10 @@ def _point(lat: float, lon: float) -> Point | None:
 
 
 def photo_regions(preds: Sequence[Prediction],
-                  finest: tuple[str, ...] | None = None) -> list[tuple[Region, ...]]:
+                  finest: tuple[str, ...]) -> list[tuple[Region, ...]]:
     """The REGION_MASSES regions of every photo; compute once and pass to the row
     functions, since dissolving hundreds of cells per photo is the slow part.
-    ``finest``: the model's finest cell tokens, which make large regions cheap."""
+    ``finest``: the model's finest cell tokens (``CellHierarchy.finest_tokens``)."""
     return [credible_regions(p, REGION_MASSES, finest) for p in preds]
 
 
@@ -225,12 +225,11 @@ def photo_regions(preds: Sequence[Prediction],
 
 
 def prediction_rows(preds: Sequence[Prediction], out_path, run: RunInfo,
-                    regions: Sequence[tuple[Region, ...]] | None = None,
+                    regions: Sequence[tuple[Region, ...]],
                     places: Sequence[Place] | None = None) -> list[Row]:
     """One point per photo.  ``photo_relpath`` is relative to the folder of `out_path`, so
     a file handed on with the photos beside it still finds them."""
     out_dir = os.path.dirname(os.path.abspath(os.fspath(out_path)))
-    regions = photo_regions(preds) if regions is None else regions
     places = place_names([(p.lat, p.lon) for p in preds]) if places is None else places
     rows = []
     for p, regs, place in zip(preds, regions, places):
@@ -301,9 +300,9 @@ def cell_rows(preds: Sequence[Prediction], cells: CellHierarchy, level: int) -> 
 
 
 def region_rows(preds: Sequence[Prediction],
-                regions: Sequence[tuple[Region, ...]] | None = None) -> list[Row]:
-    """Per photo the 50 % and 90 % credible regions (empty regions get no geometry)."""
-    regions = photo_regions(preds) if regions is None else regions
+                regions: Sequence[tuple[Region, ...]]) -> list[Row]:
+    """Per photo the 50 % and 90 % credible regions (``photo_regions``; empty regions get
+    no geometry)."""
     rows = []
     for p, regs in zip(preds, regions):
         for reg in regs:

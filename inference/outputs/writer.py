@@ -19,10 +19,10 @@ class RunWriter:
         if exc_type is not None:
             self.abort()
 
-    def add(self, predictions: Sequence, failures: Sequence = (), *, regions=None,
+    def add(self, predictions: Sequence, failures: Sequence = (), *, regions,
             places=None) -> None:
-        """One chunk; ``regions`` and ``places`` are per prediction, computed once for all
-        writers of the run."""
+        """One chunk; ``regions`` (``schema.photo_regions``: the one way regions are drawn)
+        and ``places`` are per prediction, computed once for all writers of the run."""
         raise NotImplementedError
 
     def commit(self, run=None):

@@ -41,9 +41,10 @@ class CellProbability:
 class Prediction:
     """Everything the model says about one photo.
 
-    ``finest`` holds the finest cells in decreasing hierarchical probability until their
-    mass reaches at least 0.99 (or a cap), so credible regions can be built from it
-    without keeping the whole distribution of every photo in memory.
+    ``finest`` holds the finest cells in decreasing probability density (probability over
+    area, modeling/credible.py) until their mass reaches at least 0.99 (or a cap): every
+    credible region is a prefix of it, and it can be kept without the whole distribution
+    of every photo in memory.
     """
 
     path: str

@@ -75,7 +75,7 @@ def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[Ru
 
     result = RunResult(run)
     t0 = time.perf_counter()
-    finest = tuple(c.token for c in predictor.bundle.cells.levels[-1].cells)
+    finest = predictor.bundle.cells.finest_tokens()
 
     def records():
         for record in predictor.run(photos, progress=progress, should_stop=should_stop):

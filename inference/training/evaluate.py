@@ -91,7 +91,8 @@ def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_si
     (``train_csv``), the kNN baseline on the model's own backbone features with ``knn_k``
     neighbours.  The density prior uses the training coordinates of ``train_csv``, else
     those the bundle's gallery carries."""
-    from ..modeling.calibration import coverage, expected_calibration_error
+    from ..modeling.calibration import (coverage, expected_calibration_error,
+                                        median_region_km2)
     from ..prediction.predict import Predictor
     from ..prediction.records import PhotoFailure
 
@@ -128,6 +129,7 @@ def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_si
     # over the photos that were read: an unreadable photo states no confidence
     report["ece"] = expected_calibration_error(conf, correct)
     report["coverage"] = coverage(ranked, ranked_p, truth)
+    report["region_km2"] = median_region_km2(ranked, ranked_p, predictor.cell_areas)
     report["temperature"] = predictor.temperature
     report["failed"] = failures
     report["protocol"] = {"distance": "haversine R=6371 km",
@@ -180,6 +182,10 @@ def format_report(report: Dict) -> str:
                      f"ECE {report['ece']:.3f}; the true place lies in the 50 % region for "
                      f"{100 * cov['50']:.1f} % of photos, in the 90 % region for "
                      f"{100 * cov['90']:.1f} %")
+        km2 = report.get("region_km2") or {}
+        if km2:
+            lines.append(f"median area of the 50 % region {km2['50'] / 1e6:.2f} million km2, "
+                         f"of the 90 % region {km2['90'] / 1e6:.2f} million km2")
     for s, m in report.get("per_scene", {}).items():
         lines.append(row(s[:12], m) + f"  (n={m['n']})")
     for f in report.get("failed", []):

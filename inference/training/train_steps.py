@@ -234,8 +234,11 @@ def validation_table(val: Sequence, scene_logits: torch.Tensor, level_logits, ce
 
     from ..modeling.decision import RADII_KM, choose_cells, neighbourhood
 
+    from ..modeling.cell_geometry import partition_areas_km2
+
     parents = torch.as_tensor(cells.parents)
     finest = cells.finest_coords()
+    areas = partition_areas_km2(cells.finest_tokens())
     truth = cells.assign([s.lat for s in val], [s.lon for s in val])[:, -1]
     t = fit_temperature(level_logits, parents, truth) if calibrate else 1.0
     probs = finest_log_probs(level_logits, parents, t).exp()
@@ -258,8 +261,10 @@ def validation_table(val: Sequence, scene_logits: torch.Tensor, level_logits, ce
              "knn": metrics(errors_km(val, knn_predict(train_pooled, coords, val_pooled, k))),
              "knn_k": k,
              "calibration": {
-                 "before": calibration_report(level_logits, parents, truth, 1.0, near=near),
-                 "after": calibration_report(level_logits, parents, truth, t, near=near)}}
+                 "before": calibration_report(level_logits, parents, truth, 1.0, areas,
+                                              near=near),
+                 "after": calibration_report(level_logits, parents, truth, t, areas,
+                                             near=near)}}
     use_retrieval, model_err = False, cell_err
     if gallery is not None:
         pts = finest[best].copy()
