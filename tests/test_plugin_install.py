@@ -5,6 +5,7 @@ pyenv shim); and a report of what was installed that stays until closed."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -129,3 +130,28 @@ def test_installed_torch_build_is_named():
     assert install_plan.torch_build_of("2.5.1+cu121") == "CUDA build"
     assert install_plan.torch_build_of("2.5.1", ["nvidia-cublas-cu12"]) == "CUDA build"
     assert install_plan.torch_build_of("2.5.1") == ""
+
+
+# ---------------------------------------------------------------------- tested pins
+def test_the_installer_installs_requirements_txts_pins_and_nothing_else():
+    """One source of truth: every requirement is ``name==`` its pin in requirements.txt
+    (the file CI installs from), and every pin there is a requirement (numpy aside: it is
+    pinned to QGIS's own numpy)."""
+    text = (Path(deps.__file__).parents[1] / "requirements.txt").read_text()
+    pins = dict(re.findall(r"^([A-Za-z0-9._-]+)==(\S+)$", text, re.M))
+    assert len(pins) >= 14
+    for r in deps.REQUIREMENTS:
+        assert r.pip_name == f"{r.dist}=={r.version}", r
+        assert pins[r.dist] == r.version, r
+    assert {deps.normal_name(n) for n in pins} == {r.dist for r in deps.REQUIREMENTS} | {"numpy"}
+
+
+def test_a_range_or_a_missing_file_is_refused(tmp_path):
+    ranged = tmp_path / "requirements.txt"
+    ranged.write_text("# tested\ntorch==2.13.0\npillow>=10\n")
+    with pytest.raises(deps.PinsError, match=r"line 3: 'pillow>=10' is not a name==version"):
+        deps.read_pins(ranged)
+    with pytest.raises(deps.PinsError, match="reinstall the plugin"):
+        deps.read_pins(tmp_path / "absent.txt")
+    with pytest.raises(deps.PinsError, match="no ==pin for geodecoder-nothing"):
+        deps.pinned("geodecoder-nothing")
