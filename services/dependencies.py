@@ -249,20 +249,45 @@ def numpy_constraint() -> str:
         return pinned("numpy")
 
 
+_PIP = ["-m", "pip"]
+_QUIET = ["--no-input", "--disable-pip-version-check"]
+
+
+def torch_download_arguments(torch_pin: str, index: str, dest: Path) -> list[str]:
+    """Arguments of torch's own pip call: ``pip download`` of the one torch wheel into
+    `dest`, with `index` (PyTorch's CPU index) as the only index named.
+
+    `torch_pin` carries the local tag (``torch==2.13.0+cpu``): whatever indexes or
+    find-links the user's pip.conf adds (kept on purpose: proxies, certificates, an
+    offline wheelhouse), only a wheel built and tagged as PyTorch's CPU build satisfies it,
+    and PyPI refuses local versions on upload, so PyPI can never serve it: if the CPU index
+    cannot be reached or has no wheel for this Python, this call fails after fetching
+    nothing else.  ``--no-deps``: torch's dependencies (sympy, networkx, ...) come with the
+    other packages from the user's indexes.  ``--only-binary``: never build torch."""
+    return [*_PIP, "download", *_QUIET, "--no-deps", "--only-binary=:all:",
+            "--index-url", index, "--dest", str(dest), torch_pin]
+
+
 def pip_arguments(requirements: Sequence[Requirement], target: Path,
-                  constraints_file: Path, extra_index: Optional[str] = None) -> list[str]:
-    """Arguments after the interpreter for ``python -m pip install`` into `target`;
-    `extra_index` (PyTorch's CPU index) is added to pip's configured indexes."""
-    index = ["--extra-index-url", extra_index] if extra_index else []
-    return ["-m", "pip", "install", "--target", str(target), "--upgrade", "--no-input",
-            "--disable-pip-version-check", "--constraint", str(constraints_file), *index,
-            *[r.pip_name for r in requirements]]
+                  constraints_file: Path, find_links: Optional[Path] = None,
+                  no_deps: bool = False) -> list[str]:
+    """Arguments after the interpreter for ``python -m pip install`` into `target` from
+    the user's configured indexes (no index is added: PyTorch's index is only ever named
+    in torch's own call); `find_links` is the folder holding the torch wheel that call
+    downloaded, and the constraints file pins torch to it."""
+    links = ["--find-links", str(find_links)] if find_links is not None else []
+    return [*_PIP, "install", "--target", str(target), "--upgrade", *_QUIET,
+            *(["--no-deps"] if no_deps else []), "--constraint", str(constraints_file),
+            *links, *[r.pip_name for r in requirements]]
 
 
-def write_constraints(folder: Path) -> Path:
-    """The pip constraints file (numpy pinned), written into `folder` (the parent of the
-    install target, so it never lands on sys.path)."""
+def write_constraints(folder: Path, torch_pin: Optional[str] = None) -> Path:
+    """The pip constraints file (numpy pinned; torch pinned to the build being installed,
+    e.g. ``torch==2.13.0+cpu``, so that no package's dependency on torch resolves to
+    another build), written into `folder` (the parent of the install target, so it never
+    lands on sys.path)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "constraints.txt"
-    path.write_text(numpy_constraint() + "\n", encoding="utf-8")
+    lines = [numpy_constraint()] + ([torch_pin] if torch_pin else [])
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
