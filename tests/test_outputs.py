@@ -745,3 +745,61 @@ def test_a_csv_whose_failures_file_cannot_be_opened_leaves_no_temporary_file(tmp
     assert list(tmp_path.iterdir()) == []
     assert open_in_tmp() == []
 
+
+# ---------------------------- issue 19.4: one reader of a predictions row (NULL kept)
+
+
+def _ogr_values(feature) -> dict:
+    return {feature.GetFieldDefnRef(i).GetName():
+            feature.GetField(i) if feature.IsFieldSetAndNotNull(i) else None
+            for i in range(feature.GetFieldCount())}
+
+
+def test_the_reader_names_only_fields_the_schema_writes():
+    """The dataclass's field names are the schema's: a field renamed in the schema and
+    not in the reader fails here, not as a silent None in the dock and the report."""
+    from dataclasses import fields
+
+    from inference.outputs.prediction_row import CandidateRow, PredictionRow
+
+    written = {f.name for f in schema.prediction_fields(3)}
+    read = {f.name for f in fields(PredictionRow)} - {"cells", "candidates"}
+    assert read <= written, read - written
+    assert {f.name for f in fields(CandidateRow)} <= {f.name for f in schema.CANDIDATE_FIELDS}
+
+
+def test_a_prediction_read_back_keeps_its_values_and_null_stays_none(scene, cells):
+    """Real GeoPackage: what the writer stored comes back; a NULL point (NaN in the
+    record) is None, never 0.0, and so are the other numbers the file has not."""
+    from inference.outputs.prediction_row import read_candidate, read_prediction
+
+    preds = list(scene["preds"])
+    nowhere = Prediction(**{**preds[2].__dict__, "lat": float("nan"), "lon": float("nan"),
+                            "confidence": float("nan"), "scene_confidence": None})
+    preds[2] = nowhere
+    write_geopackage(scene["out"], preds, [], cells, RUN)
+    ds = ogr.Open(str(scene["out"]))
+    cands = {}
+    for f in ds.GetLayerByName("candidates"):
+        values = _ogr_values(f)
+        cands.setdefault(values["photo_path"], []).append(read_candidate(values))
+    rows = {}
+    for f in ds.GetLayerByName("predictions"):
+        values = _ogr_values(f)
+        row = read_prediction(values, tuple(reversed(cands.get(values["photo_path"], []))))
+        rows[row.file_name] = row
+    ds = None
+    paris, tokyo, fiji = rows["a.jpg"], rows["b.jpg"], rows["c é.jpg"]
+    assert (paris.lat, paris.lon) == (48.85, 2.35) and paris.has_point
+    assert paris.confidence == pytest.approx(preds[0].confidence)
+    assert paris.exif_conflict is False and paris.error_km == pytest.approx(preds[0].error_km)
+    assert [c.rank for c in paris.candidates] == [1, 2, 3]  # sorted by the reader
+    assert paris.candidates[0].lat == pytest.approx(preds[0].candidates[0].lat)
+    assert [(c.level, c.token) for c in paris.cells] == [
+        (cp.level, cp.token) for cp in preds[0].best_cells]
+    assert tokyo.exif_conflict is True and tokyo.exif_lon == -74.0
+    assert fiji.lat is None and fiji.lon is None and not fiji.has_point
+    assert fiji.confidence is None and fiji.scene_confidence is None
+    assert fiji.exif_lat is None and fiji.error_km is None and fiji.exif_conflict is None
+    assert fiji.constraint_mass_removed is None and fiji.unconstrained_lat is None
+    assert fiji.scene == "urban" and fiji.photo_relpath.endswith("c é.jpg")
