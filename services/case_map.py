@@ -64,6 +64,10 @@ class CaseMap:
 
 
 def _photo_filter(path: str) -> str:
+    """An OGR attribute filter on a GeoPackage: SQLite's SQL, not a QGIS expression.
+    SQLite's only escape in a string literal is ``''`` (a backslash is a character), so
+    doubling ``'`` quotes any path (tests/test_case_report.py checks ``\\`` and ``'``).
+    A QGIS expression needs ``QgsExpression.quotedValue`` (result_details.photo_request)."""
     return "photo_path = '{}'".format(path.replace("'", "''"))
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from qgis.core import (
+    QgsExpression,
     QgsFeature,
     QgsFeatureRequest,
     QgsGeometry,
@@ -57,8 +58,12 @@ def _value(feature: QgsFeature, name: str, default=None):
 
 
 def photo_request(path: str) -> QgsFeatureRequest:
-    escaped = path.replace("'", "''")
-    return QgsFeatureRequest().setFilterExpression(f"\"photo_path\" = '{escaped}'")
+    """The features about the photo at `path`.  The expression is QGIS's own
+    (``createFieldEqualityExpression`` quotes with ``quotedValue``): QGIS reads a
+    backslash in a string literal as an escape, so a path quoted by hand (``'`` doubled)
+    matched nothing for ``back\\slash.jpg`` or any Windows path ``C:\\...``."""
+    return QgsFeatureRequest().setFilterExpression(
+        QgsExpression.createFieldEqualityExpression("photo_path", path))
 
 
 def first_feature_of_photo(layer: QgsVectorLayer, path: str) -> Optional[QgsFeature]:
