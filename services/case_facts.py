@@ -19,8 +19,9 @@ from osgeo import ogr
 from ..inference.hashing import sha256_file
 from ..inference.outputs import layer_names
 from ..inference.outputs.layer_names import CANDIDATES, PREDICTIONS, RUN_INFO
+from ..inference.outputs.prediction_row import (CandidateRow, PredictionRow, read_candidate,
+                                                read_prediction)
 from .i18n import tr
-from .result_details import CandidateRow
 from .scenes import SCENE_NAMES_KEY, scene_label
 
 # the layer the constraints of issue 9 are recorded in (runs written before have none)
@@ -41,41 +42,19 @@ class ConstraintFact:
 
 
 @dataclass(frozen=True)
-class PhotoFacts:
-    """One row of the predictions layer, with the photo's candidates."""
-
-    photo_path: str
-    file_name: str
-    relpath: str
-    sha256: str
-    lat: float
-    lon: float
-    confidence: float
-    place: str
-    scene: str
-    scene_confidence: Optional[float]
-    cells: tuple[tuple[int, str, float], ...]  # (level, token, probability), coarse first
-    candidates: tuple[CandidateRow, ...]
-    exif_lat: Optional[float] = None
-    exif_lon: Optional[float] = None
-    error_km: Optional[float] = None
-    exif_conflict: Optional[bool] = None
-    region50_km2: Optional[float] = None
-    region90_km2: Optional[float] = None
-    mass_removed: Optional[float] = None  # by the constraints; None without constraints
-    unconstrained: Optional[tuple[float, float, float, str]] = None  # lat, lon, p, cell
-
-
-@dataclass(frozen=True)
 class RunFacts:
     gpkg_path: str
     info: tuple[tuple[str, str], ...]  # run_info as recorded, in its order
-    photos: tuple[PhotoFacts, ...]
+    photos: tuple[PredictionRow, ...]  # the predictions layer (inference/outputs/prediction_row)
     constraints: tuple[ConstraintFact, ...]
     has_constraints_layer: bool  # False: the run predates constraints (none recorded)
 
     def value(self, key: str, default: str = "") -> str:
         return next((v for k, v in self.info if k == key), default)
+
+    def scene_of(self, photo: PredictionRow) -> str:
+        """The photo's scene as words where the run's scene names are codes."""
+        return scene_label(photo.scene or None, _scene_names(dict(self.info)))
 
 
 @dataclass(frozen=True)
@@ -108,11 +87,6 @@ def _get(feature, name: str):
     return feature.GetField(idx)
 
 
-def _float(feature, name: str) -> Optional[float]:
-    value = _get(feature, name)
-    return None if value is None else float(value)
-
-
 def _open(path: str):
     if not os.path.isfile(path):
         raise CaseReportError(tr("{path} does not exist.").format(path=path))
@@ -128,47 +102,21 @@ def _open(path: str):
     return ds, names
 
 
-def _cells(feature) -> tuple[tuple[int, str, float], ...]:
-    out, level = [], 0
-    while feature.GetFieldIndex(f"cell_{level}") >= 0:
-        token = _get(feature, f"cell_{level}")
-        if token:
-            out.append((level, str(token), float(_get(feature, f"cell_{level}_prob") or 0.0)))
-        level += 1
-    return tuple(out)
+def _values(feature) -> dict:
+    """An OGR feature's fields by name, NULL (and unset) as None."""
+    return {feature.GetFieldDefnRef(i).GetName():
+            feature.GetField(i) if feature.IsFieldSetAndNotNull(i) else None
+            for i in range(feature.GetFieldCount())}
 
 
 def _candidates(ds) -> dict[str, list[CandidateRow]]:
     layer = ds.GetLayerByName(CANDIDATES)
     found: dict[str, list[CandidateRow]] = {}
     for f in layer or ():
-        found.setdefault(str(_get(f, "photo_path") or ""), []).append(CandidateRow(
-            int(_get(f, "rank") or 0), float(_get(f, "probability") or 0.0),
-            float(_get(f, "lat") or 0.0), float(_get(f, "lon") or 0.0),
-            str(_get(f, "place") or "")))
-    return {k: sorted(v, key=lambda c: c.rank) for k, v in found.items()}
-
-
-def _photo(f, candidates: dict, scene_names) -> PhotoFacts:
-    path = str(_get(f, "photo_path") or "")
-    conflict = _get(f, "exif_conflict")
-    un_lat = _float(f, "unconstrained_lat")
-    unconstrained = None if un_lat is None else (
-        un_lat, _float(f, "unconstrained_lon") or 0.0,
-        _float(f, "unconstrained_probability") or 0.0, str(_get(f, "unconstrained_cell") or ""))
-    return PhotoFacts(
-        photo_path=path, file_name=str(_get(f, "file_name") or os.path.basename(path)),
-        relpath=str(_get(f, "photo_relpath") or ""), sha256=str(_get(f, "sha256") or ""),
-        lat=_float(f, "lat") or 0.0, lon=_float(f, "lon") or 0.0,
-        confidence=_float(f, "confidence") or 0.0, place=str(_get(f, "place") or ""),
-        scene=scene_label(_get(f, "scene"), scene_names),
-        scene_confidence=_float(f, "scene_confidence"), cells=_cells(f),
-        candidates=tuple(candidates.get(path, ())),
-        exif_lat=_float(f, "exif_lat"), exif_lon=_float(f, "exif_lon"),
-        error_km=_float(f, "error_km"),
-        exif_conflict=None if conflict is None else bool(conflict),
-        region50_km2=_float(f, "region50_km2"), region90_km2=_float(f, "region90_km2"),
-        mass_removed=_float(f, "constraint_mass_removed"), unconstrained=unconstrained)
+        values = _values(f)
+        found.setdefault(str(values.get("photo_path") or ""), []).append(
+            read_candidate(values))
+    return found
 
 
 def _scene_names(info: dict) -> Optional[list[str]]:
@@ -186,10 +134,12 @@ def read_run(path: str) -> RunFacts:
     try:
         info = tuple((str(_get(f, "key") or ""), str(_get(f, "value") or ""))
                      for f in ds.GetLayerByName(RUN_INFO))
-        scene_names = _scene_names(dict(info))
         candidates = _candidates(ds)
-        photos = tuple(_photo(f, candidates, scene_names)
-                       for f in ds.GetLayerByName(PREDICTIONS))
+        photos = []
+        for f in ds.GetLayerByName(PREDICTIONS):
+            values = _values(f)
+            photos.append(read_prediction(values, tuple(
+                candidates.get(str(values.get("photo_path") or ""), ()))))
         constraints = ()
         if CONSTRAINTS in names:
             constraints = tuple(
@@ -198,22 +148,22 @@ def read_run(path: str) -> RunFacts:
                 for f in ds.GetLayerByName(CONSTRAINTS))
     finally:
         ds = None
-    return RunFacts(path, info, photos, constraints, CONSTRAINTS in names)
+    return RunFacts(path, info, tuple(photos), constraints, CONSTRAINTS in names)
 
 
-def find_photo(photo: PhotoFacts, gpkg_path: str) -> Optional[str]:
+def find_photo(photo: PredictionRow, gpkg_path: str) -> Optional[str]:
     """The photo file: at its recorded path, else at the path recorded relative to the
     GeoPackage (a run handed on with its photos beside it); None when neither exists."""
     if photo.photo_path and os.path.isfile(photo.photo_path):
         return photo.photo_path
-    if photo.relpath:
-        moved = os.path.normpath(os.path.join(os.path.dirname(gpkg_path), photo.relpath))
+    if photo.photo_relpath:
+        moved = os.path.normpath(os.path.join(os.path.dirname(gpkg_path), photo.photo_relpath))
         if os.path.isfile(moved):
             return moved
     return None
 
 
-def custody_of(photo: PhotoFacts, gpkg_path: str) -> Custody:
+def custody_of(photo: PredictionRow, gpkg_path: str) -> Custody:
     """The photo's SHA-256 computed now from the file, against the recorded one."""
     path = find_photo(photo, gpkg_path)
     if path is None:

@@ -39,8 +39,9 @@ from qgis.core import (
 from qgis.PyQt.QtGui import QColor, QFont
 
 from ..inference.outputs.layer_names import CANDIDATES, REGIONS
+from ..inference.outputs.prediction_row import PredictionRow
 from .basemap import world_map_path
-from .case_facts import CONSTRAINTS, PhotoFacts, RunFacts
+from .case_facts import CONSTRAINTS, RunFacts
 from .i18n import tr
 from .result_details import zoom_extent
 
@@ -63,6 +64,10 @@ class CaseMap:
 
 
 def _photo_filter(path: str) -> str:
+    """An OGR attribute filter on a GeoPackage: SQLite's SQL, not a QGIS expression.
+    SQLite's only escape in a string literal is ``''`` (a backslash is a character), so
+    doubling ``'`` quotes any path (tests/test_case_report.py checks ``\\`` and ``'``).
+    A QGIS expression needs ``QgsExpression.quotedValue`` (result_details.photo_request)."""
     return "photo_path = '{}'".format(path.replace("'", "''"))
 
 
@@ -149,7 +154,7 @@ def _basemap() -> Optional[QgsVectorLayer]:
     return layer
 
 
-def _regions(run: RunFacts, photo: PhotoFacts) -> Optional[QgsVectorLayer]:
+def _regions(run: RunFacts, photo: PredictionRow) -> Optional[QgsVectorLayer]:
     layer = _gpkg_layer(run.gpkg_path, REGIONS, tr("Credible regions"), "MultiPolygon",
                         "mass:double", _photo_filter(photo.photo_path))
     if layer is None:
@@ -183,7 +188,7 @@ def _constraints(run: RunFacts) -> Optional[QgsVectorLayer]:
     return layer
 
 
-def _candidates(run: RunFacts, photo: PhotoFacts) -> Optional[QgsVectorLayer]:
+def _candidates(run: RunFacts, photo: PredictionRow) -> Optional[QgsVectorLayer]:
     layer = _gpkg_layer(run.gpkg_path, CANDIDATES, tr("Top candidates (rank)"), "Point",
                         "rank:integer", _photo_filter(photo.photo_path))
     if layer is None:
@@ -209,13 +214,12 @@ def _point_layer(title: str, lat: float, lon: float, symbol: QgsMarkerSymbol,
     return layer
 
 
-def points_of(photo: PhotoFacts) -> list[tuple[float, float]]:
+def points_of(photo: PredictionRow) -> list[tuple[float, float]]:
     """(lon, lat) of what the map must show: the predicted point, the candidates and
-    the EXIF position."""
-    points = [(photo.lon, photo.lat)] + [(c.lon, c.lat) for c in photo.candidates]
-    if photo.exif_lat is not None and photo.exif_lon is not None:
-        points.append((photo.exif_lon, photo.exif_lat))
-    return points
+    the EXIF position, those of them recorded (a NULL point is not at 0, 0)."""
+    pairs = [(photo.lon, photo.lat), *((c.lon, c.lat) for c in photo.candidates),
+             (photo.exif_lon, photo.exif_lat)]
+    return [(lon, lat) for lon, lat in pairs if lon is not None and lat is not None]
 
 
 def _padded(rect: QgsRectangle) -> QgsRectangle:
@@ -226,14 +230,16 @@ def _padded(rect: QgsRectangle) -> QgsRectangle:
                         centre.x() + width / 2, centre.y() + height / 2)
 
 
-def _extent(photo: PhotoFacts, regions: Optional[QgsVectorLayer]) -> QgsRectangle:
+def _extent(photo: PredictionRow, regions: Optional[QgsVectorLayer]) -> QgsRectangle:
     """The points (``points_of``) and the credible regions (their part on the point's
     side of the antimeridian), padded, at least MIN_SPAN_DEG wide.  A region too wide to
     leave the points readable (a weak model's 90% region may cover half the Earth) is
-    left to the world map in the corner, the 90% first, then the 50% one."""
+    left to the world map in the corner, the 90% first, then the 50% one.  With
+    nothing recorded to show (no point, no candidate, no region), the whole world."""
+    located = points_of(photo)
     points = QgsRectangle()
     points.setMinimal()
-    for lon, lat in points_of(photo):
+    for lon, lat in located:
         points.combineExtentWith(lon, lat)
     boxes = {}
     for feature in regions.getFeatures() if regions is not None else ():
@@ -241,14 +247,17 @@ def _extent(photo: PhotoFacts, regions: Optional[QgsVectorLayer]) -> QgsRectangl
             mass = float(feature["mass"] or 0.0)
             boxes[mass] = zoom_extent(feature.geometry(), photo.lon, photo.lat)
     for mass in sorted(boxes, reverse=True) + [None]:
-        rect = QgsRectangle(points)
-        for other in sorted(boxes):
-            if mass is not None and other <= mass:
-                rect.combineExtentWith(boxes[other])
+        parts = ([points] if located else []) + [
+            boxes[other] for other in sorted(boxes) if mass is not None and other <= mass]
+        if not parts:
+            continue
+        rect = QgsRectangle(parts[0])
+        for part in parts[1:]:
+            rect.combineExtentWith(part)
         rect = _padded(rect)
         if mass is None or rect.width() <= MAX_DETAIL_DEG:
             return inside_world(rect)
-    raise AssertionError("unreachable: the points alone always fit")
+    return QgsRectangle(WORLD)  # nothing recorded to show closer (no point, no region)
 
 
 CORNERS = ("bottom-left", "bottom-right", "top-left", "top-right")
@@ -287,7 +296,7 @@ def grid_interval(span_deg: float) -> float:
     return 90.0
 
 
-def build_case_map(run: RunFacts, photo: PhotoFacts) -> CaseMap:
+def build_case_map(run: RunFacts, photo: PredictionRow) -> CaseMap:
     """The report's layers for `photo`, in a new private project (made in the calling
     thread: a report task builds it in its worker, never touching the user's)."""
     project = QgsProject()
@@ -304,7 +313,8 @@ def build_case_map(run: RunFacts, photo: PhotoFacts) -> CaseMap:
         _point_layer(tr("Predicted point (a cell's estimate)"), photo.lat, photo.lon,
                      QgsMarkerSymbol.createSimple(
                          {"name": "star", "color": "215,25,28", "outline_color": "255,255,255",
-                          "outline_width": "0.3", "size": "5"})),
+                          "outline_width": "0.3", "size": "5"}))
+        if photo.has_point else None,  # a point not recorded is drawn nowhere
         _candidates(run, photo), regions, _constraints(run), basemap,
     ]
     constraints = layers[4]

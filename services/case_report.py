@@ -31,9 +31,10 @@ from qgis.PyQt.QtGui import QImage
 
 from ..inference.hashing import sha256_file
 from ..inference.outputs.files import remove_quietly, temp_sibling
+from ..inference.outputs.prediction_row import PredictionRow
 from .attention_image import attention_overlay, legend_image, model_view
 from .case_attention import AttentionMaps, AttentionSource
-from .case_facts import (CaseReportError, Custody, PhotoFacts, RunFacts, custody_of,
+from .case_facts import (CaseReportError, Custody, RunFacts, custody_of,
                          plugin_version, read_run)
 from .case_layout import Block, Sheet, build_layout, export_pdf
 from .case_map import build_case_map
@@ -56,7 +57,7 @@ class CaseReportResult:
     written: list = field(default_factory=list)  # (photo path as recorded, pdf path)
 
 
-def report_name(photo: PhotoFacts, taken: set) -> str:
+def report_name(photo: PredictionRow, taken: set) -> str:
     """``<stem>_<ext>.pdf`` (photo.jpg and photo.heic side by side get two reports),
     numbered when two photos of the run share a name (same name, other folders)."""
     stem, ext = os.path.splitext(photo.file_name or os.path.basename(photo.photo_path))
@@ -109,7 +110,7 @@ class _RunContext:
     gpkg_sha256: str
 
 
-def _chosen(run: RunFacts, photos: Optional[Iterable[str]]) -> list[PhotoFacts]:
+def _chosen(run: RunFacts, photos: Optional[Iterable[str]]) -> list[PredictionRow]:
     if not run.photos:
         raise CaseReportError(tr("{path} holds no geolocated photo: nothing to report.")
                               .format(path=run.gpkg_path))
@@ -137,7 +138,7 @@ def _sha256_or_reason(path: str) -> str:
         return tr("cannot be read ({error})").format(error=exc)
 
 
-def write_one(context: _RunContext, photo: PhotoFacts, source: AttentionSource, pdf: str,
+def write_one(context: _RunContext, photo: PredictionRow, source: AttentionSource, pdf: str,
               scratch: str, should_stop: Optional[Callable[[], bool]] = None
               ) -> Optional[str]:
     """One photo's report at `pdf` (atomically); `scratch` is a folder for its images.
@@ -188,7 +189,7 @@ def _attention_picture(path: Optional[str], maps: AttentionMaps, scratch: str
     return _save(attention_overlay(view, maps.maps[-1]), os.path.join(scratch, "why.png"))
 
 
-def make_sheet(context: _RunContext, photo: PhotoFacts, custody: Custody,
+def make_sheet(context: _RunContext, photo: PredictionRow, custody: Custody,
                maps: AttentionMaps, scratch: str) -> Sheet:
     run = context.run
     photo_png = _photo_picture(custody.path, scratch)
@@ -228,9 +229,10 @@ def make_sheet(context: _RunContext, photo: PhotoFacts, custody: Custody,
         photo_png=photo_png, photo_caption=photo_caption, photo_ok=custody.matches,
         attention_png=attention_png, attention_caption=attention_caption,
         legend_png=legend_png,
-        candidates=tuple((str(c.rank), c.place, percent(c.probability), latlon(c.lat, c.lon, 4))
+        candidates=tuple((str(c.rank), c.place, percent(c.probability),
+                          latlon(c.lat, c.lon, 4))
                          for c in photo.candidates),
-        prediction=Block(tr("The prediction"), tuple(prediction_lines(photo))),
+        prediction=Block(tr("The prediction"), tuple(prediction_lines(run, photo))),
         exif=Block(tr("EXIF facts (from the file) and the EXIF check"), tuple(exif_lines),
                    alert=is_conflict),
         caveat_short=short_caveat(),

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Optional
 
-from .case_facts import Custody, PhotoFacts, RunFacts
+from ..inference.outputs.prediction_row import PredictionRow
+from .case_facts import Custody, RunFacts
 from .i18n import tr
 
 CAVEAT = ("A predicted point is the estimate of a geographic cell (the mean position of the "
@@ -42,37 +43,49 @@ def km2(value: Optional[float]) -> str:
     return "–" if value is None else f"{value:,.0f} km²"
 
 
+def not_recorded() -> str:
+    """What a value the run did not record (NULL in the GeoPackage) reads as: never a
+    zero, which would read as a measurement (0, 0 is a point in the Gulf of Guinea)."""
+    return tr("not recorded")
+
+
 def latlon(lat: Optional[float], lon: Optional[float], digits: int = 5) -> str:
     if lat is None or lon is None:
-        return "–"
+        return not_recorded()
     return f"{lat:.{digits}f}, {lon:.{digits}f}"
 
 
-def prediction_lines(photo: PhotoFacts) -> list[str]:
-    cells = " → ".join(f"{token} ({percent(p)})" for _level, token, p in photo.cells)
+def prediction_lines(run: RunFacts, photo: PredictionRow) -> list[str]:
+    cells = " → ".join(f"{c.token} ({percent(c.probability)})" for c in photo.cells)
+    confidence = not_recorded() if photo.confidence is None else percent(photo.confidence)
     lines = [tr("Predicted: {place} at {ll} (lat, lon)").format(
                  place=photo.place or tr("no place name"), ll=latlon(photo.lat, photo.lon)),
              tr("Probability of its cell: {p}; scene: {scene} ({sp})").format(
-                 p=percent(photo.confidence), scene=photo.scene or "–",
+                 p=confidence, scene=run.scene_of(photo) or "–",
                  sp=percent(photo.scene_confidence)),
              tr("Credible regions: 50% {a50}, 90% {a90}").format(
                  a50=km2(photo.region50_km2), a90=km2(photo.region90_km2))]
     if cells:
         lines.append(tr("Best cell per level (coarse → fine): {cells}").format(cells=cells))
     top = photo.candidates[0] if photo.candidates else None
-    if top is not None and top.probability > photo.confidence + 1e-6:
+    if (top is not None and top.probability is not None and photo.confidence is not None
+            and top.probability > photo.confidence + 1e-6):
         lines.append(tr("The point is the centre of the most probable neighbourhood of "
                         "cells, not the single most probable cell (candidate 1, {p}).")
                      .format(p=percent(top.probability)))
     return lines
 
 
-def conflict_line(photo: PhotoFacts) -> tuple[str, bool]:
+def conflict_line(photo: PredictionRow) -> tuple[str, bool]:
     """The EXIF-versus-prediction flag as a sentence, and whether it is a conflict."""
     if photo.exif_lat is None or photo.exif_lon is None:
         return tr("EXIF GPS: none in the photo, nothing to compare"), False
-    where = tr("EXIF GPS {ll}, {km:,.0f} km from the predicted point").format(
-        ll=latlon(photo.exif_lat, photo.exif_lon), km=photo.error_km or 0.0)
+    if photo.error_km is None:
+        where = tr("EXIF GPS {ll}, distance from the predicted point not recorded").format(
+            ll=latlon(photo.exif_lat, photo.exif_lon))
+    else:
+        where = tr("EXIF GPS {ll}, {km:,.0f} km from the predicted point").format(
+            ll=latlon(photo.exif_lat, photo.exif_lon), km=photo.error_km)
     if photo.exif_conflict is None:
         return tr("{where}; not compared (no 90% region)").format(where=where), False
     if photo.exif_conflict:
@@ -82,7 +95,7 @@ def conflict_line(photo: PhotoFacts) -> tuple[str, bool]:
     return tr("No conflict: {where}, inside the 90% credible region").format(where=where), False
 
 
-def constraint_lines(run: RunFacts, photo: PhotoFacts) -> list[str]:
+def constraint_lines(run: RunFacts, photo: PredictionRow) -> list[str]:
     if not run.constraints:
         why = "" if run.has_constraints_layer else tr(" (this run records none)")
         return [tr("No constraints{why}: the whole world was possible.").format(why=why)]
@@ -91,13 +104,14 @@ def constraint_lines(run: RunFacts, photo: PhotoFacts) -> list[str]:
         mode = tr("only inside") if c.mode == "include" else tr("excluded")
         lines.append(f"{c.kind} ({mode}): {c.label}" + (f" {_params(c.parameters)}"
                                                        if _params(c.parameters) else ""))
-    if photo.mass_removed is not None:
+    if photo.constraint_mass_removed is not None:
         lines.append(tr("Probability the constraints removed: {p}").format(
-            p=percent(photo.mass_removed)))
-    if photo.unconstrained is not None:
-        lat, lon, p, cell = photo.unconstrained
+            p=percent(photo.constraint_mass_removed)))
+    if photo.unconstrained_lat is not None or photo.unconstrained_cell:
         lines.append(tr("Without them the best cell was {cell} at {ll} ({p})").format(
-            cell=cell, ll=latlon(lat, lon), p=percent(p)))
+            cell=photo.unconstrained_cell or not_recorded(),
+            ll=latlon(photo.unconstrained_lat, photo.unconstrained_lon),
+            p=percent(photo.unconstrained_probability)))
     return lines
 
 
@@ -116,7 +130,7 @@ def photo_check_title() -> str:
     return tr("Photo check")
 
 
-def custody_rows(run: RunFacts, photo: PhotoFacts, custody: Custody, version: str,
+def custody_rows(run: RunFacts, photo: PredictionRow, custody: Custody, version: str,
                  written_utc: str, gpkg_sha256: str) -> list[tuple[str, str]]:
     """(what, value) rows of the chain of custody."""
     return [

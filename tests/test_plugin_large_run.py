@@ -106,7 +106,7 @@ def test_a_small_run_draws_every_photo(run_gpkg, qgis_new_project):
 def test_the_service_draws_the_result_it_shows(run_gpkg, large, qgis_new_project):
     service = GeolocateService(None, qgis_new_project)
     shown = []
-    service.resultSelected.connect(lambda details: shown.append(details.photo_path))
+    service.resultSelected.connect(lambda details: shown.append(details.prediction.photo_path))
     layers = service.open_run(run_gpkg)  # shows the first prediction
     assert drawn_photos(layers.regions) == {shown[-1]}
     other = next(str(f["photo_path"]) for f in layers.predictions.getFeatures()

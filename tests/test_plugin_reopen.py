@@ -74,7 +74,7 @@ def test_open_run_restores_group_order_styles_and_result(plugin, saved_runs, qgi
         < names.index("Cells level 2 (finest)")  # cells do not bury the predictions
     assert dock.tabs.currentIndex() == TAB_RESULT
     shown = dock.result_view.details
-    assert shown is not None and shown.file_name == "tokyo_night.jpg"
+    assert shown is not None and shown.prediction.file_name == "tokyo_night.jpg"
     assert "tokyo_night.jpg" in dock.result_view.text.toPlainText()
     assert "Opened GeoDecoder newer: 3 prediction(s)" in dock.status.text()
 
@@ -116,8 +116,8 @@ def test_pick_works_on_any_run_of_a_reopened_project(plugin, saved_runs, qgis_ne
     service.resultSelected.connect(shown.append)
     feature = next(f for f in layer.getFeatures() if f["file_name"] == "nairobi.jpg")
     plugin.pick_tool.featureIdentified.emit(feature)  # what a click on the point does
-    assert [d.file_name for d in shown] == ["nairobi.jpg"]
-    assert shown[0].candidates  # read from the older run's own Candidates layer
+    assert [d.prediction.file_name for d in shown] == ["nairobi.jpg"]
+    assert shown[0].prediction.candidates  # read from the older run's own Candidates layer
     assert "nairobi.jpg" in dock.result_view.text.toPlainText()
 
     notes = QgsVectorLayer("Point?crs=EPSG:4326", "my notes", "memory")
@@ -166,14 +166,14 @@ def test_double_clicking_a_photo_row_shows_its_result(plugin, saved_runs, qgis_n
         dock.photos.itemActivated.emit(dock.photos.item(index))  # double-click
 
     click(0)
-    assert dock.result_view.details.file_name == "nairobi.jpg"  # from the older run
+    assert dock.result_view.details.prediction.file_name == "nairobi.jpg"  # from the older run
     assert dock.tabs.currentIndex() == TAB_RESULT
     click(1)
-    assert dock.result_view.details.file_name == "lima.jpg"
+    assert dock.result_view.details.prediction.file_name == "lima.jpg"
     click(0)  # back again: shown again
-    assert dock.result_view.details.file_name == "nairobi.jpg"
+    assert dock.result_view.details.prediction.file_name == "nairobi.jpg"
     click(2)  # a photo no run has: the shown result stays
-    assert dock.result_view.details.file_name == "nairobi.jpg"
+    assert dock.result_view.details.prediction.file_name == "nairobi.jpg"
 
 
 def test_a_run_dropped_on_qgis_opens_as_a_run(plugin, saved_runs, qgis_new_project,
@@ -185,7 +185,7 @@ def test_a_run_dropped_on_qgis_opens_as_a_run(plugin, saved_runs, qgis_new_proje
     assert group.name() == "GeoDecoder older"
     assert [n.name() for n in group.findLayers()][0] == "Predictions"
     assert plugin.action.isChecked()  # the dock is shown, with the result
-    assert plugin.dock.result_view.details.file_name == "paris_street.jpg"
+    assert plugin.dock.result_view.details.prediction.file_name == "paris_street.jpg"
 
     other = tmp_path / "survey.gpkg"  # any other GeoPackage is QGIS's to add
     layer = QgsVectorLayer("Point?crs=EPSG:4326&field=name:string", "survey", "memory")

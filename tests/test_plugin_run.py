@@ -125,11 +125,12 @@ def test_dock_run_adds_styled_layers_in_one_group(plugin, photo_folder,  # noqa:
     pred.selectByIds([feature.id()])
     assert len(shown) == 1
     details = shown[0]
-    assert details.file_name == "paris_street.jpg"
-    assert [c.rank for c in details.candidates] == [1, 2, 3]
-    assert [c.level for c in details.cells] == [0, 1, 2]
-    assert details.exif_lat == pytest.approx(48.8566, abs=1e-4)
-    assert details.error_km is not None
+    row = details.prediction
+    assert row.file_name == "paris_street.jpg"
+    assert [c.rank for c in row.candidates] == [1, 2, 3]
+    assert [c.level for c in row.cells] == [0, 1, 2]
+    assert row.exif_lat == pytest.approx(48.8566, abs=1e-4)
+    assert row.error_km is not None
     view = dock.result_view
     assert view.details is details and "paris_street.jpg" in view.text.toPlainText()
     assert "EXIF GPS" in view.text.toPlainText()
@@ -223,7 +224,7 @@ def test_pick_tool_shows_the_clicked_result(plugin, photo_folder, tiny_bundle_di
     layer = service.result_layer()
     feature = next(f for f in layer.getFeatures() if f["file_name"] == "tokyo_night.jpg")
     tool.featureIdentified.emit(feature)  # what a click on the point does
-    assert [d.file_name for d in shown] == ["tokyo_night.jpg"]
+    assert [d.prediction.file_name for d in shown] == ["tokyo_night.jpg"]
     assert layer.selectedFeatureIds() == [feature.id()]
 
 

@@ -41,25 +41,44 @@ def details_html(d: ResultDetails) -> str:
     return summary_html(d) + tables_html(d)
 
 
+def not_recorded() -> str:
+    """A value the run did not record (NULL): said so, never shown as 0."""
+    return tr("not recorded")
+
+
+def _latlon(lat: Optional[float], lon: Optional[float], digits: int = 4) -> str:
+    if lat is None or lon is None:
+        return not_recorded()
+    return f"{lat:.{digits}f}, {lon:.{digits}f}"
+
+
+def _percent(p: Optional[float]) -> str:
+    return not_recorded() if p is None else f"{p:.1%}"
+
+
 def summary_html(d: ResultDetails) -> str:
     """The answer: file, place, confidence, scene, regions, EXIF check."""
     e = html.escape
-    rows = [f"<b>{e(elide_middle(d.file_name))}</b>",
-            tr("Predicted: {lat:.4f}, {lon:.4f} — {place}").format(
-                lat=d.lat, lon=d.lon, place=e(d.place or tr("no place name"))),
-            tr("Confidence: {c:.1%}; scene: {s}").format(c=d.confidence, s=e(d.scene)),
-            tr("Credible regions: 50% {a}, 90% {b}").format(a=_km2(d.region50_km2),
-                                                           b=_km2(d.region90_km2))]
-    if d.mass_removed is not None:
-        rows.append(tr("Clues removed {m:.1%} of the probability.").format(m=d.mass_removed))
-        if d.before_lat is not None and d.before_lon is not None:
-            rows.append(tr("Best cell without the clues: {lat:.4f}, {lon:.4f} ({p:.1%} "
-                           "then)").format(lat=d.before_lat, lon=d.before_lon,
-                                           p=d.before_probability or 0.0))
-    if d.exif_lat is not None and d.exif_lon is not None:
-        rows.append(tr("EXIF GPS (true point): {lat:.4f}, {lon:.4f}; error {err:,.0f} km")
-                    .format(lat=d.exif_lat, lon=d.exif_lon, err=d.error_km or 0.0))
-        if d.exif_conflict:
+    p = d.prediction
+    rows = [f"<b>{e(elide_middle(p.file_name))}</b>",
+            tr("Predicted: {latlon} — {place}").format(
+                latlon=_latlon(p.lat, p.lon), place=e(p.place or tr("no place name"))),
+            tr("Confidence: {c}; scene: {s}").format(c=_percent(p.confidence), s=e(d.scene)),
+            tr("Credible regions: 50% {a}, 90% {b}").format(a=_km2(p.region50_km2),
+                                                           b=_km2(p.region90_km2))]
+    if p.constraint_mass_removed is not None:
+        rows.append(tr("Clues removed {m:.1%} of the probability.").format(
+            m=p.constraint_mass_removed))
+        if p.unconstrained_lat is not None and p.unconstrained_lon is not None:
+            rows.append(tr("Best cell without the clues: {latlon} ({p} then)").format(
+                latlon=_latlon(p.unconstrained_lat, p.unconstrained_lon),
+                p=_percent(p.unconstrained_probability)))
+    if p.exif_lat is not None and p.exif_lon is not None:
+        error = not_recorded() if p.error_km is None else tr("{err:,.0f} km").format(
+            err=p.error_km)
+        rows.append(tr("EXIF GPS (true point): {latlon}; error {error}").format(
+            latlon=_latlon(p.exif_lat, p.exif_lon), error=error))
+        if p.exif_conflict:
             rows.append("<b>" + tr("The EXIF position lies outside the 90% region: the model "
                                    "or the metadata is wrong.") + "</b>")
     return "<br>".join(rows)
@@ -68,12 +87,13 @@ def summary_html(d: ResultDetails) -> str:
 def tables_html(d: ResultDetails) -> str:
     """The top candidates and the best S2 cell per level, with headers."""
     e = html.escape
+    p = d.prediction
     # three narrow columns (the dock is about 300 px wide): where = place over lat, lon
-    cands = "".join(f"<tr><td>{c.rank}</td><td>{c.probability:.1%}</td>"
-                    f"<td>{e(c.place) or '—'}<br><small>{c.lat:.3f}, {c.lon:.3f}</small></td>"
-                    f"</tr>" for c in d.candidates)
+    cands = "".join(f"<tr><td>{c.rank}</td><td>{_percent(c.probability)}</td>"
+                    f"<td>{e(c.place) or '—'}<br><small>{_latlon(c.lat, c.lon, 3)}</small>"
+                    f"</td></tr>" for c in p.candidates)
     cells = "".join(f"<tr><td>{c.level}</td><td><code>{e(c.token)}</code></td>"
-                    f"<td>{c.probability:.1%}</td></tr>" for c in d.cells)
+                    f"<td>{_percent(c.probability)}</td></tr>" for c in p.cells)
     cand_head = _header_row(tr("Rank"), tr("Prob."), tr("Place (lat, lon)"))
     cell_head = _header_row(tr("Level"), tr("S2 cell token"), tr("Prob."))
     return (f"<h4>{tr('Top candidates')}</h4>{TABLE}{cand_head}{cands}</table>"
@@ -146,16 +166,16 @@ class ResultView(QWidget):
 
     def show_details(self, details: ResultDetails) -> None:
         self.details = details
-        pixmap = _preview(details.photo_path)
+        path = details.prediction.photo_path
+        pixmap = _preview(path)
         # word wrap only for text: a wrapping label lays a pixmap out 0 px high
         self.photo.setWordWrap(pixmap is None)
         if pixmap is None:
-            self.photo.setText(tr("The photo cannot be shown: {path}").format(
-                path=details.photo_path))
+            self.photo.setText(tr("The photo cannot be shown: {path}").format(path=path))
         else:
             self.photo.setPixmap(pixmap)
         self.text.setHtml(summary_html(details))
-        self.text.setToolTip(details.photo_path)  # the full name of an elided one
+        self.text.setToolTip(path)  # the full name of an elided one
         self.tables.setHtml(tables_html(details))
         self.why_button.setEnabled(True)
         if self.why_button.isChecked():
@@ -177,5 +197,5 @@ class ResultView(QWidget):
         self.attention.setVisible(on)
         self.photo.setVisible(not on)
         if on and self.details is not None:
-            self.attention.show_maps(self.details.photo_path,
-                                     self.attention_lookup(self.details.photo_path))
+            path = self.details.prediction.photo_path
+            self.attention.show_maps(path, self.attention_lookup(path))

@@ -10,6 +10,12 @@ Columns are the ``predictions`` fields of ``schema`` (the same names as the GeoP
 followed by the top-k candidates flattened as ``cand<k>_lat``, ``cand<k>_lon``,
 ``cand<k>_prob`` (k = 1 is the best).  UTF-8 without BOM, "," separated, NULL as "".
 
+Text that a spreadsheet would run as a formula (a photo named ``=HYPERLINK(...).jpg``
+is a live link, or worse, once the CSV is opened) is written with a leading ``'``, as
+OWASP advises for "CSV injection": any text cell starting with ``= + - @``, a tab or a
+carriage return.  Numbers are written as numbers, never altered (a negative longitude
+is ``-74.0``, not text).
+
 Both files are written under temporary names and renamed into place when complete; a
 failed write leaves the previous files untouched (each file is replaced atomically,
 the pair is replaced one after the other).
@@ -18,6 +24,7 @@ the pair is replaced one after the other).
 from __future__ import annotations
 
 import csv
+import numbers
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,12 +43,23 @@ def failures_path(path) -> Path:
     return path.with_name(f"{path.stem}_failures.csv")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP's list for CSV injection
+
+
+def neutral_text(text: str) -> str:
+    """`text` as a spreadsheet shows it instead of running it: a leading ``'`` where it
+    starts like a formula (``FORMULA_STARTS``)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return repr(float(value))  # shortest text that reads back to the same float
-    return schema.safe_text(str(value))
+    if isinstance(value, numbers.Integral):
+        return str(value)  # a number: never prefixed, whatever its sign
+    return neutral_text(schema.safe_text(str(value)))
 
 
 def prediction_columns(num_levels: int, top_k: int) -> list[str]:
@@ -65,11 +83,16 @@ class CsvWriter(RunWriter):
         self.header = prediction_columns(num_levels, top_k)
         self.fail_header = [f.name for f in schema.FAILURE_FIELDS]
         self.tmp, self.ftmp = temp_sibling(self.path, ".csv"), temp_sibling(self.fpath, ".csv")
-        self._fh = open(self.tmp, "w", encoding="utf-8", newline="")
-        self._ffh = open(self.ftmp, "w", encoding="utf-8", newline="")
-        self._w, self._fw = csv.writer(self._fh), csv.writer(self._ffh)
-        self._w.writerow(self.header)
-        self._fw.writerow(self.fail_header)
+        self._fh = self._ffh = None
+        try:  # a failure of the second open (or of a header) leaves neither file behind
+            self._fh = open(self.tmp, "w", encoding="utf-8", newline="")
+            self._ffh = open(self.ftmp, "w", encoding="utf-8", newline="")
+            self._w, self._fw = csv.writer(self._fh), csv.writer(self._ffh)
+            self._w.writerow(self.header)
+            self._fw.writerow(self.fail_header)
+        except BaseException:
+            self.abort()
+            raise
 
     def add(self, predictions: Sequence[Prediction],
             failures: Sequence[PhotoFailure] = (), *, regions, places=None) -> None:
@@ -100,7 +123,8 @@ class CsvWriter(RunWriter):
 
     def abort(self) -> None:
         for fh in (self._fh, self._ffh):
-            fh.close()
+            if fh is not None:
+                fh.close()
         remove_quietly(self.tmp, self.ftmp)
 
 

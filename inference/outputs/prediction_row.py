@@ -1,0 +1,136 @@
+"""One row of the ``predictions`` layer (and of ``candidates``) read back: the one reader.
+
+``schema.prediction_rows`` writes these fields; this module reads them, for every
+reader of a run: the dock's result view (from a QGIS feature) and the case report
+(from an OGR feature).  Each turns its feature into a plain ``{field name: value}``
+dict, NULL as None, and calls ``read_prediction`` / ``read_candidate``, so a field is
+named and converted in one place.  The dataclass's field names are the schema's own
+(``tests/test_outputs.py`` checks that they stay so).
+
+A missing value stays None: a NULL point is "not recorded", never 0, 0 (a point in
+the Gulf of Guinea).  NaN and infinities read as None too (the writers store none).
+
+Kept free of shapely, GDAL and QGIS (like ``layer_names``): the plugin imports it at
+start-up.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+
+
+@dataclass(frozen=True)
+class CellRow:
+    """The best cell of one hierarchy level (``cell_<level>``, ``cell_<level>_prob``)."""
+
+    level: int
+    token: str
+    probability: Optional[float]
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """One feature of the ``candidates`` layer."""
+
+    rank: int
+    probability: Optional[float]
+    lat: Optional[float]
+    lon: Optional[float]
+    place: str
+
+
+@dataclass(frozen=True)
+class PredictionRow:
+    """One feature of the ``predictions`` layer, with the photo's candidates (best
+    first).  Numbers are None where the file holds NULL; text is "" then."""
+
+    photo_path: str
+    file_name: str
+    photo_relpath: str
+    sha256: str
+    lat: Optional[float]
+    lon: Optional[float]
+    confidence: Optional[float]
+    place: str
+    country_code: str
+    scene: str  # as recorded (a code where the bundle's names are codes: services/scenes.py)
+    scene_confidence: Optional[float]
+    cells: tuple[CellRow, ...]  # the best cell per level, coarse to fine
+    exif_lat: Optional[float]
+    exif_lon: Optional[float]
+    error_km: Optional[float]
+    exif_conflict: Optional[bool]
+    region50_km2: Optional[float]
+    region90_km2: Optional[float]
+    # what the run's constraints did; None without constraints
+    constraint_mass_removed: Optional[float]
+    unconstrained_lat: Optional[float]
+    unconstrained_lon: Optional[float]
+    unconstrained_probability: Optional[float]
+    unconstrained_cell: str
+    candidates: tuple[CandidateRow, ...] = ()
+
+    @property
+    def has_point(self) -> bool:
+        """Whether the predicted point is recorded (both coordinates)."""
+        return self.lat is not None and self.lon is not None
+
+
+def number(value: Any) -> Optional[float]:
+    """A stored number as a float; None for NULL, NaN and infinities."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _cells(values: Mapping[str, Any]) -> tuple[CellRow, ...]:
+    out, level = [], 0
+    while f"cell_{level}" in values:
+        token = values[f"cell_{level}"]
+        if token:
+            out.append(CellRow(level, str(token), number(values.get(f"cell_{level}_prob"))))
+        level += 1
+    return tuple(out)
+
+
+def read_candidate(values: Mapping[str, Any]) -> CandidateRow:
+    """A ``candidates`` feature from its field values (NULL as None)."""
+    rank = values.get("rank")
+    return CandidateRow(0 if rank is None else int(rank), number(values.get("probability")),
+                        number(values.get("lat")), number(values.get("lon")),
+                        text(values.get("place")))
+
+
+def read_prediction(values: Mapping[str, Any],
+                    candidates: tuple[CandidateRow, ...] = ()) -> PredictionRow:
+    """A ``predictions`` feature from its field values (NULL as None) and the photo's
+    candidates (sorted here by rank)."""
+    path = text(values.get("photo_path"))
+    conflict = values.get("exif_conflict")
+    return PredictionRow(
+        photo_path=path, file_name=text(values.get("file_name")) or os.path.basename(path),
+        photo_relpath=text(values.get("photo_relpath")), sha256=text(values.get("sha256")),
+        lat=number(values.get("lat")), lon=number(values.get("lon")),
+        confidence=number(values.get("confidence")), place=text(values.get("place")),
+        country_code=text(values.get("country_code")), scene=text(values.get("scene")),
+        scene_confidence=number(values.get("scene_confidence")), cells=_cells(values),
+        exif_lat=number(values.get("exif_lat")), exif_lon=number(values.get("exif_lon")),
+        error_km=number(values.get("error_km")),
+        exif_conflict=None if conflict is None else bool(conflict),
+        region50_km2=number(values.get("region50_km2")),
+        region90_km2=number(values.get("region90_km2")),
+        constraint_mass_removed=number(values.get("constraint_mass_removed")),
+        unconstrained_lat=number(values.get("unconstrained_lat")),
+        unconstrained_lon=number(values.get("unconstrained_lon")),
+        unconstrained_probability=number(values.get("unconstrained_probability")),
+        unconstrained_cell=text(values.get("unconstrained_cell")),
+        candidates=tuple(sorted(candidates, key=lambda c: c.rank)))
