@@ -708,7 +708,7 @@ def test_csv_text_that_a_spreadsheet_would_run_gets_a_quote_and_numbers_stay_num
              for name in FORMULA_NAMES]
     preds.append(make_prediction(cells, folder / "plain.jpg", new_york, lat=-33.9, lon=-70.6))
     fails = [PhotoFailure(str(folder / name), f"{name}") for name in FORMULA_NAMES]
-    main, fails_csv = write_csv(tmp_path / "run.csv", preds, fails, RUN)
+    main, fails_csv = write_csv(tmp_path / "run.csv", preds, fails, cells, RUN)
     with open(main, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     with open(fails_csv, newline="", encoding="utf-8") as fh:
@@ -727,7 +727,7 @@ def test_csv_text_that_a_spreadsheet_would_run_gets_a_quote_and_numbers_stay_num
     assert float(rows[0]["cand1_lon"]) == preds[0].candidates[0].lon
 
 
-def test_a_csv_whose_failures_file_cannot_be_opened_leaves_no_temporary_file(tmp_path):
+def test_a_csv_whose_failures_file_cannot_be_opened_leaves_no_temporary_file(tmp_path, cells):
     """The main file's temporary sibling is opened first; when the failures file's cannot
     be (here its name is too long for the file system, the main one's is not), the first
     is closed and removed, not leaked."""
@@ -747,7 +747,7 @@ def test_a_csv_whose_failures_file_cannot_be_opened_leaves_no_temporary_file(tmp
         return [t for t in found if str(tmp_path) in t]
 
     with pytest.raises(OSError) as caught:
-        write_csv(target, [], [], RUN)
+        write_csv(target, [], [], cells, RUN)
     assert "File name too long" in str(caught.value) or caught.value.errno == 36
     assert "_failures" in str(caught.value.filename)  # the second open failed
     assert list(tmp_path.iterdir()) == []
