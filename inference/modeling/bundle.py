@@ -351,7 +351,7 @@ def check_bundle_doc(doc: dict, cfg) -> ModelConfig:
     if DIGEST_KEY in doc and not _is_sha256(doc[DIGEST_KEY]):
         raise bad(f"digest must be a SHA-256 (64 hex digits), got {_shown(doc[DIGEST_KEY])}")
     for key, default in FILE_KEYS.items():
-        if key not in doc and default is None:
+        if default is None and doc.get(key) is None:  # optional (no gallery)
             continue
         name = _plain_name(doc.get(key, default), key, bad)
         if sums is not None and name not in sums:
