@@ -81,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     bi.add_argument("--hid-layers", type=int, default=4, help="hierarchy-independent layers N")
     bi.add_argument("--hdd-layers", type=int, default=2, help="hierarchy-dependent layers E")
     bi.set_defaults(func=cli_commands.cmd_bundle_init)
+    bs = bundle.add_parser("seal", help="vouch for a bundle folder as it is now (checksums "
+                           "and digest)",
+                           description="Write the SHA-256 of every data file and the digest "
+                           "into the bundle's config.json, so it loads again after a change "
+                           "made on purpose (an edited temperature) or when it was made before "
+                           "digests existed. Only config.json changes. Anyone can seal: it "
+                           "says the folder is as you want it, not who made it. Prints the "
+                           "new digest, which every run of the bundle records.")
+    bs.add_argument("folder", help="bundle folder")
+    bs.set_defaults(func=cli_commands.cmd_bundle_seal)
 
     ev = sub.add_parser("evaluate", help="accuracy at 1/25/200/750/2500 km on labelled photos",
                         description="Evaluate a bundle on a CSV in the MP-16/Im2GPS format "

@@ -3,8 +3,9 @@
 A run's GeoPackage does not keep attention maps, so the report runs the model once more
 on the photo.  That is only honest with the very weights the run used on the very file
 it geolocated: the maps are computed only when the bundle's weights SHA-256 equals the
-run's and the photo's SHA-256 still matches; otherwise the report says why they are not
-shown.  The model is loaded once (on the CPU: a report is not a batch job) and only
+run's (and its digest, which covers the settings too, when the run recorded one) and the
+photo's SHA-256 still matches; otherwise the report says why they are not shown.  The
+model is loaded once (on the CPU: a report is not a batch job) and only
 when a photo needs it.
 """
 
@@ -24,6 +25,17 @@ class AttentionMaps:
     maps: Optional[object]  # numpy (levels, rows, cols), or None with `reason`
     reason: str = ""
     bundle_path: str = ""
+
+
+def bundle_digest(bundle_dir: str) -> str:
+    """The digest a bundle folder's config.json records ("" when there is none); loading
+    the bundle checks it against the content."""
+    try:
+        with open(os.path.join(bundle_dir, "config.json"), encoding="utf-8") as fh:
+            digest = json.load(fh).get("digest", "")
+        return digest if isinstance(digest, str) else ""
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return ""
 
 
 def bundle_weights_sha256(bundle_dir: str) -> str:
@@ -57,19 +69,25 @@ class AttentionSource:
         if not self.enabled:
             return "", tr("not computed (switched off for this report)")
         wanted = self.run.value("weights_sha256")
+        digest = self.run.value("bundle_digest")  # "" for runs made before digests
         recorded = self.run.value("bundle_path")
         tried = []
         for folder in (recorded, default_bundle_path()):
             if not folder or folder in tried or not os.path.isdir(folder):
                 continue
             tried.append(folder)
-            if wanted and bundle_weights_sha256(folder) == wanted:
+            if (wanted and bundle_weights_sha256(folder) == wanted
+                    and (not digest or bundle_digest(folder) == digest)):
                 return folder, ""
         if not wanted:
             return "", tr("not shown: the run did not record its weights' SHA-256")
         if not tried:
             return "", tr("not shown: the run's model bundle ({path}) is not on this "
                           "computer and there is no default model").format(path=recorded)
+        if digest:
+            return "", tr("not shown: no model bundle here has the run's weights and "
+                          "digest (SHA-256 {sha}, digest {digest}); looked in {where}").format(
+                sha=wanted, digest=digest, where=", ".join(tried))
         return "", tr("not shown: no model bundle here has the run's weights (SHA-256 "
                       "{sha}); looked in {where}").format(sha=wanted, where=", ".join(tried))
 

@@ -142,6 +142,8 @@ def custody_rows(run: RunFacts, photo: PredictionRow, custody: Custody, version:
         (tr("Model"), tr("{name} version {version}").format(
             name=run.value("model_name"), version=run.value("model_version"))),
         (tr("Weights SHA-256"), run.value("weights_sha256")),
+        (tr("Model bundle digest"), run.value("bundle_digest") or tr(
+            "not recorded (the run was made before bundle digests existed)")),
         (tr("Model bundle (run)"), run.value("bundle_path")),
         (tr("Plugin version"), tr("GeoDecoder {v} (metadata.txt)").format(v=version)),
         (tr("Run started (UTC)"), run.value("started")),

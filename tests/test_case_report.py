@@ -5,6 +5,7 @@ the service, the Processing algorithm (in a background task too) and the dock's 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -27,6 +28,8 @@ from geodecoder.services.case_text import conflict_line  # noqa: E402
 
 SAMPLES = ROOT / "resources" / "samples"
 DEFAULT_MODEL = ROOT / "resources" / "models" / "default"
+DEFAULT_DIGEST = (json.loads((DEFAULT_MODEL / "config.json").read_text())["digest"]
+                  if (DEFAULT_MODEL / "config.json").is_file() else "")
 CAVEAT = "not a GPS fix"
 ALG = "geodecoder:case_report"
 
@@ -101,6 +104,8 @@ def test_the_service_writes_a_pdf_per_photo_with_its_facts(run_gpkg, reports):
         assert "MATCHES" in text and "DOESNOTMATCH" not in text
         assert row["place"] and squeeze(row["place"]) in text
         assert info["weights_sha256"] in text and squeeze(CAVEAT) in text
+        assert info["bundle_digest"] == row["bundle_digest"] == DEFAULT_DIGEST
+        assert DEFAULT_DIGEST in text  # the model: weights and settings
         assert info["started"] in text and "top_k5" in text
         assert "Noconstraints" in text
         # the attention is shown, computed again with the run's own weights
@@ -176,6 +181,19 @@ def test_attention_needs_the_runs_weights(run_gpkg, tmp_path):
     text = pdf_text(result.written[0][1])
     assert squeeze("no model bundle here has the run's weights") in text
     assert "f" * 64 in text
+    assert squeeze("recomputed with the run's weights") not in text
+
+
+def test_attention_needs_the_runs_model_digest(run_gpkg, tmp_path):
+    """The same weights with another temperature or image size are another model."""
+    copy = tmp_path / "run.gpkg"
+    shutil.copy(run_gpkg, copy)
+    _edit(copy, "run_info", "key = 'bundle_digest'", value="e" * 64)
+    photo = _rows(copy, "predictions")[0]["photo_path"]
+    result = write_case_reports(str(copy), str(tmp_path / "out"), [photo])
+    text = pdf_text(result.written[0][1])
+    assert squeeze("no model bundle here has the run's weights and digest") in text
+    assert "e" * 64 in text
     assert squeeze("recomputed with the run's weights") not in text
 
 

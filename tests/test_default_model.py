@@ -31,6 +31,25 @@ def test_default_model_is_trained_calibrated_and_carries_its_card(default_bundle
     assert set(doc["checksums"]) == files  # every data file is covered
 
 
+def test_default_model_is_sealed_with_its_digest(default_bundle, tmp_path):
+    """The digest as documented in bundle.py (canonical JSON of config.json without its
+    "digest"), computed here on its own; sealing a copy again changes nothing."""
+    import hashlib
+    import shutil
+
+    from inference.modeling.bundle import seal_bundle
+
+    doc = json.loads((DEFAULT_BUNDLE_DIR / "config.json").read_text(encoding="utf-8"))
+    body = {k: v for k, v in doc.items() if k != "digest"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert doc["digest"] == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    assert default_bundle.digest == doc["digest"]
+    copy = tmp_path / "default"
+    shutil.copytree(DEFAULT_BUNDLE_DIR, copy)
+    assert seal_bundle(copy) == (doc["digest"], doc["digest"], [])
+    assert (copy / "config.json").read_bytes() == (DEFAULT_BUNDLE_DIR / "config.json").read_bytes()
+
+
 def test_default_model_checksums_hold_and_a_changed_copy_is_refused(default_bundle, tmp_path):
     import shutil
     copy = tmp_path / "default"

@@ -28,6 +28,9 @@ SAMPLES = REPO / "resources" / "samples"
 RUN_LAYERS = (PREDICTIONS, CANDIDATES, REGIONS)
 FORMATS = (".kml", ".kmz", ".geojson")
 KML = "{http://www.opengis.net/kml/2.2}"
+_DEFAULT_CONFIG = REPO / "resources" / "models" / "default" / "config.json"
+DEFAULT_DIGEST = (json.loads(_DEFAULT_CONFIG.read_text())["digest"]
+                  if _DEFAULT_CONFIG.is_file() else "")
 
 
 @pytest.fixture(scope="module")
@@ -129,14 +132,16 @@ def test_google_earth_reads_a_name_and_a_description_per_feature(run, ext):
         assert want["place"] and want["place"] in got["Name"]
         assert want["file_name"] in got["Name"]
         for part in (want["place"], percent(want["confidence"]), want["model_name"],
-                     want["file_name"], want["sha256"], "not a GPS fix"):
+                     want["file_name"], want["sha256"], "not a GPS fix",
+                     f"Model digest (SHA-256): {DEFAULT_DIGEST}"):
             assert part in got["description"], (part, got["description"])
+        assert got["bundle_digest"] == want["bundle_digest"] == DEFAULT_DIGEST
         assert "red-circle" in got["_style"]
     for want, got in zip(read(run[".gpkg"], CANDIDATES), read(run[ext], CANDIDATES)):
         photo = by_photo[want["photo_path"]]
         assert got["Name"].startswith(f"#{want['rank']} {want['place']}")
         for part in (want["place"], percent(want["probability"]), photo["sha256"],
-                     photo["model_name"], "not a GPS fix"):
+                     photo["model_name"], "not a GPS fix", DEFAULT_DIGEST):
             assert part in got["description"], (part, got["description"])
     for want, got in zip(read(run[".gpkg"], REGIONS), read(run[ext], REGIONS)):
         assert got["Name"] == f"{want['file_name']}: {100 * want['mass']:.0f} % credible region"
@@ -168,6 +173,7 @@ def test_a_kmz_is_a_zip_holding_doc_kml_and_its_layers(run):
             assert root.tag == f"{KML}kml"
             assert len(list(root.iter(f"{KML}Placemark"))) == len(read(run[".gpkg"], layer))
     assert "7 photo(s) geolocated" in doc.find(f".//{KML}description").text
+    assert f"digest {DEFAULT_DIGEST}" in doc.find(f".//{KML}description").text
 
 
 def _positions(coords):

@@ -111,7 +111,8 @@ def centroid(token):
 
 RUN = RunInfo(model_name="geodecoder-test", model_version="0.1", weights_sha256="ab" * 32,
               bundle_path="/models/test", device="cpu", started="2025-05-01T12:00:00Z",
-              seconds=2.0, untrained=True, extra=(("backbone", "tiny"),))
+              seconds=2.0, untrained=True, extra=(("backbone", "tiny"),),
+              bundle_digest="cd" * 32)
 
 
 @pytest.fixture()
@@ -360,6 +361,7 @@ def test_geopackage_values(scene, cells):
     assert tokyo["country_code"] == "JP" and fiji["country_code"] == "FJ"
     assert paris["scene"] == "urban" and paris["model_name"] == "geodecoder-test"
     assert paris["weights_sha256"] == "ab" * 32 and paris["device"] == "cpu"
+    assert paris["bundle_digest"] == "cd" * 32  # the model: weights and settings
     assert paris["run_time"].startswith("2025/05/01 12:00:00")  # OGR's DateTime text
     r50 = credible_region(preds[0], 0.5, cells.finest_tokens())
     assert paris["region50_km2"] == pytest.approx(r50.area_km2)
@@ -387,6 +389,7 @@ def test_geopackage_polygon_layers(scene, cells):
     assert fails["broken.jpg"]["reason"].startswith("not an image")
     info = {r["key"]: r["value"] for r in features(out, "run_info")}
     assert info["model_name"] == "geodecoder-test" and info["levels"] == "3"
+    assert info["weights_sha256"] == "ab" * 32 and info["bundle_digest"] == "cd" * 32
 
 
 def test_the_surface_view_reads_as_one_polygon_row_per_photo_and_cell(scene, cells):
@@ -663,6 +666,7 @@ def test_csv_round_trip(scene, cells):
     assert len(rows) == 4
     paris = by_file(rows)["a.jpg"]
     assert float(paris["lat"]) == 48.85 and float(paris["lon"]) == 2.35
+    assert paris["weights_sha256"] == "ab" * 32 and paris["bundle_digest"] == "cd" * 32
     assert paris["photo_relpath"] == "../photos/a.jpg" and paris["exif_conflict"] == "0"
     assert float(paris["cand1_prob"]) == preds[0].candidates[0].probability
     fiji = by_file(rows)["c é.jpg"]

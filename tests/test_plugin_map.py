@@ -25,6 +25,7 @@ from geodecoder.services import basemap, run_layers, run_pipeline  # noqa: E402
 from geodecoder.services.result_details import details_for  # noqa: E402
 from geodecoder.ui.result_view import ResultView, details_html  # noqa: E402
 from geodecoder.services.scenes import scene_label  # noqa: E402
+from geodecoder.inference.modeling.bundle import seal_bundle  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,7 @@ def s3_run_gpkg(tmp_path_factory, tiny_bundle_dir, photo_folder):  # noqa: F811
     config = json.loads((bundle / "config.json").read_text())
     config["scene_names"] = ["0", "1", "2"]
     (bundle / "config.json").write_text(json.dumps(config))
+    seal_bundle(bundle)  # a changed config is another model: sealed anew
     stream = run_pipeline.PredictionStream(photo_folder[1]["good"][:4], str(bundle),
                                            device="cpu", batch_size=4, top_k=3)
     out = tmp_path_factory.mktemp("s3run") / "s3.gpkg"

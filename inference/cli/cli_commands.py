@@ -177,7 +177,7 @@ def cmd_cells_build(args) -> int:
 
 def cmd_bundle_init(args) -> int:
     from ..modeling.backbones import BackboneError
-    from ..modeling.bundle import init_bundle
+    from ..modeling.bundle import ModelBundleError, init_bundle
     from ..modeling.cells import CellHierarchy, CellsError
 
     try:
@@ -186,9 +186,25 @@ def cmd_bundle_init(args) -> int:
                           backbone_options=key_values(args.backbone_option), width=args.width,
                           scenes=args.scenes, hid_layers=args.hid_layers,
                           hdd_layers=args.hdd_layers)
-    except (CellsError, BackboneError) as exc:
+    except (CellsError, BackboneError, ModelBundleError) as exc:
         raise UserError(str(exc)) from exc
     print(f"wrote untrained bundle {out} ({cells.num_levels} levels, {cells.sizes} cells)")
+    return 0
+
+
+def cmd_bundle_seal(args) -> int:
+    from ..modeling.bundle import ModelBundleError, seal_bundle
+
+    try:
+        old, new, changed = seal_bundle(args.folder)
+    except ModelBundleError as exc:
+        raise UserError(str(exc)) from exc
+    if old == new:
+        print(f"{args.folder} was sealed already; digest {new}")
+        return 0
+    print(f"sealed {args.folder}: digest {new}" + (f" (was {old})" if old else ""))
+    for name in changed:
+        print(f"checksum recorded anew: {name}")
     return 0
 
 

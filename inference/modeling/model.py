@@ -58,15 +58,107 @@ class ModelConfig:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, doc: dict) -> ModelConfig:
+    def from_json(cls, doc: dict, where: str = "") -> ModelConfig:
+        """The config of a bundle's ``model`` section, checked before any tensor exists.
+
+        A value out of range would otherwise surface far from its cause (an image size of
+        0 reads as every photo "truncated or corrupt", a width of 1e9 as "not enough
+        memory"), so each one is refused here with its key, its range and what it was.
+        The ranges are wide: every model this project can train lies well inside them.
+        ``where`` prefixes the keys in messages ("model." for a bundle's section)."""
+        section = where.rstrip(".") or "model config"
+        if not isinstance(doc, dict):
+            raise ValueError(f"{section} must be an object {{...}}, got {_shown(doc)}")
         known = set(cls.__dataclass_fields__)
         unknown = set(doc) - known
         if unknown:
-            raise ValueError(f"unknown model config keys {sorted(unknown)}")
+            raise ValueError(f"unknown {section} keys {sorted(unknown)}")
+        if "level_sizes" not in doc:
+            raise ValueError(f"{where}level_sizes is missing")
         doc = {"positions": "none", **doc}
         if doc["positions"] not in ("none", "sincos2d"):
-            raise ValueError(f"unknown token positions {doc['positions']!r}")
+            raise ValueError(f"{where}positions: unknown token positions "
+                             f"{_shown(doc['positions'])}")
+        sizes = doc["level_sizes"]
+        if (not isinstance(sizes, list) or not 1 <= len(sizes) <= MAX_LEVELS
+                or not all(_is_int(n) and 1 <= n <= MAX_CELLS for n in sizes)):
+            raise ValueError(f"{where}level_sizes must be a list of 1 to {MAX_LEVELS} whole "
+                             f"numbers from 1 to {MAX_CELLS:,}, got {_shown(sizes)}")
+        for key, (lo, hi) in INT_RANGES.items():
+            if key in doc and not (_is_int(doc[key]) and lo <= doc[key] <= hi):
+                raise ValueError(f"{where}{key} must be a whole number from {lo} to {hi:,}, "
+                                 f"got {_shown(doc[key])}")
+        if "dropout" in doc and not (_is_number(doc["dropout"]) and 0 <= doc["dropout"] < 1):
+            raise ValueError(f"{where}dropout must be a number from 0 to below 1, "
+                             f"got {_shown(doc['dropout'])}")
+        width, heads = doc.get("width", cls.width), doc.get("heads", cls.heads)
+        if width % heads:
+            raise ValueError(f"{where}width {width} is not divisible by heads {heads}")
+        if doc["positions"] == "sincos2d" and width % 4:
+            raise ValueError(f"{where}width {width} must be divisible by 4 for sincos2d "
+                             "positions")
+        if doc.get("hid_layers", cls.hid_layers) + doc.get("hdd_layers", cls.hdd_layers) < 1:
+            raise ValueError(f"{where}hid_layers + {where}hdd_layers must be at least 1")
+        _check_backbone(doc.get("backbone", cls.backbone), doc.get("backbone_options", {}),
+                        where)
         return cls(**doc)
+
+
+MAX_LEVELS, MAX_CELLS = 16, 10_000_000
+INT_RANGES = {  # key: (lowest, highest) a bundle may hold
+    "image_size": (32, 2048), "width": (4, 8192), "scenes": (1, 4096),
+    "hid_layers": (0, 64), "hdd_layers": (0, 64), "heads": (1, 256), "ffn": (1, 65536),
+}
+MAX_OPTION = 65536  # any whole-number backbone option (ViT dim, depth, patch, image_size)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)
+            and math.isfinite(v))
+
+
+def _shown(v) -> str:
+    """A value as its JSON text, cut short: "hot" with its quotes, NaN, [1, 2]."""
+    import json
+
+    try:
+        text = json.dumps(v)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_backbone(name, options, where: str = "") -> None:
+    """A registered backbone and options its constructor takes, as plain numbers.
+
+    ``weights`` (a file path) is refused: a bundle carries a non-packaged backbone's
+    weights inside itself (``backbone_in_bundle``) and never reads a file outside."""
+    import inspect
+
+    from .backbones import BACKBONES
+
+    if not isinstance(name, str) or name not in BACKBONES:
+        raise ValueError(f"{where}backbone: unknown backbone {_shown(name)}; known: "
+                         f"{', '.join(sorted(BACKBONES))}")
+    if not isinstance(options, dict):
+        raise ValueError(f"{where}backbone_options must be an object {{...}}, "
+                         f"got {_shown(options)}")
+    takes = set(inspect.signature(BACKBONES[name]).parameters) - {"self", "pretrained"}
+    for key, value in options.items():
+        if key == "weights":
+            raise ValueError(f"{where}backbone_options.weights names a file outside the bundle; a "
+                             "bundle carries such a backbone inside itself")
+        if key not in takes:
+            raise ValueError(f"{where}backbone_options: backbone {name} has no option "
+                             f"{_shown(key)}")
+        numbers = value if isinstance(value, list) and 0 < len(value) <= 8 else [value]
+        if not all(_is_number(x) and -MAX_OPTION <= x <= MAX_OPTION for x in numbers):
+            raise ValueError(f"{where}backbone_options.{key} must be a number (or a short list of "
+                             f"numbers) within +-{MAX_OPTION}, got {_shown(value)}")
 
 
 class DecoderLayer(nn.Module):

@@ -50,6 +50,13 @@ def _model(v: Mapping[str, Any]) -> str | None:
     return f"Model: {name}" + (f" (version {version})" if version else "")
 
 
+def _digest(v: Mapping[str, Any]) -> str | None:
+    """The bundle's digest: which model answered, settings included (runs made before
+    digests existed have none)."""
+    digest = v.get("bundle_digest")
+    return f"Model digest (SHA-256): {digest}" if digest else None
+
+
 def _photo_lines(v: Mapping[str, Any], photo: Mapping[str, Any]) -> list[str]:
     lines = [f"Photo: {v.get('file_name') or photo.get('file_name') or 'unknown'}"]
     path = v.get("photo_path") or photo.get("photo_path")
@@ -88,7 +95,7 @@ def prediction_text(v: Mapping[str, Any]) -> tuple[str, list[str]]:
     if v.get("constraint_mass_removed") is not None:
         lines.append(f"Constraints removed {percent(v['constraint_mass_removed'])} of the "
                      "model's probability")
-    lines += [x for x in (_coords(v), _model(v)) if x]
+    lines += [x for x in (_coords(v), _model(v), _digest(v)) if x]
     if v.get("exif_lat") is not None and v.get("exif_lon") is not None:
         error = v.get("error_km")
         lines.append(f"EXIF GPS of the photo: {float(v['exif_lat']):.5f}, "
@@ -111,7 +118,7 @@ def candidate_text(v: Mapping[str, Any], photo: Mapping[str, Any]) -> tuple[str,
     if photo.get("confidence") is not None:
         lines.append(f"Confidence: the model's best guess for this photo has "
                      f"{percent(photo.get('confidence'))}")
-    lines += [x for x in (_coords(v), _model(photo)) if x]
+    lines += [x for x in (_coords(v), _model(photo), _digest(photo)) if x]
     lines += _photo_lines(v, photo)
     lines.append(POINT_CAVEAT)
     return name, lines
@@ -128,7 +135,7 @@ def region_text(v: Mapping[str, Any], photo: Mapping[str, Any]) -> tuple[str, li
              f"holding {percent(v.get('covered'))} of the probability"]
     if photo.get("place"):
         lines.append(f"Best guess: {photo['place']} ({percent(photo.get('confidence'))})")
-    lines += [x for x in (_model(photo),) if x]
+    lines += [x for x in (_model(photo), _digest(photo)) if x]
     lines += _photo_lines(v, photo)
     lines.append(REGION_CAVEAT)
     return name, lines

@@ -264,7 +264,8 @@ def _put(layer, index: dict[str, int], values: Mapping[str, Any], geom,
 def _summary(run: _Run) -> str:
     i = run.info
     return (f"GeoDecoder run '{run.path.stem}', started {i.get('started') or '?'}: "
-            f"model {i.get('model_name', '?')} (version {i.get('model_version', '?')}), "
+            f"model {i.get('model_name', '?')} (version {i.get('model_version', '?')}"
+            + (f", digest {i['bundle_digest']}" if i.get("bundle_digest") else "") + "), "
             f"{i.get('predicted', '?')} photo(s) geolocated, {i.get('failures', '0')} "
             f"failed. {labels.POINT_CAVEAT}")
 

@@ -73,6 +73,9 @@ class RunInfo:
     started: str  # ISO 8601 UTC, e.g. 2025-05-01T12:00:00Z (see utc_now_iso)
     seconds: float  # wall time of the prediction run
     untrained: bool = False  # weights are a random initialisation: results are meaningless
+    # the bundle's digest (modeling/bundle.py): config (temperature, decision radius, ...)
+    # and every data file; weights_sha256 alone does not say which model answered
+    bundle_digest: str = ""
     extra: tuple[tuple[str, str], ...] = field(default=())
     constraints: Any = None  # inference.constraints.Constraints the run applied, or None
 
@@ -83,7 +86,8 @@ class RunInfo:
         return cls(model_name=bundle.info.name, model_version=bundle.info.model_version,
                    weights_sha256=bundle.weights_sha256, bundle_path=str(bundle.path),
                    device=device, started=started, seconds=seconds,
-                   untrained=bundle.info.untrained, extra=tuple(extra),
+                   untrained=bundle.info.untrained, bundle_digest=bundle.digest,
+                   extra=tuple(extra),
                    constraints=constraints if constraints else None)
 
 
@@ -107,6 +111,7 @@ PREDICTION_TAIL = (
     FieldDef("exif_lat", _R), FieldDef("exif_lon", _R), FieldDef("error_km", _R),
     FieldDef("exif_conflict", _I), FieldDef("region50_km2", _R), FieldDef("region90_km2", _R),
     FieldDef("model_name", _S), FieldDef("model_version", _S), FieldDef("weights_sha256", _S, 64),
+    FieldDef("bundle_digest", _S, 64),
     FieldDef("device", _S), FieldDef("run_time", _DT),
     # what the run's constraints did (NULL without constraints): the probability they
     # took away and the model's own best cell before them
@@ -255,7 +260,8 @@ def prediction_rows(preds: Sequence[Prediction], out_path, run: RunInfo,
             error_km=_num(error), exif_conflict=conflict,
             region50_km2=_num(r50.area_km2), region90_km2=_num(r90.area_km2),
             model_name=run.model_name, model_version=run.model_version,
-            weights_sha256=run.weights_sha256, device=run.device,
+            weights_sha256=run.weights_sha256, bundle_digest=run.bundle_digest,
+            device=run.device,
             run_time=run.started or None)
         before = p.unconstrained_top
         v.update(constraint_mass_removed=_num(p.mass_removed),
@@ -333,6 +339,7 @@ def run_info_rows(preds: Sequence[Prediction], failures: Sequence[PhotoFailure],
     pairs: list[tuple[str, Any]] = [
         ("schema_version", SCHEMA_VERSION), ("model_name", run.model_name),
         ("model_version", run.model_version), ("weights_sha256", run.weights_sha256),
+        ("bundle_digest", run.bundle_digest),
         ("bundle_path", run.bundle_path), ("device", run.device),
         ("untrained", int(bool(run.untrained))), ("photos", n),
         ("predicted", n_pred), ("failures", n_fail),

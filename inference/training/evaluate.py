@@ -138,7 +138,8 @@ def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_si
     report["protocol"]["point"] = ("retrieval inside the predicted cell" if predictor.retrieval
                                    else "mean coordinate of the predicted cell")
     report["model"] = {"name": bundle.info.name, "version": bundle.info.model_version,
-                       "untrained": bundle.info.untrained, "weights_sha256": bundle.weights_sha256}
+                       "untrained": bundle.info.untrained, "weights_sha256": bundle.weights_sha256,
+                       "bundle_digest": bundle.digest}
     report["baselines"] = {"prior": metrics(prior_errors(bundle, labels))}
     train_coords = None
     if train_csv:
