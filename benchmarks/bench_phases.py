@@ -117,7 +117,7 @@ def _run_once(predictor, bundle, paths, out_path) -> tuple[float, float]:
     from inference.outputs.gpkg import GeoPackageWriter
     from inference.outputs.schema import RunInfo, utc_now_iso
     from inference.outputs.styles import applicable_styles
-    from inference.prediction.run import run_photos
+    from inference.run import run_photos
 
     run = RunInfo.for_bundle(bundle, predictor.device_used, utc_now_iso())
     c0, w0 = time.process_time(), time.perf_counter()

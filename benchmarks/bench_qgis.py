@@ -86,7 +86,7 @@ def base_records(variant: str, folder: Path):
     from inference.modeling.defaults import default_bundle_path
     from inference.outputs.schema import photo_regions
     from inference.prediction.predict import Predictor
-    from inference.prediction.records import Prediction
+    from inference.records import Prediction
 
     bundle = default_bundle_path()
     if bundle is None:
@@ -115,7 +115,7 @@ def phase_generate(args) -> dict:
     from inference.outputs.places import place_names
     from inference.outputs.schema import RunInfo, utc_now_iso
     from inference.outputs.styles import applicable_styles
-    from inference.prediction.run import CHUNK
+    from inference.run import CHUNK
 
     t0 = time.perf_counter()
     folder = Path(args.photo_dir)

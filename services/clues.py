@@ -40,7 +40,7 @@ def country_choices() -> tuple[tuple[str, str], ...]:
 def photo_time(path: str):
     """The photo's EXIF time (engine ``PhotoTime``: local clock, offset if written) or
     None when it holds none."""
-    from ..inference.constraints import read_photo_time
+    from ..inference.prediction.photo_time import read_photo_time
 
     return read_photo_time(path)
 
@@ -48,7 +48,7 @@ def photo_time(path: str):
 def utc_from_photo_time(found, offset_text: str):
     """The UTC time of an EXIF time for the offset the user confirmed or typed;
     ValueError (the engine's ConstraintError) when the offset does not read."""
-    from ..inference.constraints.photo_time import parse_offset
+    from ..inference.prediction.photo_time import parse_offset
 
     return found.with_offset(parse_offset(offset_text))
 

@@ -38,7 +38,7 @@ class DeviceError(RuntimeError):
 # The engine's errors that say what to do, by module: a bundle that cannot be loaded,
 # inputs without any photo, a GeoPackage OGR refused to write, a constraint that cannot
 # be used (or leaves no place at all).
-ENGINE_ERRORS = (("modeling.bundle", "ModelBundleError"), ("prediction.run", "NothingToDo"),
+ENGINE_ERRORS = (("modeling.bundle", "ModelBundleError"), ("run", "NothingToDo"),
                  ("outputs.gpkg", "GeoPackageError"), ("constraints.base", "ConstraintError"))
 
 

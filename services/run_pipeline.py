@@ -6,8 +6,8 @@ widgets here (Processing runs it in qgis_process, without a GUI), and the engine
 imported inside the functions: importing this module never imports torch.
 
 Memory stays flat however many photos a run has: ``PredictionStream.run`` is the
-engine's one run (``inference.prediction.run.run_photos``, chunks of
-``inference.prediction.run.CHUNK`` photos) into any writers: ``predict_to_geopackage``
+engine's one run (``inference.run.run_photos``, chunks of
+``inference.run.CHUNK`` photos) into any writers: ``predict_to_geopackage``
 gives it the engine's
 ``GeoPackageWriter`` (temporary file, swapped in at commit), the Processing algorithm a
 writer that feeds its sinks.  What the dock keeps per photo is a
@@ -138,9 +138,9 @@ class PredictionStream:
             should_stop: Optional[Callable[[], bool]] = None,
             on_record: Optional[Callable[[object], None]] = None,
             on_chunk: Optional[Callable[[object], None]] = None):
-        """The engine's one run (``inference.prediction.run.run_photos``) into `writers`;
+        """The engine's one run (``inference.run.run_photos``) into `writers`;
         returns its RunResult (``cancelled`` when `should_stop()` ended it before the commit)."""
-        from ..inference.prediction.run import run_photos
+        from ..inference.run import run_photos
 
         t0 = time.perf_counter()
         try:

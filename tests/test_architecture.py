@@ -14,20 +14,20 @@ REPO = Path(__file__).resolve().parents[1]
 PLUGIN_CODE = ["inference", "services", "ui", "processing_provider", "plugin.py", "__init__.py"]
 
 
-def _module_name(path: Path) -> str:
+def _module_name(path: Path, root: Path = REPO) -> str:
     """``inference/prediction/predict.py`` -> ``inference.prediction.predict`` (a package's
     __init__ -> the package)."""
-    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    parts = list(path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts = parts[:-1]
     return ".".join(parts) or "__init__"
 
 
-def _imports(path: Path):
+def _imports(path: Path, root: Path = REPO):
     """Every module `path` imports, absolute names, relative ones resolved, at any depth of
     the file (imports inside functions hide dependencies and cycles just as well)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = _module_name(path).split(".")
+    package = _module_name(path, root).split(".")
     if path.name != "__init__.py":
         package = package[:-1]
     for node in ast.walk(tree):
@@ -61,22 +61,21 @@ def test_the_engine_never_imports_qgis_or_the_plugin():
 
 def test_the_import_resolver_sees_relative_and_function_level_imports(tmp_path):
     """The check above is only as good as the resolver: a hidden ``from ...ui import x``
-    inside a function of a sub-package must be found."""
-    probe = REPO / "inference" / "prediction" / "_probe_for_architecture_test.py"
+    inside a function of a sub-package must be found (a probe tree under tmp, never a
+    file in the source tree)."""
+    probe = tmp_path / "inference" / "prediction" / "_probe.py"
+    probe.parent.mkdir(parents=True)
     probe.write_text("def f():\n    from ...ui import dock\n    from . import predict\n")
-    try:
-        found = set(_imports(probe))
-    finally:
-        probe.unlink()
+    found = set(_imports(probe, tmp_path))
     assert {"ui.dock", "inference.prediction.predict"} <= found, found
 
 
-def _engine_graph():
-    modules = {_module_name(p): p for p in (REPO / "inference").rglob("*.py")}
+def _engine_graph(root: Path = REPO):
+    modules = {_module_name(p, root): p for p in (root / "inference").rglob("*.py")}
     graph = {}
     for name, path in modules.items():
         deps = set()
-        for imported in _imports(path):
+        for imported in _imports(path, root):
             while imported and imported not in modules:  # "inference.x.y" -> "inference.x"
                 imported = imported.rpartition(".")[0]
             if imported and imported != name and imported != "inference":
@@ -120,8 +119,71 @@ def _cycles(graph):
 def test_the_engine_has_no_import_cycle():
     graph = _engine_graph()
     # the graph is really built
-    assert "inference.prediction.predict" in graph["inference.prediction.run"]
+    assert "inference.prediction.predict" in graph["inference.run"]
     assert _cycles(graph) == []
+
+
+# The engine's layers, low to high: a package imports only packages of lower layers
+# (never one beside it or above), so each layer can be read, tested and replaced on its
+# own.  Records and geodesy are what everything speaks; modeling is the network, its
+# cells and bundles; the clues and the outputs both build on modeling and know nothing
+# of each other; prediction turns photos into records (applying the clues); the run
+# streams predictions into the outputs; training evaluates with the predictor; the
+# command line sits on top.  A new package must be placed here.
+LAYERS = (
+    {"inference", "inference.records", "inference.geo", "inference.hashing"},
+    {"inference.modeling"},
+    {"inference.constraints", "inference.outputs"},
+    {"inference.prediction"},
+    {"inference.run", "inference.training"},
+    {"inference.cli"},
+    {"inference.__main__"},
+)
+
+
+def _package(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def _layer_violations(graph, layers=LAYERS):
+    rank = {pkg: i for i, layer in enumerate(layers) for pkg in layer}
+    unplaced = sorted({_package(m) for m in graph} - set(rank))
+    wrong = sorted(f"{m} -> {d}" for m, deps in graph.items() for d in deps
+                   if _package(m) != _package(d) and _package(m) in rank
+                   and _package(d) in rank and rank[_package(d)] >= rank[_package(m)])
+    return unplaced, wrong
+
+
+def test_the_engine_keeps_its_layers_at_package_level():
+    graph = _engine_graph()
+    unplaced, wrong = _layer_violations(graph)
+    assert unplaced == [], f"place these packages in LAYERS: {unplaced}"
+    assert wrong == [], wrong
+    packages = {}
+    for m, deps in graph.items():
+        packages.setdefault(_package(m), set()).update(
+            _package(d) for d in deps if _package(d) != _package(m))
+    assert _cycles(packages) == []
+
+
+def test_the_layer_check_sees_an_upward_and_a_sideways_import(tmp_path):
+    """A clue importing the outputs (sideways) and the outputs importing prediction
+    (upwards), in a probe tree, are both reported."""
+    for rel, text in (("inference/__init__.py", ""),
+                      ("inference/constraints/__init__.py", ""),
+                      ("inference/constraints/clue.py", "from ..outputs import table\n"),
+                      ("inference/outputs/__init__.py", ""),
+                      ("inference/outputs/table.py",
+                       "def f():\n    from ..prediction.predict import x\n"),
+                      ("inference/prediction/__init__.py", ""),
+                      ("inference/prediction/predict.py", "x = 1\n")):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    unplaced, wrong = _layer_violations(_engine_graph(tmp_path))
+    assert unplaced == []
+    assert wrong == ["inference.constraints.clue -> inference.outputs",
+                     "inference.constraints.clue -> inference.outputs.table",
+                     "inference.outputs.table -> inference.prediction.predict"]
 
 
 def test_the_cycle_finder_finds_a_cycle():

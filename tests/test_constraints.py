@@ -14,12 +14,13 @@ from shapely.geometry import Point, box
 
 from inference.constraints import (AreaConstraint, ConstraintError, Constraints,
                                    SunConstraint, area_from_file, area_from_wkt,
-                                   countries_area, parse_utc_time, read_photo_time)
+                                   countries_area, parse_utc_time)
 from inference.constraints.base import sun_from_inputs
 from inference.constraints.sun import solar_elevation_deg, sun_band
 from inference.constraints.weights import area_shares, cell_weights
 from inference.modeling.cell_geometry import cell_polygon
 from inference.modeling.defaults import DEFAULT_BUNDLE_DIR, SAMPLES_DIR
+from inference.prediction.photo_time import read_photo_time
 from tests.photo_factory import make_jpeg
 
 ZURICH = (47.3769, 8.5417)
@@ -286,7 +287,7 @@ def test_the_geopackage_records_the_constraints_and_their_effect(default_predict
     from inference.outputs.gpkg import GeoPackageWriter
     from inference.outputs.schema import RunInfo
     from inference.prediction.predict import Predictor
-    from inference.prediction.run import run_photos
+    from inference.run import run_photos
 
     constraints = Constraints((countries_area("CH, AT"),),
                               SunConstraint.from_elevation(NOON, 60.0, 5.0))

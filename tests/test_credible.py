@@ -17,7 +17,7 @@ from inference.modeling.calibration import calibration_report, coverage, median_
 from inference.modeling.cell_geometry import partition_areas_km2
 from inference.modeling.credible import credible_prefix, density_order
 from inference.outputs.regions import credible_region, credible_regions
-from inference.prediction.records import CellProbability, Prediction
+from inference.records import CellProbability, Prediction
 
 N_CELLS = 10  # 1,024 subsets
 

@@ -31,7 +31,7 @@ from inference.modeling.cells import build_hierarchy, token_to_id
 from inference.outputs.csv_out import failures_path, write_csv
 from inference.geo import haversine_km
 from inference.outputs.gpkg import GeoPackageError, WriteCancelled, write_geopackage
-from inference.prediction.records import (
+from inference.records import (
     Candidate,
     CellProbability,
     GeoPoint,

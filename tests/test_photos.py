@@ -23,7 +23,7 @@ from inference.prediction.photos import (
     read_photo,
     register_heif,
 )
-from inference.prediction.records import GeoPoint
+from inference.records import GeoPoint
 from tests.photo_factory import (
     ODD_KINDS,
     UNICODE_NAME,

@@ -76,8 +76,8 @@ print("HEAVY", heavy)
 
 def _imported_modules(path: Path) -> set[str]:
     """Every module `path` imports, at any depth of the file, relative imports resolved
-    from the plugin root (``services/run_pipeline.py``: ``from ..inference.prediction.run`` ->
-    ``inference.prediction.run``; ``from .i18n import tr`` -> ``services.i18n``)."""
+    from the plugin root (``services/run_pipeline.py``: ``from ..inference.run`` ->
+    ``inference.run``; ``from .i18n import tr`` -> ``services.i18n``)."""
     package = list(path.relative_to(ROOT).parent.parts)
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):

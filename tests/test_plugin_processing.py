@@ -311,7 +311,7 @@ def test_processing_feeds_the_sinks_chunk_by_chunk(provider, tmp_path, photo_fol
     """No list of every prediction: the sinks get each chunk as it arrives."""
     import processing
 
-    from geodecoder.inference.prediction import run as engine_run
+    from geodecoder.inference import run as engine_run
     from geodecoder.inference.outputs import schema as plugin_schema
 
     monkeypatch.setattr(engine_run, "CHUNK", 3)

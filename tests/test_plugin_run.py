@@ -335,7 +335,7 @@ def test_a_run_writes_chunk_by_chunk_and_keeps_no_predictions(qgis_new_project, 
     """Memory must not grow with the number of photos: each chunk is written as it
     arrives and dropped; the outcome keeps one small summary per photo."""
     from geodecoder.inference.outputs import gpkg
-    from geodecoder.inference.prediction import run as engine_run
+    from geodecoder.inference import run as engine_run
 
     chunk = engine_run.CHUNK
     n = 3 * chunk + 5

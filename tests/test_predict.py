@@ -9,7 +9,7 @@ import torch
 
 from inference.geo import haversine_km
 from inference.prediction.predict import Predictor, resolve_device
-from inference.prediction.records import PhotoFailure, Prediction
+from inference.records import PhotoFailure, Prediction
 from tests.photo_factory import make_jpeg
 
 

@@ -18,7 +18,7 @@ from inference.modeling.cells import token_to_id
 from inference.outputs.cell_coverage import CellCoverage
 from inference.geo import as_multipolygon, geodesic_area_km2
 from inference.outputs.regions import GRID_DEG, credible_region
-from inference.prediction.records import CellProbability, Prediction
+from inference.records import CellProbability, Prediction
 
 EARTH_KM2 = 510_065_622  # WGS 84 ellipsoid
 R_KM = 6371.0088  # mean radius, for S2's areas on the unit sphere

@@ -10,7 +10,7 @@ import pytest
 from inference.outputs.csv_out import CsvWriter
 from inference.outputs.gpkg import GeoPackageWriter
 from inference.prediction.predict import Predictor
-from inference.prediction.run import NothingToDo, run_photos
+from inference.run import NothingToDo, run_photos
 from inference.outputs.schema import RunInfo
 from inference.outputs.writer import RunWriter
 from tests.photo_factory import make_jpeg
@@ -116,7 +116,7 @@ def test_dead_cycles_from_before_a_run_go_at_its_start_at_least_once_a_minute(
     import gc
     import weakref
 
-    from inference.prediction import run as run_module
+    from inference import run as run_module
 
     class Node:
         pass

@@ -296,7 +296,7 @@ def test_vit_from_a_local_file_trains_and_travels_inside_the_bundle(photos, tmp_
     from inference.training.features import backbone_id
     from inference.training.knn import bundle_backbone_key
     from inference.prediction.predict import Predictor
-    from inference.prediction.records import Prediction
+    from inference.records import Prediction
 
     torch.manual_seed(0)
     vit = VisionTransformer(pretrained=False, patch=32, dim=24, depth=1, heads=2)

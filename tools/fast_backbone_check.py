@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from inference.geo import haversine_km  # noqa: E402
 from inference.modeling.bundle import load_bundle  # noqa: E402
 from inference.prediction.predict import Predictor  # noqa: E402
-from inference.prediction.records import PhotoFailure  # noqa: E402
+from inference.records import PhotoFailure  # noqa: E402
 from inference.training.evaluate import THRESHOLDS_KM, metrics  # noqa: E402
 from inference.training.train_data import read_samples_csv, split_samples  # noqa: E402
 from tools.default_model import CHOSEN, SEED, VAL_FRACTION, VAL_MAX_GROUP  # noqa: E402

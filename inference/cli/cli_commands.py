@@ -73,7 +73,7 @@ def _predict_to(plan, args, predictor, bundle, run) -> int:
 
     from ..outputs.csv_out import CsvWriter
     from ..outputs.gpkg import GeoPackageWriter
-    from ..prediction.run import NothingToDo, run_photos
+    from ..run import NothingToDo, run_photos
     from ..outputs.styles import applicable_styles
     from .predict_outputs import write_exports
 

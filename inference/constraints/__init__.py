@@ -13,8 +13,7 @@ from importlib import import_module
 
 _WHERE = {"area_from_file": "areas", "area_from_wkt": "areas", "countries_area": "areas",
           "country_names": "areas", "AreaConstraint": "base", "ConstraintError": "base",
-          "Constraints": "base", "SunConstraint": "base", "parse_utc_time": "base",
-          "PhotoTime": "photo_time", "read_photo_time": "photo_time"}
+          "Constraints": "base", "SunConstraint": "base", "parse_utc_time": "base"}
 
 __all__ = sorted(_WHERE)
 

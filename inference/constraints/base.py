@@ -125,10 +125,18 @@ class SunConstraint:
     def describe(self) -> str:
         return f"keep only where the {self.label}"
 
+    def band(self):
+        """The band of places as a shapely MultiPolygon (``sun.sun_band``): the clue hands
+        over its own geometry, so the writers need not know how it is drawn."""
+        from .sun import sun_band
+
+        return sun_band(self)
+
 
 @dataclass(frozen=True)
 class Constraints:
-    """Everything a run is constrained by; weights multiply across constraints."""
+    """Everything a run is constrained by; a cell's weight is its share where every
+    constraint holds at once (weights.py)."""
 
     areas: tuple[AreaConstraint, ...] = ()
     sun: Optional[SunConstraint] = None

@@ -22,7 +22,8 @@ import numpy as np
 from shapely.geometry import MultiPolygon, box
 from shapely.ops import unary_union
 
-from .base import SunConstraint
+# ``sun`` below is a ``base.SunConstraint`` (time_utc, elevation_deg, tolerance_deg); not
+# imported, since the record asks this module for its band (``SunConstraint.band``)
 
 BAND_STEP_DEG = 0.5  # grid of the band geometry written with the run
 
@@ -38,14 +39,14 @@ def solar_elevation_deg(time_utc, lat, lon) -> np.ndarray:
     return np.degrees(np.asarray(pos["altitude"], dtype=np.float64))
 
 
-def in_band(sun: SunConstraint, lat, lon) -> np.ndarray:
+def in_band(sun, lat, lon) -> np.ndarray:
     """True where the sun's elevation at `sun.time_utc` is within the tolerance."""
     e = solar_elevation_deg(sun.time_utc, lat, lon)
     return np.abs(e - sun.elevation_deg) <= sun.tolerance_deg
 
 
 @lru_cache(maxsize=8)  # the weights and the constraints layer both draw it, once
-def sun_band(sun: SunConstraint, step_deg: float = BAND_STEP_DEG) -> MultiPolygon:
+def sun_band(sun, step_deg: float = BAND_STEP_DEG) -> MultiPolygon:
     """The band of places as polygons: grid squares of `step_deg` whose centre is in the
     band, merged along each row, then unioned (a ring around the sub-solar point)."""
     lats = np.arange(-90 + step_deg / 2, 90, step_deg)

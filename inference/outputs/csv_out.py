@@ -31,7 +31,7 @@ from pathlib import Path
 
 from . import schema
 from ..modeling.cells import CellHierarchy
-from ..prediction.records import PhotoFailure, Prediction
+from ..records import PhotoFailure, Prediction
 from .files import remove_quietly, temp_sibling
 from .schema import RunInfo
 from .writer import RunWriter

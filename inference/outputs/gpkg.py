@@ -33,7 +33,7 @@ from . import gpkg_surface, schema
 from .files import remove_quietly, temp_sibling
 from ..modeling.cells import CellHierarchy
 from .places import place_names
-from ..prediction.records import PhotoFailure, Prediction
+from ..records import PhotoFailure, Prediction
 from .schema import LayerDef, Row, RunInfo
 from .srs import wgs84
 from .writer import RunWriter

@@ -29,7 +29,7 @@ from shapely.geometry import MultiPolygon, Point
 from ..geo import as_multipolygon
 from ..modeling.cell_geometry import partition_areas_km2, partition_polygons
 from ..modeling.credible import density_order, prefix_reaching, running_sums
-from ..prediction.records import Prediction
+from ..records import Prediction
 
 DEFAULT_MASSES = (0.5, 0.9)
 # Neighbouring cells share edges up to ~1e-15 degrees of rounding; dissolving them as is

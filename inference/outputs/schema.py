@@ -29,7 +29,7 @@ from ..geo import haversine_km
 from .layer_names import (CANDIDATES, CELLS_PREFIX, CONSTRAINTS, FAILURES,  # noqa: F401
                           PREDICTIONS, REGIONS, RUN_INFO, SURFACE, cells_layer)
 from .places import Place, place_names
-from ..prediction.records import PhotoFailure, Prediction
+from ..records import PhotoFailure, Prediction
 from .regions import Region, contains, credible_regions
 
 SCHEMA_VERSION = 1
@@ -360,8 +360,6 @@ def constraint_rows(constraints) -> list[Row]:
     an area with its polygon, the sun with its band of places; none without any."""
     if not constraints:
         return []
-    from ..constraints.sun import sun_band
-
     rows = [Row({"kind": "area", "mode": a.mode, "label": a.label,
                  "parameters": json.dumps(a.parameters(), ensure_ascii=False)}, a.geometry)
             for a in constraints.areas]
@@ -369,5 +367,5 @@ def constraint_rows(constraints) -> list[Row]:
     if sun is not None:
         rows.append(Row({"kind": "sun", "mode": "include", "label": sun.label,
                          "parameters": json.dumps(sun.parameters(), ensure_ascii=False)},
-                        sun_band(sun)))
+                        sun.band()))
     return rows

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .heif_loader import UnsafeHeif, load_pillow_heif
-from .records import GeoPoint
+from ..records import GeoPoint
 
 PathLike = str | os.PathLike
 

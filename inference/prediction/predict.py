@@ -24,7 +24,7 @@ from ..modeling.credible import density_order
 from ..modeling.decision import choose_cells, neighbourhood
 from .photos import PhotoError, PhotoInfo, find_photos, read_photo
 from .prefetch import ahead, prefetch
-from .records import Candidate, CellProbability, Prediction, PhotoFailure
+from ..records import Candidate, CellProbability, Prediction, PhotoFailure
 from ..constraints.base import Constraints
 
 log = logging.getLogger(__name__)

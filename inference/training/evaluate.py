@@ -94,7 +94,7 @@ def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_si
     from ..modeling.calibration import (coverage, expected_calibration_error,
                                         median_region_km2)
     from ..prediction.predict import Predictor
-    from ..prediction.records import PhotoFailure
+    from ..records import PhotoFailure
 
     labels = read_labels(labels_csv)
     root = Path(images_root)

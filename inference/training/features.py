@@ -252,7 +252,7 @@ def extract_features(paths: Sequence[str], backbone, cache: FeatureCache,
     backbone.  Unreadable photos are returned in ``failures``.
     """
     from ..prediction.predict import decode_for_model  # the predictor's exact preprocessing
-    from ..prediction.records import PhotoFailure
+    from ..records import PhotoFailure
 
     result = Extraction()
     todo: List[Tuple[str, str]] = []

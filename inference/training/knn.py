@@ -54,7 +54,7 @@ def pooled_features(paths: Sequence[str], backbone, size: int, device: str = "cp
     """
     from .features import FeatureCache, backbone_id, extract_features, pool_tokens
     from ..prediction.predict import decode_for_model
-    from ..prediction.records import PhotoFailure
+    from ..records import PhotoFailure
 
     cache_dir = cache_dir or os.environ.get("GEODECODER_CACHE")
     ok = np.zeros(len(paths), dtype=bool)

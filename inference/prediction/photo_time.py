@@ -1,4 +1,6 @@
-"""When a photo was taken, from its EXIF, for the sun constraint.
+"""When a photo was taken, from its EXIF, for the sun constraint.  Here, beside photos.py,
+because it reads photo files (HEIF included) as they do: the clues stay below the
+prediction and know nothing of photo files.
 
 EXIF ``DateTimeOriginal`` is the camera's local clock with no zone; EXIF 2.31 added
 ``OffsetTimeOriginal`` (e.g. "+02:00"), which phones write and most cameras do not.
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from .base import ConstraintError
+from ..constraints.base import ConstraintError
 
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL, _OFFSET_TIME_ORIGINAL = 0x9003, 0x9011
@@ -63,7 +65,7 @@ def read_photo_time(path) -> Optional[PhotoTime]:
     cannot be read (never raises for a bad photo: the user types the time instead)."""
     from PIL import Image
 
-    from ..prediction.photos import refuse_unsafe_heif, register_heif
+    from .photos import refuse_unsafe_heif, register_heif
 
     try:
         if not os.path.isfile(path):

@@ -22,9 +22,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, List, Optional, Sequence
 
-from .predict import Predictor, in_chunks
+from .prediction.predict import Predictor, in_chunks
 from .records import PhotoFailure, Prediction
-from ..outputs.writer import RunWriter
+from .outputs.writer import RunWriter
 
 log = logging.getLogger(__name__)
 CHUNK = 16  # photos per write: memory stays flat however long the run
@@ -69,9 +69,9 @@ def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[Ru
     ``should_stop()`` turned true before the commit; raises NothingToDo (writers aborted)
     when there was no photo at all; any other error aborts the writers and propagates.
     """
-    from ..outputs.gpkg import WriteCancelled
-    from ..outputs.places import place_names
-    from ..outputs.schema import photo_regions
+    from .outputs.gpkg import WriteCancelled
+    from .outputs.places import place_names
+    from .outputs.schema import photo_regions
 
     result = RunResult(run)
     t0 = time.perf_counter()
