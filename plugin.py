@@ -82,11 +82,12 @@ class GeoDecoderPlugin:
         """Create the dock and its run service once, and wire them together."""
         if self.dock is not None:
             return self.dock
-        from .services.run_service import GeolocateService
+        from .services.run.service import GeolocateService
         from .ui.dock import GeolocateDock
 
         service = GeolocateService(self.iface)
-        dock = GeolocateDock(self.iface.mainWindow(), attention_lookup=service.attention_for,
+        dock = GeolocateDock(self.iface.mainWindow(),
+                             attention_lookup=service.results.attention_for,
                              canvas=self.iface.mapCanvas())
         self._wire(dock, service)
         dock.visibilityChanged.connect(self._sync_action)
@@ -96,8 +97,8 @@ class GeoDecoderPlugin:
 
     def _wire(self, dock, service) -> None:
         """Dock requests -> service; service progress and results -> dock."""
-        from .services.basemap import BasemapError, add_basemap
-        from .services.run_service import describe_outcome
+        from .services.run.basemap import BasemapError, add_basemap
+        from .services.run.service import describe_outcome
 
         dock.runRequested.connect(service.start)
         dock.cancelRequested.connect(self._cancel)
@@ -112,17 +113,17 @@ class GeoDecoderPlugin:
         service.runFailed.connect(lambda message: dock.run_ended(
             tr("The run failed: {message}").format(message=message)))
         service.runCancelled.connect(lambda: dock.run_ended(tr("Cancelled: nothing was added.")))
-        service.resultSelected.connect(dock.show_result)
-        service.resultCleared.connect(dock.clear_result)
+        service.results.resultSelected.connect(dock.show_result)
+        service.results.resultCleared.connect(dock.clear_result)
 
         dock.openRunRequested.connect(self.open_run)
         dock.exportRunRequested.connect(self.export_run)
-        from .services.run_export import RunExporter
+        from .services.run.export import RunExporter
 
         self.exporter = RunExporter()
         self.exporter.exportFinished.connect(lambda outcome: dock.status.setText(
             outcome.message))
-        dock.photoChosen.connect(lambda path: path and service.show_photo(path))
+        dock.photoChosen.connect(lambda path: path and service.results.show_photo(path))
         service.project.layersWillBeRemoved.connect(self._pick_layer_removed)
 
         def basemap(kind: str) -> None:
@@ -134,7 +135,7 @@ class GeoDecoderPlugin:
         dock.basemapRequested.connect(basemap)
         dock.pickRequested.connect(self.set_pick_tool)
         dock.caseReportRequested.connect(self.write_case_reports)
-        from .services.case_report_task import CaseReporter
+        from .services.case_report.report.task import CaseReporter
 
         self.reporter = CaseReporter()
         self.reporter.reportProgress.connect(self._report_progress)
@@ -154,11 +155,11 @@ class GeoDecoderPlugin:
             dock.status.setText(tr("A geolocation is running: write the case reports when "
                                    "it has ended."))
             return None
-        target = self.service.report_target()
+        target = self.service.results.report_target()
         if target is None:
             dock.status.setText(tr("No run to report on: run the geolocation or open a run."))
             return None
-        from .services.case_report_task import progress_text
+        from .services.case_report.report.task import progress_text
 
         total = len(target[1]) if target[1] is not None else None
         task = self.reporter.start(target[0], folder, target[1])
@@ -171,7 +172,7 @@ class GeoDecoderPlugin:
         return task
 
     def _report_progress(self, done: int, total: int) -> None:
-        from .services.case_report_task import progress_text
+        from .services.case_report.report.task import progress_text
 
         if self.dock is not None:
             self.dock.progress.setValue(int(100 * done / max(total, 1)))
@@ -196,7 +197,7 @@ class GeoDecoderPlugin:
         if self.action is not None:
             self.action.setChecked(True)  # shows the dock
         try:
-            layers = self.service.open_run(path)
+            layers = self.service.results.open_run(path)
         except ValueError as exc:
             dock.status.setText(str(exc))
             return False
@@ -210,14 +211,14 @@ class GeoDecoderPlugin:
         when there is nothing to do (cancelled, or an export still running)."""
         import os
 
-        from .services import run_export
+        from .services.run import export as run_export
         from .ui.export_dialogs import ask_export_target, ask_run_file
 
         dock = self.ensure_dock()
         if self.exporter.task is not None:
             dock.status.setText(tr("An export is still running: wait for it to end."))
             return None
-        source = run_export.current_run_file(self.service)
+        source = run_export.current_run_file(self.service.results)
         if source is None:
             source = ask_run_file(dock, dock.settings.last_folder)
             if source is None:
@@ -240,7 +241,7 @@ class GeoDecoderPlugin:
             if self.pick_tool is not None:
                 canvas.unsetMapTool(self.pick_tool)
             return
-        layer = self.service.result_layer()
+        layer = self.service.results.result_layer()
         if layer is None:
             self.dock.pick_button.setChecked(False)
             self.dock.status.setText(tr("No results yet: run the geolocation first."))

@@ -204,8 +204,8 @@ def plugin_module(name: str):
 def measure_in_qgis(args, app) -> dict:
     from qgis.core import QgsProject
 
-    run_layers = plugin_module("services.run_layers")
-    run_service = plugin_module("services.run_service")
+    run_layers = plugin_module("services.run.layers")
+    run_service = plugin_module("services.run.service")
     project = QgsProject.instance()
     canvas = Canvas(app)
     service = run_service.GeolocateService(Iface(canvas.widget), project)

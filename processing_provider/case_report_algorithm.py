@@ -1,7 +1,7 @@
 """Processing algorithm geodecoder:case_report: a PDF per photo of a run, headless.
 
 ``qgis_process run geodecoder:case_report -- INPUT=run.gpkg OUTPUT=reports/`` writes the
-reports of every geolocated photo of the run (``services.case_report``).  It runs in
+reports of every geolocated photo of the run (``services.case_report.report``).  It runs in
 Processing's background thread like any algorithm: the reports' layouts render into
 private projects made in that thread, never the user's layers.  A GeoPackage that is
 not a run is a QgsProcessingException that says so, and a photo that has gone missing
@@ -62,7 +62,7 @@ class CaseReportAlgorithm(QgsProcessingAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         # here, not at the top: QGIS imports the provider at start-up, the engine waits
-        from ..services.case_report import CaseReportError, write_case_reports
+        from ..services.case_report.report.report import CaseReportError, write_case_reports
 
         gpkg = self.parameterAsFile(parameters, self.INPUT, context)
         folder = self.parameterAsString(parameters, self.OUTPUT, context)

@@ -42,12 +42,12 @@ from qgis.core import (
 )
 
 from ..inference.outputs.writer import RunWriter
-from ..services import run_pipeline
+from ..services.run import pipeline as run_pipeline
 from ..services.errors import NoModelError, error_message, expected_errors
 from ..services.i18n import tr
 from ..services.native_libs import ensure_own_libraries
-from ..services.params import DEVICES, device_labels
-from ..services.run_pipeline import PredictionStream, resolve_bundle_path
+from ..services.run.params import DEVICES, device_labels
+from ..services.run.pipeline import PredictionStream, resolve_bundle_path
 from .constraint_parameters import add_constraint_parameters, constraints_from_parameters
 from .feature_rows import qgs_fields, to_feature, wkb_type
 from .post_processors import CellsPostProcessor, StylePostProcessor
@@ -183,7 +183,7 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
         batch.setFlags(batch.flags() | batch.FlagAdvanced)
         self.addParameter(batch)
         add_constraint_parameters(self)
-        # the names of the dock's layers (services/run_layers.py)
+        # the names of the dock's layers (services/run/layers.py)
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, tr("Predictions"), QgsProcessing.TypeVectorPoint))
         for name, title, kind in (

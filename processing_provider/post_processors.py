@@ -22,7 +22,7 @@ from qgis.core import (
 from ..inference.outputs.layer_names import CELLS_PREFIX
 from ..inference.outputs.styles import style_path
 from ..services.i18n import tr
-from ..services.run_layers import add_scene_name_field, cell_level_title
+from ..services.run.layers import add_scene_name_field, cell_level_title
 
 _ALIVE: dict[int, QgsProcessingLayerPostProcessorInterface] = {}  # id -> not yet applied
 

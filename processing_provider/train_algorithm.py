@@ -25,8 +25,8 @@ from qgis.core import (
 from ..services.errors import error_message
 from ..services.i18n import tr
 from ..services.native_libs import ensure_own_libraries
-from ..services.params import DEVICES, device_labels
-from ..services.run_pipeline import check_engine_packages
+from ..services.run.params import DEVICES, device_labels
+from ..services.run.pipeline import check_engine_packages
 
 DEVICE_KEYS = DEVICES
 # The fewest geotagged photos the engine trains on with its default settings: it holds

@@ -19,12 +19,12 @@ from qgis.core import QgsApplication, QgsProcessingException, QgsRectangle
 from tests.test_plugin_fixtures import ROOT, import_plugin, spin_until
 
 import_plugin()
-from geodecoder.services import case_map  # noqa: E402
+from geodecoder.services.case_report import case_map  # noqa: E402
 from geodecoder.inference.outputs.prediction_row import (PredictionRow,  # noqa: E402
                                                          read_prediction)
-from geodecoder.services.case_facts import CaseReportError, read_run  # noqa: E402
-from geodecoder.services.case_report import report_name, write_case_reports  # noqa: E402
-from geodecoder.services.case_text import conflict_line  # noqa: E402
+from geodecoder.services.case_report.facts import CaseReportError, read_run  # noqa: E402
+from geodecoder.services.case_report.report import report_name, write_case_reports  # noqa: E402
+from geodecoder.services.case_report.text import conflict_line  # noqa: E402
 
 SAMPLES = ROOT / "resources" / "samples"
 DEFAULT_MODEL = ROOT / "resources" / "models" / "default"
@@ -71,10 +71,10 @@ def run_gpkg(tmp_path_factory, qgis_app):
     model into a run GeoPackage by the plugin's own pipeline."""
     if not (DEFAULT_MODEL / "config.json").is_file():
         pytest.skip("the default model is not installed (resources/models/default)")
-    from geodecoder.services.dependencies import REQUIREMENTS, missing_requirements
+    from geodecoder.services.installer.dependencies import REQUIREMENTS, missing_requirements
     if missing_requirements(REQUIREMENTS):
         pytest.skip("the engine's packages are not installed")
-    from geodecoder.services.run_pipeline import PredictionStream, predict_to_geopackage
+    from geodecoder.services.run.pipeline import PredictionStream, predict_to_geopackage
 
     folder = tmp_path_factory.mktemp("case")
     photos = folder / "photos"
@@ -311,7 +311,7 @@ def test_the_dock_writes_the_reports_in_a_task_and_stays_responsive(
     from qgis.core import QgsTask
     from qgis.PyQt.QtCore import QTimer
 
-    from geodecoder.services.basemap import WORLD, add_basemap
+    from geodecoder.services.run.basemap import WORLD, add_basemap
 
     scratch_before = _scratch_dirs()
     out = tmp_path / "dock-reports"
@@ -381,7 +381,7 @@ def test_the_dock_button_reports_the_selected_photo(plugin, run_gpkg, tmp_path, 
     from qgis.PyQt.QtWidgets import QFileDialog
 
     assert plugin.open_run(str(run_gpkg))
-    predictions = plugin.service.runs[plugin.service.shown_run].predictions
+    predictions = plugin.service.results.runs[plugin.service.results.shown_run].predictions
     feature = next(f for f in predictions.getFeatures() if f["file_name"] == "sigal_1.jpg")
     predictions.selectByIds([feature.id()])
     out = tmp_path / "dock-reports"
@@ -490,8 +490,8 @@ def test_a_real_constrained_run_reports_its_constraint_and_the_mass_removed(tmp_
     if not (DEFAULT_MODEL / "config.json").is_file():
         pytest.skip("the default model is not installed (resources/models/default)")
     from geodecoder.inference.constraints import Constraints, countries_area
-    from geodecoder.services.case_text import percent
-    from geodecoder.services.run_pipeline import PredictionStream, predict_to_geopackage
+    from geodecoder.services.case_report.text import percent
+    from geodecoder.services.run.pipeline import PredictionStream, predict_to_geopackage
 
     photos = [str(SAMPLES / "sigal_1.jpg"), str(SAMPLES / "exif_test1.jpg")]
     stream = PredictionStream(photos, str(DEFAULT_MODEL), device="cpu", top_k=5,
@@ -518,7 +518,7 @@ def test_a_real_constrained_run_reports_its_constraint_and_the_mass_removed(tmp_
 
 
 def test_custody_without_a_recorded_hash_is_not_called_a_mismatch():
-    from geodecoder.services.case_facts import Custody
+    from geodecoder.services.case_report.facts import Custody
 
     assert Custody("", "/photo.jpg", "ab" * 32).verdict().startswith("NOT CHECKED")
     assert Custody("ab" * 32, "/photo.jpg", "ab" * 32).verdict().startswith("MATCHES")
@@ -547,7 +547,7 @@ def _null_point(run_gpkg, copy) -> str:
 
 
 def test_a_null_point_reads_not_recorded_and_is_not_drawn(run_gpkg, tmp_path):
-    from geodecoder.services.case_text import prediction_lines
+    from geodecoder.services.case_report.text import prediction_lines
 
     copy = tmp_path / "run.gpkg"
     path = _null_point(run_gpkg, copy)

@@ -16,11 +16,11 @@ from tests.test_plugin_fixtures import import_plugin, memory_layer, spin_until
 
 import_plugin()
 from geodecoder.inference.constraints import countries_area  # noqa: E402
-from geodecoder.services.clues import build_constraints, country_choices  # noqa: E402
-from geodecoder.services.constraint_request import (EXCLUDE, KEEP, AreaRequest,  # noqa: E402
+from geodecoder.services.clues.constraints import build_constraints, country_choices  # noqa: E402
+from geodecoder.services.clues.request import (EXCLUDE, KEEP, AreaRequest,  # noqa: E402
                                                     SunRequest)
-from geodecoder.services.result_details import details_for  # noqa: E402
-from geodecoder.services.run_pipeline import default_bundle_path  # noqa: E402
+from geodecoder.services.run.result_details import details_for  # noqa: E402
+from geodecoder.services.run.pipeline import default_bundle_path  # noqa: E402
 from geodecoder.ui import clues_panel  # noqa: E402
 from geodecoder.ui.dock import TAB_CLUES, TAB_RESULT  # noqa: E402
 

@@ -15,7 +15,7 @@ import_plugin()
 from geodecoder.inference.constraints import (ConstraintError, Constraints,  # noqa: E402
                                               countries_area)
 from geodecoder.services import run_pipeline  # noqa: E402
-from geodecoder.services.constraint_inputs import (area_from_layer,  # noqa: E402
+from geodecoder.services.clues.qgis_areas import (area_from_layer,  # noqa: E402
                                                    area_from_rectangle)
 from geodecoder.services.errors import expected_errors  # noqa: E402
 
@@ -107,7 +107,7 @@ def test_constraints_that_leave_nothing_stop_the_run_before_any_file(tmp_path,
 def test_a_constrained_run_loads_with_its_constraints_layer(tmp_path, tiny_bundle_dir,
                                                            photo_folder,  # noqa: F811
                                                            qgis_new_project):
-    from geodecoder.services.run_layers import load_run_layers
+    from geodecoder.services.run.layers import load_run_layers
 
     plain = run_pipeline.predict_to_geopackage(
         tmp_path / "plain.gpkg", run_pipeline.PredictionStream(

@@ -18,8 +18,8 @@ from tests.test_plugin_fixtures import (  # noqa: F401
 
 import_plugin()
 from geodecoder.ui.dock import TAB_MODEL, TAB_RESULT, GeolocateDock  # noqa: E402
-from geodecoder.services.params import GeolocateParams  # noqa: E402
-from geodecoder.services.run_pipeline import default_bundle_path  # noqa: E402
+from geodecoder.services.run.params import GeolocateParams  # noqa: E402
+from geodecoder.services.run.pipeline import default_bundle_path  # noqa: E402
 from geodecoder.services.settings import DockSettings  # noqa: E402
 
 
@@ -140,7 +140,7 @@ def test_thumbnails_survive_a_hostile_folder(dock, tmp_path):
 
 
 def test_heic_photos_get_a_picture_through_pillow_heif():
-    from geodecoder.services.dependencies import is_available
+    from geodecoder.services.installer.dependencies import is_available
     from geodecoder.services.image_loading import read_qimage
     from tests.test_plugin_fixtures import ROOT
 
@@ -258,7 +258,7 @@ NARROW = 290  # QGIS opens a dock about this wide
 
 def _long_result(photo: str):
     from geodecoder.inference.outputs.prediction_row import CandidateRow, read_prediction
-    from geodecoder.services.result_details import ResultDetails
+    from geodecoder.services.run.result_details import ResultDetails
 
     place = "near Saint-Rémy-de-Provence, Provence-Alpes-Côte d'Azur, France"
     values = dict(

@@ -18,7 +18,7 @@ from tests.test_plugin_fixtures import (  # noqa: F401
 
 geodecoder = import_plugin()
 from geodecoder.services import run_pipeline  # noqa: E402
-from geodecoder.services.run_export import file_filters  # noqa: E402
+from geodecoder.services.run.export import file_filters  # noqa: E402
 
 RUN_LAYERS = ("predictions", "candidates", "regions")
 
@@ -124,7 +124,7 @@ def test_cancelling_the_save_dialog_writes_nothing(plugin, saved_run, tmp_path, 
 
 
 def test_a_cancelled_export_task_keeps_the_old_file(saved_run, tmp_path):
-    from geodecoder.services.run_export import ExportTask
+    from geodecoder.services.run.export import ExportTask
 
     old = tmp_path / "old.geojson"
     old.write_bytes(b'{"type": "FeatureCollection", "features": []}\n')

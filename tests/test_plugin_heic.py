@@ -78,7 +78,7 @@ def _private_deps(profile: Path) -> Path:
     """The engine's packages where the dock's Install puts them (``pip install --target``
     into ``<profile>/python/geodecoder-deps/py3.X``), linked from the site-packages that
     hold them here; the plugin's classFactory puts that folder on sys.path."""
-    from geodecoder.services.dependencies import REQUIREMENTS
+    from geodecoder.services.installer.dependencies import REQUIREMENTS
 
     sites = []
     for requirement in REQUIREMENTS:

@@ -18,7 +18,7 @@ from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
 
 import_plugin()
 from geodecoder.services import run_layers, run_pipeline  # noqa: E402
-from geodecoder.services.run_service import GeolocateService  # noqa: E402
+from geodecoder.services.run.service import GeolocateService  # noqa: E402
 from geodecoder.ui import photo_list  # noqa: E402
 
 
@@ -106,12 +106,13 @@ def test_a_small_run_draws_every_photo(run_gpkg, qgis_new_project):
 def test_the_service_draws_the_result_it_shows(run_gpkg, large, qgis_new_project):
     service = GeolocateService(None, qgis_new_project)
     shown = []
-    service.resultSelected.connect(lambda details: shown.append(details.prediction.photo_path))
-    layers = service.open_run(run_gpkg)  # shows the first prediction
+    service.results.resultSelected.connect(
+        lambda details: shown.append(details.prediction.photo_path))
+    layers = service.results.open_run(run_gpkg)  # shows the first prediction
     assert drawn_photos(layers.regions) == {shown[-1]}
     other = next(str(f["photo_path"]) for f in layers.predictions.getFeatures()
                  if str(f["photo_path"]) != shown[-1])
-    assert service.show_photo(other)
+    assert service.results.show_photo(other)
     assert shown[-1] == other
     assert drawn_photos(layers.regions) == drawn_photos(layers.cells[-1]) == {other}
     service.shutdown()

@@ -15,7 +15,7 @@ from qgis.core import QgsApplication
 from tests.test_plugin_fixtures import ROOT, import_plugin, local_wheel, spin_until
 
 geodecoder = import_plugin()
-from geodecoder.services import dependencies as deps  # noqa: E402
+from geodecoder.services.installer import dependencies as deps  # noqa: E402
 from geodecoder.ui.install_panel import InstallPanel  # noqa: E402
 
 
@@ -76,7 +76,7 @@ print("HEAVY", heavy)
 
 def _imported_modules(path: Path) -> set[str]:
     """Every module `path` imports, at any depth of the file, relative imports resolved
-    from the plugin root (``services/run_pipeline.py``: ``from ..inference.run`` ->
+    from the plugin root (``services/run/pipeline.py``: ``from ..inference.run`` ->
     ``inference.run``; ``from .i18n import tr`` -> ``services.i18n``)."""
     package = list(path.relative_to(ROOT).parent.parts)
     found = set()
@@ -192,7 +192,7 @@ def test_every_third_party_import_is_a_declared_requirement():
     undeclared = {name: sorted(files) for name, files in imports.items()
                   if name not in declared and name not in SHIPPED_WITH_QGIS}
     assert undeclared == {}, \
-        f"imported but not in services/dependencies.py REQUIREMENTS: {undeclared}"
+        f"imported but not in services/installer/dependencies.py REQUIREMENTS: {undeclared}"
     # each requirement's pip name is the distribution that provides its import name
     providers = importlib.metadata.packages_distributions()
     for module, requirement in declared.items():

@@ -21,8 +21,8 @@ from qgis.PyQt.QtCore import Qt
 from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
 
 import_plugin()
-from geodecoder.services import basemap, run_layers, run_pipeline  # noqa: E402
-from geodecoder.services.result_details import details_for  # noqa: E402
+from geodecoder.services.run import basemap, layers as run_layers, pipeline as run_pipeline  # noqa: E402
+from geodecoder.services.run.result_details import details_for  # noqa: E402
 from geodecoder.ui.result_view import ResultView, details_html  # noqa: E402
 from geodecoder.services.scenes import scene_label  # noqa: E402
 from geodecoder.inference.modeling.bundle import seal_bundle  # noqa: E402

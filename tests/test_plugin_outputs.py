@@ -18,8 +18,8 @@ from tests.test_plugin_fixtures import ROOT, import_plugin, photo_folder  # noqa
 
 import_plugin()
 from geodecoder.inference.outputs import schema, styles  # noqa: E402
-from geodecoder.services import basemap, run_layers, run_pipeline  # noqa: E402
-from geodecoder.services.attention_image import attention_overlay, heat_rgba  # noqa: E402
+from geodecoder.services.run import basemap, layers as run_layers, pipeline as run_pipeline  # noqa: E402
+from geodecoder.services.run.attention_image import attention_overlay, heat_rgba  # noqa: E402
 
 
 def _style_builder():

@@ -41,7 +41,7 @@ def test_zip_has_one_top_folder_and_what_qgis_needs(package, built_zip):
     assert {n.split("/")[0] for n in names} == {"geodecoder"}
     for needed in ("__init__.py", "plugin.py", "metadata.txt", "LICENSE", "resources/icon.svg",
                    "resources/styles/predictions.qml", "ui/dock.py",
-                   "services/run_pipeline.py", "services/geolocate_task.py",
+                   "services/run/pipeline.py", "services/run/task.py",
                    "processing_provider/geolocate_algorithm.py", "inference/prediction/predict.py",
                    "inference/outputs/gpkg.py"):
         assert f"geodecoder/{needed}" in names, needed

@@ -22,7 +22,7 @@ from tests.test_plugin_fixtures import ROOT, import_plugin, memory_layer, photo_
 
 import_plugin()
 from geodecoder.inference.outputs import schema  # noqa: E402
-from geodecoder.services.run_pipeline import default_bundle_path  # noqa: E402
+from geodecoder.services.run.pipeline import default_bundle_path  # noqa: E402
 
 ALG = "geodecoder:geolocate_photos"
 QGIS_PROCESS = Path("/usr/bin/qgis_process.bin")
@@ -244,7 +244,7 @@ def test_the_model_parameter_says_what_empty_means(provider, monkeypatch, photo_
     import processing
 
     from geodecoder.processing_provider import geolocate_algorithm as module
-    from geodecoder.services import run_pipeline
+    from geodecoder.services.run import pipeline as run_pipeline
 
     monkeypatch.setattr(run_pipeline, "default_bundle_path", lambda: None)
     alg = module.GeolocatePhotosAlgorithm()
@@ -261,9 +261,9 @@ def test_the_model_parameter_says_what_empty_means(provider, monkeypatch, photo_
 
 
 def test_missing_engine_packages_are_named():
-    from geodecoder.services.dependencies import REQUIREMENTS, Requirement
+    from geodecoder.services.installer.dependencies import REQUIREMENTS, Requirement
     from geodecoder.services.errors import MissingPackagesError
-    from geodecoder.services.run_pipeline import check_engine_packages
+    from geodecoder.services.run.pipeline import check_engine_packages
 
     check_engine_packages()  # all present here
     ghost = Requirement("geodecoder_ghost_module", "ghost", "test")

@@ -22,8 +22,8 @@ from tests.test_plugin_fixtures import (  # noqa: F401
 )
 
 geodecoder = import_plugin()
-from geodecoder.services import run_layers, run_pipeline  # noqa: E402
-from geodecoder.services.run_layers import is_run_file  # noqa: E402
+from geodecoder.services.run import layers as run_layers, pipeline as run_pipeline  # noqa: E402
+from geodecoder.services.run.layers import is_run_file  # noqa: E402
 from geodecoder.ui.dock import TAB_RESULT  # noqa: E402
 
 SHOTS = os.environ.get("GEODECODER_SHOTS")  # a folder to keep the dock's picture in
@@ -110,10 +110,10 @@ def test_pick_works_on_any_run_of_a_reopened_project(plugin, saved_runs, qgis_ne
     dock, service = plugin.dock, plugin.service
     dock.pick_button.click()
     assert dock.pick_button.isChecked(), dock.status.text()
-    layer = service.result_layer()
+    layer = service.results.result_layer()
     assert layer.name() == "Predictions" and older.findLayer(layer.id()) is not None
     shown = []
-    service.resultSelected.connect(shown.append)
+    service.results.resultSelected.connect(shown.append)
     feature = next(f for f in layer.getFeatures() if f["file_name"] == "nairobi.jpg")
     plugin.pick_tool.featureIdentified.emit(feature)  # what a click on the point does
     assert [d.prediction.file_name for d in shown] == ["nairobi.jpg"]
@@ -124,19 +124,19 @@ def test_pick_works_on_any_run_of_a_reopened_project(plugin, saved_runs, qgis_ne
     qgis_new_project.addMapLayer(notes)
     qgis_iface.setActiveLayer(notes)  # a layer of no run: the top run
     newer = qgis_new_project.layerTreeRoot().findGroup("newer")
-    assert newer.findLayer(service.result_layer().id()) is not None
+    assert newer.findLayer(service.results.result_layer().id()) is not None
 
 
 def test_older_runs_fold_away(plugin, saved_runs, qgis_new_project):
-    first = plugin.service.open_run(saved_runs[0])
+    first = plugin.service.results.open_run(saved_runs[0])
     assert first.group.isExpanded()
-    second = plugin.service.open_run(saved_runs[1])
+    second = plugin.service.results.open_run(saved_runs[1])
     assert second.group.isExpanded() and not first.group.isExpanded()
 
 
 def test_a_new_project_clears_stale_results(plugin, saved_runs, qgis_new_project):
     dock, service = plugin.dock, plugin.service
-    service.open_run(saved_runs[0])
+    service.results.open_run(saved_runs[0])
     assert dock.result_view.details is not None and dock.result_view.why_button.isEnabled()
     dock.pick_button.click()
     assert plugin.pick_tool is not None
@@ -147,7 +147,7 @@ def test_a_new_project_clears_stale_results(plugin, saved_runs, qgis_new_project
     assert dock.result_view.text.toPlainText() == ""
     assert not dock.result_view.why_button.isEnabled()
     assert "Select a prediction" in dock.result_view.photo.text()
-    assert service.runs == {} and service.shown_run is None
+    assert service.results.runs == {} and service.results.shown_run is None
     assert plugin.pick_tool is None and not dock.pick_button.isChecked()
     dock.pick_button.click()
     assert not dock.pick_button.isChecked() and "No results yet" in dock.status.text()
@@ -157,8 +157,8 @@ def test_double_clicking_a_photo_row_shows_its_result(plugin, saved_runs, qgis_n
                                                photo_folder):  # noqa: F811
     dock, service = plugin.dock, plugin.service
     good = photo_folder[1]["good"]
-    service.open_run(saved_runs[0])  # paris_street, nairobi
-    service.open_run(saved_runs[1])  # tokyo_night, lima, sydney (on top)
+    service.results.open_run(saved_runs[0])  # paris_street, nairobi
+    service.results.open_run(saved_runs[1])  # tokyo_night, lima, sydney (on top)
     dock.add_paths([good[1], good[3], good[7]])  # nairobi, lima, unknown_2 (in no run)
     dock.tabs.setCurrentIndex(0)
 
@@ -203,7 +203,7 @@ def test_a_new_run_clears_the_older_result_and_folds_its_group(plugin, saved_run
                                                                tiny_bundle_dir,
                                                                photo_folder):  # noqa: F811
     dock, service = plugin.dock, plugin.service
-    older = service.open_run(saved_runs[0])
+    older = service.results.open_run(saved_runs[0])
     assert dock.result_view.details is not None
     dock.add_paths(photo_folder[1]["good"][:2])
     dock.options.model.setFilePath(str(tiny_bundle_dir))

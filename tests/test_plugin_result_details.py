@@ -27,7 +27,7 @@ from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
 
 import_plugin()
 from geodecoder.services import run_layers, run_pipeline  # noqa: E402
-from geodecoder.services.result_details import (details_for,  # noqa: E402
+from geodecoder.services.run.result_details import (details_for,  # noqa: E402
                                                 first_feature_of_photo, photo_request)
 from geodecoder.services.scenes import scene_expression  # noqa: E402
 from geodecoder.ui.result_view import summary_html, tables_html  # noqa: E402
@@ -96,10 +96,10 @@ def test_a_photo_with_a_backslash_or_a_quote_in_its_path_is_found(odd_run, qgis_
 def test_the_dock_shows_the_photo_of_an_odd_path(plugin, odd_run):
     gpkg, paths = odd_run
     shown = []
-    plugin.service.resultSelected.connect(shown.append)
-    plugin.service.open_run(str(gpkg))
+    plugin.service.results.resultSelected.connect(shown.append)
+    plugin.service.results.open_run(str(gpkg))
     for path in paths[:len(ODD_NAMES)]:
-        assert plugin.service.show_photo(path), path
+        assert plugin.service.results.show_photo(path), path
         assert shown[-1].prediction.photo_path == path
         assert shown[-1].prediction.candidates
 

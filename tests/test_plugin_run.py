@@ -34,8 +34,8 @@ from tests.test_plugin_fixtures import (  # noqa: F401
 
 geodecoder = import_plugin()
 from geodecoder.inference.outputs import schema  # noqa: E402
-from geodecoder.services.params import GeolocateParams  # noqa: E402
-from geodecoder.services.run_service import GeolocateService  # noqa: E402
+from geodecoder.services.run.params import GeolocateParams  # noqa: E402
+from geodecoder.services.run.service import GeolocateService  # noqa: E402
 
 
 def _wait_for_run(service: GeolocateService) -> None:
@@ -82,7 +82,8 @@ def test_dock_run_adds_styled_layers_in_one_group(plugin, photo_folder,  # noqa:
         "Cells level 0 (coarsest)", "Cells level 1", "Cells level 2 (finest)"]
     # the project had no layer: the offline world map came with the first run, under it
     root = QgsProject.instance().layerTreeRoot()
-    assert service.basemap is not None and root.children()[-1].layerId() == service.basemap.id()
+    basemap = service.results.basemap
+    assert basemap is not None and root.children()[-1].layerId() == basemap.id()
 
     n_good, n_bad = len(files["good"]), len(files["broken"])
     pred = layers.predictions
@@ -120,7 +121,7 @@ def test_dock_run_adds_styled_layers_in_one_group(plugin, photo_folder,  # noqa:
     canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
     canvas.setExtent(QgsRectangle(-1e6, -1e6, 0, 0))
     shown = []
-    service.resultSelected.connect(shown.append)
+    service.results.resultSelected.connect(shown.append)
     feature = next(f for f in pred.getFeatures() if f["file_name"] == "paris_street.jpg")
     pred.selectByIds([feature.id()])
     assert len(shown) == 1
@@ -143,7 +144,7 @@ def test_dock_run_adds_styled_layers_in_one_group(plugin, photo_folder,  # noqa:
     assert view.attention.count() == 3
     assert view.attention.tabText(0) == "0"
     assert len(view.attention.images) == 3 and not view.attention.images[0].isNull()
-    assert service.attention_for(files["good"][0]).shape[0] == 3
+    assert service.results.attention_for(files["good"][0]).shape[0] == 3
 
 
 def test_cancel_after_the_first_batch_adds_nothing(qgis_new_project, tmp_path,
@@ -220,8 +221,8 @@ def test_pick_tool_shows_the_clicked_result(plugin, photo_folder, tiny_bundle_di
     tool = plugin.pick_tool
     assert tool is not None and canvas.mapTool() is tool
     shown = []
-    service.resultSelected.connect(shown.append)
-    layer = service.result_layer()
+    service.results.resultSelected.connect(shown.append)
+    layer = service.results.result_layer()
     feature = next(f for f in layer.getFeatures() if f["file_name"] == "tokyo_night.jpg")
     tool.featureIdentified.emit(feature)  # what a click on the point does
     assert [d.prediction.file_name for d in shown] == ["tokyo_night.jpg"]
@@ -417,15 +418,15 @@ def test_attention_maps_are_kept_per_run_and_dropped_with_it(qgis_new_project, t
                                       device="cpu", attention=True))
         _wait_for_run(service)
     first, second = (layers.predictions.id() for layers in runs)
-    assert set(service.attention) == {first, second}
-    assert service.attention_for(photos[0], first).shape[0] == 3
-    assert service.attention_for(photos[0]) is not None
+    assert set(service.results.attention) == {first, second}
+    assert service.results.attention_for(photos[0], first).shape[0] == 3
+    assert service.results.attention_for(photos[0]) is not None
     assert service.last_outcome.attention == {}  # the maps live in one place only
     qgis_new_project.removeMapLayer(first)
-    assert set(service.attention) == {second} and set(service.runs) == {second}
-    assert service.attention_for(photos[0], first) is None
+    assert set(service.results.attention) == {second} and set(service.results.runs) == {second}
+    assert service.results.attention_for(photos[0], first) is None
     qgis_new_project.removeMapLayer(second)
-    assert service.attention == {} and service.attention_for(photos[0]) is None
+    assert service.results.attention == {} and service.results.attention_for(photos[0]) is None
 
 
 def test_engine_libraries_are_loaded_on_the_main_thread_only(qgis_new_project, tmp_path,
@@ -489,8 +490,8 @@ def _memory_layer(uri: str, fields: str, rows) -> QgsVectorLayer:
 
 
 def test_zoom_to_a_region_across_the_antimeridian_stays_on_the_points_side():
-    from geodecoder.services.result_details import details_for
-    from geodecoder.services.run_layers import RunLayers
+    from geodecoder.services.run.result_details import details_for
+    from geodecoder.services.run.layers import RunLayers
 
     path = "/photos/suva.jpg"
     predictions = _memory_layer("Point", "field=photo_path:string&field=lat:double"

@@ -113,8 +113,8 @@ def render_dock(plugin_ui, service_attention, photos, outcome, layers, out: Path
     from geodecoder.ui.dock import GeolocateDock
     from qgis.PyQt.QtCore import QCoreApplication, Qt
     from qgis.PyQt.QtGui import QColor, QImage, QPainter
-    from geodecoder.services.result_details import details_for
-    from geodecoder.services.run_service import describe_outcome
+    from geodecoder.services.run.result_details import details_for
+    from geodecoder.services.run.service import describe_outcome
 
     dock = GeolocateDock(attention_lookup=service_attention)
     dock.add_paths(photos)
@@ -179,9 +179,9 @@ def main(argv=None) -> int:
     app.initQgis()
     import_plugin()
     from geodecoder.services import i18n, run_pipeline
-    from geodecoder.services.basemap import WORLD, add_basemap
-    from geodecoder.services.geolocate_task import RunOutcome, photo_key
-    from geodecoder.services.run_layers import load_run_layers
+    from geodecoder.services.run.basemap import WORLD, add_basemap
+    from geodecoder.services.run.task import RunOutcome, photo_key
+    from geodecoder.services.run.layers import load_run_layers
 
     work = Path(tempfile.mkdtemp(prefix="geodecoder-shots-"))
     bundle = args.model or run_pipeline.default_bundle_path() or demo_bundle(work)

@@ -1,7 +1,7 @@
 """"Why here?" in the dock: one tab per hierarchy level with the overlaid photo.
 
 The pictures themselves (the model's view of the photo, the heat map over it, the
-legend ramp) are drawn by ``services.attention_image``, which the case report shares.
+legend ramp) are drawn by ``services.run.attention_image``, which the case report shares.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QImage, QPixmap
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from ..services.attention_image import attention_overlay, legend_image, model_view
+from ..services.run.attention_image import attention_overlay, legend_image, model_view
 from ..services.i18n import tr
 
 

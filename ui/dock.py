@@ -36,11 +36,11 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..services.basemap import OSM, WORLD
-from ..services.clues import country_choices, photo_time
+from ..services.run.basemap import OSM, WORLD
+from ..services.clues.constraints.constraints import country_choices, photo_time
 from ..services.i18n import tr
-from ..services.params import GeolocateParams
-from ..services.photo_scan import expand_paths
+from ..services.run.params import GeolocateParams
+from ..services.run.photo_scan import expand_paths
 from ..services.settings import DockSettings
 from .clues_panel import CluesPanel
 from .install_panel import InstallPanel

@@ -8,7 +8,7 @@ from typing import Optional
 from qgis.PyQt.QtWidgets import QFileDialog, QWidget
 
 from ..services.i18n import tr
-from ..services.run_export import file_filters, with_extension
+from ..services.run.export import file_filters, with_extension
 
 
 def ask_run_file(parent: QWidget, folder: str) -> Optional[str]:

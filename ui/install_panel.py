@@ -46,7 +46,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..services.dependencies import (
+from ..services.installer.dependencies import (
     REQUIREMENTS,
     TESTED_PINS,
     TORCH_ONLY_DEPENDENTS,
@@ -64,7 +64,7 @@ from ..services.dependencies import (
     write_constraints,
 )
 from ..services.i18n import tr
-from ..services.install_plan import (
+from ..services.installer.plan import (
     PROBE_CODE,
     Gpu,
     InstallPlan,

@@ -1,6 +1,6 @@
 """The dock's photo list: files and folders in, one row per photo with its status.
 
-Folders are walked in a background ``QgsTask`` (``services.photo_scan.PhotoScanTask``,
+Folders are walked in a background ``QgsTask`` (``services.run.photo_scan.PhotoScanTask``,
 by the engine's rules for what is a photo): a large folder on a NAS can take minutes to
 list, and the dock stays usable meanwhile; the photos found are added when the walk
 ends (``scanFinished``).  Files named one by one are added at once.
@@ -34,7 +34,7 @@ from qgis.PyQt.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
 from ..services.i18n import tr
 from ..services.image_loading import read_qimage
-from ..services.photo_scan import PhotoScanTask, photo_finder
+from ..services.run.photo_scan import PhotoScanTask, photo_finder
 
 PATH_ROLE = Qt.UserRole
 STATUS_ROLE = Qt.UserRole + 1

@@ -11,7 +11,7 @@ from qgis.PyQt.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..services.i18n import tr
 from ..services.image_loading import read_qimage
-from ..services.result_details import ResultDetails
+from ..services.run.result_details import ResultDetails
 from .attention_view import AttentionView
 
 PREVIEW_SIZE = 224  # fits a dock about 300 px wide

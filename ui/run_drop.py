@@ -12,7 +12,7 @@ from typing import Callable
 
 from qgis.gui import QgsCustomDropHandler
 
-from ..services.run_layers import is_run_file
+from ..services.run.layers import is_run_file
 
 
 class RunDropHandler(QgsCustomDropHandler):

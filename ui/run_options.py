@@ -18,8 +18,8 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..services.i18n import tr
-from ..services.params import DEVICES, device_labels
-from ..services.run_pipeline import default_bundle_path, no_model_message
+from ..services.run.params import DEVICES, device_labels
+from ..services.run.pipeline import default_bundle_path, no_model_message
 from ..services.settings import DockSettings
 
 

@@ -43,7 +43,7 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor, QFont
 
 from .case_map import SEA, WORLD, CaseMap, free_corner, grid_interval, inside_world
-from .i18n import tr
+from ..i18n import tr
 
 SANS, MONO = "DejaVu Sans", "DejaVu Sans Mono"
 MARGIN = 10.0

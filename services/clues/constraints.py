@@ -16,10 +16,10 @@ from typing import Optional
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsProject, QgsRectangle
 
-from .constraint_request import ConstraintRequest
-from .i18n import tr
+from .request import ConstraintRequest
+from ..i18n import tr
 
-COUNTRIES_FILE = Path(__file__).resolve().parents[1] / "resources" / "boundaries" / \
+COUNTRIES_FILE = Path(__file__).resolve().parents[2] / "resources" / "boundaries" / \
     "countries.geojson"
 
 
@@ -40,7 +40,7 @@ def country_choices() -> tuple[tuple[str, str], ...]:
 def photo_time(path: str):
     """The photo's EXIF time (engine ``PhotoTime``: local clock, offset if written) or
     None when it holds none."""
-    from ..inference.prediction.photo_time import read_photo_time
+    from ...inference.prediction.photo_time import read_photo_time
 
     return read_photo_time(path)
 
@@ -48,7 +48,7 @@ def photo_time(path: str):
 def utc_from_photo_time(found, offset_text: str):
     """The UTC time of an EXIF time for the offset the user confirmed or typed;
     ValueError (the engine's ConstraintError) when the offset does not read."""
-    from ..inference.prediction.photo_time import parse_offset
+    from ...inference.prediction.photo_time import parse_offset
 
     return found.with_offset(parse_offset(offset_text))
 
@@ -57,9 +57,9 @@ def build_constraints(request: ConstraintRequest, project: Optional[QgsProject] 
     """The engine's ``Constraints`` for `request`, or None when it holds no clue."""
     if not request:
         return None
-    from ..inference.constraints import (ConstraintError, Constraints, SunConstraint,
+    from ...inference.constraints import (ConstraintError, Constraints, SunConstraint,
                                          countries_area, parse_utc_time)
-    from .constraint_inputs import area_from_layer, area_from_rectangle
+    from .qgis_areas import area_from_layer, area_from_rectangle
 
     project = project or QgsProject.instance()
     areas = []

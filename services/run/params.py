@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .constraint_request import ConstraintRequest
+from ..clues.request import ConstraintRequest
 
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -15,7 +15,7 @@ def device_labels(short: bool = False) -> list[str]:
     Processing algorithms show for DEVICES, in that order.  The engine's "gpu" is
     whichever GPU PyTorch sees: CUDA, else Apple MPS; "auto" falls back to the CPU.
     The device actually used is reported after each run."""
-    from .i18n import tr
+    from ..i18n import tr
 
     if short:
         return [tr("Auto (GPU if any, else CPU)"), tr("CPU"), tr("GPU (CUDA or Apple MPS)")]
@@ -37,7 +37,7 @@ class GeolocateParams:
     output_path: Optional[str] = None
     # the dock's clues as plain data; the run service makes them into ``constraints``
     clues: ConstraintRequest = field(default_factory=ConstraintRequest)
-    # the engine's inference.constraints.Constraints (areas from services.constraint_inputs
+    # the engine's inference.constraints.Constraints (areas from services.clues.qgis_areas
     # or the country list, the sun); None or empty: no constraint
     constraints: Optional[Any] = None
 

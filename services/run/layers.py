@@ -29,11 +29,11 @@ from qgis.core import (QgsExpressionContextUtils, QgsField, QgsLayerTreeGroup, Q
                        QgsRuleBasedRenderer, QgsVectorLayer)
 from qgis.PyQt.QtCore import QVariant
 
-from .i18n import tr
-from .scenes import scene_expression, scene_names_of_run
+from ..i18n import tr
+from ..scenes import scene_expression, scene_names_of_run
 
-from ..inference.outputs.styles import style_path
-from ..inference.outputs.layer_names import (CANDIDATES, CELLS_PREFIX, CONSTRAINTS,  # noqa: F401
+from ...inference.outputs.styles import style_path
+from ...inference.outputs.layer_names import (CANDIDATES, CELLS_PREFIX, CONSTRAINTS,  # noqa: F401
                                      FAILURES, PREDICTIONS, REGIONS, RUN_INFO, SURFACE)
 
 SCENE_NAME_FIELD = "scene_name"

@@ -1,23 +1,21 @@
-"""Starts and follows runs: the glue between the dock's request and the engine's task.
+"""The runs in a project and what the dock shows of them.
 
-The dock emits a ``GeolocateParams``; this service makes the ``GeolocateTask``, keeps a
-Python reference to it while it runs (QGIS would otherwise let Python garbage-collect
-it mid-run), adds the run's layers on the main thread when it ends, keeps the attention
-maps of the run's photos for "Why here?", and turns a selected prediction into the
-``ResultDetails`` the dock shows.
+Each run is one layer-tree group read from its GeoPackage (layers.py).  This object
+follows every run of the project (this session's, reopened ones, those a saved project
+brought): a selected prediction becomes the ``ResultDetails`` the dock shows, the shown
+photo's regions are drawn, the map zooms to them, "Why here?" maps are kept per run, and
+everything is forgotten when its layers leave the project.  It adds layers only on the
+main thread (a finished task hands its outcome over in ``finished()``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Optional
 
 from qgis.core import (
-    QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsCsException,
@@ -26,107 +24,44 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
+from ..i18n import tr
 from .basemap import add_basemap_if_none
-from .clues import build_constraints
-from .geolocate_task import GeolocateTask, RunOutcome, photo_key
-from .i18n import tr
-from .native_libs import ensure_own_libraries
-from .params import GeolocateParams
+from .layers import (RunLayers, collapse_other_runs, load_run_layers, runs_in_project,
+                     show_photo_in_layers, source_parts)
 from .result_details import ResultDetails, details_for, first_feature_of_photo
-from .run_layers import (RunLayers, collapse_other_runs, load_run_layers,
-                         runs_in_project, show_photo_in_layers, source_parts)
+from .task import RunOutcome, photo_key
 
 WGS84 = "EPSG:4326"
 POINT_ZOOM_DEG = 0.5  # half-size of the view around a prediction without a region
 
 
-def default_runs_dir() -> Path:
-    return Path(QgsApplication.qgisSettingsDirPath()) / "geodecoder" / "runs"
-
-
-class GeolocateService(QObject):
-    runStarted = pyqtSignal(object)  # GeolocateTask
-    progressChanged = pyqtSignal(float)
-    countChanged = pyqtSignal(int, int)  # photos done, photos in the run
-    deviceResolved = pyqtSignal(str)  # the device the running task uses (Predictor.device_used)
-    photoDone = pyqtSignal(str, bool, str)
-    runFinished = pyqtSignal(object, object)  # RunOutcome, RunLayers
-    runFailed = pyqtSignal(str)
-    runCancelled = pyqtSignal()
+class ProjectRuns(QObject):
     resultSelected = pyqtSignal(object)  # ResultDetails
     resultCleared = pyqtSignal()  # the shown result's run left the project
     runOpened = pyqtSignal(object)  # RunLayers of a saved run added with open_run
 
     def __init__(self, iface=None, project: Optional[QgsProject] = None,
-                 runs_dir: Optional[Path] = None, parent: Optional[QObject] = None):
+                 parent: Optional[QObject] = None):
         super().__init__(parent)
         self.iface = iface
         self.project = project or QgsProject.instance()
-        self.runs_dir = Path(runs_dir) if runs_dir else default_runs_dir()
-        self.task: Optional[GeolocateTask] = None
         # predictions layer id -> {photo_key(path): numpy (levels, rows, cols)}
         self.attention: dict[str, dict] = {}
         self.runs: dict[str, RunLayers] = {}  # predictions layer id -> the run's layers
-        self.last_outcome: Optional[RunOutcome] = None  # without its attention maps
         self.shown_run: Optional[str] = None  # predictions layer id of the shown result
         self.basemap = None  # the world map a run added to an otherwise empty project
         self.project.layersWillBeRemoved.connect(self._forget_layers)
         self.project.cleared.connect(self._project_cleared)
 
-    # ------------------------------------------------------------------ running
-    def output_path_for(self, params: GeolocateParams) -> str:
-        if params.output_path:
-            return os.path.abspath(params.output_path)
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        return str(self.runs_dir / f"geodecoder-{stamp}.gpkg")
-
-    def start(self, params: GeolocateParams) -> Optional[GeolocateTask]:
-        """Queue a run in QGIS's task manager; None if one is already running."""
-        if self.task is not None:
-            return None
-        # shapely/pyproj with their own GEOS/PROJ: here on the main thread, before any
-        # worker runs (sys.setdlopenflags is process-wide); once per session
-        ensure_own_libraries()
-        if params.clues:  # layers are read here, on the main thread; a bad clue: no run
-            try:
-                params = dataclasses.replace(params, constraints=build_constraints(
-                    params.clues, self.project))
-            except ValueError as exc:  # the engine's ConstraintError
-                self.runFailed.emit(tr("Not run: {error}").format(error=exc))
-                return None
-        task = GeolocateTask(params, self.output_path_for(params), self._task_finished)
-        task.progressChanged.connect(self.progressChanged)
-        task.countChanged.connect(self.countChanged)
-        task.photoDone.connect(self.photoDone)
-        task.deviceResolved.connect(self.deviceResolved)
-        self.task = task
-        self.runStarted.emit(task)  # before it runs: listeners may connect to the task
-        QgsApplication.taskManager().addTask(task)
-        return task
-
-    def cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-
-    def _task_finished(self, task: GeolocateTask, ok: bool) -> None:
-        """Main thread.  Layers are added for every committed run, even when a cancel
-        came after the commit (the file is complete; the task then returns True)."""
-        self.task = None
-        if not ok or task.outcome is None:  # cancelled (ok, no outcome) or failed
-            if task.error and not task.isCanceled():
-                self.runFailed.emit(task.error)
-            else:
-                self.runCancelled.emit()
-            return
-        outcome = task.outcome
-        self.last_outcome = dataclasses.replace(outcome, attention={})
+    def add_finished(self, outcome: RunOutcome) -> RunLayers:
+        """Main thread: a finished run's layers into the project, its "Why here?" maps
+        kept; the result shown before belongs to an older run and is cleared."""
         layers = load_run_layers(outcome.gpkg_path, self.project)
         self._add_run(layers, outcome.attention)
         if self.shown_run is not None:  # an older run's result: stale beside the new one
             self.shown_run = None
             self.resultCleared.emit()
-        self.runFinished.emit(outcome, layers)
+        return layers
 
     def open_run(self, path: str) -> RunLayers:
         """A saved run's GeoPackage added as a fresh run is (one group, same order,
@@ -183,10 +118,8 @@ class GeolocateService(QObject):
         self.runs[run_id] = layers
         layers.predictions.selectionChanged.connect(partial(self._selection_changed, run_id))
 
-
     def shutdown(self) -> None:
-        """Plugin unload: stop a running task and let go of the project."""
-        self.cancel()
+        """Plugin unload: let go of the project."""
         try:
             self.project.layersWillBeRemoved.disconnect(self._forget_layers)
             self.project.cleared.disconnect(self._project_cleared)
@@ -223,7 +156,6 @@ class GeolocateService(QObject):
         self.attention.clear()
         self.shown_run = None
         self.basemap = None
-        self.last_outcome = None
         self.resultCleared.emit()
 
     def _selection_changed(self, layer_id: str, selected, _deselected, _clear) -> None:
@@ -293,13 +225,3 @@ class GeolocateService(QObject):
         rect.scale(1.2)
         canvas.setExtent(rect)
         canvas.refresh()
-
-
-def describe_outcome(outcome: RunOutcome) -> str:
-    """One line for the dock's status label."""
-    text = tr("{n} photo(s) geolocated, {f} failed, in {s:.1f} s on {device}").format(
-        n=outcome.predicted, f=len(outcome.failures), s=outcome.seconds,
-        device=outcome.device_used)
-    if outcome.untrained:
-        text += tr(" — the model is UNTRAINED: its locations are meaningless")
-    return text

@@ -24,15 +24,15 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from .i18n import tr
+from ..i18n import tr
 
 WGS84 = "EPSG:4326"
 RECTANGLE_EDGE_POINTS = 64  # per edge: a projected rectangle's edges curve in lon/lat
 
 
 def _engine():
-    from ..inference.constraints import AreaConstraint, ConstraintError
-    from ..inference.constraints.areas import polygonal
+    from ...inference.constraints import AreaConstraint, ConstraintError
+    from ...inference.constraints.areas import polygonal
 
     return AreaConstraint, ConstraintError, polygonal
 
@@ -61,7 +61,7 @@ def area_from_layer(layer_or_source, include: bool = True, selected_only: bool =
     applied), as an engine ``AreaConstraint`` in WGS 84; ConstraintError when there is
     no polygon to use."""
     AreaConstraint, ConstraintError, polygonal = _engine()
-    from ..inference.constraints.areas import into_lon_range
+    from ...inference.constraints.areas import into_lon_range
 
     name = _name(layer_or_source)
     label = label or tr("layer: {name}").format(name=name)
@@ -133,7 +133,7 @@ def area_from_rectangle(rect: QgsRectangle, crs: QgsCoordinateReferenceSystem,
     transform = _to_wgs84(crs, transform_context)
     if transform is not None:
         _transform(geometry, transform, tr("the rectangle"))
-    from ..inference.constraints.areas import into_lon_range
+    from ...inference.constraints.areas import into_lon_range
 
     shape = into_lon_range(_shapely(geometry), unwrap=transform is not None)
     label = tr("rectangle")

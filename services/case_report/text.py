@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Optional
 
-from ..inference.outputs.prediction_row import PredictionRow
-from .case_facts import Custody, RunFacts
-from .i18n import tr
+from ...inference.outputs.prediction_row import PredictionRow
+from .facts import Custody, RunFacts
+from ..i18n import tr
 
 CAVEAT = ("A predicted point is the estimate of a geographic cell (the mean position of the "
           "training photos of the most probable cell), not a GPS fix. The photo may have been "

@@ -13,7 +13,7 @@ from typing import Collection, Optional
 
 from qgis.core import QgsApplication, QgsMapLayer, QgsProject, QgsRasterLayer, QgsVectorLayer
 
-from .i18n import tr
+from ..i18n import tr
 
 WORLD, OSM = "world", "osm"
 OSM_URI = ("type=xyz&url=https://tile.openstreetmap.org/{z}/{x}/{y}.png"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from .i18n import tr
+from ..i18n import tr
 
 _MAKE, _MODEL, _DATETIME = 0x010F, 0x0110, 0x0132
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
@@ -70,7 +70,7 @@ def read_exif_facts(path: Optional[str]) -> ExifFacts:
     try:
         from PIL import Image
 
-        from ..inference.prediction.photos import PhotoError, refuse_unsafe_heif
+        from ...inference.prediction.photos import PhotoError, refuse_unsafe_heif
     except ImportError:
         return ExifFacts(problem=tr("Pillow is not installed"))
     try:

@@ -19,10 +19,10 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from ..inference.outputs.prediction_row import (CandidateRow, PredictionRow, read_candidate,
+from ...inference.outputs.prediction_row import (CandidateRow, PredictionRow, read_candidate,
                                                 read_prediction)
-from .run_layers import RunLayers
-from .scenes import scene_label
+from .layers import RunLayers
+from ..scenes import scene_label
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,10 @@ from typing import Callable, Optional
 from qgis.core import QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
-from .errors import error_message, expected_errors, report_unexpected
-from .i18n import tr
+from ..errors import error_message, expected_errors, report_unexpected
+from ..i18n import tr
 from .params import GeolocateParams
-from .run_pipeline import PhotoSummary, PredictionStream, predict_to_geopackage
+from .pipeline import PhotoSummary, PredictionStream, predict_to_geopackage
 
 log = logging.getLogger(__name__)
 PREDICT_SHARE = 95.0  # percent of the progress bar for predicting + writing chunks;

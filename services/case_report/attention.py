@@ -16,8 +16,8 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from .case_facts import Custody, RunFacts
-from .i18n import tr
+from .facts import Custody, RunFacts
+from ..i18n import tr
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def bundle_digest(bundle_dir: str) -> str:
 def bundle_weights_sha256(bundle_dir: str) -> str:
     """The SHA-256 of the weights file a bundle folder names (its config.json), read
     from the file; "" when it cannot be found."""
-    from ..inference.hashing import sha256_file
+    from ...inference.hashing import sha256_file
 
     try:
         with open(os.path.join(bundle_dir, "config.json"), encoding="utf-8") as fh:
@@ -64,7 +64,7 @@ class AttentionSource:
     def _choose_bundle(self) -> tuple[str, str]:
         """The run's bundle folder, else the default bundle, when its weights are the
         run's; ("", why not) otherwise."""
-        from .run_pipeline import default_bundle_path
+        from ..run.pipeline import default_bundle_path
 
         if not self.enabled:
             return "", tr("not computed (switched off for this report)")
@@ -116,12 +116,12 @@ class AttentionSource:
 
     def _predictor(self):
         if self.predictor is None:
-            from .native_libs import ensure_own_libraries
-            from .run_pipeline import check_engine_packages
+            from ..native_libs import ensure_own_libraries
+            from ..run.pipeline import check_engine_packages
 
             check_engine_packages()
             ensure_own_libraries()
-            from ..inference.prediction.predict import Predictor
+            from ...inference.prediction.predict import Predictor
 
             self.predictor = Predictor(self.bundle_path, device="cpu", batch_size=1, top_k=1,
                                        attention=True, decode_workers=1)

@@ -38,12 +38,12 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor, QFont
 
-from ..inference.outputs.layer_names import CANDIDATES, REGIONS
-from ..inference.outputs.prediction_row import PredictionRow
-from .basemap import world_map_path
-from .case_facts import CONSTRAINTS, RunFacts
-from .i18n import tr
-from .result_details import zoom_extent
+from ...inference.outputs.layer_names import CANDIDATES, REGIONS
+from ...inference.outputs.prediction_row import PredictionRow
+from ..run.basemap import world_map_path
+from .facts import CONSTRAINTS, RunFacts
+from ..i18n import tr
+from ..run.result_details import zoom_extent
 
 MIN_SPAN_DEG = 8.0  # the world map's borders say nothing closer than this
 PAD = 1.15

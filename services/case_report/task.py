@@ -17,9 +17,9 @@ from typing import Callable, Optional, Sequence
 from qgis.core import QgsApplication, QgsTask
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
-from .case_facts import CaseReportError
-from .errors import report_unexpected
-from .i18n import tr
+from .facts import CaseReportError
+from ..errors import report_unexpected
+from ..i18n import tr
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class CaseReportTask(QgsTask):
         self.progressed.emit(done, total)
 
     def run(self) -> bool:  # worker thread: files and private layouts only
-        from .case_report import write_case_reports
+        from .report import write_case_reports
 
         try:
             result = write_case_reports(self.gpkg, self.folder, self.photos,

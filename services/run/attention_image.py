@@ -16,7 +16,7 @@ import numpy as np
 from qgis.PyQt.QtCore import QRect, Qt
 from qgis.PyQt.QtGui import QColor, QImage, QPainter
 
-from .image_loading import read_qimage
+from ..image_loading import read_qimage
 
 # a perceptual-ish ramp (dark purple -> red -> yellow), as in "inferno"
 _STOPS = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]],

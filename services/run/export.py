@@ -22,10 +22,10 @@ from typing import Callable, Optional
 from qgis.core import QgsApplication, QgsTask
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
-from .errors import report_unexpected
-from .i18n import tr
+from ..errors import report_unexpected
+from ..i18n import tr
 
-from ..inference.outputs.exports import (EXPORT_FORMATS, FORMAT_NAMES, ExportCancelled,
+from ...inference.outputs.exports import (EXPORT_FORMATS, FORMAT_NAMES, ExportCancelled,
                                          ExportError, export_run)
 
 DEFAULT_EXTENSION = ".kml"
@@ -62,10 +62,11 @@ def run_file_of(layer) -> Optional[str]:
     return path if os.path.isfile(path) else None
 
 
-def current_run_file(service) -> Optional[str]:
-    """The GeoPackage of the dock's current run (see the module docstring), or None."""
-    shown = service.runs.get(service.shown_run) if service.shown_run else None
-    layer = shown.predictions if shown is not None else service.result_layer()
+def current_run_file(runs) -> Optional[str]:
+    """The GeoPackage of the dock's current run (see the module docstring) among `runs`
+    (the project's, ``ProjectRuns``), or None."""
+    shown = runs.runs.get(runs.shown_run) if runs.shown_run else None
+    layer = shown.predictions if shown is not None else runs.result_layer()
     return run_file_of(layer)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 
-PLUGIN_ROOT = Path(__file__).resolve().parents[1]
+PLUGIN_ROOT = Path(__file__).resolve().parents[2]
 PINS_FILE = PLUGIN_ROOT / "requirements.txt"
 # Installed with ``--no-deps`` in a pip call of their own: their one dependency is torch,
 # which the installer fetches itself (from PyTorch's CPU index on Linux without an NVIDIA

@@ -27,15 +27,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from .errors import DeviceError, MissingPackagesError, NoModelError
-from .i18n import tr
-from .native_libs import ensure_own_libraries
+from ..errors import DeviceError, MissingPackagesError, NoModelError
+from ..i18n import tr
+from ..native_libs import ensure_own_libraries
 
 
 def check_engine_packages(requirements=None) -> None:
     """Raise MissingPackagesError naming what is missing (before torch fails to import
     with a traceback deep inside the engine)."""
-    from .dependencies import REQUIREMENTS, missing_requirements
+    from ..installer.dependencies import REQUIREMENTS, missing_requirements
 
     missing = missing_requirements(REQUIREMENTS if requirements is None else requirements)
     if missing:
@@ -52,7 +52,7 @@ def no_model_message() -> str:
 
 def default_bundle_path() -> Optional[str]:
     """The default bundle folder, or None while none ships (cheap: no torch import)."""
-    from ..inference.modeling.defaults import default_bundle_path as engine_default
+    from ...inference.modeling.defaults import default_bundle_path as engine_default
 
     path = engine_default()
     return None if path is None else str(path)
@@ -102,7 +102,7 @@ class PredictionStream:
                  attention: bool = False, constraints=None):
         check_engine_packages()
         ensure_own_libraries()  # a no-op off the main thread: the caller did it there
-        from ..inference.prediction.predict import Predictor, resolve_device
+        from ...inference.prediction.predict import Predictor, resolve_device
 
         try:
             resolve_device(device)
@@ -140,7 +140,7 @@ class PredictionStream:
             on_chunk: Optional[Callable[[object], None]] = None):
         """The engine's one run (``inference.run.run_photos``) into `writers`;
         returns its RunResult (``cancelled`` when `should_stop()` ended it before the commit)."""
-        from ..inference.run import run_photos
+        from ...inference.run import run_photos
 
         t0 = time.perf_counter()
         try:
@@ -153,9 +153,9 @@ class PredictionStream:
 
     def run_info(self):
         """The engine's RunInfo (model, device, timing so far), as the command line makes it."""
-        from ..inference.outputs.schema import RunInfo
+        from ...inference.outputs.schema import RunInfo
 
-        from .scenes import SCENE_NAMES_KEY
+        from ..scenes import SCENE_NAMES_KEY
 
         # the scene names go with the file, so that its scene codes can be shown as
         # words wherever it is opened (services/scenes.py)
@@ -190,8 +190,8 @@ def predict_to_geopackage(path, stream: PredictionStream, *,
     then no file and no temporary file is left and a previous file is untouched.  A
     cancel that comes after the commit is not seen here: the file is complete.
     """
-    from ..inference.outputs.gpkg import GeoPackageWriter
-    from ..inference.outputs.styles import applicable_styles
+    from ...inference.outputs.gpkg import GeoPackageWriter
+    from ...inference.outputs.styles import applicable_styles
 
     writer = GeoPackageWriter(os.fspath(path), stream.bundle.cells, stream.run_info(),
                               styles=applicable_styles(stream.num_levels),

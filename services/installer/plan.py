@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .i18n import tr
+from ..i18n import tr
 
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # Sizes in MB, rounded up.  CPU: torch-2.13.0+cpu manylinux wheel 192 MB, installed 754 MB

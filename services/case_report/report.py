@@ -29,20 +29,20 @@ from typing import Callable, Iterable, Optional
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QImage
 
-from ..inference.hashing import sha256_file
-from ..inference.outputs.files import remove_quietly, temp_sibling
-from ..inference.outputs.prediction_row import PredictionRow
-from .attention_image import attention_overlay, legend_image, model_view
-from .case_attention import AttentionMaps, AttentionSource
-from .case_facts import (CaseReportError, Custody, RunFacts, custody_of,
+from ...inference.hashing import sha256_file
+from ...inference.outputs.files import remove_quietly, temp_sibling
+from ...inference.outputs.prediction_row import PredictionRow
+from ..run.attention_image import attention_overlay, legend_image, model_view
+from .attention import AttentionMaps, AttentionSource
+from .facts import (CaseReportError, Custody, RunFacts, custody_of,
                          plugin_version, read_run)
-from .case_layout import Block, Sheet, build_layout, export_pdf
+from .layout import Block, Sheet, build_layout, export_pdf
 from .case_map import build_case_map
-from .case_text import (caveat, conflict_line, constraint_lines, custody_rows, latlon,
+from .text import (caveat, conflict_line, constraint_lines, custody_rows, latlon,
                         parameter_rows, percent, photo_check_title, prediction_lines,
                         short_caveat)
-from .i18n import tr
-from .image_loading import read_qimage
+from ..i18n import tr
+from ..image_loading import read_qimage
 from .photo_exif import read_exif_facts
 
 __all__ = ["CaseReportError", "CaseReportResult", "write_case_reports", "report_name"]

@@ -20,8 +20,8 @@ from typing import Callable, Iterable, Optional
 
 from qgis.core import QgsTask
 
-from .errors import MissingPackagesError
-from .i18n import tr
+from ..errors import MissingPackagesError
+from ..i18n import tr
 
 log = logging.getLogger(__name__)
 Finder = Callable[[list], list]  # paths -> absolute photo paths
@@ -31,7 +31,7 @@ def photo_finder() -> Finder:
     """What expands files and folders into photos.  Resolved on the main thread (the
     engine's photo module is imported there), then safe to call from a worker."""
     try:
-        from ..inference.prediction.photos import find_photos
+        from ...inference.prediction.photos import find_photos
     except ImportError as exc:  # Pillow or numpy missing: the install panel says so
         return _finder_without_engine(exc)
 

@@ -16,13 +16,13 @@ from typing import Optional
 
 from osgeo import ogr
 
-from ..inference.hashing import sha256_file
-from ..inference.outputs import layer_names
-from ..inference.outputs.layer_names import CANDIDATES, PREDICTIONS, RUN_INFO
-from ..inference.outputs.prediction_row import (CandidateRow, PredictionRow, read_candidate,
+from ...inference.hashing import sha256_file
+from ...inference.outputs import layer_names
+from ...inference.outputs.layer_names import CANDIDATES, PREDICTIONS, RUN_INFO
+from ...inference.outputs.prediction_row import (CandidateRow, PredictionRow, read_candidate,
                                                 read_prediction)
-from .i18n import tr
-from .scenes import SCENE_NAMES_KEY, scene_label
+from ..i18n import tr
+from ..scenes import SCENE_NAMES_KEY, scene_label
 
 # the layer the constraints of issue 9 are recorded in (runs written before have none)
 CONSTRAINTS = getattr(layer_names, "CONSTRAINTS", "constraints")
@@ -181,8 +181,8 @@ def plugin_version() -> str:
     """``version`` of the plugin's metadata.txt."""
     import configparser
 
-    meta = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        "metadata.txt")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    meta = os.path.join(root, "metadata.txt")
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(meta, encoding="utf-8")

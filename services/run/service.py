@@ -1,0 +1,123 @@
+"""Starts and follows runs: the glue between the dock's request and the engine's task.
+
+The dock emits a ``GeolocateParams``; this service makes the ``GeolocateTask``, keeps a
+Python reference to it while it runs (QGIS would otherwise let Python garbage-collect
+it mid-run) and, when it ends, hands the finished run to ``results`` (a
+``ProjectRuns``, project_runs.py), which adds its layers on the main thread and shows
+what is picked.  Controlling tasks and managing a project's runs are two jobs: this
+module does the first only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Optional
+
+from qgis.core import QgsApplication, QgsProject
+from qgis.PyQt.QtCore import QObject, pyqtSignal
+
+from ..clues.constraints import build_constraints
+from ..i18n import tr
+from ..native_libs import ensure_own_libraries
+from .params import GeolocateParams
+from .project_runs import ProjectRuns
+from .task import GeolocateTask, RunOutcome
+
+
+def default_runs_dir() -> Path:
+    return Path(QgsApplication.qgisSettingsDirPath()) / "geodecoder" / "runs"
+
+
+class GeolocateService(QObject):
+    runStarted = pyqtSignal(object)  # GeolocateTask
+    progressChanged = pyqtSignal(float)
+    countChanged = pyqtSignal(int, int)  # photos done, photos in the run
+    deviceResolved = pyqtSignal(str)  # the device the running task uses (Predictor.device_used)
+    photoDone = pyqtSignal(str, bool, str)
+    runFinished = pyqtSignal(object, object)  # RunOutcome, RunLayers
+    runFailed = pyqtSignal(str)
+    runCancelled = pyqtSignal()
+
+    def __init__(self, iface=None, project: Optional[QgsProject] = None,
+                 runs_dir: Optional[Path] = None, parent: Optional[QObject] = None):
+        super().__init__(parent)
+        self.project = project or QgsProject.instance()
+        self.results = ProjectRuns(iface, self.project, self)
+        self.runs_dir = Path(runs_dir) if runs_dir else default_runs_dir()
+        self.task: Optional[GeolocateTask] = None
+        self.last_outcome: Optional[RunOutcome] = None  # without its attention maps
+        self.project.cleared.connect(self._project_cleared)
+
+    def output_path_for(self, params: GeolocateParams) -> str:
+        if params.output_path:
+            return os.path.abspath(params.output_path)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        return str(self.runs_dir / f"geodecoder-{stamp}.gpkg")
+
+    def start(self, params: GeolocateParams) -> Optional[GeolocateTask]:
+        """Queue a run in QGIS's task manager; None if one is already running."""
+        if self.task is not None:
+            return None
+        # shapely/pyproj with their own GEOS/PROJ: here on the main thread, before any
+        # worker runs (sys.setdlopenflags is process-wide); once per session
+        ensure_own_libraries()
+        if params.clues:  # layers are read here, on the main thread; a bad clue: no run
+            try:
+                params = dataclasses.replace(params, constraints=build_constraints(
+                    params.clues, self.project))
+            except ValueError as exc:  # the engine's ConstraintError
+                self.runFailed.emit(tr("Not run: {error}").format(error=exc))
+                return None
+        task = GeolocateTask(params, self.output_path_for(params), self._task_finished)
+        task.progressChanged.connect(self.progressChanged)
+        task.countChanged.connect(self.countChanged)
+        task.photoDone.connect(self.photoDone)
+        task.deviceResolved.connect(self.deviceResolved)
+        self.task = task
+        self.runStarted.emit(task)  # before it runs: listeners may connect to the task
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def _task_finished(self, task: GeolocateTask, ok: bool) -> None:
+        """Main thread.  Layers are added for every committed run, even when a cancel
+        came after the commit (the file is complete; the task then returns True)."""
+        self.task = None
+        if not ok or task.outcome is None:  # cancelled (ok, no outcome) or failed
+            if task.error and not task.isCanceled():
+                self.runFailed.emit(task.error)
+            else:
+                self.runCancelled.emit()
+            return
+        outcome = task.outcome
+        self.last_outcome = dataclasses.replace(outcome, attention={})
+        self.runFinished.emit(outcome, self.results.add_finished(outcome))
+
+    def _project_cleared(self) -> None:
+        self.last_outcome = None
+
+    def shutdown(self) -> None:
+        """Plugin unload: stop a running task and let go of the project."""
+        self.cancel()
+        try:
+            self.project.cleared.disconnect(self._project_cleared)
+        except TypeError:
+            pass
+        self.results.shutdown()
+
+
+def describe_outcome(outcome: RunOutcome) -> str:
+    """One line for the dock's status label."""
+    text = tr("{n} photo(s) geolocated, {f} failed, in {s:.1f} s on {device}").format(
+        n=outcome.predicted, f=len(outcome.failures), s=outcome.seconds,
+        device=outcome.device_used)
+    if outcome.untrained:
+        text += tr(" — the model is UNTRAINED: its locations are meaningless")
+    return text
