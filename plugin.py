@@ -135,7 +135,7 @@ class GeoDecoderPlugin:
         dock.basemapRequested.connect(basemap)
         dock.pickRequested.connect(self.set_pick_tool)
         dock.caseReportRequested.connect(self.write_case_reports)
-        from .services.case_report.report.task import CaseReporter
+        from .services.case_report.task import CaseReporter
 
         self.reporter = CaseReporter()
         self.reporter.reportProgress.connect(self._report_progress)
@@ -159,7 +159,7 @@ class GeoDecoderPlugin:
         if target is None:
             dock.status.setText(tr("No run to report on: run the geolocation or open a run."))
             return None
-        from .services.case_report.report.task import progress_text
+        from .services.case_report.task import progress_text
 
         total = len(target[1]) if target[1] is not None else None
         task = self.reporter.start(target[0], folder, target[1])
@@ -172,7 +172,7 @@ class GeoDecoderPlugin:
         return task
 
     def _report_progress(self, done: int, total: int) -> None:
-        from .services.case_report.report.task import progress_text
+        from .services.case_report.task import progress_text
 
         if self.dock is not None:
             self.dock.progress.setValue(int(100 * done / max(total, 1)))

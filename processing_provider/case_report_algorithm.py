@@ -11,7 +11,6 @@ still gets its report, which says it is missing.
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
@@ -20,35 +19,21 @@ from qgis.core import (
 )
 
 from ..services.i18n import tr
+from .base_algorithm import GeoDecoderAlgorithm
 
 
-class CaseReportAlgorithm(QgsProcessingAlgorithm):
+class CaseReportAlgorithm(GeoDecoderAlgorithm):
     INPUT, ATTENTION, OUTPUT, REPORTS = "INPUT", "ATTENTION", "OUTPUT", "REPORTS"
-
-    def name(self) -> str:
-        return "case_report"
-
-    def displayName(self) -> str:  # noqa: N802
-        return tr("Write case report")
-
-    def group(self) -> str:
-        return tr("Geolocation")
-
-    def groupId(self) -> str:  # noqa: N802
-        return "geolocation"
-
-    def shortHelpString(self) -> str:  # noqa: N802
-        return tr("Writes a PDF case report per photo of a GeoDecoder run (INPUT: the run's "
-                  "GeoPackage) into the OUTPUT folder: the map of the credible regions and "
-                  "top candidates over QGIS's offline world map, the photo and where the "
-                  "model looked (recomputed when the run's model weights are here), the "
-                  "candidates, the EXIF facts and the EXIF-versus-prediction check, the "
-                  "constraints, every parameter of the run and the chain of custody: the "
-                  "photo's SHA-256 computed again from the file and compared with the "
-                  "run's, the model's weights SHA-256 and the plugin version.")
-
-    def createInstance(self):  # noqa: N802
-        return CaseReportAlgorithm()
+    ALGORITHM_ID = "case_report"
+    DISPLAY_NAME = "Write case report"
+    HELP = ("Writes a PDF case report per photo of a GeoDecoder run (INPUT: the run's "
+            "GeoPackage) into the OUTPUT folder: the map of the credible regions and "
+            "top candidates over QGIS's offline world map, the photo and where the "
+            "model looked (recomputed when the run's model weights are here), the "
+            "candidates, the EXIF facts and the EXIF-versus-prediction check, the "
+            "constraints, every parameter of the run and the chain of custody: the "
+            "photo's SHA-256 computed again from the file and compared with the "
+            "run's, the model's weights SHA-256 and the plugin version.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(
@@ -60,9 +45,15 @@ class CaseReportAlgorithm(QgsProcessingAlgorithm):
             self.OUTPUT, tr("Folder for the PDF reports")))
         self.addOutput(QgsProcessingOutputNumber(self.REPORTS, tr("Reports written")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def expected(self) -> tuple:
+        """A GeoPackage that is not a run, or one that cannot be read: its message."""
+        from ..services.case_report.facts import CaseReportError
+
+        return (CaseReportError,)
+
+    def process(self, parameters, context, feedback) -> dict:
         # here, not at the top: QGIS imports the provider at start-up, the engine waits
-        from ..services.case_report.report.report import CaseReportError, write_case_reports
+        from ..services.case_report.report import write_case_reports
 
         gpkg = self.parameterAsFile(parameters, self.INPUT, context)
         folder = self.parameterAsString(parameters, self.OUTPUT, context)
@@ -71,11 +62,8 @@ class CaseReportAlgorithm(QgsProcessingAlgorithm):
         def progress(done: int, total: int) -> None:
             feedback.setProgress(100.0 * done / max(total, 1))
 
-        try:
-            result = write_case_reports(gpkg, folder, attention=attention, progress=progress,
-                                        should_stop=feedback.isCanceled)
-        except CaseReportError as exc:
-            raise QgsProcessingException(str(exc)) from exc
+        result = write_case_reports(gpkg, folder, attention=attention, progress=progress,
+                                    should_stop=feedback.isCanceled)
         for _photo, pdf in result.written:
             feedback.pushInfo(tr("Wrote {pdf}").format(pdf=pdf))
         if feedback.isCanceled():

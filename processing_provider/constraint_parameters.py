@@ -67,7 +67,7 @@ def constraints_from_parameters(alg, parameters, context):
     without a zone...)."""
     from ..inference.constraints import ConstraintError, Constraints, countries_area
     from ..inference.constraints.base import sun_from_inputs
-    from ..services.clues.constraints.qgis_areas import area_from_layer, area_from_rectangle
+    from ..services.clues.qgis_areas import area_from_layer, area_from_rectangle
 
     try:
         areas = []

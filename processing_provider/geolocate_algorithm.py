@@ -32,7 +32,6 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeatureSink,
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
@@ -43,11 +42,10 @@ from qgis.core import (
 
 from ..inference.outputs.writer import RunWriter
 from ..services.run import pipeline as run_pipeline
-from ..services.errors import NoModelError, error_message, expected_errors
 from ..services.i18n import tr
-from ..services.native_libs import ensure_own_libraries
 from ..services.run.params import DEVICES, device_labels
 from ..services.run.pipeline import PredictionStream, resolve_bundle_path
+from .base_algorithm import GeoDecoderAlgorithm
 from .constraint_parameters import add_constraint_parameters, constraints_from_parameters
 from .feature_rows import qgs_fields, to_feature, wkb_type
 from .post_processors import CellsPostProcessor, StylePostProcessor
@@ -121,7 +119,7 @@ class SinkWriter(RunWriter):
         """Nothing to undo: Processing drops the outputs of an algorithm that raised."""
 
 
-class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
+class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
     INPUT, PHOTOS, MODEL = "INPUT", "PHOTOS", "MODEL"
     DEVICE, TOP_K, BATCH_SIZE = "DEVICE", "TOP_K", "BATCH_SIZE"
     OUTPUT, CANDIDATES, CELLS, REGIONS = "OUTPUT", "CANDIDATES", "CELLS", "REGIONS"
@@ -130,38 +128,23 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
     SUN_TIME, SUN_ELEVATION, SUN_TOLERANCE = "SUN_TIME", "SUN_ELEVATION", "SUN_TOLERANCE"
     SHADOW_HEIGHT, SHADOW_LENGTH = "SHADOW_HEIGHT", "SHADOW_LENGTH"
     CONSTRAINTS = "CONSTRAINTS"
-
-    def name(self) -> str:
-        return "geolocate_photos"
-
-    def displayName(self) -> str:  # noqa: N802
-        return tr("Geolocate photos")
-
-    def group(self) -> str:
-        return tr("Geolocation")
-
-    def groupId(self) -> str:  # noqa: N802
-        return "geolocation"
-
-    def shortHelpString(self) -> str:  # noqa: N802
-        return tr("Estimates where each photo was taken (no GPS needed) with a GeoDecoder "
-                  "model, offline. INPUT is a folder searched recursively (or one photo); "
-                  "PHOTOS adds single files. Outputs: the predicted point per photo with "
-                  "its confidence and place name, the top-k candidates, the top cells of "
-                  "every hierarchy level and the 50%/90% credible regions. Photos that "
-                  "cannot be read are reported in the log and skipped. Device: GPU means "
-                  "CUDA, else Apple MPS; the device used is written in the log and in "
-                  "the device field. Constraints (optional) reweight the answer: keep "
-                  "only or exclude countries (ISO codes or English names, comma "
-                  "separated) and polygon layers (\"selected features only\" works), "
-                  "and the sun: the photo's UTC time (ISO 8601 with its zone, e.g. "
-                  "2024-06-01T14:10:00Z) with the sun's elevation, or an object's height "
-                  "and its shadow's length, keeps the band of places where the sun stood "
-                  "that high. The predictions then say how much probability the "
-                  "constraints removed and what the model's own best cell was.")
-
-    def createInstance(self):  # noqa: N802
-        return GeolocatePhotosAlgorithm()
+    ALGORITHM_ID = "geolocate_photos"
+    DISPLAY_NAME = "Geolocate photos"
+    HELP = ("Estimates where each photo was taken (no GPS needed) with a GeoDecoder "
+            "model, offline. INPUT is a folder searched recursively (or one photo); "
+            "PHOTOS adds single files. Outputs: the predicted point per photo with "
+            "its confidence and place name, the top-k candidates, the top cells of "
+            "every hierarchy level and the 50%/90% credible regions. Photos that "
+            "cannot be read are reported in the log and skipped. Device: GPU means "
+            "CUDA, else Apple MPS; the device used is written in the log and in "
+            "the device field. Constraints (optional) reweight the answer: keep "
+            "only or exclude countries (ISO codes or English names, comma "
+            "separated) and polygon layers (\"selected features only\" works), "
+            "and the sun: the photo's UTC time (ISO 8601 with its zone, e.g. "
+            "2024-06-01T14:10:00Z) with the sun's elevation, or an object's height "
+            "and its shadow's length, keeps the band of places where the sun stood "
+            "that high. The predictions then say how much probability the "
+            "constraints removed and what the model's own best cell was.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(
@@ -221,13 +204,7 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
             return False, run_pipeline.no_model_message()
         return super().checkParameterValues(parameters, context)
 
-    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        # Main thread for GUI runs (the worker runs processAlgorithm): load shapely and
-        # pyproj with their own GEOS/PROJ here, never from the worker thread.
-        ensure_own_libraries()
-        return True
-
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback) -> dict:
         self._post_processors = []  # attached during this run, applied when it loads
         try:
             return self._geolocate(parameters, context, feedback)
@@ -240,24 +217,19 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
 
     def _geolocate(self, parameters, context, feedback) -> dict:
         photos = self._photos(parameters, context)
-        try:
-            bundle_path = resolve_bundle_path(
-                self.parameterAsFile(parameters, self.MODEL, context) or None)
-        except NoModelError as exc:
-            raise QgsProcessingException(str(exc)) from exc
+        bundle_path = resolve_bundle_path(  # NoModelError: an expected error
+            self.parameterAsFile(parameters, self.MODEL, context) or None)
         device = DEVICE_KEYS[self.parameterAsEnum(parameters, self.DEVICE, context)]
         constraints = constraints_from_parameters(self, parameters, context)
         for line in constraints.describe():
             feedback.pushInfo(tr("Constraint: {line}").format(line=line))
-        try:  # constraints that leave no place end here, before any output is opened
-            stream = PredictionStream(
-                photos, bundle_path, device=device,
-                batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
-                top_k=self.parameterAsInt(parameters, self.TOP_K, context),
-                constraints=constraints)
-        except expected_errors() as exc:  # a broken bundle, missing packages, no such
-            # device; anything else (torch, a bug) goes up with its traceback
-            raise QgsProcessingException(error_message(exc)) from exc
+        # a broken bundle, missing packages, no such device, constraints that leave no
+        # place: expected errors that end the run here, before any output is opened
+        stream = PredictionStream(
+            photos, bundle_path, device=device,
+            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
+            top_k=self.parameterAsInt(parameters, self.TOP_K, context),
+            constraints=constraints)
         feedback.pushInfo(tr("Model {model}; device used: {device}").format(
             model=stream.bundle.label, device=stream.device_used))
         outputs = self._open_sinks(stream, parameters, context)
@@ -270,11 +242,9 @@ class GeolocatePhotosAlgorithm(QgsProcessingAlgorithm):
         def progress(done, total):
             feedback.setProgress(PREDICT_SHARE * done / max(total, 1))
 
-        try:
-            result = stream.run([SinkWriter(outputs, feedback)], progress, feedback.isCanceled,
-                                report)
-        except expected_errors() as exc:  # no photo at all (NothingToDo), a file error
-            raise QgsProcessingException(error_message(exc)) from exc
+        # no photo at all (NothingToDo) or a file error: expected errors
+        result = stream.run([SinkWriter(outputs, feedback)], progress, feedback.isCanceled,
+                            report)
         if result.cancelled:
             raise cancelled_error()
         outputs += self._write_constraints(stream, parameters, context, feedback)

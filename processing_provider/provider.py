@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from .base_algorithm import ICON_PATH
 from .case_report_algorithm import CaseReportAlgorithm
 from .geolocate_algorithm import GeolocatePhotosAlgorithm
 from .train_algorithm import TrainModelAlgorithm
-
-ICON_PATH = Path(__file__).resolve().parent.parent / "resources" / "icon.svg"
 
 
 class GeoDecoderProvider(QgsProcessingProvider):

@@ -12,7 +12,6 @@ photos, output folder and options are given again.
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
@@ -22,11 +21,10 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..services.errors import error_message
 from ..services.i18n import tr
-from ..services.native_libs import ensure_own_libraries
 from ..services.run.params import DEVICES, device_labels
 from ..services.run.pipeline import check_engine_packages
+from .base_algorithm import GeoDecoderAlgorithm
 
 DEVICE_KEYS = DEVICES
 # The fewest geotagged photos the engine trains on with its default settings: it holds
@@ -76,36 +74,23 @@ def metrics_text(validation: dict) -> str:
     return "\n".join(lines)
 
 
-class TrainModelAlgorithm(QgsProcessingAlgorithm):
+class TrainModelAlgorithm(GeoDecoderAlgorithm):
     INPUT, OUTPUT, NAME, EPOCHS, DEVICE = "INPUT", "OUTPUT", "NAME", "EPOCHS", "DEVICE"
     BATCH_SIZE, WIDTH, CACHE, RESUME = "BATCH_SIZE", "WIDTH", "CACHE", "RESUME"
-
-    def name(self) -> str:
-        return "train_model"
-
-    def displayName(self) -> str:  # noqa: N802
-        return tr("Train geolocation model from geotagged photos")
-
-    def group(self) -> str:
-        return tr("Geolocation")
-
-    def groupId(self) -> str:  # noqa: N802
-        return "geolocation"
+    ALGORITHM_ID = "train_model"
+    DISPLAY_NAME = "Train geolocation model from geotagged photos"
+    HELP = ("Trains a GeoDecoder model bundle from a folder of photos whose EXIF "
+            "holds GPS (searched recursively; photos without GPS are listed and "
+            "skipped; at least {need} are needed). The bundle folder is then the MODEL of "
+            "\"Geolocate photos\". "
+            "A model knows only the places its photos cover. Its card (MODEL.md) "
+            "records the data, the hardware and the validation accuracy. A cancelled "
+            "run keeps its last epoch in <bundle folder>.checkpoint: run again with "
+            "the same photos, bundle folder and options and \"Resume\" checked to "
+            "continue from it. Device: GPU means CUDA, else Apple MPS.")
 
     def shortHelpString(self) -> str:  # noqa: N802
-        return tr("Trains a GeoDecoder model bundle from a folder of photos whose EXIF "
-                  "holds GPS (searched recursively; photos without GPS are listed and "
-                  "skipped; at least {need} are needed). The bundle folder is then the MODEL of "
-                  "\"Geolocate photos\". "
-                  "A model knows only the places its photos cover. Its card (MODEL.md) "
-                  "records the data, the hardware and the validation accuracy. A cancelled "
-                  "run keeps its last epoch in <bundle folder>.checkpoint: run again with "
-                  "the same photos, bundle folder and options and \"Resume\" checked to "
-                  "continue from it. Device: GPU means CUDA, else Apple MPS.").format(
-                      need=MIN_TRAINING_PHOTOS)
-
-    def createInstance(self):  # noqa: N802
-        return TrainModelAlgorithm()
+        return super().shortHelpString().format(need=MIN_TRAINING_PHOTOS)
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterFile(
@@ -158,20 +143,17 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
             options["resume"] = True
         return options
 
-    def prepareAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        # Main thread for GUI runs (the worker runs processAlgorithm): load shapely and
-        # pyproj with their own GEOS/PROJ here, never from the worker thread.
-        ensure_own_libraries()
-        return True
+    def expected(self) -> tuple:
+        """Missing or broken packages (RuntimeError, ImportError), the engine's
+        TrainError (a RuntimeError) and bad options (ValueError), OSError (disk full, an
+        unreadable folder, no permission on the bundle folder...): their message."""
+        return (RuntimeError, ValueError, ImportError, OSError)
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def process(self, parameters, context, feedback) -> dict:
         photos = self.parameterAsFile(parameters, self.INPUT, context)
         out_dir = self.parameterAsString(parameters, self.OUTPUT, context)
-        try:
-            check_engine_packages()
-            from ..inference.training.train import TrainError, train_from_photos
-        except (RuntimeError, ImportError, OSError) as exc:  # missing or broken packages
-            raise QgsProcessingException(error_message(exc)) from exc
+        check_engine_packages()
+        from ..inference.training.train import train_from_photos
         with_gps, without = count_geotagged(photos, MIN_TRAINING_PHOTOS)
         if with_gps < MIN_TRAINING_PHOTOS:  # say it now, with the number, not after a scan
             raise QgsProcessingException(too_few_photos_message(photos, with_gps, without))
@@ -181,14 +163,9 @@ class TrainModelAlgorithm(QgsProcessingAlgorithm):
             if message:
                 feedback.setProgressText(message)
 
-        try:
-            result = train_from_photos(photos, out_dir, progress=progress,
-                                       should_stop=feedback.isCanceled,
-                                       **self._options(parameters, context))
-        except (TrainError, RuntimeError, ValueError, ImportError, OSError) as exc:
-            # ImportError: a package missing for training; OSError: disk full, unreadable
-            # folder, no permission on the bundle folder...
-            raise QgsProcessingException(error_message(exc)) from exc
+        result = train_from_photos(photos, out_dir, progress=progress,
+                                   should_stop=feedback.isCanceled,
+                                   **self._options(parameters, context))
         for path, reason in result.skipped:
             feedback.reportError(tr("Skipped {path}: {reason}").format(path=path, reason=reason),
                                  False)

@@ -408,23 +408,47 @@ def test_device_choices_name_both_kinds_of_gpu(provider):
         assert "Apple MPS" in options[0]
 
 
+ALGORITHMS = {"geodecoder:geolocate_photos": "Geolocate photos",
+              "geodecoder:train_model": "Train geolocation model from geotagged photos",
+              "geodecoder:case_report": "Write case report"}
+
+
 def test_engine_libraries_are_loaded_in_prepare_algorithm(provider, monkeypatch):
-    """prepareAlgorithm runs on the main thread for GUI runs; processAlgorithm may not."""
+    """prepareAlgorithm runs on the main thread for GUI runs; processAlgorithm may not.
+    Every algorithm, the case report too (with ATTENTION it runs the model)."""
     import threading
 
-    from geodecoder.processing_provider import geolocate_algorithm, train_algorithm
+    from qgis.core import QgsProcessingContext
 
-    for module in (geolocate_algorithm, train_algorithm):
+    from geodecoder.processing_provider import base_algorithm
+
+    for alg_id in ALGORITHMS:
         calls = []
-        monkeypatch.setattr(module, "ensure_own_libraries", lambda calls=calls: calls.append(
-            threading.current_thread() is threading.main_thread()))
-        alg = {geolocate_algorithm: geolocate_algorithm.GeolocatePhotosAlgorithm,
-               train_algorithm: train_algorithm.TrainModelAlgorithm}[module]()
-        alg.initAlgorithm()
-        from qgis.core import QgsProcessingContext
-
+        monkeypatch.setattr(base_algorithm, "ensure_own_libraries", lambda calls=calls:
+                            calls.append(threading.current_thread() is threading.main_thread()))
+        alg = QgsApplication.processingRegistry().algorithmById(alg_id).create()
         assert alg.prepareAlgorithm({}, QgsProcessingContext(), QgsProcessingFeedback())
-        assert calls == [True]
+        assert calls == [True], alg_id
+
+
+def test_every_algorithm_has_its_names_help_and_icon(provider):
+    """What the shared base gives each algorithm, as the toolbox and qgis_process see it."""
+    from geodecoder.processing_provider.base_algorithm import GeoDecoderAlgorithm
+
+    algorithms = {a.id(): a for a in provider.algorithms()}
+    assert sorted(algorithms) == sorted(ALGORITHMS)
+    for alg_id, title in ALGORITHMS.items():
+        alg = algorithms[alg_id]
+        assert alg.displayName() == title
+        assert (alg.group(), alg.groupId()) == ("Geolocation", "geolocation")
+        assert not alg.icon().isNull()
+        assert len(alg.shortHelpString()) > 200 and "{" not in alg.shortHelpString()
+        again = alg.create()  # createInstance, with its parameters
+        assert type(again) is type(alg) and again is not alg
+        assert isinstance(again, GeoDecoderAlgorithm)
+        assert [p.name() for p in again.parameterDefinitions()] == \
+            [p.name() for p in alg.parameterDefinitions()]
+    assert "at least 11 are needed" in algorithms["geodecoder:train_model"].shortHelpString()
 
 
 def test_train_resume_is_a_parameter_passed_to_the_engine(provider, tmp_path):

@@ -31,9 +31,9 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..services.clues.constraints.request import (EXCLUDE, KEEP, AreaRequest, ConstraintRequest,
+from ..services.clues.request import (EXCLUDE, KEEP, AreaRequest, ConstraintRequest,
                                             SunRequest)
-from ..services.clues.constraints.constraints import utc_from_photo_time
+from ..services.clues.constraints import utc_from_photo_time
 from ..services.i18n import tr
 
 

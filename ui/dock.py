@@ -37,7 +37,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..services.run.basemap import OSM, WORLD
-from ..services.clues.constraints.constraints import country_choices, photo_time
+from ..services.clues.constraints import country_choices, photo_time
 from ..services.i18n import tr
 from ..services.run.params import GeolocateParams
 from ..services.run.photo_scan import expand_paths
