@@ -14,7 +14,7 @@ from tests.test_plugin_fixtures import import_plugin, memory_layer, photo_folder
 import_plugin()
 from geodecoder.inference.constraints import (ConstraintError, Constraints,  # noqa: E402
                                               countries_area)
-from geodecoder.services import run_pipeline  # noqa: E402
+from geodecoder.services.run import pipeline as run_pipeline  # noqa: E402
 from geodecoder.services.clues.qgis_areas import (area_from_layer,  # noqa: E402
                                                    area_from_rectangle)
 from geodecoder.services.errors import expected_errors  # noqa: E402

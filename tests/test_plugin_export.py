@@ -17,7 +17,7 @@ from tests.test_plugin_fixtures import (  # noqa: F401
 )
 
 geodecoder = import_plugin()
-from geodecoder.services import run_pipeline  # noqa: E402
+from geodecoder.services.run import pipeline as run_pipeline  # noqa: E402
 from geodecoder.services.run.export import file_filters  # noqa: E402
 
 RUN_LAYERS = ("predictions", "candidates", "regions")

@@ -31,8 +31,8 @@ import pytest
 from tests.test_plugin_fixtures import import_plugin, local_wheel, spin_until
 
 import_plugin()
-from geodecoder.services import dependencies as deps  # noqa: E402
-from geodecoder.services import install_plan  # noqa: E402
+from geodecoder.services.installer import dependencies as deps  # noqa: E402
+from geodecoder.services.installer import plan as install_plan  # noqa: E402
 from geodecoder.ui.install_panel import InstallPanel  # noqa: E402
 
 TORCH = deps.Requirement("geodecoder_ghost_torch", "torch==2.13.0", "runs the network")

@@ -17,7 +17,8 @@ from qgis.core import (
 from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
 
 import_plugin()
-from geodecoder.services import run_layers, run_pipeline  # noqa: E402
+from geodecoder.services.run import layers as run_layers  # noqa: E402
+from geodecoder.services.run import pipeline as run_pipeline  # noqa: E402
 from geodecoder.services.run.service import GeolocateService  # noqa: E402
 from geodecoder.ui import photo_list  # noqa: E402
 

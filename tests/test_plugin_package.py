@@ -67,7 +67,7 @@ def test_the_zip_ships_the_pins_the_installer_reads(built_zip, tmp_path):
     from tests.test_plugin_fixtures import import_plugin
 
     import_plugin()
-    from geodecoder.services import dependencies as deps
+    from geodecoder.services.installer import dependencies as deps
 
     assert deps.PINS_FILE == ROOT / "requirements.txt"
     (tmp_path / "requirements.txt").write_bytes(shipped)

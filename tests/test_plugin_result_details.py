@@ -26,7 +26,8 @@ from qgis.PyQt.QtCore import QVariant
 from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
 
 import_plugin()
-from geodecoder.services import run_layers, run_pipeline  # noqa: E402
+from geodecoder.services.run import layers as run_layers  # noqa: E402
+from geodecoder.services.run import pipeline as run_pipeline  # noqa: E402
 from geodecoder.services.run.result_details import (details_for,  # noqa: E402
                                                 first_feature_of_photo, photo_request)
 from geodecoder.services.scenes import scene_expression  # noqa: E402
@@ -118,7 +119,7 @@ def test_a_memory_copy_of_the_layer_is_searched_the_same(odd_run):
 def test_the_case_map_reads_the_features_of_an_odd_path(odd_run):
     """The case map filters with OGR on the GeoPackage (SQLite's SQL, where only ``'``
     is doubled and a backslash is a character): each odd path gets its own rows."""
-    from geodecoder.services import case_map
+    from geodecoder.services.case_report import case_map
 
     gpkg, paths = odd_run
     for path in paths:

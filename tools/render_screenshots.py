@@ -178,7 +178,8 @@ def main(argv=None) -> int:
     app = QgsApplication([], True)
     app.initQgis()
     import_plugin()
-    from geodecoder.services import i18n, run_pipeline
+    from geodecoder.services import i18n
+    from geodecoder.services.run import pipeline as run_pipeline
     from geodecoder.services.run.basemap import WORLD, add_basemap
     from geodecoder.services.run.task import RunOutcome, photo_key
     from geodecoder.services.run.layers import load_run_layers
