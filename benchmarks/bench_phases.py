@@ -46,7 +46,7 @@ def photos_in(folder) -> list[str]:
 
 
 def decode_cost(paths: list[str], size: int, reps: int = 2) -> dict:
-    from inference.prediction.predict import decode_for_model
+    from inference.prediction.preprocess import decode_for_model
 
     best_cpu = best_wall = float("inf")
     for _ in range(reps):
@@ -86,7 +86,7 @@ def phase_costs(args) -> dict:
 
     from inference.modeling.bundle import load_bundle
     from inference.modeling.fast_backbone import inference_backbone
-    from inference.prediction.predict import resolve_device
+    from inference.prediction.devices import resolve_device
 
     bundle = load_bundle(args.bundle)
     size = bundle.config.image_size

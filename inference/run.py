@@ -22,7 +22,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, List, Optional, Sequence
 
-from .prediction.predict import Predictor, in_chunks
+from .prediction.batching import in_chunks
+
+from .prediction.predict import Predictor
 from .records import PhotoFailure, Prediction
 from .outputs.writer import RunWriter
 

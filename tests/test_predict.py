@@ -8,7 +8,8 @@ import s2sphere
 import torch
 
 from inference.geo import haversine_km
-from inference.prediction.predict import Predictor, resolve_device
+from inference.prediction.devices import resolve_device
+from inference.prediction.predict import Predictor
 from inference.records import PhotoFailure, Prediction
 from tests.photo_factory import make_jpeg
 
@@ -166,7 +167,7 @@ def test_forward_passes_run_at_a_few_fixed_batch_shapes(tiny_bundle, photo_dir, 
     long run with varying batch sizes grew by hundreds of MB.  The fast backbone pads a
     short batch to 1 or 4 photos (a photo alone does not pay for 16), the exact one always
     to the batch size."""
-    from inference.prediction.predict import padded_size
+    from inference.prediction.batching import padded_size
 
     assert [padded_size(n, 16) for n in (1, 2, 4, 5, 15, 16)] == [1, 4, 4, 16, 16, 16]
     assert [padded_size(n, 3) for n in (1, 2, 3)] == [1, 3, 3]
@@ -190,9 +191,10 @@ def test_attention_maps_use_the_backbones_real_grid():
     only make squares) and drops the CLS token."""
     import numpy as np
 
-    from inference.prediction.predict import _attention_grid
+    from inference.prediction.records_of import attention_grid
+
     attn = np.random.default_rng(0).random((2, 4, 1 + 15)).astype(np.float32)
-    maps = _attention_grid(attn, (3, 5))
+    maps = attention_grid(attn, (3, 5))
     assert maps.shape == (2, 4, 3, 5)
     assert np.allclose(maps.sum(axis=(-2, -1)), 1.0)
     assert np.allclose(maps[0, 0], attn[0, 0, 1:].reshape(3, 5) / attn[0, 0, 1:].sum())

@@ -85,7 +85,7 @@ def test_overlapped_run_gives_the_records_of_one_photo_at_a_time(tiny_bundle, ho
     """Decoding ahead and the model's thread change neither records nor their order:
     the same as predicting each decoded photo alone, in find_photos order."""
     from inference.prediction.photos import find_photos
-    from inference.prediction.predict import decode_for_model
+    from inference.prediction.preprocess import decode_for_model
 
     # the exact backbone pads every batch to the batch size, so a photo alone runs the
     # very kernels it ran in its batch (the fast one pads one photo to 1, whose kernels
@@ -377,7 +377,7 @@ def test_photos_become_the_same_floats_as_torchs_conversion():
     import torch
     from PIL import Image
 
-    from inference.prediction.predict import center_crop_tensor, ten_crop_tensor
+    from inference.prediction.preprocess import center_crop_tensor, ten_crop_tensor
 
     rng = np.random.default_rng(3)
     for h, w in ((224, 301), (290, 224), (224, 224)):

@@ -156,7 +156,7 @@ def test_feature_shards_are_bounded_in_bytes_and_keep_every_row(tmp_path):
     from tests.photo_factory import make_jpeg
 
     from inference.training.features import FeatureCache, extract_features, pool_tokens
-    from inference.prediction.predict import decode_for_model
+    from inference.prediction.preprocess import decode_for_model
 
     paths = []
     (tmp_path / "p").mkdir()

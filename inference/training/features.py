@@ -251,7 +251,7 @@ def extract_features(paths: Sequence[str], backbone, cache: FeatureCache,
     cancelled or killed run keeps most of its work and memory stays bounded whatever the
     backbone.  Unreadable photos are returned in ``failures``.
     """
-    from ..prediction.predict import decode_for_model  # the predictor's exact preprocessing
+    from ..prediction.preprocess import decode_for_model  # the predictor's exact preprocessing
     from ..records import PhotoFailure
 
     result = Extraction()
@@ -389,7 +389,7 @@ class ImageDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         from ..prediction.photos import PhotoError, read_photo
-        from ..prediction.predict import center_crop_tensor
+        from ..prediction.preprocess import center_crop_tensor
 
         try:
             if self.train:

@@ -53,7 +53,7 @@ def pooled_features(paths: Sequence[str], backbone, size: int, device: str = "cp
     names the backbone and its weights in the cache (see features.backbone_id).
     """
     from .features import FeatureCache, backbone_id, extract_features, pool_tokens
-    from ..prediction.predict import decode_for_model
+    from ..prediction.preprocess import decode_for_model
     from ..records import PhotoFailure
 
     cache_dir = cache_dir or os.environ.get("GEODECODER_CACHE")
@@ -102,7 +102,7 @@ def knn_errors(bundle, train_csv, train_images_root, labels: Sequence[Tuple[str,
     """Great-circle error (km) of the kNN baseline for each labelled photo; +inf where the
     photo cannot be read (counted as a miss, like the model's own failures)."""
     from .labels import read_labels
-    from ..prediction.predict import resolve_device
+    from ..prediction.devices import resolve_device
 
     dev = resolve_device(device)
     backbone = bundle.model.backbone

@@ -242,7 +242,7 @@ class Dist:
 
 def setup_dist(device_opt: str) -> Dist:
     """torchrun sets WORLD_SIZE/RANK/LOCAL_RANK: one process per GPU (gloo on CPU)."""
-    from ..prediction.predict import resolve_device
+    from ..prediction.devices import resolve_device
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     wanted = resolve_device(device_opt)  # an explicit device that is not there fails here

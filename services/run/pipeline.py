@@ -102,7 +102,9 @@ class PredictionStream:
                  attention: bool = False, constraints=None):
         check_engine_packages()
         ensure_own_libraries()  # a no-op off the main thread: the caller did it there
-        from ...inference.prediction.predict import Predictor, resolve_device
+        from ...inference.prediction.devices import resolve_device
+
+        from ...inference.prediction.predict import Predictor
 
         try:
             resolve_device(device)
