@@ -228,6 +228,27 @@ MALFORMED_GPS = {
         None,
     ),
     "four components": ({2: R((1, 1), (2, 1), (3, 1), (4, 1)), 4: R((5, 1))}, None),
+    # issue 21.13: a reference is one letter of its axis, else the sign is unknown
+    "5,000 N as the latitude reference": (
+        {1: ascii_entry("N" * 5000), 2: R((10, 1)), 3: ascii_entry("E"), 4: R((10, 1))},
+        None,
+    ),
+    "markup as the longitude reference": (
+        {1: ascii_entry("N"), 2: R((10, 1)), 3: ascii_entry("<E&>"), 4: R((10, 1))},
+        None,
+    ),
+    "a longitude letter as the latitude reference": (
+        {1: ascii_entry("E"), 2: R((10, 1)), 3: ascii_entry("E"), 4: R((10, 1))},
+        None,
+    ),
+    "South written out": (
+        {1: ascii_entry("South"), 2: R((10, 1)), 3: ascii_entry("E"), 4: R((10, 1))},
+        None,
+    ),
+    "references as bytes with NUL padding": (
+        {1: (7, 2, b"S\x00"), 2: R((10, 1)), 3: (7, 2, b"W\x00"), 4: R((10, 1))},
+        (-10.0, -10.0),
+    ),
 }
 
 

@@ -371,11 +371,12 @@ def _gps_from_exif(exif: Image.Exif | None) -> GeoPoint | None:
         if not gps:
             return None
         lat, lon = _degrees(gps.get(2)), _degrees(gps.get(4))
-        if lat is None or lon is None:
+        lat_ref, lon_ref = _ref(gps.get(1), "NS"), _ref(gps.get(3), "EW")
+        if lat is None or lon is None or lat_ref is None or lon_ref is None:
             return None
-        if _ref(gps.get(1)) == "S":
+        if lat_ref == "S":
             lat = -abs(lat)
-        if _ref(gps.get(3)) == "W":
+        if lon_ref == "W":
             lon = -abs(lon)
         if abs(lat) > 90 or abs(lon) > 180 or (lat == 0 and lon == 0):
             return None
@@ -384,10 +385,19 @@ def _gps_from_exif(exif: Image.Exif | None) -> GeoPoint | None:
         return None
 
 
-def _ref(value: object) -> str:
+def _ref(value: object, letters: str) -> str | None:
+    """A GPS reference (GPSLatitudeRef, GPSLongitudeRef) as one of ``letters``; "" when
+    absent or blank (degrees as recorded: phones that omit it are common); None when it is
+    anything else.  EXIF 2.3 allows exactly "N"/"S" and "E"/"W": padding (NULs,
+    spaces) and case are forgiven, but 5,000 "N"s, "<E&>" or a longitude letter for a
+    latitude say the tag is garbage, and then the sign of the position is unknown
+    (issue 21.13: such a header was read as lat 10, lon 10)."""
+    if value is None:
+        return ""
     if isinstance(value, bytes):
         value = value.decode("latin-1")
-    return str(value).strip("\x00 ").upper()[:1] if value is not None else ""
+    text = str(value).strip("\x00 ").upper()
+    return text if len(text) <= 1 and text in letters else None
 
 
 def _degrees(value: object) -> float | None:
