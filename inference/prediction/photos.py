@@ -270,8 +270,8 @@ def _check_jpeg_payload(data: bytes, img: Image.Image) -> None:
     bit (its DC code, the shortest code a Huffman table can have), so a file of fewer
     bits than blocks is damaged, whatever its content.  A real photo is far above the
     bound (a flat 4000 x 3000 grey, optimised and progressive at quality 1, still takes
-    two bits a block; measured).  Arithmetic
-    coding (rare) has no such bound and is not checked."""
+    two bits a block; measured).  Arithmetic coding (rare) has no such bound and is
+    not checked."""
     marker = _frame_marker(data)
     if marker is None or marker in _ARITHMETIC_SOF:
         return
