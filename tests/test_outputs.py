@@ -931,3 +931,62 @@ def test_writers_of_a_killed_run_are_cleaned_up_by_the_next_one(tmp_path, cells)
     assert not list(tmp_path.glob("*.tmp.*"))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "cells.json", "run.csv", "run.gpkg", "run_failures.csv"]
+
+
+# ------------------------------- issue 21.1: a photo name that is not UTF-8 names its file
+
+
+def _non_utf8_photo(folder: Path) -> Path:
+    name = os.fsdecode(b"nonutf8_\xff\xfe.jpg")
+    try:
+        path = folder / name
+        path.write_bytes(b"the photo's bytes")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system does not take non-UTF-8 names")
+    return path
+
+
+def test_a_non_utf8_photo_name_round_trips_to_its_file(tmp_path, cells):
+    """``photo_path`` stays readable text (the odd bytes as ``\\xff``), and
+    ``photo_path_bytes`` holds the exact bytes, percent-encoded, so that a reader finds
+    the very file (the one that was hashed) again; NULL for an ordinary name."""
+    from urllib.parse import unquote_to_bytes
+
+    from inference.outputs.prediction_row import read_prediction
+
+    odd = _non_utf8_photo(tmp_path)
+    plain = tmp_path / "plain 100%.jpg"
+    plain.write_bytes(b"plain")
+    preds = [make_prediction(cells, odd, {"47e67": 1.0}),
+             make_prediction(cells, plain, {"47e67": 1.0})]
+    out = tmp_path / "odd.gpkg"
+    write_geopackage(out, preds, [PhotoFailure(str(odd), "cannot read")], cells, RUN)
+    rows = {r["file_name"]: r for r in features(out, "predictions")}
+    row = rows["nonutf8_\\xff\\xfe.jpg"]
+    assert row["photo_path"] == str(tmp_path) + "/nonutf8_\\xff\\xfe.jpg"
+    assert unquote_to_bytes(row["photo_path_bytes"]) == os.fsencode(odd)
+    assert row["photo_path_bytes"].endswith("/nonutf8_%FF%FE.jpg")
+    assert rows["plain 100%.jpg"]["photo_path_bytes"] is None
+    read = read_prediction(row)
+    assert read.photo_file == str(odd) and Path(read.photo_file).read_bytes() == \
+        b"the photo's bytes"
+    assert hashlib.sha256(Path(read.photo_file).read_bytes()).hexdigest() == read.sha256
+    assert read_prediction(rows["plain 100%.jpg"]).photo_file == str(plain)
+    failure = features(out, "failures")[0]
+    assert unquote_to_bytes(failure["photo_path_bytes"]) == os.fsencode(odd)
+    main, fails = write_csv(tmp_path / "odd.csv", preds, [], cells, RUN)
+    with open(main, newline="", encoding="utf-8") as fh:
+        csv_rows = {r["file_name"]: r for r in csv.DictReader(fh)}
+    assert unquote_to_bytes(csv_rows["nonutf8_\\xff\\xfe.jpg"]["photo_path_bytes"]) == \
+        os.fsencode(odd)
+    assert csv_rows["plain 100%.jpg"]["photo_path_bytes"] == ""
+
+
+def test_a_path_that_reads_like_an_escape_is_not_decoded(tmp_path):
+    """A real name with a backslash is its own text; only ``photo_path_bytes`` decodes."""
+    from inference.outputs.prediction_row import read_prediction
+
+    literal = "/photos/nonutf8_\\xff.jpg"
+    assert read_prediction({"photo_path": literal}).photo_file == literal
+    assert read_prediction({"photo_path": literal, "photo_path_bytes": ""}).photo_file == \
+        literal
