@@ -72,11 +72,9 @@ def cmd_predict(args) -> int:
 
 def _predict_to(plan, args, predictor, bundle, run) -> int:
     """Run the photos into the plan's GeoPackage (and CSV), then make the exports."""
-    from tqdm import tqdm
 
     from ..outputs.csv_out import CsvWriter
     from ..outputs.gpkg import GeoPackageWriter
-    from ..prediction.run import NothingToDo, run_photos
     from ..outputs.styles import applicable_styles
     from .predict_outputs import write_exports
 
@@ -86,13 +84,39 @@ def _predict_to(plan, args, predictor, bundle, run) -> int:
         makers.append((Path(args.csv), lambda: CsvWriter(
             args.csv, run, bundle.cells.num_levels, predictor.top_k)))
     writers = []
-    for target, make in makers:
-        try:
-            writers.append(make())
-        except (OSError, RuntimeError) as exc:  # GeoPackageError is a RuntimeError
-            for w in writers:
-                w.abort()
-            raise UserError(write_problem(target, exc)) from exc  # the file that failed
+    try:  # whatever stops the run before run_photos owns the writers (SIGTERM) aborts them
+        for target, make in makers:
+            try:
+                writers.append(make())
+            except (OSError, RuntimeError) as exc:  # GeoPackageError is a RuntimeError
+                raise UserError(write_problem(target, exc)) from exc  # the file that failed
+        result = _run(args, predictor, writers, run, [t for t, _ in makers])
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    for f in result.failures:
+        print(f"FAILED {f.path}: {f.reason}")
+    problems = write_exports(plan)  # path -> why it was not written
+    written = [f for f in plan.files() + ([args.csv] if args.csv else [])
+               if Path(f) not in problems]
+    seconds = result.run.seconds
+    rate = result.predicted / seconds if seconds > 0 else 0.0
+    print(f"done: {result.predicted} photos geolocated, {len(result.failures)} failed, of "
+          f"{result.total}, in {seconds:.1f} s ({rate:.1f} photos/s) -> "
+          + ", ".join(written))
+    if problems:
+        raise UserError("; ".join(problems.values()))
+    return 0 if result.predicted else 1
+
+
+def _run(args, predictor, writers, run, targets):
+    """``run_photos`` with a progress bar and a line per photo; write errors as one line
+    that names the file (``write_problem``)."""
+    from tqdm import tqdm
+
+    from ..prediction.run import NothingToDo, run_photos
+
     bar = tqdm(total=0, unit="photo", disable=args.quiet, file=sys.stderr)
 
     def progress(done, total):
@@ -111,23 +135,10 @@ def _predict_to(plan, args, predictor, bundle, run) -> int:
     except NothingToDo as exc:
         raise UserError(f"{', '.join(args.paths)}: {exc}") from exc
     except (OSError, RuntimeError) as exc:  # a full disk, a file in the way...
-        raise UserError(write_problem(_failed_target(exc, [t for t, _ in makers]),
-                                      exc)) from exc
+        raise UserError(write_problem(_failed_target(exc, targets), exc)) from exc
     finally:
         bar.close()
-    for f in result.failures:
-        print(f"FAILED {f.path}: {f.reason}")
-    problems = write_exports(plan)  # path -> why it was not written
-    written = [f for f in plan.files() + ([args.csv] if args.csv else [])
-               if Path(f) not in problems]
-    seconds = result.run.seconds
-    rate = result.predicted / seconds if seconds > 0 else 0.0
-    print(f"done: {result.predicted} photos geolocated, {len(result.failures)} failed, of "
-          f"{result.total}, in {seconds:.1f} s ({rate:.1f} photos/s) -> "
-          + ", ".join(written))
-    if problems:
-        raise UserError("; ".join(problems.values()))
-    return 0 if result.predicted else 1
+    return result
 
 
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)

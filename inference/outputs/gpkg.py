@@ -283,10 +283,11 @@ class GeoPackageWriter(RunWriter):
         driver = ogr.GetDriverByName("GPKG")
         if driver is None:
             raise GeoPackageError("this GDAL has no GPKG driver")
-        self._ds = driver.CreateDataSource(str(self.tmp))
-        if self._ds is None:
-            raise _fail(f"cannot create {self.tmp}")
-        try:
+        self._ds = None
+        try:  # a signal (SIGTERM raises in the CLI) right after the file exists included
+            self._ds = driver.CreateDataSource(str(self.tmp))
+            if self._ds is None:
+                raise _fail(f"cannot create {self.tmp}")
             srs = wgs84(_fail)
             for spec in gpkg_surface.storage_defs(self._specs):
                 self._layers[spec.name] = _create_layer(self._ds, spec, srs)
