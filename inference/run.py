@@ -5,7 +5,10 @@ The command line, the dock's task and the Processing algorithm are thin callers 
 costly per-chunk parts once for every writer (credible-region unions, place names),
 reports progress and honours cancel, keeps the failures list and the run facts, and
 commits every writer only when the whole run went through (a cancelled or failed run
-aborts them all, so no half-written output replaces a good one).
+aborts them all, so no half-written output replaces a good one).  The commit is in two
+phases: every writer prepares (its temporary file finished and checked), then all the
+files are renamed together, and a rename that fails undoes the ones before it
+(``outputs.files.Publication``): the outputs of a run are replaced all, or none.
 
 A new output format is one ``RunWriter`` subclass, nothing else.
 """
@@ -105,7 +108,7 @@ def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[Ru
                               "and GIF files): nothing written")
         else:
             result.run = dataclasses.replace(run, seconds=time.perf_counter() - t0)
-            result.outputs = [w.commit(result.run) for w in writers]
+            result.outputs = _commit_together(writers, result.run)
             return result
     except WriteCancelled:
         result.cancelled = True
@@ -151,6 +154,25 @@ def _old_objects_frozen():
             _FROZEN["runs"] -= 1
             if _FROZEN["runs"] == 0:
                 gc.unfreeze()
+
+
+def _commit_together(writers: Sequence[RunWriter], run) -> list:
+    """Every writer's output made final, or none: prepare all, rename all the prepared
+    files together, then commit the writers without a prepare step (a Processing sink);
+    when anything fails, the files already renamed are put back as they were."""
+    from ..outputs.files import Publication
+
+    staged = [w.prepare(run) for w in writers]
+    publication = Publication([r for s in staged if s is not None for r in s.renames])
+    publication.publish()
+    try:
+        outputs = [s.result if s is not None else w.commit(run)
+                   for w, s in zip(writers, staged)]
+    except BaseException:
+        publication.rollback()
+        raise
+    publication.finish()
+    return outputs
 
 
 def _abort(writers: Sequence[RunWriter]) -> None:

@@ -154,6 +154,21 @@ def make_bomb_png(path, width: int = 60000, height: int = 60000) -> Path:
     return path
 
 
+def make_claiming_jpeg(path, width: int = 13000, height: int = 13000) -> Path:
+    """A tiny (~630 bytes) but well-formed baseline JPEG whose frame header claims
+    width x height: libjpeg pads the missing data with grey instead of failing."""
+    import io
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (120, 120, 120)).save(buf, "JPEG", quality=50)
+    data = bytearray(buf.getvalue())
+    sof = data.index(b"\xff\xc0")  # SOF0: length (2), precision (1), height, width
+    struct.pack_into(">HH", data, sof + 5, height, width)
+    path = Path(path)
+    path.write_bytes(bytes(data))
+    return path
+
+
 def _garbage_exif_jpeg(path: Path, rng: np.random.Generator) -> None:
     """A JPEG whose APP1 keeps its length and TIFF header but holds random IFDs."""
     make_jpeg(path, (320, 240), (40, 140, 90), gps=(10.0, 20.0), orientation=6)

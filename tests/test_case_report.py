@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -579,3 +580,38 @@ def test_a_row_with_nothing_recorded_is_mapped_as_the_whole_world():
     nothing = read_prediction({"photo_path": "/p/a.jpg"})
     assert nothing.lat is None and case_map.points_of(nothing) == []
     assert case_map._extent(nothing, None) == case_map.WORLD
+
+
+# ------------------------------- issue 21.1: a photo name that is not UTF-8
+
+
+def test_custody_finds_a_photo_whose_name_is_not_utf8(tmp_path):
+    """The run records such a name as readable text plus its exact bytes; the custody
+    check hashes the real file (it said PHOTO FILE MISSING for a photo present and
+    unchanged)."""
+    import numpy as np
+
+    from geodecoder.inference.modeling.cells import build_hierarchy
+    from geodecoder.inference.outputs.gpkg import write_geopackage
+    from geodecoder.inference.outputs.schema import RunInfo
+    from geodecoder.services.case_report.facts import custody_of
+    from tests.test_outputs import make_prediction
+
+    try:
+        photo = tmp_path / os.fsdecode(b"nonutf8_\xff\xfe.jpg")
+        photo.write_bytes(b"the photo's bytes")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system does not take non-UTF-8 names")
+    rng = np.random.default_rng(0)
+    cells = build_hierarchy(list(48.85 + rng.normal(0, 0.5, 200)),
+                            list(2.35 + rng.normal(0, 0.5, 200)), 2, [150, 60])
+    token = cells.levels[-1].cells[0].token
+    gpkg = tmp_path / "run.gpkg"
+    write_geopackage(gpkg, [make_prediction(cells, photo, {token: 1.0})], [], cells,
+                     RunInfo(model_name="m", model_version="1", weights_sha256="ab" * 32,
+                             bundle_path="", device="cpu", started="2026-01-01T00:00:00Z",
+                             seconds=1.0))
+    (row,) = read_run(str(gpkg)).photos
+    custody = custody_of(row, str(gpkg))
+    assert custody.path == str(photo) and custody.matches, custody
+    assert custody.verdict().startswith("MATCHES")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -211,3 +212,168 @@ def test_constraint_errors_are_one_line_and_keep_the_previous_file(tiny_bundle_d
         assert code == 2 and message in err and "Traceback" not in err, (extra, err)
     assert good.read_bytes() == before  # byte for byte: nothing was opened
     assert [p.name for p in tmp_path.glob("good*")] == ["good.gpkg"]
+
+
+# ------------------------------------------------- issue 21: messages, not tracebacks
+
+
+def _one_line_error(err: str) -> str:
+    """The error line of a failed command; fails the test if there is anything like a
+    traceback or GDAL's own error lines."""
+    assert "Traceback" not in err and "ERROR 1" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, err
+    return errors[0]
+
+
+@pytest.fixture
+def earlier_run(tiny_bundle_dir, tmp_path):
+    photo = make_jpeg(tmp_path / "one.jpg", (160, 120))
+    good = tmp_path / "good.gpkg"
+    assert main(["predict", str(photo), "--model", str(tiny_bundle_dir), "--out", str(good),
+                 "--csv", str(tmp_path / "good.csv"), "--quiet"]) == 0
+    return photo, good, {p.name: p.read_bytes() for p in tmp_path.glob("good*")}
+
+
+def _unchanged(folder: Path, before: dict) -> None:
+    assert {p.name: p.read_bytes() for p in folder.glob("good*")} == before
+    assert not [p.name for p in folder.iterdir() if ".tmp" in p.name or ".bak" in p.name]
+
+
+def test_every_target_is_checked_before_any_work(tiny_bundle_dir, earlier_run, tmp_path,
+                                                 capsys):
+    """Issue 21.6 and 21.9: a --csv or --out that is a folder is named before the model
+    loads, and the earlier run's files are untouched (the GeoPackage was replaced
+    before the CSV's traceback)."""
+    photo, good, before = earlier_run
+    (tmp_path / "csvdir").mkdir()
+    (tmp_path / "pair_failures.csv").mkdir()
+    (tmp_path / "outdir.gpkg").mkdir()
+    cases = [(["--out", str(good), "--csv", str(tmp_path / "csvdir")], "csvdir is a folder"),
+             (["--out", str(good), "--csv", str(tmp_path / "pair.csv")],
+              "pair_failures.csv is a folder"),
+             (["--out", str(tmp_path / "outdir.gpkg")], "outdir.gpkg is a folder"),
+             (["--out", str(good), "--csv", str(good)], "also an --out file")]
+    for extra, message in cases:
+        code = main(["predict", str(photo), "--model", str(tiny_bundle_dir), "--quiet",
+                     *extra])
+        line = _one_line_error(capsys.readouterr().err)
+        assert code == 2 and message in line, (extra, line)
+    _unchanged(tmp_path, before)
+
+
+def test_an_unwritable_csv_is_named_not_the_geopackage(tiny_bundle_dir, earlier_run, tmp_path,
+                                                       capsys):
+    """Issue 21.14: a CSV name the file system refuses (too long once the temporary
+    name's suffix is added) is reported as the CSV's problem."""
+    photo, good, before = earlier_run
+    csv_path = tmp_path / ("x" * 240 + ".csv")
+    code = main(["predict", str(photo), "--model", str(tiny_bundle_dir), "--quiet",
+                 "--out", str(good), "--csv", str(csv_path)])
+    line = _one_line_error(capsys.readouterr().err)
+    assert code == 2 and line.startswith(f"error: cannot write {csv_path}:"), line
+    assert "good.gpkg" not in line and "too long" in line
+    _unchanged(tmp_path, before)
+
+
+def test_an_area_that_geos_refuses_is_one_line(tiny_bundle_dir, earlier_run, tmp_path,
+                                               capsys):
+    """Issue 21.9: an unclosed ring, NaN coordinates."""
+    photo, good, before = earlier_run
+    ring = "[[0,0],[10,0],[10,10],[0,10]]"
+    nan = "[[0,0],[NaN,0],[10,10],[0,0]]"
+    for name, coords, message in (("open", ring, "ring is not closed"),
+                                  ("nan", nan, "not numbers")):
+        area = tmp_path / f"{name}.geojson"
+        area.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                        '"properties": {}, "geometry": {"type": "Polygon", "coordinates": '
+                        f'[{coords}]}}}}]}}')
+        code = main(["predict", str(photo), "--model", str(tiny_bundle_dir), "--quiet",
+                     "--out", str(good), "--area", str(area)])
+        line = _one_line_error(capsys.readouterr().err)
+        assert code == 2 and f"--area {area}" in line and message in line, line
+    _unchanged(tmp_path, before)
+
+
+def test_a_full_disk_is_one_line_that_says_so(tiny_bundle_dir, earlier_run, tmp_path,
+                                              capsys, monkeypatch):
+    """Issue 21.9: SQLite's "database or disk is full" (here: no page beyond those the
+    file has when the values load, as a full disk would do) is said as such, with the
+    file and its folder; the earlier run stays."""
+    from inference.outputs import gpkg_surface
+
+    photo, good, before = earlier_run
+    connect = gpkg_surface.sqlite3.connect
+
+    def full_disk(path, **kwargs):
+        db = connect(path, **kwargs)
+        db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
+        return db
+
+    monkeypatch.setattr(gpkg_surface.sqlite3, "connect", full_disk)
+    code = main(["predict", str(photo), "--model", str(tiny_bundle_dir), "--quiet",
+                 "--out", str(good), "--csv", str(tmp_path / "good.csv")])
+    line = _one_line_error(capsys.readouterr().err)
+    assert code == 2 and line == (f"error: the disk is full: cannot write {good} (no room "
+                                  f"left in {tmp_path}); free some space or choose another "
+                                  "folder"), line
+    _unchanged(tmp_path, before)
+
+
+def _limited(limit: int):
+    def apply():
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_a_write_error_in_gdal_is_one_line_not_a_traceback(tiny_bundle_dir, earlier_run,
+                                                           tmp_path):
+    """Issue 21.9: the files may not grow past 200 kB (RLIMIT_FSIZE, in a child
+    process): GDAL's error lines stay off the terminal, one line names the file."""
+    if sys.platform != "linux":
+        pytest.skip("RLIMIT_FSIZE as Linux has it")
+    photo, good, before = earlier_run
+    done = subprocess.run([sys.executable, "-m", "inference", "predict", str(photo),
+                           "--model", str(tiny_bundle_dir), "--out", str(good), "--quiet"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300,
+                          preexec_fn=_limited(200_000))  # noqa: PLW1509 - no threads here
+    line = _one_line_error(done.stderr)
+    assert done.returncode == 2 and line.startswith(f"error: cannot write {good}: "), line
+    _unchanged(tmp_path, before)
+
+
+def test_sigterm_unwinds_like_ctrl_c(tiny_bundle_dir, earlier_run, tmp_path):
+    """Issue 21.8: a ``kill`` (SIGTERM) in the middle of a run removes its temporary
+    files and leaves the earlier run as it was."""
+    import signal
+    import time
+
+    if os.name != "posix":
+        pytest.skip("POSIX signals")
+    _photo, good, before = earlier_run
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(80):
+        make_jpeg(folder / f"p{i:02d}.jpg", (320, 240), color=(3 * i, 90, 160))
+    child = subprocess.Popen([sys.executable, "-m", "inference", "predict", str(folder),
+                              "--model", str(tiny_bundle_dir), "--out", str(good), "--csv",
+                              str(tmp_path / "good.csv"), "--quiet", "--batch-size", "2"],
+                             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not list(tmp_path.glob("good.*.tmp.gpkg")) and child.poll() is None:
+            assert time.monotonic() < deadline, "the run never started writing"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 128 + signal.SIGTERM, err
+    assert "terminated (SIGTERM)" in err and "Traceback" not in err, err
+    _unchanged(tmp_path, before)

@@ -14,6 +14,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -815,3 +816,177 @@ def test_a_prediction_read_back_keeps_its_values_and_null_stays_none(scene, cell
     assert fiji.exif_lat is None and fiji.error_km is None and fiji.exif_conflict is None
     assert fiji.constraint_mass_removed is None and fiji.unconstrained_lat is None
     assert fiji.scene == "urban" and fiji.photo_relpath.endswith("c é.jpg")
+
+
+# ------------------------------------ issue 21.6 and 21.8: renames together, stale files
+
+
+def test_a_publication_is_all_or_nothing(tmp_path):
+    """Three renames, the last onto a folder: the first target gets its old bytes back,
+    the second (new) is gone again, the folder is untouched and nothing else is left."""
+    from inference.outputs.files import Publication, temp_sibling
+
+    old, new, folder = tmp_path / "a.gpkg", tmp_path / "b.csv", tmp_path / "c.csv"
+    old.write_bytes(b"old run")
+    folder.mkdir()
+    renames = []
+    for target in (old, new, folder):
+        tmp = temp_sibling(target, target.suffix)
+        tmp.write_bytes(b"new " + target.name.encode())
+        renames.append((tmp, target))
+    with pytest.raises(IsADirectoryError):
+        Publication(renames).publish()
+    assert old.read_bytes() == b"old run" and not new.exists() and folder.is_dir()
+    # the renamed ones are undone, the one not reached is the caller's to abort
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["a.gpkg", "c.csv", renames[2][0].name])
+    renames = []
+    for target in (old, new):
+        tmp = temp_sibling(target, target.suffix)
+        tmp.write_bytes(b"new " + target.name.encode())
+        renames.append((tmp, target))
+    publication = Publication(renames)
+    publication.publish()
+    assert len(list(tmp_path.glob("a.*.bak.gpkg"))) == 1  # kept until finish()
+    publication.finish()
+    assert old.read_bytes() == b"new a.gpkg" and new.read_bytes() == b"new b.csv"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["a.gpkg", "b.csv", "c.csv", next(tmp_path.glob("c.*.tmp.csv")).name])
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_temporaries_of_killed_runs_go_and_nothing_else(tmp_path):
+    """Only the run's own naming pattern, for that target, of this host, whose process
+    is gone; a live process's files, another host's, another target's and anything
+    else stay.  A stale backup whose target is missing is put back."""
+    from inference.outputs.files import _host_tag, remove_stale_temporaries
+
+    host, dead = _host_tag(), _dead_pid()
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        stale = [f"run.{dead}-{host}-0123abcd.tmp.gpkg",
+                 f"run.{dead}-{host}-0123abcd.tmp.gpkg-journal",
+                 f"run.{dead}-{host}-0123abcd.tmp.vals",
+                 f"run.{dead}-{host}-11112222.tmp.{dead}-{host}-33334444.tmp.gpkg"]
+        kept = [f"run.{live.pid}-{host}-0123abcd.tmp.gpkg",  # a live run's
+                f"run.{os.getpid()}-{host}-0123abcd.tmp.gpkg",  # this process's
+                f"run.{dead}-abcdef-0123abcd.tmp.gpkg" if host != "abcdef" else "x",
+                f"runs.{dead}-{host}-0123abcd.tmp.gpkg",  # another target
+                f"run.{dead}-{host}-0123abcd.tmp.csv",  # another suffix
+                "run.0123456789ab.tmp.gpkg",  # named before PIDs: owner unknown
+                "run.tmp.gpkg", "run.backup.gpkg", "run.gpkg"]
+        for name in stale + kept:
+            (tmp_path / name).write_bytes(b"x")
+        removed = remove_stale_temporaries(tmp_path / "run.gpkg", (".gpkg", ".vals"))
+        assert sorted(p.name for p in removed) == sorted(stale)
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+        # a backup left by a commit killed between "aside" and "in place" comes back
+        (tmp_path / "run.gpkg").unlink()
+        (tmp_path / f"run.{dead}-{host}-55556666.bak.gpkg").write_bytes(b"the old run")
+        remove_stale_temporaries(tmp_path / "run.gpkg", (".gpkg", ".vals"))
+        assert (tmp_path / "run.gpkg").read_bytes() == b"the old run"
+        # ... and goes when the target is there
+        (tmp_path / f"run.{dead}-{host}-77778888.bak.gpkg").write_bytes(b"older")
+        remove_stale_temporaries(tmp_path / "run.gpkg", (".gpkg",))
+        assert (tmp_path / "run.gpkg").read_bytes() == b"the old run"
+        assert not list(tmp_path.glob("*.bak.gpkg"))
+    finally:
+        live.kill()
+        live.wait()
+
+
+def test_writers_of_a_killed_run_are_cleaned_up_by_the_next_one(tmp_path, cells):
+    """Real writers in a process killed with SIGKILL leave their files; the next writers
+    to the same targets remove them (and only them)."""
+    if os.name != "posix":
+        pytest.skip("stale files are only removed where a PID can be checked")
+    script = (
+        "import os, signal, sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from inference.modeling.cells import CellHierarchy\n"
+        "from inference.outputs.csv_out import CsvWriter\n"
+        "from inference.outputs.gpkg import GeoPackageWriter\n"
+        "from inference.outputs.schema import RunInfo\n"
+        "cells = CellHierarchy.load(sys.argv[2])\n"
+        "run = RunInfo(model_name='m', model_version='1', weights_sha256='', "
+        "bundle_path='', device='cpu', started='', seconds=0.0)\n"
+        "g = GeoPackageWriter(sys.argv[3], cells, run)\n"
+        "c = CsvWriter(sys.argv[4], run, cells.num_levels, 3)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n")
+    cells.save(tmp_path / "cells.json")
+    out, out_csv = tmp_path / "run.gpkg", tmp_path / "run.csv"
+    done = subprocess.run([sys.executable, "-c", script, str(Path(__file__).parents[1]),
+                           str(tmp_path / "cells.json"), str(out), str(out_csv)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == -9, done.stderr
+    left = sorted(p.name for p in tmp_path.glob("*.tmp.*"))
+    assert len(left) == 4, left  # .gpkg, .vals, two .csv
+    write_geopackage(out, [], [], cells, RUN)
+    write_csv(out_csv, [], [], cells, RUN)
+    assert not list(tmp_path.glob("*.tmp.*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "cells.json", "run.csv", "run.gpkg", "run_failures.csv"]
+
+
+# ------------------------------- issue 21.1: a photo name that is not UTF-8 names its file
+
+
+def _non_utf8_photo(folder: Path) -> Path:
+    name = os.fsdecode(b"nonutf8_\xff\xfe.jpg")
+    try:
+        path = folder / name
+        path.write_bytes(b"the photo's bytes")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system does not take non-UTF-8 names")
+    return path
+
+
+def test_a_non_utf8_photo_name_round_trips_to_its_file(tmp_path, cells):
+    """``photo_path`` stays readable text (the odd bytes as ``\\xff``), and
+    ``photo_path_bytes`` holds the exact bytes, percent-encoded, so that a reader finds
+    the very file (the one that was hashed) again; NULL for an ordinary name."""
+    from urllib.parse import unquote_to_bytes
+
+    from inference.outputs.prediction_row import read_prediction
+
+    odd = _non_utf8_photo(tmp_path)
+    plain = tmp_path / "plain 100%.jpg"
+    plain.write_bytes(b"plain")
+    preds = [make_prediction(cells, odd, {"47e67": 1.0}),
+             make_prediction(cells, plain, {"47e67": 1.0})]
+    out = tmp_path / "odd.gpkg"
+    write_geopackage(out, preds, [PhotoFailure(str(odd), "cannot read")], cells, RUN)
+    rows = {r["file_name"]: r for r in features(out, "predictions")}
+    row = rows["nonutf8_\\xff\\xfe.jpg"]
+    assert row["photo_path"] == str(tmp_path) + "/nonutf8_\\xff\\xfe.jpg"
+    assert unquote_to_bytes(row["photo_path_bytes"]) == os.fsencode(odd)
+    assert row["photo_path_bytes"].endswith("/nonutf8_%FF%FE.jpg")
+    assert rows["plain 100%.jpg"]["photo_path_bytes"] is None
+    read = read_prediction(row)
+    assert read.photo_file == str(odd) and Path(read.photo_file).read_bytes() == \
+        b"the photo's bytes"
+    assert hashlib.sha256(Path(read.photo_file).read_bytes()).hexdigest() == read.sha256
+    assert read_prediction(rows["plain 100%.jpg"]).photo_file == str(plain)
+    failure = features(out, "failures")[0]
+    assert unquote_to_bytes(failure["photo_path_bytes"]) == os.fsencode(odd)
+    main, fails = write_csv(tmp_path / "odd.csv", preds, [], cells, RUN)
+    with open(main, newline="", encoding="utf-8") as fh:
+        csv_rows = {r["file_name"]: r for r in csv.DictReader(fh)}
+    assert unquote_to_bytes(csv_rows["nonutf8_\\xff\\xfe.jpg"]["photo_path_bytes"]) == \
+        os.fsencode(odd)
+    assert csv_rows["plain 100%.jpg"]["photo_path_bytes"] == ""
+
+
+def test_a_path_that_reads_like_an_escape_is_not_decoded(tmp_path):
+    """A real name with a backslash is its own text; only ``photo_path_bytes`` decodes."""
+    from inference.outputs.prediction_row import read_prediction
+
+    literal = "/photos/nonutf8_\\xff.jpg"
+    assert read_prediction({"photo_path": literal}).photo_file == literal
+    assert read_prediction({"photo_path": literal, "photo_path_bytes": ""}).photo_file == \
+        literal

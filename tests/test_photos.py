@@ -30,6 +30,7 @@ from tests.photo_factory import (
     ascii_entry,
     exif_bytes,
     make_bomb_png,
+    make_claiming_jpeg,
     make_hostile_folder,
     make_jpeg,
     rational_entry,
@@ -228,6 +229,27 @@ MALFORMED_GPS = {
         None,
     ),
     "four components": ({2: R((1, 1), (2, 1), (3, 1), (4, 1)), 4: R((5, 1))}, None),
+    # issue 21.13: a reference is one letter of its axis, else the sign is unknown
+    "5,000 N as the latitude reference": (
+        {1: ascii_entry("N" * 5000), 2: R((10, 1)), 3: ascii_entry("E"), 4: R((10, 1))},
+        None,
+    ),
+    "markup as the longitude reference": (
+        {1: ascii_entry("N"), 2: R((10, 1)), 3: ascii_entry("<E&>"), 4: R((10, 1))},
+        None,
+    ),
+    "a longitude letter as the latitude reference": (
+        {1: ascii_entry("E"), 2: R((10, 1)), 3: ascii_entry("E"), 4: R((10, 1))},
+        None,
+    ),
+    "South written out": (
+        {1: ascii_entry("South"), 2: R((10, 1)), 3: ascii_entry("E"), 4: R((10, 1))},
+        None,
+    ),
+    "references as bytes with NUL padding": (
+        {1: (7, 2, b"S\x00"), 2: R((10, 1)), 3: (7, 2, b"W\x00"), 4: R((10, 1))},
+        (-10.0, -10.0),
+    ),
 }
 
 
@@ -425,6 +447,31 @@ def test_panorama_is_not_a_bomb(hostile):
     img, info = read_photo(pano, 224)
     assert (info.width, info.height) == (12000, 3000)
     assert img.size == (896, 224)
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_a_tiny_jpeg_claiming_a_huge_frame_is_damaged_not_a_photo(tmp_path, monkeypatch):
+    """Issue 21.12: 631 bytes cannot hold 13,000 x 13,000 px; libjpeg would pad the
+    missing data with grey and the model would geolocate a grey square.  Refused from
+    the header, before a pixel is decoded."""
+    path = make_claiming_jpeg(tmp_path / "claims.jpg", 13000, 13000)
+    assert path.stat().st_size < 1000
+    _no_pixel_decoding(monkeypatch)
+    with pytest.raises(PhotoError, match=r"truncated or corrupt image: .*13000x13000 px"):
+        read_photo(path)
+
+
+def test_a_large_flat_jpeg_is_not_called_damaged(tmp_path):
+    """The bound is the least a Huffman-coded JPEG can take (one bit per 8 x 8 block):
+    a real, very compressible photo of the same kind stays a photo."""
+    path = tmp_path / "flat.jpg"
+    Image.new("RGB", (4000, 3000), (200, 200, 200)).save(path, "JPEG", quality=10)
+    img, info = read_photo(path, 64)
+    assert (info.width, info.height) == (4000, 3000) and img.size == (85, 64)
+    gray = tmp_path / "flat_gray.jpg"
+    Image.new("L", (4000, 3000), 7).save(gray, "JPEG", quality=1, progressive=True,
+                                          optimize=True)
+    assert read_photo(gray, 64)[1].width == 4000
 
 
 def test_extreme_aspect_ratio_is_refused(tmp_path):

@@ -164,3 +164,53 @@ def test_old_objects_sit_out_garbage_collection_only_while_a_run_goes(tiny_bundl
     with pytest.raises(OSError):
         run_photos([str(photos)], predictor, [Failing()], run)
     assert gc.get_freeze_count() == 0
+
+
+# ------------------------------------------- issue 21.6: all the outputs of a run, or none
+
+
+def _listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_a_csv_that_cannot_be_renamed_leaves_the_geopackage_as_it_was(tiny_bundle, photos,
+                                                                       tmp_path):
+    """The CSV's target turns into a folder while the run goes (as a reviewer's ``--csv``
+    folder did): the GeoPackage, renamed first, is put back byte for byte, the CSV pair
+    stays as it was, and no temporary file or backup is left."""
+    run = _run_info(tiny_bundle)
+    out, out_csv = tmp_path / "r.gpkg", tmp_path / "r.csv"
+    predictor = Predictor(tiny_bundle, device="cpu")
+    run_photos([str(photos)], predictor,
+               [GeoPackageWriter(out, tiny_bundle.cells, run),
+                CsvWriter(out_csv, run, tiny_bundle.cells.num_levels, predictor.top_k)], run)
+    before = {p.name: p.read_bytes() for p in (out, out_csv, tmp_path / "r_failures.csv")}
+    out_csv.unlink()
+    before.pop("r.csv")
+    writers = [GeoPackageWriter(out, tiny_bundle.cells, run),
+               CsvWriter(out_csv, run, tiny_bundle.cells.num_levels, predictor.top_k)]
+    with pytest.raises(IsADirectoryError):
+        run_photos([str(photos)], predictor, writers, run,
+                   on_chunk=lambda chunk: out_csv.mkdir(exist_ok=True))
+    assert {n: (tmp_path / n).read_bytes() for n in before} == before
+    assert _listing(tmp_path) == ["in", "r.csv", "r.gpkg", "r_failures.csv"]
+    assert out_csv.is_dir() and not list(out_csv.iterdir())
+
+
+def test_a_commit_without_a_prepare_step_that_fails_puts_the_files_back(tiny_bundle, photos,
+                                                                         tmp_path):
+    """A writer with no prepare step (a Processing sink) commits after the files are in
+    place: when it fails, they go back to what they were."""
+    class FailingSink(ListWriter):
+        def commit(self, run=None):
+            raise RuntimeError("sink refused the features")
+
+    run = _run_info(tiny_bundle)
+    out = tmp_path / "r.gpkg"
+    out.write_bytes(b"an earlier run")
+    sink = FailingSink()
+    with pytest.raises(RuntimeError, match="sink refused"):
+        run_photos([str(photos)], Predictor(tiny_bundle, device="cpu"),
+                   [GeoPackageWriter(out, tiny_bundle.cells, run), sink], run)
+    assert out.read_bytes() == b"an earlier run" and sink.aborted
+    assert _listing(tmp_path) == ["in", "r.gpkg"]

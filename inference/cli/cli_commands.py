@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -69,42 +72,29 @@ def cmd_predict(args) -> int:
 
 def _predict_to(plan, args, predictor, bundle, run) -> int:
     """Run the photos into the plan's GeoPackage (and CSV), then make the exports."""
-    from tqdm import tqdm
 
     from ..outputs.csv_out import CsvWriter
     from ..outputs.gpkg import GeoPackageWriter
-    from ..run import NothingToDo, run_photos
     from ..outputs.styles import applicable_styles
     from .predict_outputs import write_exports
 
+    makers = [(plan.gpkg, lambda: GeoPackageWriter(
+        plan.gpkg, bundle.cells, run, styles=applicable_styles(bundle.cells.num_levels)))]
+    if args.csv:
+        makers.append((Path(args.csv), lambda: CsvWriter(
+            args.csv, run, bundle.cells.num_levels, predictor.top_k)))
     writers = []
-    try:
-        writers.append(GeoPackageWriter(plan.gpkg, bundle.cells, run,
-                                        styles=applicable_styles(bundle.cells.num_levels)))
-        if args.csv:
-            writers.append(CsvWriter(args.csv, run, bundle.cells.num_levels, predictor.top_k))
-    except (OSError, RuntimeError) as exc:  # GeoPackageError is a RuntimeError
+    try:  # whatever stops the run before run_photos owns the writers (SIGTERM) aborts them
+        for target, make in makers:
+            try:
+                writers.append(make())
+            except (OSError, RuntimeError) as exc:  # GeoPackageError is a RuntimeError
+                raise UserError(write_problem(target, exc)) from exc  # the file that failed
+        result = _run(args, predictor, writers, run, [t for t, _ in makers])
+    except BaseException:
         for w in writers:
             w.abort()
-        raise UserError(f"cannot write {plan.gpkg}: {exc}") from exc
-    bar = tqdm(total=0, unit="photo", disable=args.quiet, file=sys.stderr)
-
-    def progress(done, total):
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    def show(chunk):
-        for p, place, regs in zip(chunk.predictions, chunk.places, chunk.regions):
-            bar.write(photo_line(p, place, regs), file=sys.stdout)
-
-    try:
-        result = run_photos(args.paths, predictor, writers, run, progress=progress,
-                            on_chunk=show)
-    except NothingToDo as exc:
-        raise UserError(f"{', '.join(args.paths)}: {exc}") from exc
-    finally:
-        bar.close()
+        raise
     for f in result.failures:
         print(f"FAILED {f.path}: {f.reason}")
     problems = write_exports(plan)  # path -> why it was not written
@@ -120,6 +110,87 @@ def _predict_to(plan, args, predictor, bundle, run) -> int:
     return 0 if result.predicted else 1
 
 
+def _run(args, predictor, writers, run, targets):
+    """``run_photos`` with a progress bar and a line per photo; write errors as one line
+    that names the file (``write_problem``)."""
+    from tqdm import tqdm
+
+    from ..run import NothingToDo, run_photos
+
+    bar = tqdm(total=0, unit="photo", disable=args.quiet, file=sys.stderr)
+
+    def progress(done, total):
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def show(chunk):
+        for p, place, regs in zip(chunk.predictions, chunk.places, chunk.regions):
+            bar.write(photo_line(p, place, regs), file=sys.stdout)
+
+    try:
+        with quiet_gdal():  # GDAL's own error lines (52 of them for a full disk) go
+            result = run_photos(args.paths, predictor, writers, run, progress=progress,
+                                on_chunk=show)
+    except NothingToDo as exc:
+        raise UserError(f"{', '.join(args.paths)}: {exc}") from exc
+    except (OSError, RuntimeError) as exc:  # a full disk, a file in the way...
+        raise UserError(write_problem(_failed_target(exc, targets), exc)) from exc
+    finally:
+        bar.close()
+    return result
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_FULL_TEXT = ("disk is full", "no space left", "quota exceeded", "file too large")
+
+
+def write_problem(target, exc: BaseException) -> str:
+    """One line that says what stopped `target` from being written: a full disk as
+    such (SQLite's "database or disk is full" buried in an OGR message, ENOSPC...) with
+    the folder that has no room, else the file and the error."""
+    text = " ".join(str(exc).split())
+    target = Path(os.path.abspath(os.fspath(target)))
+    if getattr(exc, "errno", None) in _FULL or any(t in text.lower() for t in _FULL_TEXT):
+        return (f"the disk is full: cannot write {target} (no room left in "
+                f"{target.parent}); free some space or choose another folder")
+    if isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename2 or exc.filename
+        return f"cannot write {target}: {exc.strerror}" + (
+            f" ({where})" if where and Path(os.fspath(where)) != target else "")
+    return f"cannot write {target}: {text or type(exc).__name__}"
+
+
+def _failed_target(exc: BaseException, targets) -> Path:
+    """Which output `exc` is about: the one whose name (or temporary sibling's) the
+    error names, else the first (the GeoPackage: OGR's errors name no file)."""
+    named = [os.fspath(n) for n in (getattr(exc, "filename", None),
+                                    getattr(exc, "filename2", None)) if n]
+    text = " ".join(named) or str(exc)
+    for target in targets:
+        target = Path(os.path.abspath(os.fspath(target)))
+        stems = (target.stem, f"{target.stem}_failures")
+        if any(os.path.join(str(target.parent), f"{stem}.") in text for stem in stems):
+            return target
+    return Path(targets[0])
+
+
+@contextlib.contextmanager
+def quiet_gdal():
+    """GDAL's error lines kept off stderr for the length of the block: the writers
+    raise with GDAL's last message, and the command prints one line for it."""
+    try:
+        from osgeo import gdal
+    except ImportError:
+        yield
+        return
+    gdal.PushErrorHandler("CPLQuietErrorHandler")
+    try:
+        yield
+    finally:
+        gdal.PopErrorHandler()
+
+
 def _check_predict_args(args):
     """Refuse what cannot give a useful run before the model loads (seconds); returns
     the ``OutputPlan`` of the ``--out`` files."""
@@ -131,10 +202,17 @@ def _check_predict_args(args):
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
     plan = plan_outputs(args.out)
     if args.csv:
-        folder = Path(args.csv).resolve().parent
-        if not folder.is_dir():
-            raise UserError(f"the folder of {args.csv} does not exist ({folder}): "
+        from ..outputs.csv_out import failures_path
+
+        target = Path(os.path.abspath(args.csv))
+        if not target.parent.is_dir():
+            raise UserError(f"the folder of {args.csv} does not exist ({target.parent}): "
                             "create it first")
+        for path in (target, failures_path(target)):  # every target before any work
+            if os.path.isdir(path):
+                raise UserError(f"--csv {args.csv}: {path} is a folder: choose a file name")
+        if target == plan.gpkg or target in plan.exports:
+            raise UserError(f"--csv {args.csv} is also an --out file: choose another name")
     return plan
 
 

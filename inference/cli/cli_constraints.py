@@ -48,8 +48,8 @@ def constraints_from_args(args):
             areas.append(countries_area(names, include=True))
         for names in args.exclude_countries:
             areas.append(countries_area(names, include=False))
-        areas += [area_from_file(p, include=True) for p in args.area]
-        areas += [area_from_file(p, include=False) for p in args.exclude_area]
+        areas += [_area(area_from_file, p, "--area", True) for p in args.area]
+        areas += [_area(area_from_file, p, "--exclude-area", False) for p in args.exclude_area]
         sun = None
         wants_sun = args.sun_elevation is not None or args.shadow is not None
         if args.sun_time is None and wants_sun:
@@ -62,3 +62,21 @@ def constraints_from_args(args):
         return Constraints(tuple(areas), sun)
     except ConstraintError as exc:
         raise UserError(str(exc)) from exc
+
+
+def _area(read, path, option: str, include: bool):
+    """``read(path, include)``, with a geometry GEOS refuses (a ring that does not close,
+    NaN or infinite coordinates: issue 21.9) as one line that names the file."""
+    from shapely.errors import GEOSException
+
+    try:
+        return read(path, include=include)
+    except GEOSException as exc:
+        text = str(exc)
+        if "closed linestring" in text:
+            why = "a polygon ring is not closed (its last point must be its first)"
+        elif "NaN" in text or "Inf" in text:
+            why = "it holds coordinates that are not numbers (NaN or infinite)"
+        else:
+            why = text.split(": ", 1)[-1] or type(exc).__name__
+        raise UserError(f"{option} {path}: not a usable polygon: {why}") from None

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .cli_common import UserError
 from ..outputs.exports import EXPORT_FORMATS, ExportError, check_export_target, export_run
-from ..outputs.files import remove_quietly, temp_sibling
+from ..outputs.files import remove_quietly, remove_stale_temporaries, temp_sibling
 
 GPKG = ".gpkg"
 
@@ -48,6 +48,8 @@ def plan_outputs(outs) -> OutputPlan:
         if not path.parent.is_dir():
             raise UserError(f"the folder of {given} does not exist ({path.parent}): "
                             "create it first")
+        if os.path.isdir(path):  # found now, not by a traceback once the run is done
+            raise UserError(f"--out {given} is a folder ({path}): choose a file name")
         if ext != GPKG:
             try:
                 check_export_target(path)
@@ -60,8 +62,9 @@ def plan_outputs(outs) -> OutputPlan:
     exports = tuple(p for p in paths if p.suffix.lower() != GPKG)
     if gpkgs:
         return OutputPlan(gpkgs[0], exports, temporary=False)
-    scratch = temp_sibling(paths[0].with_suffix(GPKG), GPKG)
-    return OutputPlan(scratch, exports, temporary=True)
+    base = paths[0].with_suffix(GPKG)
+    remove_stale_temporaries(base, (GPKG, ".vals"))  # scratch files of killed runs
+    return OutputPlan(temp_sibling(base, GPKG), exports, temporary=True)
 
 
 def write_exports(plan: OutputPlan) -> dict[Path, str]:

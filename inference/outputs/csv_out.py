@@ -17,13 +17,14 @@ carriage return.  Numbers are written as numbers, never altered (a negative long
 is ``-74.0``, not text).
 
 Both files are written under temporary names and renamed into place when complete; a
-failed write leaves the previous files untouched (each file is replaced atomically,
-the pair is replaced one after the other).
+failed write leaves the previous files untouched (the pair is replaced together:
+``files.Publication``, which undoes the first rename when the second fails).
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import numbers
 import os
 from collections.abc import Sequence
@@ -32,7 +33,8 @@ from pathlib import Path
 from . import schema
 from ..modeling.cells import CellHierarchy
 from ..records import PhotoFailure, Prediction
-from .files import remove_quietly, temp_sibling
+from .files import Staged, publish_together, remove_quietly, remove_stale_temporaries, \
+    temp_sibling
 from .schema import RunInfo
 from .writer import RunWriter
 
@@ -82,8 +84,13 @@ class CsvWriter(RunWriter):
         self.run = run
         self.header = prediction_columns(num_levels, top_k)
         self.fail_header = [f.name for f in schema.FAILURE_FIELDS]
-        self.tmp, self.ftmp = temp_sibling(self.path, ".csv"), temp_sibling(self.fpath, ".csv")
         self._fh = self._ffh = None
+        for target in (self.path, self.fpath):
+            if os.path.isdir(target):
+                raise IsADirectoryError(errno.EISDIR, "is a folder: choose a file name",
+                                        str(target))
+            remove_stale_temporaries(target, (".csv",))  # of runs that were killed
+        self.tmp, self.ftmp = temp_sibling(self.path, ".csv"), temp_sibling(self.fpath, ".csv")
         try:  # a failure of the second open (or of a header) leaves neither file behind
             self._fh = open(self.tmp, "w", encoding="utf-8", newline="")
             self._ffh = open(self.ftmp, "w", encoding="utf-8", newline="")
@@ -111,15 +118,24 @@ class CsvWriter(RunWriter):
 
     def commit(self, run=None) -> tuple[Path, Path]:
         """``run`` is not needed: a CSV row carries its run's facts already."""
+        staged = self.prepare(run)
         try:
-            self._fh.close()
-            self._ffh.close()
-            os.replace(self.ftmp, self.fpath)
-            os.replace(self.tmp, self.path)
+            publish_together(staged.renames)
         except BaseException:
             self.abort()
             raise
-        return self.path, self.fpath
+        return staged.result
+
+    def prepare(self, run=None) -> Staged:
+        """Both files complete and closed, not yet renamed (``RunWriter.prepare``)."""
+        try:
+            self._fh.close()
+            self._ffh.close()
+        except BaseException:
+            self.abort()
+            raise
+        return Staged(((self.ftmp, self.fpath), (self.tmp, self.path)),
+                      (self.path, self.fpath))
 
     def abort(self) -> None:
         for fh in (self._fh, self._ffh):

@@ -30,7 +30,8 @@ from pathlib import Path
 from osgeo import gdal, ogr, osr
 
 from . import gpkg_surface, schema
-from .files import remove_quietly, temp_sibling
+from .files import Staged, publish_together, remove_quietly, remove_stale_temporaries, \
+    temp_sibling
 from ..modeling.cells import CellHierarchy
 from .places import place_names
 from ..records import PhotoFailure, Prediction
@@ -63,6 +64,10 @@ def _fail(what: str) -> GeoPackageError:
 
 def temp_path_for(path: Path) -> Path:
     return temp_sibling(path, ".gpkg")
+
+
+#: what a GeoPackageWriter leaves beside its target while it writes (files.py)
+TEMP_SUFFIXES = (".gpkg", ".vals")
 
 
 def _remove_quietly(path: Path) -> None:
@@ -265,6 +270,9 @@ class GeoPackageWriter(RunWriter):
         self.path = Path(os.path.abspath(os.fspath(path)))
         self.cells, self.run, self.styles = cells, run, styles
         self.is_cancelled = is_cancelled
+        if os.path.isdir(self.path):
+            raise GeoPackageError(f"{self.path} is a folder: choose a file name")
+        remove_stale_temporaries(self.path, TEMP_SUFFIXES)  # of runs that were killed
         self.tmp = temp_path_for(self.path)
         self.n_preds = self.n_fails = 0
         self._layers: dict = {}
@@ -275,10 +283,11 @@ class GeoPackageWriter(RunWriter):
         driver = ogr.GetDriverByName("GPKG")
         if driver is None:
             raise GeoPackageError("this GDAL has no GPKG driver")
-        self._ds = driver.CreateDataSource(str(self.tmp))
-        if self._ds is None:
-            raise _fail(f"cannot create {self.tmp}")
-        try:
+        self._ds = None
+        try:  # a signal (SIGTERM raises in the CLI) right after the file exists included
+            self._ds = driver.CreateDataSource(str(self.tmp))
+            if self._ds is None:
+                raise _fail(f"cannot create {self.tmp}")
             srs = wgs84(_fail)
             for spec in gpkg_surface.storage_defs(self._specs):
                 self._layers[spec.name] = _create_layer(self._ds, spec, srs)
@@ -334,6 +343,17 @@ class GeoPackageWriter(RunWriter):
 
     def commit(self, run: RunInfo | None = None) -> Path:
         """Write run_info (and styles), close, check, and move onto the destination."""
+        staged = self.prepare(run)
+        try:
+            publish_together(staged.renames)
+        except BaseException:
+            self.abort()
+            raise
+        return staged.result
+
+    def prepare(self, run: RunInfo | None = None) -> Staged:
+        """All of ``commit`` but the move onto the destination (``RunWriter.prepare``):
+        the finished, checked temporary file stays until it is renamed."""
         run = run or self.run
         try:
             spec = next(s for s in self._specs if s.name == schema.RUN_INFO)
@@ -359,11 +379,10 @@ class GeoPackageWriter(RunWriter):
             _check_written(self.tmp, self.cells.num_levels, self.n_preds, self.n_fails,
                            self._values.rows)
             self._values.remove()
-            os.replace(self.tmp, self.path)
         except BaseException:
             self.abort()
             raise
-        return self.path
+        return Staged(((self.tmp, self.path),), self.path)
 
     def _close(self) -> None:
         self._layers.clear()

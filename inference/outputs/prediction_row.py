@@ -21,6 +21,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
+from urllib.parse import unquote_to_bytes
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,13 @@ class PredictionRow:
     unconstrained_probability: Optional[float]
     unconstrained_cell: str
     candidates: tuple[CandidateRow, ...] = ()
+    # the path's exact bytes, percent-encoded, where photo_path could not hold them
+    photo_path_bytes: str = ""
+
+    @property
+    def photo_file(self) -> str:
+        """The photo's path as the file system names it (``photo_file_path``)."""
+        return photo_file_path(self.photo_path, self.photo_path_bytes)
 
     @property
     def has_point(self) -> bool:
@@ -90,6 +98,15 @@ def number(value: Any) -> Optional[float]:
 
 def text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def photo_file_path(photo_path: str, photo_path_bytes: str = "") -> str:
+    """The path to open: ``photo_path_bytes`` decoded where the run recorded it (a name
+    that is not UTF-8: ``schema.path_bytes``), else ``photo_path`` as it is.  Only that
+    field is decoded: a ``\xff`` in ``photo_path`` may be a real backslash."""
+    if not photo_path_bytes:
+        return photo_path
+    return os.fsdecode(unquote_to_bytes(photo_path_bytes))
 
 
 def _cells(values: Mapping[str, Any]) -> tuple[CellRow, ...]:
@@ -133,4 +150,5 @@ def read_prediction(values: Mapping[str, Any],
         unconstrained_lon=number(values.get("unconstrained_lon")),
         unconstrained_probability=number(values.get("unconstrained_probability")),
         unconstrained_cell=text(values.get("unconstrained_cell")),
-        candidates=tuple(sorted(candidates, key=lambda c: c.rank)))
+        candidates=tuple(sorted(candidates, key=lambda c: c.rank)),
+        photo_path_bytes=text(values.get("photo_path_bytes")))

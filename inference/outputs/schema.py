@@ -19,6 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
@@ -118,6 +119,9 @@ PREDICTION_TAIL = (
     FieldDef("constraint_mass_removed", _R), FieldDef("unconstrained_lat", _R),
     FieldDef("unconstrained_lon", _R), FieldDef("unconstrained_probability", _R),
     FieldDef("unconstrained_cell", _S, 16),
+    # the photo path's exact bytes where photo_path cannot hold them (a Linux name that is
+    # not UTF-8), percent-encoded; NULL otherwise (docs/CASE_REPORT.md, "Photo names")
+    FieldDef("photo_path_bytes", _S),
 )
 CANDIDATE_FIELDS = _PHOTO + (
     FieldDef("rank", _I), FieldDef("probability", _R), FieldDef("cell_token", _S, 16),
@@ -132,7 +136,7 @@ REGION_FIELDS = _PHOTO + (
     FieldDef("mass", _R), FieldDef("covered", _R), FieldDef("n_cells", _I),
     FieldDef("area_km2", _R),
 )
-FAILURE_FIELDS = _PHOTO + (FieldDef("reason", _S),)
+FAILURE_FIELDS = _PHOTO + (FieldDef("reason", _S), FieldDef("photo_path_bytes", _S))
 RUN_INFO_FIELDS = (FieldDef("key", _S), FieldDef("value", _S))
 CONSTRAINT_FIELDS = (FieldDef("kind", _S), FieldDef("mode", _S), FieldDef("label", _S),
                      FieldDef("parameters", _S))
@@ -189,6 +193,23 @@ def safe_text(text: str) -> str:
         return raw.decode("utf-8", "backslashreplace")
 
 
+def path_bytes(path: str) -> str | None:
+    """The exact bytes of `path` where ``safe_text`` had to change it, else None.
+
+    A Linux file name is bytes; one that is not UTF-8 reaches Python with surrogate
+    escapes (PEP 383) and is stored in ``photo_path`` as readable text with ``\xff``
+    escapes, which names no file (and could be a real name with a backslash).  This
+    is ``os.fsencode(path)`` percent-encoded (RFC 3986: every byte but ASCII letters,
+    digits, ``_.-~`` and ``/`` as ``%XX``), so the text is plain ASCII and
+    ``os.fsdecode(urllib.parse.unquote_to_bytes(value))`` gives the very path back
+    (``prediction_row.photo_file_path``)."""
+    try:
+        path.encode("utf-8")
+        return None
+    except UnicodeEncodeError:
+        return quote_from_bytes(os.fsencode(path), safe="/")
+
+
 def relative_posix(target: str, folder: str) -> str | None:
     """`target` relative to `folder` with "/" separators, or None when there is no
     relative path (another drive on Windows)."""
@@ -242,6 +263,7 @@ def prediction_rows(preds: Sequence[Prediction], out_path, run: RunInfo,
         r50, r90 = regs[0], regs[-1]
         v.update(
             photo_relpath=relative_posix(v["photo_path"], out_dir),
+            photo_path_bytes=path_bytes(v["photo_path"]),
             sha256=p.sha256, lat=_num(p.lat), lon=_num(p.lon),
             confidence=_num(p.confidence), place=place.label,
             country_code=place.country_code, scene=p.scene_name,
@@ -324,6 +346,7 @@ def failure_rows(failures: Sequence[PhotoFailure]) -> list[Row]:
     for f in failures:
         v = _photo(f.path)
         v["reason"] = f.reason
+        v["photo_path_bytes"] = path_bytes(v["photo_path"])
         rows.append(Row(v))
     return rows
 

@@ -25,6 +25,14 @@ class RunWriter:
         and ``places`` are per prediction, computed once for all writers of the run."""
         raise NotImplementedError
 
+    def prepare(self, run=None):
+        """Everything ``commit`` does short of making the output visible: a
+        ``files.Staged`` (the renames still to do, and what ``commit`` would return), so
+        that a run renames the files of all its writers together (``run.run_photos``).
+        None (the default): this writer has no such step, and ``commit`` is called once
+        the other writers' files are in place."""
+        return None
+
     def commit(self, run=None):
         """Make the output final (atomically where it is a file); returns where it went."""
         raise NotImplementedError

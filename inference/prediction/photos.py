@@ -220,6 +220,7 @@ def _decode(path: PathLike, size: int) -> tuple[Image.Image, PhotoInfo]:
         if short < 1 or max(width, height) > MAX_ASPECT * short:
             raise PhotoError(f"unusable image shape: {width}x{height} px")
         if img.format in ("JPEG", "MPO"):
+            _check_jpeg_payload(data, img)
             img.draft("RGB", (size, size))
         img.load()  # the first frame of an animation
         exif = _exif(img)
@@ -231,6 +232,60 @@ def _decode(path: PathLike, size: int) -> tuple[Image.Image, PhotoInfo]:
     if orientation >= 5:
         width, height = height, width
     return rgb, PhotoInfo(str(path), width, height, _gps_from_exif(exif), orientation, digest)
+
+
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # DHT, JPG, DAC
+_ARITHMETIC_SOF = frozenset({0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def _frame_marker(data: bytes) -> int | None:
+    """The SOFn marker byte of a JPEG (0xC0 baseline .. 0xCF), walking its segments;
+    None when the headers cannot be walked (the decoder then names the problem)."""
+    i = 2  # after SOI
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD8:  # TEM, RSTn, SOI: no length
+            i += 2
+        elif marker in _SOF_MARKERS:
+            return marker
+        elif marker == 0xDA:  # entropy-coded data before any frame: not walkable
+            return None
+        else:
+            i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+    return None
+
+
+def _check_jpeg_payload(data: bytes, img: Image.Image) -> None:
+    """PhotoError for a JPEG whose bytes cannot hold the frame its header claims.
+
+    libjpeg does not fail on missing entropy-coded data that ends at a marker: it
+    pads the picture with grey and warns (a warning Pillow does not pass on), so a
+    631-byte file claiming 13,000 x 13,000 px decoded to a grey square that the model
+    then geolocated (issue 21.12).  With Huffman coding (baseline, extended and
+    progressive: every camera) each 8 x 8 block of each component costs at least one
+    bit (its DC code, the shortest code a Huffman table can have), so a file of fewer
+    bits than blocks is damaged, whatever its content.  A real photo is far above the
+    bound (a flat 4000 x 3000 grey, optimised and progressive at quality 1, still takes
+    two bits a block; measured).  Arithmetic coding (rare) has no such bound and is
+    not checked."""
+    marker = _frame_marker(data)
+    if marker is None or marker in _ARITHMETIC_SOF:
+        return
+    width, height = img.size
+    layers = list(getattr(img, "layer", None) or [])
+    hmax = max((h for _, h, _, _ in layers), default=1) or 1
+    vmax = max((v for _, _, v, _ in layers), default=1) or 1
+    blocks = sum(math.ceil(math.ceil(width * h / hmax) / 8)
+                 * math.ceil(math.ceil(height * v / vmax) / 8)
+                 for _, h, v, _ in layers or [(0, 1, 1, 0)])
+    if len(data) * 8 < blocks:
+        raise PhotoError(f"truncated or corrupt image: {len(data):,} bytes cannot hold the "
+                         f"{width}x{height} px its header claims (at least "
+                         f"{math.ceil(blocks / 8):,} bytes)")
 
 
 def _check_file(path: Path) -> None:
@@ -371,11 +426,12 @@ def _gps_from_exif(exif: Image.Exif | None) -> GeoPoint | None:
         if not gps:
             return None
         lat, lon = _degrees(gps.get(2)), _degrees(gps.get(4))
-        if lat is None or lon is None:
+        lat_ref, lon_ref = _ref(gps.get(1), "NS"), _ref(gps.get(3), "EW")
+        if lat is None or lon is None or lat_ref is None or lon_ref is None:
             return None
-        if _ref(gps.get(1)) == "S":
+        if lat_ref == "S":
             lat = -abs(lat)
-        if _ref(gps.get(3)) == "W":
+        if lon_ref == "W":
             lon = -abs(lon)
         if abs(lat) > 90 or abs(lon) > 180 or (lat == 0 and lon == 0):
             return None
@@ -384,10 +440,19 @@ def _gps_from_exif(exif: Image.Exif | None) -> GeoPoint | None:
         return None
 
 
-def _ref(value: object) -> str:
+def _ref(value: object, letters: str) -> str | None:
+    """A GPS reference (GPSLatitudeRef, GPSLongitudeRef) as one of ``letters``; "" when
+    absent or blank (degrees as recorded: phones that omit it are common); None when it is
+    anything else.  EXIF 2.3 allows exactly "N"/"S" and "E"/"W": padding (NULs,
+    spaces) and case are forgiven, but 5,000 "N"s, "<E&>" or a longitude letter for a
+    latitude say the tag is garbage, and then the sign of the position is unknown
+    (issue 21.13: such a header was read as lat 10, lon 10)."""
+    if value is None:
+        return ""
     if isinstance(value, bytes):
         value = value.decode("latin-1")
-    return str(value).strip("\x00 ").upper()[:1] if value is not None else ""
+    text = str(value).strip("\x00 ").upper()
+    return text if len(text) <= 1 and text in letters else None
 
 
 def _degrees(value: object) -> float | None:

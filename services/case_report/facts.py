@@ -152,10 +152,12 @@ def read_run(path: str) -> RunFacts:
 
 
 def find_photo(photo: PredictionRow, gpkg_path: str) -> Optional[str]:
-    """The photo file: at its recorded path, else at the path recorded relative to the
-    GeoPackage (a run handed on with its photos beside it); None when neither exists."""
-    if photo.photo_path and os.path.isfile(photo.photo_path):
-        return photo.photo_path
+    """The photo file: at its recorded path (``photo_file``: the exact bytes of a name
+    that is not UTF-8), else at the path recorded relative to the GeoPackage (a run
+    handed on with its photos beside it); None when neither exists."""
+    recorded = photo.photo_file
+    if recorded and os.path.isfile(recorded):
+        return recorded
     if photo.photo_relpath:
         moved = os.path.normpath(os.path.join(os.path.dirname(gpkg_path), photo.photo_relpath))
         if os.path.isfile(moved):
