@@ -160,7 +160,7 @@ def _commit_together(writers: Sequence[RunWriter], run) -> list:
     """Every writer's output made final, or none: prepare all, rename all the prepared
     files together, then commit the writers without a prepare step (a Processing sink);
     when anything fails, the files already renamed are put back as they were."""
-    from ..outputs.files import Publication
+    from .outputs.files import Publication
 
     staged = [w.prepare(run) for w in writers]
     publication = Publication([r for s in staged if s is not None for r in s.renames])

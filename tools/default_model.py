@@ -1,7 +1,8 @@
 """Train the shipped default model from ../shared/data, or compare the choices behind it.
 
-    python tools/default_model.py build   [--data ../shared/data] [--out resources/models/default]
-    python tools/default_model.py compare [--data ../shared/data] [--only NAME ...]
+    python tools/default_model.py build     [--data ../shared/data] [--out resources/models/default]
+    python tools/default_model.py compare   [--data ../shared/data] [--only NAME ...]
+    python tools/default_model.py remeasure [--data ../shared/data] [--out resources/models/default]
 
 ``build`` is what ``make default-model`` runs: the settings chosen by ``compare`` (see the
 table in docs/METHOD_NOTES.md), a fixed seed and the photographer-disjoint validation split
@@ -218,9 +219,79 @@ def build(args) -> int:
     return 0
 
 
+def validation_rows(data: Path) -> list:
+    """The validation photos of ``build``'s split: (IMG_ID, LAT, LON), same seed and rule."""
+    from inference.training.train_data import read_samples_csv, split_samples
+
+    im = data / "im2gps3k-train"
+    samples, _ = read_samples_csv(im / "labels.csv", im / "photos",
+                                  scene_column=CHOSEN["scene_column"])
+    _, val, _ = split_samples(samples, VAL_FRACTION, SEED, VAL_MAX_GROUP)
+    root = (im / "photos").resolve()
+    return [(str(Path(s.path).resolve().relative_to(root)), s.lat, s.lon) for s in val]
+
+
+def remeasure(args) -> int:
+    """The shipped bundle's credible regions measured again, as the predictor draws them
+    now (cells by density, modeling/credible.py), on the same validation photos: the
+    weights stay, the facts in config.json and the card's table are updated and the
+    bundle is sealed again.  Used when what a region is changes, not the model."""
+    import csv
+    import tempfile
+    from datetime import date
+
+    from inference.modeling.bundle import load_bundle, seal_bundle
+    from inference.training.evaluate import evaluate_csv
+
+    data, out = Path(args.data), Path(args.out)
+    rows = validation_rows(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        labels = Path(tmp) / "val.csv"
+        with open(labels, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["IMG_ID", "LAT", "LON"])
+            w.writerows(rows)
+        photos = data / "im2gps3k-train" / "photos"
+        bundle = load_bundle(out)
+        after = evaluate_csv(bundle, labels, photos, device="cpu")
+        bundle.info.calibration = {**bundle.info.calibration, "temperature": 1.0}
+        before = evaluate_csv(bundle, labels, photos, device="cpu")
+    doc = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    cal = doc["training"]["validation"]["calibration"]
+    for key, rep in (("before", before), ("after", after)):
+        cal[key]["coverage"] = rep["coverage"]
+        cal[key]["region_km2"] = rep["region_km2"]
+    doc["calibration"]["coverage_after"] = after["coverage"]
+    doc["calibration"]["region_km2_after"] = after["region_km2"]
+    doc["calibration"]["regions"] = (
+        f"smallest-area cells by probability density; coverage and median area measured "
+        f"again on {date.today().isoformat()} through the predictor (evaluate) on the same "
+        f"{len(rows)} validation photos")
+    (out / "config.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    _update_card_table(out / "MODEL.md", cal)
+    seal_bundle(out)
+    for key, rep in (("raw logits", before), ("calibrated", after)):
+        print(f"{key}: in 50 % region {100 * rep['coverage']['50']:.1f} %, in 90 % region "
+              f"{100 * rep['coverage']['90']:.1f} %, median area 50 % "
+              f"{rep['region_km2']['50'] / 1e6:.1f}, 90 % {rep['region_km2']['90'] / 1e6:.1f} "
+              f"million km2, ECE {rep['ece']:.3f} (n={rep['n']})")
+    return 0
+
+
+def _update_card_table(card: Path, cal: dict) -> None:
+    """The card's calibration table written again from ``cal`` (model_card.py's rows)."""
+    from inference.training.model_card import calibration_table
+
+    text = card.read_text(encoding="utf-8")
+    start = text.index("### Calibration and credible regions")
+    end = text.index("The temperature was fitted on this same validation split", start)
+    card.write_text(text[:start] + "\n".join(calibration_table(cal)) + "\n\n" + text[end:],
+                    encoding="utf-8")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("command", choices=["build", "compare"])
+    p.add_argument("command", choices=["build", "compare", "remeasure"])
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     p.add_argument("--out", default=str(ROOT / "resources" / "models" / "default"))
     p.add_argument("--work", default=str(ROOT / "work-cache" / "default-model"))
@@ -232,7 +303,7 @@ def main(argv=None) -> int:
               "mp16-coordinates-100k/)", file=sys.stderr)
         return 2
     Path(args.work).mkdir(parents=True, exist_ok=True)
-    return build(args) if args.command == "build" else compare(args)
+    return {"build": build, "compare": compare, "remeasure": remeasure}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -192,25 +192,7 @@ def render_card(facts: Dict, name: str = "") -> str:
                      if n < 200 else "."), ""]
         cal = v.get("calibration")
         if cal:
-            b, a = cal["before"], cal["after"]
-            lines += ["### Calibration and credible regions", "",
-                      "Confidence is the probability of the finest cell the point is in; it is "
-                      "right when the true place lies in that cell. ECE: expected calibration "
-                      "error (15 bins). Coverage: how often the true place lies inside the "
-                      "50 % / 90 % credible region (should be close to 50 % / 90 %); a region "
-                      "is the smallest-area set of cells, taken by probability density, that "
-                      "holds that share (median area over the photos, million km²).", "",
-                      "| | temperature | mean confidence | top-cell accuracy | ECE | "
-                      "in 50 % region | in 90 % region | 50 % area | 90 % area |",
-                      "|---|---|---|---|---|---|---|---|---|"]
-            for label, c in (("raw logits", b), ("calibrated (shipped)", a)):
-                km2 = c.get("region_km2") or {}
-                area = [f"{km2[k] / 1e6:.1f}" if k in km2 else "-" for k in ("50", "90")]
-                lines.append(f"| {label} | {c['temperature']:.3g} | "
-                             f"{100 * c['mean_confidence']:.1f} % | "
-                             f"{100 * c['top_cell_accuracy']:.1f} % | {c['ece']:.3f} | "
-                             f"{100 * c['coverage']['50']:.1f} % | "
-                             f"{100 * c['coverage']['90']:.1f} % | {area[0]} | {area[1]} |")
+            lines += calibration_table(cal)
             lines += ["", "The temperature was fitted on this same validation split (lowest "
                       "negative log-likelihood of the true cell), so these after-numbers are "
                       "optimistic; an independent check is `evaluate` on other photos.", ""]
@@ -292,3 +274,28 @@ def write_bundle(model, config, cells, scene_names: Sequence[str], facts: Dict, 
                            {"backbone": config.backbone, "image_size": config.image_size})
 
     return save_bundle(bundle, Path(out_dir), card=card, add_files=add_scenes)
+
+
+def calibration_table(cal: dict) -> list[str]:
+    """The card's "Calibration and credible regions" heading, text and table, from the
+    validation facts (``before`` / ``after`` the temperature)."""
+    b, a = cal["before"], cal["after"]
+    lines = ["### Calibration and credible regions", "",
+             "Confidence is the probability of the finest cell the point is in; it is "
+             "right when the true place lies in that cell. ECE: expected calibration "
+             "error (15 bins). Coverage: how often the true place lies inside the "
+             "50 % / 90 % credible region (should be close to 50 % / 90 %); a region "
+             "is the smallest-area set of cells, taken by probability density, that "
+             "holds that share (median area over the photos, million km²).", "",
+             "| | temperature | mean confidence | top-cell accuracy | ECE | "
+             "in 50 % region | in 90 % region | 50 % area | 90 % area |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for label, c in (("raw logits", b), ("calibrated (shipped)", a)):
+        km2 = c.get("region_km2") or {}
+        area = [f"{km2[k] / 1e6:.1f}" if k in km2 else "-" for k in ("50", "90")]
+        lines.append(f"| {label} | {c['temperature']:.3g} | "
+                     f"{100 * c['mean_confidence']:.1f} % | "
+                     f"{100 * c['top_cell_accuracy']:.1f} % | {c['ece']:.3f} | "
+                     f"{100 * c['coverage']['50']:.1f} % | "
+                     f"{100 * c['coverage']['90']:.1f} % | {area[0]} | {area[1]} |")
+    return lines
