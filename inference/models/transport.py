@@ -64,8 +64,8 @@ class UrlTransport:
         if not url.lower().startswith(("http://", "https://")):
             raise TransportError(f"{url}: only http(s) URLs are fetched")
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})
-        try:
-            return urllib.request.urlopen(request, timeout=self.timeout)  # nosec B310 - scheme checked above
+        try:  # the scheme is checked above: no file:// or custom handlers
+            return urllib.request.urlopen(request, timeout=self.timeout)  # nosec B310
         except urllib.error.HTTPError as exc:
             raise TransportError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
         except urllib.error.URLError as exc:
