@@ -11,10 +11,6 @@ file (200: the sink starts over), then hands over the bytes as they arrive.
 
 from __future__ import annotations
 
-import http.client
-import socket
-import urllib.error
-import urllib.request
 from typing import Optional, Protocol
 
 USER_AGENT = "GeoDecoder-models/1"
@@ -55,12 +51,18 @@ def range_header(offset: int) -> Optional[str]:
 
 
 class UrlTransport:
-    """urllib, with a timeout so a silent server ends in an error instead of a hang."""
+    """urllib, with a timeout so a silent server ends in an error instead of a hang.
+    (urllib is imported when used: the dock reads the store at QGIS start-up and never
+    uses this transport.)"""
 
     def __init__(self, timeout: float = 60.0):
         self.timeout = timeout
 
     def _open(self, url: str, headers: dict):
+        import http.client
+        import urllib.error
+        import urllib.request
+
         if not url.lower().startswith(("http://", "https://")):
             raise TransportError(f"{url}: only http(s) URLs are fetched")
         request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})
@@ -76,6 +78,8 @@ class UrlTransport:
                                  reachable=False) from exc
 
     def get_text(self, url: str) -> str:
+        import http.client
+
         response = self._open(url, {"Accept": "text/html"})
         with response:
             try:
@@ -84,6 +88,9 @@ class UrlTransport:
                 raise TransportError(f"{url}: the answer broke off ({exc})") from exc
 
     def stream(self, url: str, offset: int, sink: Sink) -> None:
+        import http.client
+        import socket
+
         rng = range_header(offset)
         response = self._open(url, {"Range": rng} if rng else {})
         with response:
