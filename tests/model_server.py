@@ -16,6 +16,7 @@ import io
 import json
 import os
 import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,7 @@ class Behaviour:
     ignore_range: bool = False
     corrupt: set = field(default_factory=set)  # file names served with other bytes
     index_sha: dict = field(default_factory=dict)  # file name -> sha the index states
+    slow: float = 0.0  # seconds of pause after every 16 kB of a file (to cancel in)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -80,6 +82,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - http.server's name
         srv: ModelServer = self.server.owner
         srv.log.append((self.path, self.headers.get("Range")))
+        srv.agents.add(self.headers.get("User-Agent", ""))
         if self.path.startswith("/simple/geoclip/"):
             stated = srv.behaviour.index_sha.get(WHEEL, sha(srv.files[WHEEL]))
             body = (f'<html><body><a href="../../files/{WHEEL}#sha256={stated}">{WHEEL}</a>'
@@ -112,7 +115,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             srv.served[name] = srv.served.get(name, 0) + cut
             return
         srv.served[name] = srv.served.get(name, 0) + len(body)
+        if srv.behaviour.slow:
+            return self._send_slowly(status, body, headers, srv.behaviour.slow)
         self._send(status, body, headers)
+
+    def _send_slowly(self, status, body, headers, pause):
+        self.send_response(status)
+        for k, v in {**headers, "Content-Length": str(len(body))}.items():
+            self.send_header(k, v)
+        self.end_headers()
+        try:
+            for start in range(0, len(body), 16384):
+                self.wfile.write(body[start:start + 16384])
+                self.wfile.flush()
+                time.sleep(pause)
+        except OSError:  # the client hung up (a cancelled download)
+            self.close_connection = True
 
     def _send(self, status, body, headers):
         self.send_response(status)
@@ -131,6 +149,7 @@ class ModelServer:
         self.behaviour = behaviour or Behaviour()
         self.log: list[tuple[str, str | None]] = []
         self.served: dict[str, int] = {}
+        self.agents: set[str] = set()  # User-Agent headers seen (which transport asked)
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.owner = self
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

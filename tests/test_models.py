@@ -152,6 +152,7 @@ def test_get_downloads_verifies_and_lays_the_store_out(catalog, files, root, mon
     last = [p for p in seen if p.stage == "download"][-1]
     assert last.overall_done == last.overall_total == len(files[SAFETENSORS]) + len(files[WHEEL])
     assert {p.stage for p in seen} >= {"download", "verify", "extract"}
+    assert srv.agents == {"GeoDecoder-models/1"}  # urllib, the command line's transport
 
 
 def test_a_cut_download_resumes_with_a_range_request(catalog, files, root, monkeypatch):
