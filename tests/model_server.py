@@ -2,7 +2,8 @@
 catalog shaped like the shipped one (same parts, same URL patterns, same wheel member
 paths) whose files are small and made here, so no test downloads 1.7 GB.
 
-The server speaks real HTTP through ``http.server`` in a thread: Range requests get 206,
+The server speaks real HTTP through ``http.server`` in a thread: the Hub's resolve/ URL
+redirects to a "CDN" path (the Range header must survive it), Range requests get 206,
 and switches make it cut a response after some bytes, ignore Range, or serve other
 bytes than the catalog's.  Every request is logged (path and Range header) so tests can
 say what was, and was not, fetched.
@@ -89,8 +90,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     "</body></html>").encode()
             return self._send(200, body, {"Content-Type": "text/html"})
         name = self.path.rsplit("/", 1)[-1]
-        if not (self.path.startswith("/hf/openai/clip-vit-large-patch14/resolve/")
-                or self.path.startswith("/files/")) or name not in srv.files:
+        if self.path.startswith("/hf/openai/clip-vit-large-patch14/resolve/"):
+            # the Hub answers resolve/ with a redirect to its CDN, as huggingface.co does
+            return self._send(302, b"", {"Location": f"/cdn/{name}"})
+        if not self.path.startswith(("/cdn/", "/files/")) or name not in srv.files:
             return self._send(404, b"not found", {})
         data = srv.files[name]
         if name in srv.behaviour.corrupt:

@@ -139,7 +139,7 @@ def cmd_models_get(args) -> int:
         print(f"From the folder {args.source} (no network).")
     if not args.yes:
         if not _ask(f"Get {entry.name} into {plan.root}? [y/N] "):
-            print("nothing was downloaded")
+            print("nothing was downloaded (answer y, or pass --yes)")
             return 1
     bar = _Bar(args.quiet)
     try:
