@@ -294,6 +294,7 @@ class GeoDecoderPlugin:
         if self.dock is not None:
             self.dock.photos.cancel_scans()
             self.dock.clues.close_tools()
+            self.dock.models.shutdown()
             self.dock.save_settings()
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()

@@ -1,4 +1,4 @@
-"""Command line: python -m inference {predict,cells,bundle,evaluate,train} ...
+"""Command line: python -m inference {predict,cells,bundle,evaluate,train,models} ...
 
 Every sub-command documents itself with --help.  The heavy imports (torch) happen inside
 the commands, so --help is instant.
@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-from .cli import cli_commands, train_cli
+from .cli import cli_commands, models_cli, train_cli
 from .cli.cli_constraints import add_constraint_arguments
 from .cli.cli_common import (UserError, add_backbone_arguments, add_device_argument,
                          add_retrieval_argument)
@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_retrieval_argument(ev)
     ev.set_defaults(func=cli_commands.cmd_evaluate)
     train_cli.add_train_command(sub)
+    models_cli.add_models_command(sub)
     return p
 
 

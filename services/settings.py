@@ -19,6 +19,7 @@ class DockSettings:
     last_folder: str = ""
     output_path: str = ""
     basemap: str = "world"
+    models_dir: str = ""  # "" = $GEODECODER_MODELS_DIR or the per-user default
 
     @classmethod
     def load(cls) -> DockSettings:

@@ -129,9 +129,12 @@ def test_the_engine_has_no_import_cycle():
 # cells and bundles; the clues and the outputs both build on modeling and know nothing
 # of each other; prediction turns photos into records (applying the clues); the run
 # streams predictions into the outputs; training evaluates with the predictor; the
-# command line sits on top.  A new package must be placed here.
+# command line sits on top.  The models store (catalog, downloads, verification) sits
+# just above hashing and below modeling, so that any predictor can ask it where a
+# verified model lies.  A new package must be placed here.
 LAYERS = (
     {"inference", "inference.records", "inference.geo", "inference.hashing"},
+    {"inference.models"},
     {"inference.modeling"},
     {"inference.constraints", "inference.outputs"},
     {"inference.prediction"},

@@ -62,7 +62,10 @@ app = QgsApplication([], True); app.initQgis()
 dock = GeolocateDock()
 light = {{"geodecoder.inference." + m for m in (
     "modeling", "outputs", "modeling.defaults", "outputs.layer_names", "outputs.styles",
-    "outputs.writer", "outputs.prediction_row")}}
+    "outputs.writer", "outputs.prediction_row", "hashing", "models", "models.archive",
+    "models.catalog", "models.fetch", "models.simple_index", "models.store",
+    "models.transport")}}  # the models store: the standard library only (the Model tab
+# shows each downloadable model's state); its urllib transport is imported when used
 heavy = sorted(m for m in sys.modules if m in ("torch", "shapely", "pyproj", "s2sphere")
                or m.startswith("geodecoder.inference.") and m not in light)
 print("HEAVY", heavy)

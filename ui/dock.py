@@ -44,6 +44,7 @@ from ..services.run.photo_scan import expand_paths
 from ..services.settings import DockSettings
 from .clues_panel import CluesPanel
 from .install_panel import InstallPanel
+from .models_panel import ModelsPanel
 from .photo_list import PATH_ROLE, PhotoListWidget
 from .result_view import ResultView
 from .run_options import RunOptions
@@ -131,6 +132,8 @@ class GeolocateDock(QgsDockWidget):
         self.photos.setToolTip(tr("Double-click a photo to see its result"))
         self.options = RunOptions()
         self.options.load(self.settings)
+        self.models = ModelsPanel(self.settings.models_dir)
+        self.models.folderChanged.connect(lambda _folder: self.save_settings())
         self.clues = CluesPanel(list(country_choices()), canvas=canvas,
                                 selected_photo=self.selected_photo, photo_time=photo_time)
         self.run_button = _button(tr("Run"), "geodecoderRunButton", self.request_run)
@@ -204,6 +207,7 @@ class GeolocateDock(QgsDockWidget):
         options_layout = QVBoxLayout(options_page)
         options_layout.setContentsMargins(*PAGE_MARGINS)
         options_layout.addWidget(self.options)
+        options_layout.addWidget(self.models)
         options_layout.addStretch(1)
         basemap_row = QHBoxLayout()
         basemap_row.addWidget(self.basemap_choice, 1)
@@ -316,6 +320,7 @@ class GeolocateDock(QgsDockWidget):
 
     def save_settings(self) -> None:
         self.options.store(self.settings)
+        self.settings.models_dir = self.models.folder_setting()
         self.settings.basemap = self.basemap_choice.currentData()
         self.settings.save()
 
