@@ -62,7 +62,7 @@ app = QgsApplication([], True); app.initQgis()
 dock = GeolocateDock()
 light = {{"geodecoder.inference." + m for m in (
     "modeling", "outputs", "modeling.defaults", "outputs.layer_names", "outputs.styles",
-    "outputs.writer")}}
+    "outputs.writer", "outputs.prediction_row")}}
 heavy = sorted(m for m in sys.modules if m in ("torch", "shapely", "pyproj", "s2sphere")
                or m.startswith("geodecoder.inference.") and m not in light)
 print("HEAVY", heavy)
