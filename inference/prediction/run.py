@@ -137,11 +137,10 @@ def _old_objects_frozen():
     or Processing run from the Python console).  In QGIS a run goes in a worker thread
     (the dock's QgsTask, Processing's algorithm task), and a collection there frees the
     main thread's dead cycles on that thread: sip deletes their Qt/QGIS objects (layers,
-    tasks, widgets' helpers) off the thread they live on, while the main thread may be
-    using what they share.  That is how all the QGIS tests in one process crashed in
-    QGIS's C++ at random places (docs/KNOWN_ISSUES.md, "One QGIS process").  A worker
-    run freezes only: ``gc.freeze`` frees nothing, and the old garbage goes at a later
-    collection."""
+    timers, with Python slots on their signals) off the thread they live on, and the
+    main thread segfaults later, in its event loop (measured; docs/KNOWN_ISSUES.md,
+    "One QGIS process").  A worker run freezes only:
+    ``gc.freeze`` frees nothing, and the old garbage goes at a later collection."""
     on_main_thread = threading.current_thread() is threading.main_thread()
     with _FROZEN_LOCK:
         if _FROZEN["runs"] == 0:
