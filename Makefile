@@ -26,10 +26,9 @@ venv:
 # The engine's tests in one process, each QGIS test file in a process of its own: a
 # segfault inside QGIS's C++ (seen twice in seven full runs when all the QGIS tests
 # shared one process) then ends one file's run and names it instead of ending the whole
-# suite.  One hazard is fixed (a run's gc.collect() on QGIS's task thread) but the crash
-# was not pinned down (docs/KNOWN_ISSUES.md, "One QGIS process"): CI stays on this until
-# many more one-process runs (test-qgis-one-process) have passed.  Exit status 1 if any
-# part failed.
+# suite.  The crash is a map render thread reading the project while Processing's
+# post-processors change it (a core dump's backtrace; docs/KNOWN_ISSUES.md, "One QGIS
+# process"); not fixed, so CI stays on this.  Exit status 1 if any part failed.
 QGIS_TESTS := $(sort $(filter-out tests/test_plugin_fixtures.py,$(wildcard tests/test_plugin_*.py)) tests/test_case_report.py)
 
 test:
@@ -38,7 +37,8 @@ test:
 
 # Every QGIS test in ONE process, as a user's QGIS session runs the plugin: the dock's
 # runs, Processing, case reports and the rest share one QgsApplication.  A crash prints
-# every thread's Python stack (faulthandler).
+# every Python thread's stack (faulthandler); "Thread 0x..." without a "Current thread"
+# means the crash was in a C++ thread (the render race in docs/KNOWN_ISSUES.md, 1 run in 3).
 test-qgis-one-process:
 	PYTHONFAULTHANDLER=1 $(PY) -m pytest -p no:cacheprovider $(QGIS_TESTS)
 
