@@ -7,7 +7,7 @@ VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 QGIS_PROFILE ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup apt venv test lint demo bench package deploy screenshots clean default-model
+.PHONY: setup apt venv test test-qgis-one-process lint demo bench package deploy screenshots clean default-model
 
 setup: apt venv
 
@@ -24,15 +24,23 @@ venv:
 	$(PY) -m pip install -q -r requirements-dev.txt
 
 # The engine's tests in one process, each QGIS test file in a process of its own: a
-# segfault inside QGIS's C++ (seen twice in seven full runs this session, at different
-# places, when some 300 QGIS tests shared one process; see docs/KNOWN_ISSUES.md) then
-# ends one file's run and names it instead of ending the whole suite.  Exit status 1 if
-# any part failed.
+# segfault inside QGIS's C++ (seen twice in seven full runs when all the QGIS tests
+# shared one process) then ends one file's run and names it instead of ending the whole
+# suite.  The crash is a map render thread reading the project while Processing's
+# post-processors change it (a core dump's backtrace; docs/KNOWN_ISSUES.md, "One QGIS
+# process"); not fixed, so CI stays on this.  Exit status 1 if any part failed.
 QGIS_TESTS := $(sort $(filter-out tests/test_plugin_fixtures.py,$(wildcard tests/test_plugin_*.py)) tests/test_case_report.py)
 
 test:
 	@rc=0; $(PY) -m pytest $(addprefix --ignore=,$(QGIS_TESTS)) || rc=1; \
 	for f in $(QGIS_TESTS); do $(PY) -m pytest -q $$f || rc=1; done; exit $$rc
+
+# Every QGIS test in ONE process, as a user's QGIS session runs the plugin: the dock's
+# runs, Processing, case reports and the rest share one QgsApplication.  A crash prints
+# every Python thread's stack (faulthandler); "Thread 0x..." without a "Current thread"
+# means the crash was in a C++ thread (the render race in docs/KNOWN_ISSUES.md, 1 run in 3).
+test-qgis-one-process:
+	PYTHONFAULTHANDLER=1 $(PY) -m pytest -p no:cacheprovider $(QGIS_TESTS)
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -136,11 +136,23 @@ def _old_objects_frozen():
     the young generations only, so the dock's one-photo runs in a row do not each pay
     for it and old garbage still goes within that time.  ``gc.unfreeze`` at the end hands
     everything back.  Runs that overlap (the dock and Processing) share one freeze: the
-    first in makes it, the last out ends it."""
+    first in makes it, the last out ends it.
+
+    The collection before the freeze happens only on the main thread (the command line,
+    or Processing run from the Python console).  In QGIS a run goes in a worker thread
+    (the dock's QgsTask, Processing's algorithm task), and a collection there frees the
+    main thread's dead cycles on that thread: sip deletes their Qt/QGIS objects (layers,
+    timers, with Python slots on their signals) off the thread they live on, and the
+    main thread segfaults later, in its event loop (measured; docs/KNOWN_ISSUES.md,
+    "One QGIS process").  A worker run freezes only:
+    ``gc.freeze`` frees nothing, and the old garbage goes at a later collection."""
+    on_main_thread = threading.current_thread() is threading.main_thread()
     with _FROZEN_LOCK:
         if _FROZEN["runs"] == 0:
             now = time.monotonic()
-            if now - _FROZEN["full_at"] > FULL_COLLECT_EVERY:
+            if not on_main_thread:  # never free other threads' objects here (see above)
+                pass
+            elif now - _FROZEN["full_at"] > FULL_COLLECT_EVERY:
                 gc.collect()
                 _FROZEN["full_at"] = now
             else:

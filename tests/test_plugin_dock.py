@@ -154,7 +154,7 @@ def test_heic_photos_get_a_picture_through_pillow_heif():
 def test_a_big_folder_is_walked_in_the_background(dock, tmp_path, monkeypatch):
     """A large (NAS) folder must not freeze the dock: add_paths returns at once, the
     dock stays usable, and the list fills when the background walk ends."""
-    import time
+    import threading
 
     from geodecoder.ui import photo_list
     from qgis.PyQt.QtCore import QTimer
@@ -166,38 +166,50 @@ def test_a_big_folder_is_walked_in_the_background(dock, tmp_path, monkeypatch):
             (folder / f"day{sub}" / f"IMG_{i:04d}.jpg").write_bytes(b"\xff\xd8\xff junk")
     (folder / "notes.txt").write_text("not a photo")
     real_finder = photo_list.photo_finder
+    share_answers = threading.Event()  # the slow share answers once the test says so
+    walks = []  # per walk: (did the share answer?, walked on the main thread?)
 
-    def slow_finder():  # a slow network share: every walk takes a while
+    def slow_finder():  # a slow network share: a walk waits for the share to answer
         find = real_finder()
 
         def walk(paths):
-            time.sleep(0.5)
-            return find(paths)
+            answered = share_answers.wait(timeout=10)  # add_paths itself would wait here
+            try:
+                return find(paths)
+            finally:
+                walks.append((answered, threading.current_thread() is threading.main_thread()))
         return walk
 
     monkeypatch.setattr(photo_list, "photo_finder", slow_finder)
-    t0 = time.perf_counter()
     assert dock.add_paths([str(folder)]) == 0
-    assert time.perf_counter() - t0 < 0.4  # returned before the walk ended
+    assert walks == []  # add_paths returned before the walk ended
     assert dock.photos.count() == 0 and dock.photos.is_scanning()
     assert "Looking for photos" in dock.status.text()
     assert not dock.run_button.isEnabled()  # no run on a half-listed folder
     ticks = []
+
+    def tick():  # the share answers on the event loop's 10th tick after add_paths
+        ticks.append(1)
+        if len(ticks) == 10:
+            share_answers.set()
     timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(1))
+    timer.timeout.connect(tick)
     timer.start(10)
     assert spin_until(lambda: not dock.photos.is_scanning(), seconds=30)
     timer.stop()
-    assert len(ticks) >= 10  # the event loop kept running during the walk
+    # the event loop kept running while the walk waited, and the walk was off its thread
+    assert walks == [(True, False)]
     assert dock.photos.count() == 300
     assert dock.photos.paths() == sorted(dock.photos.paths())
     assert "300 photo(s) added" in dock.status.text()
 
     # Clear while a walk runs: it is dropped, nothing appears later
+    share_answers.clear()
     dock.add_paths([str(folder / "day0")])
     assert dock.photos.is_scanning()
     dock.photos.clear_photos()
     assert not dock.photos.is_scanning()
+    share_answers.set()
     assert spin_until(lambda: not dock.photos._scans, seconds=30)
     assert dock.photos.count() == 0
 

@@ -22,7 +22,6 @@ import socket
 import stat
 import sys
 import threading
-import time
 import zipfile
 from pathlib import Path
 
@@ -366,10 +365,8 @@ def test_the_cpu_build_comes_from_the_cpu_index_alone_and_is_checked(tmp_path, i
 def test_an_unreachable_cpu_index_stops_before_anything_is_fetched(tmp_path, indexes):
     _cpu, pypi = indexes
     install_plan.CPU_INDEX = f"http://127.0.0.1:{_closed_port()}/simple"  # monkeypatched
-    started = time.monotonic()
     try:
         panel = _install(tmp_path)
-        seconds = time.monotonic() - started
         assert panel.results == [False]
         report = panel.report.text()
         assert report.startswith("Not installed. " + install_plan.CPU_INDEX +
@@ -382,7 +379,6 @@ def test_an_unreachable_cpu_index_stops_before_anything_is_fetched(tmp_path, ind
         assert sum(line.startswith(sys.executable) for line in
                    panel.log.toPlainText().splitlines()) == 1  # only torch's own call ran
         assert not panel.install_button.isHidden() and panel.install_button.isEnabled()
-        assert seconds < 60, seconds  # pip's retries, not a long wait
     finally:
         _forget(tmp_path / "deps" / "py")
 
