@@ -22,6 +22,7 @@ apt:
 venv:
 	@[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -r requirements-dev-nodeps.txt
 
 # The engine's tests in one process, each QGIS test file in a process of its own: a
 # segfault inside QGIS's C++ (seen twice in seven full runs this session, at different
