@@ -49,6 +49,7 @@ demo:
 
 bench:
 	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench_geoclip.py
 	$(PY) benchmarks/bench_qgis.py
 
 # Retrain the shipped default model from ../shared/data (im2gps3k-train + MP-16 locations):
