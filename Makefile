@@ -22,6 +22,7 @@ apt:
 venv:
 	@[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -r requirements-dev-nodeps.txt
 
 # The engine's tests in one process, each QGIS test file in a process of its own: a
 # segfault inside QGIS's C++ (seen twice in seven full runs when all the QGIS tests
@@ -56,6 +57,7 @@ demo:
 
 bench:
 	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench_geoclip.py
 	$(PY) benchmarks/bench_qgis.py
 
 # Retrain the shipped default model from ../shared/data (im2gps3k-train + MP-16 locations):

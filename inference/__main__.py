@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the end, so a failed run never replaces a good file.")
     pr.add_argument("paths", nargs="+", help="photo files or folders")
     pr.add_argument("--model", default=None,
-                    help="model bundle folder (default: the bundled default model)")
+                    help="model bundle folder (default: the bundled default model), or "
+                         "'geoclip' (the GeoCLIP store under $GEODECODER_MODELS_DIR) or a "
+                         "GeoCLIP store folder")
     pr.add_argument("--out", required=True, action="append", metavar="FILE",
                     help="output file, repeatable; the extension picks the format: .gpkg "
                     "(GeoPackage, every layer), .kml or .kmz (Google Earth), .geojson (RFC "
@@ -101,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "Unreadable photos are counted as failures, never dropped.")
     ev.add_argument("--csv", required=True, help="labels CSV")
     ev.add_argument("--images-root", required=True, help="folder the IMG_ID paths start from")
-    ev.add_argument("--model", default=None, help="model bundle folder")
+    ev.add_argument("--model", default=None,
+                    help="model bundle folder, 'geoclip' or a GeoCLIP store folder")
     add_device_argument(ev)
     ev.add_argument("--batch-size", type=int, default=16)
     ev.add_argument("--json", default=None, help="also write the results as JSON")

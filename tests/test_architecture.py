@@ -127,7 +127,8 @@ def test_the_engine_has_no_import_cycle():
 # (never one beside it or above), so each layer can be read, tested and replaced on its
 # own.  Records and geodesy are what everything speaks; modeling is the network, its
 # cells and bundles; the clues and the outputs both build on modeling and know nothing
-# of each other; prediction turns photos into records (applying the clues); the run
+# of each other; prediction turns photos into records (applying the clues); GeoCLIP is a
+# second predictor built from prediction's parts (inference/geoclip/); the run
 # streams predictions into the outputs; training evaluates with the predictor; the
 # command line sits on top.  The models store (catalog, downloads, verification) sits
 # just above hashing and below modeling, so that any predictor can ask it where a
@@ -138,6 +139,7 @@ LAYERS = (
     {"inference.modeling"},
     {"inference.constraints", "inference.outputs"},
     {"inference.prediction"},
+    {"inference.geoclip"},
     {"inference.run", "inference.training"},
     {"inference.cli"},
     {"inference.__main__"},

@@ -9,6 +9,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import geoclip_cli
 from .cli_common import UserError, key_values, retrieval_choice
 from .cli_constraints import constraints_from_args
 from ..modeling.defaults import NO_DEFAULT_MODEL, default_bundle_path
@@ -48,22 +49,29 @@ def cmd_predict(args) -> int:
 
     plan = _check_predict_args(args)
     constraints = constraints_from_args(args)
-    bundle = _load(args.model)
-    _warn_untrained(bundle)
-    try:  # a ConstraintError (a ValueError) that leaves nothing comes from here
-        predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size,
-                              top_k=args.top_k, retrieval=retrieval_choice(args),
-                              constraints=constraints,
-                              fast_backbone=not getattr(args, "exact_backbone", False))
-    except (RuntimeError, ValueError) as exc:
-        raise UserError(str(exc)) from exc
+    extra: tuple = ()
+    geoclip = geoclip_cli.geoclip_folder(args.model)
+    if geoclip is not None:  # GeoCLIP: the same run path, its own predictor
+        bundle = geoclip_cli.load(geoclip)
+        predictor = geoclip_cli.predictor(bundle, args, constraints)
+        extra = geoclip_cli.warn_uncalibrated(bundle)
+    else:
+        bundle = _load(args.model)
+        _warn_untrained(bundle)
+        try:  # a ConstraintError (a ValueError) that leaves nothing comes from here
+            predictor = Predictor(bundle, device=args.device, batch_size=args.batch_size,
+                                  top_k=args.top_k, retrieval=retrieval_choice(args),
+                                  constraints=constraints,
+                                  fast_backbone=not getattr(args, "exact_backbone", False))
+        except (RuntimeError, ValueError) as exc:
+            raise UserError(str(exc)) from exc
     print(f"model: {bundle.label} from {bundle.path}; device: {predictor.device_used}",
           file=sys.stderr)
     for line in constraints.describe():
         print(f"constraint: {line}", file=sys.stderr)
     run = RunInfo.for_bundle(bundle, predictor.device_used,
                              datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                             constraints=constraints)
+                             extra=extra, constraints=constraints)
     try:
         return _predict_to(plan, args, predictor, bundle, run)
     finally:
@@ -289,7 +297,8 @@ def cmd_bundle_seal(args) -> int:
 def cmd_evaluate(args) -> int:
     from ..training.evaluate import evaluate_csv, format_report
 
-    bundle = _load(args.model)
+    geoclip = geoclip_cli.geoclip_folder(args.model)
+    bundle = geoclip_cli.load(geoclip) if geoclip is not None else _load(args.model)
     _warn_untrained(bundle)
     try:
         report = evaluate_csv(bundle, args.csv, args.images_root, device=args.device,

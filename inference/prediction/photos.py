@@ -180,18 +180,24 @@ def _walk(root: Path, problems: list[tuple[str, str]]) -> list[Path]:
     return sorted(found, key=lambda p: p.parts)
 
 
-def read_photo(path: PathLike, size: int = 224) -> tuple[Image.Image, PhotoInfo]:
+def read_photo(path: PathLike, size: int = 224, *, exact: bool = False
+               ) -> tuple[Image.Image, PhotoInfo]:
     """Decode a photo to RGB, upright, with its shorter side resized to ``size``.
 
     JPEGs are decoded in draft mode at the smallest DCT scale (1/8 .. 1) that still
     leaves both sides >= ``size``, then resized bicubically.  The pixel count is
     checked on the lazily opened header, before any pixel is decoded.  Raises
     PhotoError, and only PhotoError, with the reason for anything unreadable.
+
+    ``exact``: the pixels CLIP's own image processor makes (the GeoCLIP predictor,
+    inference/geoclip/): a full decode (no draft), one bicubic resize without Pillow's
+    reducing gap, the longer side truncated as ``int(size * long / short)``.  Slower for
+    large JPEGs, but a model trained on those pixels sees those pixels.
     """
     _check_file(Path(path))
     refuse_unsafe_heif(path)
     try:
-        return _decode(path, size)
+        return _decode(path, size, exact)
     except PhotoError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -207,7 +213,7 @@ def read_photo(path: PathLike, size: int = 224) -> tuple[Image.Image, PhotoInfo]
         raise PhotoError(f"truncated or corrupt image: {detail}") from None
 
 
-def _decode(path: PathLike, size: int) -> tuple[Image.Image, PhotoInfo]:
+def _decode(path: PathLike, size: int, exact: bool = False) -> tuple[Image.Image, PhotoInfo]:
     # the file is read once: these bytes are decoded and hashed, so the evidence hash in
     # the outputs is the hash of exactly what the model analysed
     data = Path(path).read_bytes()
@@ -221,12 +227,13 @@ def _decode(path: PathLike, size: int) -> tuple[Image.Image, PhotoInfo]:
             raise PhotoError(f"unusable image shape: {width}x{height} px")
         if img.format in ("JPEG", "MPO"):
             _check_jpeg_payload(data, img)
+        if img.format in ("JPEG", "MPO") and not exact:
             img.draft("RGB", (size, size))
         img.load()  # the first frame of an animation
         exif = _exif(img)
         rgb = _to_rgb(img)
     orientation = _orientation(exif)
-    rgb = _resize_short_side(rgb, size)
+    rgb = _resize_short_side(rgb, size, exact)
     if orientation in _TRANSPOSE:  # after the resize: fewer pixels to move
         rgb = rgb.transpose(_TRANSPOSE[orientation])
     if orientation >= 5:
@@ -331,15 +338,16 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img if mode == "RGB" else img.convert("RGB")
 
 
-def _resize_short_side(img: Image.Image, size: int) -> Image.Image:
+def _resize_short_side(img: Image.Image, size: int, exact: bool = False) -> Image.Image:
     w, h = img.size
+    long_side = (lambda n: int(n)) if exact else round  # CLIP's processor truncates
     if w <= h:
-        new = (size, max(1, round(h * size / w)))
+        new = (size, max(1, long_side(h * size / w)))
     else:
-        new = (max(1, round(w * size / h)), size)
+        new = (max(1, long_side(w * size / h)), size)
     if new == img.size:
         return img
-    return img.resize(new, Image.Resampling.BICUBIC, reducing_gap=3.0)
+    return img.resize(new, Image.Resampling.BICUBIC, reducing_gap=None if exact else 3.0)
 
 
 def _too_large(claimed: str) -> str:

@@ -93,14 +93,12 @@ def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_si
     those the bundle's gallery carries."""
     from ..modeling.calibration import (coverage, expected_calibration_error,
                                         median_region_km2)
-    from ..prediction.predict import Predictor
     from ..records import PhotoFailure
 
     labels = read_labels(labels_csv)
     root = Path(images_root)
     paths = [str(root / r[0]) for r in labels]
-    predictor = Predictor(bundle, device=device, batch_size=batch_size, ten_crop=ten_crop,
-                          retrieval=retrieval)
+    predictor = _predictor(bundle, device, batch_size, ten_crop, retrieval, train_csv)
     by_path: Dict[str, object] = {}  # only what scoring needs: memory stays small
     for record in predictor.run(paths):
         by_path[record.path] = (record if isinstance(record, PhotoFailure) else (
@@ -135,8 +133,9 @@ def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_si
     report["protocol"] = {"distance": "haversine R=6371 km",
                           "crops": "ten-crop mean" if ten_crop else "centre crop",
                           "device": predictor.device_used}
-    report["protocol"]["point"] = ("retrieval inside the predicted cell" if predictor.retrieval
-                                   else "mean coordinate of the predicted cell")
+    report["protocol"]["point"] = getattr(predictor, "point_rule", None) or (
+        "retrieval inside the predicted cell" if predictor.retrieval
+        else "mean coordinate of the predicted cell")
     report["model"] = {"name": bundle.info.name, "version": bundle.info.model_version,
                        "untrained": bundle.info.untrained, "weights_sha256": bundle.weights_sha256,
                        "bundle_digest": bundle.digest}
@@ -159,6 +158,23 @@ def evaluate_csv(bundle, labels_csv, images_root, device: str = "auto", batch_si
             per_scene.setdefault(s, []).append(e)
     report["per_scene"] = {s: metrics(v) for s, v in sorted(per_scene.items())}
     return report
+
+
+def _predictor(bundle, device, batch_size, ten_crop, retrieval, train_csv):
+    """The bundle's predictor; GeoCLIP (inference/geoclip/) has its own, without ten-crop
+    or the kNN baseline (it has no backbone features of its own training photos)."""
+    from ..geoclip.model import GeoClipModel
+    from ..prediction.predict import Predictor
+
+    if isinstance(bundle, GeoClipModel):
+        from ..geoclip.predictor import GeoClipPredictor
+
+        if ten_crop or retrieval or train_csv:
+            raise ValueError("GeoCLIP is evaluated on a centre crop, without retrieval or "
+                             "the kNN baseline (--ten-crop, --retrieval, --train-csv)")
+        return GeoClipPredictor(bundle, device=device, batch_size=batch_size)
+    return Predictor(bundle, device=device, batch_size=batch_size, ten_crop=ten_crop,
+                     retrieval=retrieval)
 
 
 def format_report(report: Dict) -> str:
