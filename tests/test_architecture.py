@@ -127,7 +127,8 @@ def test_the_engine_has_no_import_cycle():
 # (never one beside it or above), so each layer can be read, tested and replaced on its
 # own.  Records and geodesy are what everything speaks; modeling is the network, its
 # cells and bundles; the clues and the outputs both build on modeling and know nothing
-# of each other; prediction turns photos into records (applying the clues); the run
+# of each other (the tracks too: placing photos by time is a clue of its own kind that reads
+# no photo file); prediction turns photos into records (applying the clues); the run
 # streams predictions into the outputs; training evaluates with the predictor; the
 # command line sits on top.  The models store (catalog, downloads, verification) sits
 # just above hashing and below modeling, so that any predictor can ask it where a
@@ -136,7 +137,7 @@ LAYERS = (
     {"inference", "inference.records", "inference.geo", "inference.hashing"},
     {"inference.models"},
     {"inference.modeling"},
-    {"inference.constraints", "inference.outputs"},
+    {"inference.constraints", "inference.outputs", "inference.tracks"},
     {"inference.prediction"},
     {"inference.run", "inference.training"},
     {"inference.cli"},
