@@ -23,9 +23,9 @@ def truth(i):
     return 46.0 + 0.01 * i, 7.0 + 0.02 * i
 
 
-@pytest.fixture
-def collection(tmp_path):
-    folder = tmp_path / "trip"
+def make_collection(folder: Path) -> Path:
+    """Photos IMG_0..7 on the walk, the even ones with GPS; late.jpg five hours later and
+    notime.jpg without a time, both without GPS."""
     folder.mkdir()
     for i in range(STEPS):
         make_jpeg(folder / f"IMG_{i}.jpg", size=(96, 72), color=(20 * i, 90, 160),
@@ -34,6 +34,11 @@ def collection(tmp_path):
     make_jpeg(folder / "late.jpg", size=(96, 72), taken="2024:06:01 21:00:00", offset="+02:00")
     make_jpeg(folder / "notime.jpg", size=(96, 72), color=(200, 10, 10))
     return folder
+
+
+@pytest.fixture
+def collection(tmp_path):
+    return make_collection(tmp_path / "trip")
 
 
 def read_predictions(gpkg):
