@@ -174,3 +174,19 @@ def test_a_file_that_is_not_a_usable_gpx_is_one_line_naming_it(tmp_path, text, w
         read_gpx(path)
     assert str(path) in str(err.value) and why in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_an_xmp_sidecar_is_well_formed_xml_with_the_exif_gps_form():
+    import xml.etree.ElementTree as ET  # nosec B405 - our own output
+
+    from inference.outputs.xmp import sidecar_text, xmp_coordinate
+
+    assert xmp_coordinate(47.375, "N", "S") == "47,22.500000N"
+    assert xmp_coordinate(-0.5, "E", "W") == "0,30.000000W"
+    text = sidecar_text(-33.9, 151.2, 120.4, 'Tom & "Jerry" <trip>.gpx', 600, "ab" * 32)
+    desc = ET.fromstring(text.split("?>", 1)[1].rsplit("<?xpacket", 1)[0]).find(
+        ".//{http://www.w3.org/1999/02/22-rdf-syntax-ns#}Description")
+    attrs = {k.rpartition("}")[2]: v for k, v in desc.attrib.items()}
+    assert attrs["GPSLatitude"] == "33,54.000000S" and attrs["GPSLongitude"] == "151,12.000000E"
+    assert attrs["trackSource"] == 'Tom & "Jerry" <trip>.gpx'
+    assert attrs["GPSHPositioningError"] == "120"

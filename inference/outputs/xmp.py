@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 from .files import Staged, remove_quietly, temp_sibling
 from .writer import RunWriter
 
 NAMESPACE = "https://github.com/geodecoder/ns/placement/1.0/"
+
+
+def _attr(value: str) -> str:
+    """An XML attribute value, quoted, with &, <, > and the quote escaped."""
+    for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
+        value = value.replace(raw, escaped)
+    return f'"{value}"'
 
 
 def xmp_coordinate(value: float, positive: str, negative: str) -> str:
@@ -46,7 +52,7 @@ def sidecar_text(lat: float, lon: float, radius_m, source: str, gap_s, sha256: s
     }
     if radius_m is not None:
         attrs["exifEX:GPSHPositioningError"] = f"{radius_m:.0f}"
-    body = "\n".join(f"    {k}={quoteattr(str(v))}" for k, v in attrs.items())
+    body = "\n".join(f"    {k}={_attr(str(v))}" for k, v in attrs.items())
     return ('<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
             '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
             ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
