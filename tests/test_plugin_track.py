@@ -12,6 +12,14 @@ from tests.test_track_run import STEPS, make_collection
 
 import_plugin()
 from geodecoder.inference.outputs.styles import style_path  # noqa: E402
+from geodecoder.services.native_libs import ensure_own_libraries  # noqa: E402
+
+
+def predict(*args) -> int:
+    """The command line inside QGIS: shapely and pyproj with their own GEOS/PROJ first,
+    as the plugin loads them (services/native_libs.py)."""
+    ensure_own_libraries()
+    return main(["predict", *map(str, args), "--quiet"])
 
 ALG = "geodecoder:geolocate_photos"
 
@@ -54,8 +62,8 @@ def test_processing_places_a_collection_by_its_gps_photos(provider, tmp_path,
 def test_the_predictions_style_draws_each_method_its_own_way(tmp_path, tiny_bundle_dir):
     folder = make_collection(tmp_path / "trip")
     gpkg = tmp_path / "run.gpkg"
-    assert main(["predict", str(folder), "--model", str(tiny_bundle_dir), "--out", str(gpkg),
-                 "--photos-as-track", "--max-gap", "3600", "--quiet"]) == 0
+    assert predict(folder, "--model", tiny_bundle_dir, "--out", gpkg, "--photos-as-track",
+                   "--max-gap", "3600") == 0
     layer = QgsVectorLayer(f"{gpkg}|layername=predictions", "p", "ogr")
     assert layer.isValid()
     _, ok = layer.loadNamedStyle(str(style_path("predictions")))
@@ -75,3 +83,28 @@ def test_the_predictions_style_draws_each_method_its_own_way(tmp_path, tiny_bund
     assert len(legend["exif"]) == len(legend["track"]) == 1
     assert not (legend["exif"] & legend["track"]) and not (legend["track"] & legend["model"])
     assert not (legend["exif"] & legend["model"])
+
+
+def test_the_result_view_says_how_each_photo_was_placed(qgis_app, tmp_path, tiny_bundle_dir):
+    from osgeo import ogr
+
+    from geodecoder.inference.outputs.prediction_row import read_prediction
+    from geodecoder.ui.result_view import placement_rows
+
+    folder = make_collection(tmp_path / "trip")
+    gpkg = tmp_path / "run.gpkg"
+    assert predict(folder, "--model", tiny_bundle_dir, "--out", gpkg, "--photos-as-track",
+                   "--max-gap", "3600") == 0
+    ds = ogr.Open(str(gpkg))  # kept: its layers die with it
+    layer = ds.GetLayerByName("predictions")
+    rows = {}
+    for f in layer:
+        values = {f.GetFieldDefnRef(i).GetName(): f.GetField(i)
+                  for i in range(f.GetFieldCount())}
+        rows[values["file_name"]] = " ".join(placement_rows(read_prediction(values)))
+    assert "Placed by time on a track" in rows["IMG_3.jpg"]
+    assert "IMG_2.jpg + IMG_4.jpg" in rows["IMG_3.jpg"] and "600 s" in rows["IMG_3.jpg"]
+    assert "km away" in rows["IMG_3.jpg"]  # the model's own answer beside
+    assert rows["IMG_2.jpg"].startswith("Placed by the photo's EXIF GPS.")
+    assert "no time in its EXIF" in rows["notime.jpg"]
+    assert "maximum gap" in rows["late.jpg"]
