@@ -14,6 +14,7 @@ import threading
 
 from .cli import cli_commands, models_cli, train_cli
 from .cli.cli_constraints import add_constraint_arguments
+from .cli.cli_track import add_track_arguments
 from .cli.cli_common import (UserError, add_backbone_arguments, add_device_argument,
                          add_retrieval_argument)
 
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "last digits only)")
     add_retrieval_argument(pr)
     add_constraint_arguments(pr)
+    add_track_arguments(pr)
     pr.set_defaults(func=cli_commands.cmd_predict)
 
     cells = sub.add_parser("cells", help="geocell hierarchies").add_subparsers(

@@ -38,6 +38,26 @@ class CellProbability:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """How a photo's point was chosen, where a run placed photos by time (a track).
+
+    ``method``: "exif" (the photo's own GPS), "track" (its time on a GPX track or
+    between GPS photos) or "model".  Where the point is not the model's, the model's own
+    point is kept in ``model`` with its distance from the point: a large distance is
+    worth a look, as the EXIF conflict flag is.  The cells, candidates and credible
+    regions of the record stay the model's whatever the method.
+    """
+
+    method: str
+    source: str = ""  # the track: a GPX file or the GPS photos used; "EXIF GPS"
+    gap_s: Optional[float] = None  # seconds from the photo to the farther fix used
+    radius_m: Optional[float] = None  # how far the photo may be from the point
+    model: Optional[GeoPoint] = None  # the model's point, where the point is another
+    model_distance_km: Optional[float] = None
+    note: str = ""  # how it was placed, or why the model's answer stands
+
+
+@dataclass(frozen=True)
 class Prediction:
     """Everything the model says about one photo.
 
@@ -68,6 +88,12 @@ class Prediction:
     mass_removed: Optional[float] = None  # probability the constraints took away; None
     # when the run had no constraint
     unconstrained_top: Optional[Candidate] = None  # the best finest cell before constraints
+    placement: Optional[Placement] = None  # None: a run without a track, the model's point
+
+    @property
+    def method(self) -> str:
+        """Where the point comes from: "exif", "track" or "model"."""
+        return self.placement.method if self.placement is not None else "model"
 
 
 @dataclass(frozen=True)

@@ -65,8 +65,13 @@ def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[Ru
                should_stop: Optional[Callable[[], bool]] = None,
                on_record: Optional[Callable[[object], None]] = None,
                on_chunk: Optional[Callable[[Chunk], None]] = None,
-               chunk_size: Optional[int] = None) -> RunResult:
+               chunk_size: Optional[int] = None, placer=None) -> RunResult:
     """Geolocate ``photos`` (files or folders) into ``writers``.
+
+    ``placer`` (``prediction.placing.Placer``, built on the same ``photos``) places each
+    prediction by its EXIF GPS or its time on a track before anything sees it, so the
+    place names, the writers and ``on_record`` all get the placed point; the cells and
+    credible regions stay the model's.
 
     ``run`` is the RunInfo written with the outputs (its ``seconds`` is filled in at the
     end).  ``on_record`` sees every record as it arrives, ``on_chunk`` every chunk once
@@ -84,6 +89,8 @@ def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[Ru
 
     def records():
         for record in predictor.run(photos, progress=progress, should_stop=should_stop):
+            if placer is not None and isinstance(record, Prediction):
+                record = placer.place(record)
             if on_record is not None:
                 on_record(record)
             yield record

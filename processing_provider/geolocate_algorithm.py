@@ -47,6 +47,7 @@ from ..services.run.params import DEVICES, device_labels
 from ..services.run.pipeline import PredictionStream, resolve_bundle_path
 from .base_algorithm import GeoDecoderAlgorithm
 from .constraint_parameters import add_constraint_parameters, constraints_from_parameters
+from .track_parameters import add_track_parameters, track_from_parameters
 from .feature_rows import qgs_fields, to_feature, wkb_type
 from .post_processors import CellsPostProcessor, StylePostProcessor
 
@@ -166,6 +167,7 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
         batch.setFlags(batch.flags() | batch.FlagAdvanced)
         self.addParameter(batch)
         add_constraint_parameters(self)
+        add_track_parameters(self)
         # the names of the dock's layers (services/run/layers.py)
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, tr("Predictions"), QgsProcessing.TypeVectorPoint))
@@ -229,9 +231,16 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
             photos, bundle_path, device=device,
             batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
             top_k=self.parameterAsInt(parameters, self.TOP_K, context),
-            constraints=constraints)
+            constraints=constraints,
+            track=track_from_parameters(self, parameters, context))
         feedback.pushInfo(tr("Model {model}; device used: {device}").format(
             model=stream.bundle.label, device=stream.device_used))
+        if stream.placer is not None:
+            for line in stream.placer.warnings:
+                feedback.pushWarning(tr("Track: {line}").format(line=line))
+            counts = stream.placer.preview()
+            feedback.pushInfo(tr("Track: {exif} photo(s) with EXIF GPS, {track} placed by "
+                                 "time, {model} by the model").format(**counts))
         outputs = self._open_sinks(stream, parameters, context)
 
         def report(record):

@@ -49,11 +49,19 @@ def _dms(value: float) -> tuple[TiffImagePlugin.IFDRational, ...]:
 
 
 def exif_bytes(
-    gps: tuple[float, float] | None = None, orientation: int | None = None
+    gps: tuple[float, float] | None = None, orientation: int | None = None,
+    taken: str | None = None, offset: str | None = None,
 ) -> bytes:
-    """An EXIF block (for ``save(exif=...)``) with GPSInfo and/or Orientation."""
+    """An EXIF block (for ``save(exif=...)``) with GPSInfo and/or Orientation, and the
+    time taken (``taken`` "YYYY:MM:DD HH:MM:SS" as DateTimeOriginal, ``offset`` "+02:00"
+    as OffsetTimeOriginal) as a camera or phone writes them."""
     exif = Image.Exif()
     exif[0x0110] = "GeoDecoder test camera"  # Model
+    if taken is not None:
+        sub = exif.get_ifd(0x8769)
+        sub[0x9003] = taken
+        if offset is not None:
+            sub[0x9011] = offset
     if orientation is not None:
         exif[0x0112] = orientation
     if gps is not None:
@@ -109,12 +117,16 @@ def make_jpeg(
     gps: tuple[float, float] | None = None,
     orientation: int | None = None,
     quality=85,
+    taken: str | None = None,
+    offset: str | None = None,
 ) -> Path:
-    """A textured JPEG with real EXIF (GPSInfo rationals with refs, Orientation)."""
+    """A textured JPEG with real EXIF (GPSInfo rationals with refs, Orientation, the
+    time taken and its offset)."""
     path = Path(path)
     seed = (size[0] * 31 + size[1]) * 7 + sum(c * 13**i for i, c in enumerate(color))
     image = textured(size, color, seed)
-    image.save(path, "JPEG", quality=quality, exif=exif_bytes(gps, orientation))
+    image.save(path, "JPEG", quality=quality,
+               exif=exif_bytes(gps, orientation, taken, offset))
     return path
 
 

@@ -127,7 +127,8 @@ def test_the_engine_has_no_import_cycle():
 # (never one beside it or above), so each layer can be read, tested and replaced on its
 # own.  Records and geodesy are what everything speaks; modeling is the network, its
 # cells and bundles; the clues and the outputs both build on modeling and know nothing
-# of each other; prediction turns photos into records (applying the clues); GeoCLIP is a
+# of each other (the tracks too: placing photos by time is a clue of its own kind that reads
+# no photo file); prediction turns photos into records (applying the clues); GeoCLIP is a
 # second predictor built from prediction's parts (inference/geoclip/); the run
 # streams predictions into the outputs; training evaluates with the predictor; the
 # command line sits on top.  The models store (catalog, downloads, verification) sits
@@ -137,7 +138,7 @@ LAYERS = (
     {"inference", "inference.records", "inference.geo", "inference.hashing"},
     {"inference.models"},
     {"inference.modeling"},
-    {"inference.constraints", "inference.outputs"},
+    {"inference.constraints", "inference.outputs", "inference.tracks"},
     {"inference.prediction"},
     {"inference.geoclip"},
     {"inference.run", "inference.training"},

@@ -86,7 +86,7 @@ def test_a_large_run_draws_the_shown_photos_regions_and_cells(run_gpkg, large,
         assert {str(f["photo_path"]) for f in layer.getFeatures()} == set(photos)
         assert drawn_photos(layer) == set()  # nothing until a result is shown
     assert layers.regions.featureCount() == 2 * len(photos)  # the data is all there
-    assert layers.predictions.renderer().type() == "graduatedSymbol"
+    assert layers.predictions.renderer().type() == "RuleRenderer"  # by method (issue 18)
     assert drawn_photos(layers.predictions) == set(photos)
 
     run_layers.show_photo_in_layers(layers, photos[2])

@@ -56,11 +56,33 @@ def _percent(p: Optional[float]) -> str:
     return not_recorded() if p is None else f"{p:.1%}"
 
 
+def placement_rows(p) -> list[str]:
+    """How the point was chosen, where the run placed photos by time (issue 18): the
+    photo's own GPS, its time on a track (which, how far in time, how sure), or the model
+    and why; nothing for a run without a track.  The rows below stay the model's."""
+    e = html.escape
+    model = ""
+    if p.model_lat is not None and p.model_lon is not None and p.method != "model":
+        model = tr("The model's own answer: {latlon}, {km:,.1f} km away.").format(
+            latlon=_latlon(p.model_lat, p.model_lon), km=p.model_distance_km or 0.0)
+    if p.method == "exif":
+        return [tr("Placed by the photo's EXIF GPS."), model]
+    if p.method == "track":
+        gap = "–" if p.track_gap_s is None else f"{p.track_gap_s:,.0f}"
+        radius = "–" if p.radius_m is None else f"{p.radius_m:,.0f}"
+        return ["<b>" + tr("Placed by time on a track") + "</b>: " + e(p.track_source),
+                tr("{gap} s from the track points used, within about {r} m.").format(
+                    gap=gap, r=radius), model]
+    if p.placement_note:
+        return [tr("Placed by the model: {why}").format(why=e(p.placement_note))]
+    return []
+
+
 def summary_html(d: ResultDetails) -> str:
     """The answer: file, place, confidence, scene, regions, EXIF check."""
     e = html.escape
     p = d.prediction
-    rows = [f"<b>{e(elide_middle(p.file_name))}</b>",
+    rows = [f"<b>{e(elide_middle(p.file_name))}</b>", *placement_rows(p),
             tr("Predicted: {latlon} — {place}").format(
                 latlon=_latlon(p.lat, p.lon), place=e(p.place or tr("no place name"))),
             tr("Confidence: {c}; scene: {s}").format(c=_percent(p.confidence), s=e(d.scene)),

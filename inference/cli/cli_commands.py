@@ -12,6 +12,7 @@ from pathlib import Path
 from . import geoclip_cli
 from .cli_common import UserError, key_values, retrieval_choice
 from .cli_constraints import constraints_from_args
+from .cli_track import build_placer, track_options
 from ..modeling.defaults import NO_DEFAULT_MODEL, default_bundle_path
 
 
@@ -49,6 +50,7 @@ def cmd_predict(args) -> int:
 
     plan = _check_predict_args(args)
     constraints = constraints_from_args(args)
+    options = track_options(args)
     extra: tuple = ()
     geoclip = geoclip_cli.geoclip_folder(args.model)
     if geoclip is not None:  # GeoCLIP: the same run path, its own predictor
@@ -69,21 +71,24 @@ def cmd_predict(args) -> int:
           file=sys.stderr)
     for line in constraints.describe():
         print(f"constraint: {line}", file=sys.stderr)
+    placer = build_placer(options, args.paths)
     run = RunInfo.for_bundle(bundle, predictor.device_used,
                              datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                             extra=extra, constraints=constraints)
+                             constraints=constraints,
+                             extra=extra + (tuple(placer.facts()) if placer is not None else ()))
     try:
-        return _predict_to(plan, args, predictor, bundle, run)
+        return _predict_to(plan, args, predictor, bundle, run, placer)
     finally:
         discard_scratch(plan)
 
 
-def _predict_to(plan, args, predictor, bundle, run) -> int:
+def _predict_to(plan, args, predictor, bundle, run, placer=None) -> int:
     """Run the photos into the plan's GeoPackage (and CSV), then make the exports."""
 
     from ..outputs.csv_out import CsvWriter
     from ..outputs.gpkg import GeoPackageWriter
     from ..outputs.styles import applicable_styles
+    from ..outputs.xmp import XmpSidecarWriter
     from .predict_outputs import write_exports
 
     makers = [(plan.gpkg, lambda: GeoPackageWriter(
@@ -91,6 +96,8 @@ def _predict_to(plan, args, predictor, bundle, run) -> int:
     if args.csv:
         makers.append((Path(args.csv), lambda: CsvWriter(
             args.csv, run, bundle.cells.num_levels, predictor.top_k)))
+    if getattr(args, "xmp_sidecars", None):
+        makers.append((Path(args.xmp_sidecars), lambda: XmpSidecarWriter(args.xmp_sidecars)))
     writers = []
     try:  # whatever stops the run before run_photos owns the writers (SIGTERM) aborts them
         for target, make in makers:
@@ -98,7 +105,7 @@ def _predict_to(plan, args, predictor, bundle, run) -> int:
                 writers.append(make())
             except (OSError, RuntimeError) as exc:  # GeoPackageError is a RuntimeError
                 raise UserError(write_problem(target, exc)) from exc  # the file that failed
-        result = _run(args, predictor, writers, run, [t for t, _ in makers])
+        result = _run(args, predictor, writers, run, [t for t, _ in makers], placer)
     except BaseException:
         for w in writers:
             w.abort()
@@ -118,7 +125,7 @@ def _predict_to(plan, args, predictor, bundle, run) -> int:
     return 0 if result.predicted else 1
 
 
-def _run(args, predictor, writers, run, targets):
+def _run(args, predictor, writers, run, targets, placer=None):
     """``run_photos`` with a progress bar and a line per photo; write errors as one line
     that names the file (``write_problem``)."""
     from tqdm import tqdm
@@ -139,7 +146,7 @@ def _run(args, predictor, writers, run, targets):
     try:
         with quiet_gdal():  # GDAL's own error lines (52 of them for a full disk) go
             result = run_photos(args.paths, predictor, writers, run, progress=progress,
-                                on_chunk=show)
+                                on_chunk=show, placer=placer)
     except NothingToDo as exc:
         raise UserError(f"{', '.join(args.paths)}: {exc}") from exc
     except (OSError, RuntimeError) as exc:  # a full disk, a file in the way...
@@ -238,9 +245,16 @@ def photo_line(p, place, regions) -> str:
         constrained = (f"; constraints removed {100 * p.mass_removed:.1f} % of the "
                        f"probability (unconstrained best: {top.lat:.4f}, {top.lon:.4f}, "
                        f"{100 * top.probability:.1f} %)")
+    how = p.placement
+    if how is not None and how.method != "model":
+        where = ("its EXIF GPS" if how.method == "exif" else
+                 f"track {how.source}, {how.gap_s:.0f} s gap, radius {how.radius_m:,.0f} m")
+        return (f"{Path(p.path).name}: {place.label} ({p.lat:.4f}, {p.lon:.4f}) placed by "
+                f"{where}; the model's answer is {how.model_distance_km:,.1f} km away")
+    note = f"; {how.note}" if how is not None and how.note else ""
     return (f"{Path(p.path).name}: {place.label} ({p.lat:.4f}, {p.lon:.4f}), "
             f"{100 * p.confidence:.1f} % in its cell, scene {p.scene_name}{region}{err}"
-            f"{constrained}")
+            f"{constrained}{note}")
 
 
 def cmd_cells_build(args) -> int:

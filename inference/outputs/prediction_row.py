@@ -76,6 +76,16 @@ class PredictionRow:
     candidates: tuple[CandidateRow, ...] = ()
     # the path's exact bytes, percent-encoded, where photo_path could not hold them
     photo_path_bytes: str = ""
+    # how the point was chosen (records.Placement): "exif", "track" or "model" (runs
+    # from before tracks: "model"); the model's own point beside it
+    method: str = "model"
+    track_source: str = ""
+    track_gap_s: Optional[float] = None
+    radius_m: Optional[float] = None
+    model_lat: Optional[float] = None
+    model_lon: Optional[float] = None
+    model_distance_km: Optional[float] = None
+    placement_note: str = ""
 
     @property
     def photo_file(self) -> str:
@@ -151,4 +161,11 @@ def read_prediction(values: Mapping[str, Any],
         unconstrained_probability=number(values.get("unconstrained_probability")),
         unconstrained_cell=text(values.get("unconstrained_cell")),
         candidates=tuple(sorted(candidates, key=lambda c: c.rank)),
-        photo_path_bytes=text(values.get("photo_path_bytes")))
+        photo_path_bytes=text(values.get("photo_path_bytes")),
+        method=text(values.get("method")) or "model",
+        track_source=text(values.get("track_source")),
+        track_gap_s=number(values.get("track_gap_s")),
+        radius_m=number(values.get("radius_m")),
+        model_lat=number(values.get("model_lat")), model_lon=number(values.get("model_lon")),
+        model_distance_km=number(values.get("model_distance_km")),
+        placement_note=text(values.get("placement_note")))

@@ -122,6 +122,13 @@ PREDICTION_TAIL = (
     # the photo path's exact bytes where photo_path cannot hold them (a Linux name that is
     # not UTF-8), percent-encoded; NULL otherwise (docs/CASE_REPORT.md, "Photo names")
     FieldDef("photo_path_bytes", _S),
+    # how the point was chosen (records.Placement): "exif", "track" or "model"; for a
+    # track the GPX file or GPS photos, the gap to the fixes and the radius the photo may
+    # be from the point; the model's own point always, and its distance from the point
+    # where the point is another (NULL for method "model")
+    FieldDef("method", _S, 8), FieldDef("track_source", _S), FieldDef("track_gap_s", _R),
+    FieldDef("radius_m", _R), FieldDef("model_lat", _R), FieldDef("model_lon", _R),
+    FieldDef("model_distance_km", _R), FieldDef("placement_note", _S),
 )
 CANDIDATE_FIELDS = _PHOTO + (
     FieldDef("rank", _I), FieldDef("probability", _R), FieldDef("cell_token", _S, 16),
@@ -272,10 +279,12 @@ def prediction_rows(preds: Sequence[Prediction], out_path, run: RunInfo,
             v[f"cell_{cp.level}"] = cp.token
             v[f"cell_{cp.level}_prob"] = _num(cp.probability)
         gps = p.exif_gps
+        how = p.placement
+        model = how.model if how is not None and how.model is not None else p
         error = conflict = None
         if gps is not None:
             error = p.error_km if p.error_km is not None else haversine_km(
-                gps.lat, gps.lon, p.lat, p.lon)
+                gps.lat, gps.lon, model.lat, model.lon)
             conflict = None if r90.is_empty else int(not contains(r90, gps.lat, gps.lon))
         v.update(
             exif_lat=_num(gps.lat) if gps else None, exif_lon=_num(gps.lon) if gps else None,
@@ -291,6 +300,12 @@ def prediction_rows(preds: Sequence[Prediction], out_path, run: RunInfo,
                  unconstrained_lon=_num(before.lon) if before else None,
                  unconstrained_probability=_num(before.probability) if before else None,
                  unconstrained_cell=before.cell_token if before else None)
+        v.update(method=p.method, track_source=how.source if how and how.source else None,
+                 track_gap_s=_num(how.gap_s) if how else None,
+                 radius_m=_num(how.radius_m) if how else None,
+                 model_lat=_num(model.lat), model_lon=_num(model.lon),
+                 model_distance_km=_num(how.model_distance_km) if how else None,
+                 placement_note=how.note if how and how.note else None)
         rows.append(Row(v, _point(p.lat, p.lon)))
     return rows
 

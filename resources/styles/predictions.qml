@@ -1,12 +1,14 @@
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
 <qgis hasScaleBasedVisibilityFlag="0" maxScale="0" minScale="100000000" simplifyAlgorithm="0" simplifyDrawingHints="1" simplifyDrawingTol="1" simplifyLocal="1" simplifyMaxScale="1" styleCategories="Symbology|Fields|MapTips|Rendering" symbologyReferenceScale="-1" version="3.22.16-Białowieża">
- <renderer-v2 attr="confidence" enableorderby="0" forceraster="0" graduatedMethod="GraduatedColor" referencescale="-1" symbollevels="0" type="graduatedSymbol">
-  <ranges>
-   <range label="below 5%" lower="0.000000000000000" render="true" symbol="0" upper="0.050000000000000"></range>
-   <range label="5–20%" lower="0.050000000000000" render="true" symbol="1" upper="0.200000000000000"></range>
-   <range label="20–50%" lower="0.200000000000000" render="true" symbol="2" upper="0.500000000000000"></range>
-   <range label="50% and more" lower="0.500000000000000" render="true" symbol="3" upper="1.000000000000000"></range>
-  </ranges>
+ <renderer-v2 enableorderby="0" forceraster="0" referencescale="-1" symbollevels="0" type="RuleRenderer">
+  <rules key="{8d1a7c3e-0000-4000-8000-000000000000}">
+   <rule filter="attribute('method') = 'exif'" key="{8d1a7c3e-0000-4000-8000-000000000001}" label="placed by the photo's EXIF GPS" symbol="4"></rule>
+   <rule filter="attribute('method') = 'track'" key="{8d1a7c3e-0000-4000-8000-000000000002}" label="placed by time on a track" symbol="5"></rule>
+   <rule filter="coalesce(attribute('method'), 'model') NOT IN ('exif', 'track') AND &quot;confidence&quot; &lt; 0.05" key="{8d1a7c3e-0000-4000-8000-000000000003}" label="model: below 5%" symbol="0"></rule>
+   <rule filter="coalesce(attribute('method'), 'model') NOT IN ('exif', 'track') AND &quot;confidence&quot; &gt;= 0.05 AND &quot;confidence&quot; &lt; 0.2" key="{8d1a7c3e-0000-4000-8000-000000000004}" label="model: 5–20%" symbol="1"></rule>
+   <rule filter="coalesce(attribute('method'), 'model') NOT IN ('exif', 'track') AND &quot;confidence&quot; &gt;= 0.2 AND &quot;confidence&quot; &lt; 0.5" key="{8d1a7c3e-0000-4000-8000-000000000005}" label="model: 20–50%" symbol="2"></rule>
+   <rule filter="coalesce(attribute('method'), 'model') NOT IN ('exif', 'track') AND &quot;confidence&quot; &gt;= 0.5" key="{8d1a7c3e-0000-4000-8000-000000000006}" label="model: 50% and more" symbol="3"></rule>
+  </rules>
   <symbols>
    <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="0" type="marker">
     <data_defined_properties>
@@ -240,17 +242,123 @@
      </data_defined_properties>
     </layer>
    </symbol>
+   <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="4" type="marker">
+    <data_defined_properties>
+     <Option type="Map">
+      <Option name="name" type="QString" value=""></Option>
+      <Option name="properties"></Option>
+      <Option name="type" type="QString" value="collection"></Option>
+     </Option>
+    </data_defined_properties>
+    <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
+     <Option type="Map">
+      <Option name="angle" type="QString" value="0"></Option>
+      <Option name="cap_style" type="QString" value="square"></Option>
+      <Option name="color" type="QString" value="51,160,44,255"></Option>
+      <Option name="horizontal_anchor_point" type="QString" value="1"></Option>
+      <Option name="joinstyle" type="QString" value="bevel"></Option>
+      <Option name="name" type="QString" value="square"></Option>
+      <Option name="offset" type="QString" value="0,0"></Option>
+      <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+      <Option name="offset_unit" type="QString" value="MM"></Option>
+      <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
+      <Option name="outline_style" type="QString" value="solid"></Option>
+      <Option name="outline_width" type="QString" value="0.3"></Option>
+      <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+      <Option name="outline_width_unit" type="QString" value="MM"></Option>
+      <Option name="scale_method" type="QString" value="diameter"></Option>
+      <Option name="size" type="QString" value="3.0"></Option>
+      <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+      <Option name="size_unit" type="QString" value="MM"></Option>
+      <Option name="vertical_anchor_point" type="QString" value="1"></Option>
+     </Option>
+     <prop k="angle" v="0"></prop>
+     <prop k="cap_style" v="square"></prop>
+     <prop k="color" v="51,160,44,255"></prop>
+     <prop k="horizontal_anchor_point" v="1"></prop>
+     <prop k="joinstyle" v="bevel"></prop>
+     <prop k="name" v="square"></prop>
+     <prop k="offset" v="0,0"></prop>
+     <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+     <prop k="offset_unit" v="MM"></prop>
+     <prop k="outline_color" v="26,26,26,255"></prop>
+     <prop k="outline_style" v="solid"></prop>
+     <prop k="outline_width" v="0.3"></prop>
+     <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+     <prop k="outline_width_unit" v="MM"></prop>
+     <prop k="scale_method" v="diameter"></prop>
+     <prop k="size" v="3.0"></prop>
+     <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+     <prop k="size_unit" v="MM"></prop>
+     <prop k="vertical_anchor_point" v="1"></prop>
+     <data_defined_properties>
+      <Option type="Map">
+       <Option name="name" type="QString" value=""></Option>
+       <Option name="properties"></Option>
+       <Option name="type" type="QString" value="collection"></Option>
+      </Option>
+     </data_defined_properties>
+    </layer>
+   </symbol>
+   <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="5" type="marker">
+    <data_defined_properties>
+     <Option type="Map">
+      <Option name="name" type="QString" value=""></Option>
+      <Option name="properties"></Option>
+      <Option name="type" type="QString" value="collection"></Option>
+     </Option>
+    </data_defined_properties>
+    <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
+     <Option type="Map">
+      <Option name="angle" type="QString" value="0"></Option>
+      <Option name="cap_style" type="QString" value="square"></Option>
+      <Option name="color" type="QString" value="31,120,180,255"></Option>
+      <Option name="horizontal_anchor_point" type="QString" value="1"></Option>
+      <Option name="joinstyle" type="QString" value="bevel"></Option>
+      <Option name="name" type="QString" value="diamond"></Option>
+      <Option name="offset" type="QString" value="0,0"></Option>
+      <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+      <Option name="offset_unit" type="QString" value="MM"></Option>
+      <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
+      <Option name="outline_style" type="QString" value="solid"></Option>
+      <Option name="outline_width" type="QString" value="0.3"></Option>
+      <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+      <Option name="outline_width_unit" type="QString" value="MM"></Option>
+      <Option name="scale_method" type="QString" value="diameter"></Option>
+      <Option name="size" type="QString" value="3.8"></Option>
+      <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+      <Option name="size_unit" type="QString" value="MM"></Option>
+      <Option name="vertical_anchor_point" type="QString" value="1"></Option>
+     </Option>
+     <prop k="angle" v="0"></prop>
+     <prop k="cap_style" v="square"></prop>
+     <prop k="color" v="31,120,180,255"></prop>
+     <prop k="horizontal_anchor_point" v="1"></prop>
+     <prop k="joinstyle" v="bevel"></prop>
+     <prop k="name" v="diamond"></prop>
+     <prop k="offset" v="0,0"></prop>
+     <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+     <prop k="offset_unit" v="MM"></prop>
+     <prop k="outline_color" v="26,26,26,255"></prop>
+     <prop k="outline_style" v="solid"></prop>
+     <prop k="outline_width" v="0.3"></prop>
+     <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+     <prop k="outline_width_unit" v="MM"></prop>
+     <prop k="scale_method" v="diameter"></prop>
+     <prop k="size" v="3.8"></prop>
+     <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+     <prop k="size_unit" v="MM"></prop>
+     <prop k="vertical_anchor_point" v="1"></prop>
+     <data_defined_properties>
+      <Option type="Map">
+       <Option name="name" type="QString" value=""></Option>
+       <Option name="properties"></Option>
+       <Option name="type" type="QString" value="collection"></Option>
+      </Option>
+     </data_defined_properties>
+    </layer>
+   </symbol>
   </symbols>
-  <classificationMethod id="Custom">
-   <symmetricMode astride="0" enabled="0" symmetrypoint="0"></symmetricMode>
-   <labelFormat format="%1 - %2" labelprecision="4" trimtrailingzeroes="1"></labelFormat>
-   <parameters>
-    <Option></Option>
-   </parameters>
-   <extraInformation></extraInformation>
-  </classificationMethod>
-  <rotation></rotation>
-  <sizescale></sizescale>
  </renderer-v2>
  <blendMode>0</blendMode>
  <featureBlendMode>0</featureBlendMode>
@@ -291,6 +399,6 @@
   <constraint desc="" exp="" field="confidence"></constraint>
  </constraintExpressions>
  <expressionfields></expressionfields>
- <mapTip>&lt;div style="max-width:220px"&gt;&lt;b&gt;[% "file_name" %]&lt;/b&gt;&lt;br&gt;[% "place" %] — [% format_number("confidence" * 100, 1) %]%&lt;br&gt;scene: [% coalesce(attribute('scene_name'), "scene") %]&lt;br&gt;&lt;img src="file:///[% regexp_replace(replace(if(file_exists("photo_path"), "photo_path", file_path(layer_property(@layer, 'path')) || '/' || "photo_relpath"), '\\', '/'), '^/+', '') %]" width="200"&gt;&lt;/div&gt;</mapTip>
+ <mapTip>&lt;div style="max-width:220px"&gt;&lt;b&gt;[% "file_name" %]&lt;/b&gt;&lt;br&gt;[% "place" %] — [% if(attribute('method') IN ('exif', 'track'), 'placed by ' || if(attribute('method') = 'exif', 'EXIF GPS', 'track (± ' || format_number(attribute('radius_m'), 0) || ' m)'), format_number("confidence" * 100, 1) || '%') %]&lt;br&gt;scene: [% coalesce(attribute('scene_name'), "scene") %]&lt;br&gt;&lt;img src="file:///[% regexp_replace(replace(if(file_exists("photo_path"), "photo_path", file_path(layer_property(@layer, 'path')) || '/' || "photo_relpath"), '\\', '/'), '^/+', '') %]" width="200"&gt;&lt;/div&gt;</mapTip>
  <layerGeometryType>0</layerGeometryType>
 </qgis>

@@ -39,7 +39,8 @@ from .facts import (CaseReportError, Custody, RunFacts, custody_of,
 from .layout import Block, Sheet, build_layout, export_pdf
 from .case_map import build_case_map
 from .text import (caveat, conflict_line, constraint_lines, custody_rows, latlon,
-                        parameter_rows, percent, photo_check_title, prediction_lines,
+                        parameter_rows, percent, photo_check_title, placement_lines,
+                        prediction_lines,
                         short_caveat)
 from ..i18n import tr
 from ..image_loading import read_qimage
@@ -232,7 +233,8 @@ def make_sheet(context: _RunContext, photo: PredictionRow, custody: Custody,
         candidates=tuple((str(c.rank), c.place, percent(c.probability),
                           latlon(c.lat, c.lon, 4))
                          for c in photo.candidates),
-        prediction=Block(tr("The prediction"), tuple(prediction_lines(run, photo))),
+        prediction=Block(tr("The prediction"), tuple(placement_lines(run, photo)
+                                                     + prediction_lines(run, photo))),
         exif=Block(tr("EXIF facts (from the file) and the EXIF check"), tuple(exif_lines),
                    alert=is_conflict),
         caveat_short=short_caveat(),

@@ -76,6 +76,51 @@ def prediction_lines(run: RunFacts, photo: PredictionRow) -> list[str]:
     return lines
 
 
+def placement_lines(run: RunFacts, photo: PredictionRow) -> list[str]:
+    """How the photo's point was chosen, where the run placed photos by time (issue 18);
+    nothing for a run without a track (the point is the model's, as ever)."""
+    if not run.value("track_max_gap_s"):
+        return []
+    model = tr("The model's own answer: {ll}").format(
+        ll=latlon(photo.model_lat, photo.model_lon))
+    if photo.model_distance_km is not None:
+        model += tr(", {km:,.1f} km from the point").format(km=photo.model_distance_km)
+    model += tr("; the cells, regions and candidates are the model's.")
+    if photo.method == "exif":
+        return [tr("Placed by the photo's own EXIF GPS at {ll}.").format(
+            ll=latlon(photo.lat, photo.lon)), model]
+    if photo.method == "track":
+        gap = "–" if photo.track_gap_s is None else f"{photo.track_gap_s:,.0f}"
+        radius = "–" if photo.radius_m is None else f"{photo.radius_m:,.0f}"
+        return [tr("Placed by its time on a track ({source}) at {ll}: {gap} s from the "
+                   "track points used, within about {radius} m ({note}).").format(
+                    source=photo.track_source, ll=latlon(photo.lat, photo.lon), gap=gap,
+                    radius=radius, note=photo.placement_note), model]
+    return [tr("Placed by the model: {why}").format(
+        why=photo.placement_note or tr("no reason recorded"))]
+
+
+def track_rows(run: RunFacts) -> list[tuple[str, str]]:
+    """The track a run placed photos on (files with their SHA-256) and the clock
+    corrections used, as chain-of-custody rows; none for a run without a track."""
+    if not run.value("track_max_gap_s"):
+        return []
+    rows, i = [], 1
+    while run.value(f"track_gpx_{i}"):
+        rows += [(tr("Track file {i}").format(i=i), run.value(f"track_gpx_{i}")),
+                 (tr("Track file {i} SHA-256").format(i=i),
+                  run.value(f"track_gpx_{i}_sha256"))]
+        i += 1
+    i = 1
+    while run.value(f"track_photos_{i}"):
+        rows.append((tr("Track photos {i}").format(i=i), run.value(f"track_photos_{i}")))
+        i += 1
+    rows += [(tr("Camera clock offset (camera − true)"), run.value("track_camera_offset")),
+             (tr("Zone of photo times without one"), run.value("track_photo_tz")),
+             (tr("Maximum gap (s)"), run.value("track_max_gap_s"))]
+    return rows
+
+
 def conflict_line(photo: PredictionRow) -> tuple[str, bool]:
     """The EXIF-versus-prediction flag as a sentence, and whether it is a conflict."""
     if photo.exif_lat is None or photo.exif_lon is None:
@@ -150,6 +195,7 @@ def custody_rows(run: RunFacts, photo: PredictionRow, custody: Custody, version:
         (tr("Run GeoPackage"), run.gpkg_path),
         (tr("GeoPackage SHA-256 (now)"), gpkg_sha256),
         (tr("Report written (UTC)"), written_utc),
+        *track_rows(run),
     ]
 
 

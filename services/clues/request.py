@@ -47,3 +47,22 @@ class ConstraintRequest:
 
     def __bool__(self) -> bool:
         return bool(self.areas) or self.sun is not None
+
+
+@dataclass(frozen=True)
+class TrackRequest:
+    """The dock's "Track" section as plain data (``services.clues.tracks`` makes it into
+    the engine's ``TrackOptions``): GPX files, the run's own GPS photos, a folder of GPS
+    photos, the clock corrections and the maximum gap (issue 18)."""
+
+    gpx: tuple[str, ...] = ()
+    photos_as_track: bool = False
+    track_photos: tuple[str, ...] = ()
+    camera_offset: str = ""  # ±[HH:]MM:SS, camera time minus true time
+    photo_tz: str = ""
+    max_gap_s: float = 1800.0  # the engine's DEFAULT_MAX_GAP_S (tracks/place.py says why)
+    bridge_segments: bool = False
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.gpx or self.photos_as_track or self.track_photos)

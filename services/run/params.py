@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..clues.request import ConstraintRequest
+from ..clues.request import ConstraintRequest, TrackRequest
 
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -40,6 +40,10 @@ class GeolocateParams:
     # the engine's inference.constraints.Constraints (areas from services.clues.qgis_areas
     # or the country list, the sun); None or empty: no constraint
     constraints: Optional[Any] = None
+    # the dock's "Track" section (issue 18); the service makes it into ``track_options``,
+    # the engine's prediction.placing.TrackOptions (None: photos are placed by the model)
+    track: TrackRequest = field(default_factory=TrackRequest)
+    track_options: Optional[Any] = None
 
     def __post_init__(self):
         if self.device not in DEVICES:

@@ -99,7 +99,9 @@ class PredictionStream:
 
     def __init__(self, photos: Sequence[str], bundle_path: Optional[str],
                  device: str = "auto", batch_size: int = 8, top_k: int = 5,
-                 attention: bool = False, constraints=None):
+                 attention: bool = False, constraints=None, track=None):
+        """``track``: the engine's TrackOptions (prediction/placing.py); the photos' EXIF
+        is read here, before the model runs, when it asks for a track."""
         check_engine_packages()
         ensure_own_libraries()  # a no-op off the main thread: the caller did it there
         from ...inference.prediction.devices import resolve_device
@@ -123,6 +125,11 @@ class PredictionStream:
         self.started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.seconds = 0.0
         self.result = None  # the engine's RunResult once a run returned
+        self.placer = None
+        if track is not None and track.wanted:
+            from ...inference.prediction.placing import Placer
+
+            self.placer = Placer.build(track, self.photos)
 
     @property
     def n_predicted(self) -> int:
@@ -148,7 +155,8 @@ class PredictionStream:
         try:
             self.result = run_photos(self.photos, self.predictor, writers, self.run_info(),
                                      progress=progress, should_stop=should_stop,
-                                     on_record=on_record, on_chunk=on_chunk)
+                                     on_record=on_record, on_chunk=on_chunk,
+                                     placer=self.placer)
             return self.result
         finally:
             self.seconds = time.perf_counter() - t0
@@ -164,7 +172,8 @@ class PredictionStream:
         names = json.dumps(list(self.bundle.info.scene_names))
         return RunInfo.for_bundle(self.bundle, self.device_used, self.started, self.seconds,
                                   extra=(("written_by", "QGIS plugin"),
-                                         (SCENE_NAMES_KEY, names), *self.parameters()),
+                                         (SCENE_NAMES_KEY, names), *self.parameters(),
+                                         *(self.placer.facts() if self.placer else ())),
                                   constraints=self.constraints)
 
     def parameters(self) -> tuple[tuple[str, str], ...]:

@@ -20,6 +20,7 @@ from qgis.core import QgsApplication, QgsProject
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ..clues.constraints import build_constraints
+from ..clues.tracks import track_options
 from ..i18n import tr
 from ..native_libs import ensure_own_libraries
 from .params import GeolocateParams
@@ -70,6 +71,13 @@ class GeolocateService(QObject):
                 params = dataclasses.replace(params, constraints=build_constraints(
                     params.clues, self.project))
             except ValueError as exc:  # the engine's ConstraintError
+                self.runFailed.emit(tr("Not run: {error}").format(error=exc))
+                return None
+        if params.track.wanted:  # a zone or offset that cannot be read: no run
+            try:
+                params = dataclasses.replace(params,
+                                             track_options=track_options(params.track))
+            except ValueError as exc:  # the engine's ClockError
                 self.runFailed.emit(tr("Not run: {error}").format(error=exc))
                 return None
         task = GeolocateTask(params, self.output_path_for(params), self._task_finished)

@@ -108,7 +108,7 @@ class GeolocateTask(QgsTask):
         p = self.params
         stream = PredictionStream(p.photos, p.bundle_path, device=p.device,
                                   batch_size=p.batch_size, top_k=p.top_k, attention=p.attention,
-                                  constraints=p.constraints)
+                                  constraints=p.constraints, track=p.track_options)
         self.device_used = stream.device_used
         self.deviceResolved.emit(stream.device_used)
         path = predict_to_geopackage(self.output_path, stream, progress=self._progress,
