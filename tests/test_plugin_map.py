@@ -85,8 +85,17 @@ def test_scene_codes_are_shown_as_words(s3_run_gpkg, run_gpkg_of_tiny_bundle,
     assert f"scene: {feature['scene_name']}<br>" in tip
 
     plain = run_layers.load_run_layers(str(run_gpkg_of_tiny_bundle), qgis_new_project, "t")
-    assert {f["scene_name"] for f in plain.predictions.getFeatures()} <= {
-        "scene 0", "scene 1", "scene 2"}  # a bundle's own names are shown as they are
+    # a bundle's own names are shown as they are, from the scene field itself: no
+    # expression field on the layer (render threads would read the project's scope)
+    assert plain.predictions.fields().indexOf("scene_name") < 0
+    assert {f["scene"] for f in plain.predictions.getFeatures()} <= {
+        "scene 0", "scene 1", "scene 2"}
+    feature = next(plain.predictions.getFeatures())
+    context = QgsExpressionContext(QgsExpressionContextUtils.globalProjectLayerScopes(
+        plain.predictions))
+    context.setFeature(feature)
+    tip = QgsExpression.replaceExpressionText(plain.predictions.mapTipTemplate(), context)
+    assert f"scene: {feature['scene']}<br>" in tip
 
 
 def test_only_exactly_the_s3_codes_become_words():

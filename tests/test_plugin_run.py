@@ -90,8 +90,8 @@ def test_dock_run_adds_styled_layers_in_one_group(plugin, photo_folder,  # noqa:
     assert pred.featureCount() == n_good
     assert pred.crs().authid() == "EPSG:4326"
     assert pred.wkbType() == QgsWkbTypes.Point
-    assert _field_names(pred) == [f.name for f in schema.prediction_fields(3)] + [
-        "scene_name"]  # + the virtual field of the scene as words
+    # no virtual field: the default model's scenes are words already
+    assert _field_names(pred) == [f.name for f in schema.prediction_fields(3)]
     assert all(-90 <= f["lat"] <= 90 and 0 < f["confidence"] <= 1 for f in pred.getFeatures())
     with_gps = [f for f in pred.getFeatures() if f["exif_lat"] is not None
                 and not (hasattr(f["exif_lat"], "isNull") and f["exif_lat"].isNull())]
@@ -102,7 +102,7 @@ def test_dock_run_adds_styled_layers_in_one_group(plugin, photo_folder,  # noqa:
     assert layers.failures.featureCount() == n_bad
     reasons = {f["file_name"]: f["reason"] for f in layers.failures.getFeatures()}
     assert "truncated" in reasons["truncated.jpg"] and "not an image" in reasons["notes.jpg"]
-    assert pred.renderer().type() == "graduatedSymbol"
+    assert pred.renderer().type() == "RuleRenderer"  # by method, then by confidence
     assert "photo_path" in pred.mapTipTemplate()
 
     # the dock reports what happened, per photo and in total, and which device ran

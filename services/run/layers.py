@@ -30,7 +30,7 @@ from qgis.core import (QgsExpressionContextUtils, QgsField, QgsLayerTreeGroup, Q
 from qgis.PyQt.QtCore import QVariant
 
 from ..i18n import tr
-from ..scenes import scene_expression, scene_names_of_run
+from ..scenes import scene_expression, scene_names_of_run, uses_s3_codes
 
 from ...inference.outputs.styles import style_path
 from ...inference.outputs.layer_names import (CANDIDATES, CELLS_PREFIX, CONSTRAINTS,  # noqa: F401
@@ -112,8 +112,15 @@ def default_group_name() -> str:
 
 
 def add_scene_name_field(layer: QgsVectorLayer, scene_names) -> None:
-    """A virtual ``scene_name`` field: the scene as words (indoor / natural / urban for
-    the Places365 S3 codes), for the attribute table and the map tip."""
+    """A virtual ``scene_name`` field giving the Places365 S3 codes as words (indoor /
+    natural / urban), for the attribute table and the map tip (which falls back to
+    ``scene``), added only to a run whose scenes are those codes: the ``scene`` field holds
+    words already for every other bundle.  An expression field makes the canvas's render
+    threads build the project's expression scope while the main thread changes the project
+    (QGIS 3.22 is not thread-safe there: the one-process test crash, docs/KNOWN_ISSUES.md),
+    so the layers carry none unless it translates something."""
+    if not uses_s3_codes(scene_names):
+        return
     if layer.fields().indexOf("scene") < 0 or layer.fields().indexOf(SCENE_NAME_FIELD) >= 0:
         return
     layer.addExpressionField(scene_expression(scene_names),
