@@ -38,6 +38,17 @@ class CellProbability:
 
 
 @dataclass(frozen=True)
+class RegionPlaces:
+    """Which countries and continents a credible region covers, each with its share of
+    the region's area, largest first (``constraints/region_countries.py``): the words a
+    weak answer can honestly be given in."""
+
+    countries: Tuple[Tuple[str, float], ...] = ()  # (English name, share of the area)
+    continents: Tuple[Tuple[str, float], ...] = ()  # (continent, share of the area)
+    land: float = 0.0  # share of the region's area that lies in some country
+
+
+@dataclass(frozen=True)
 class Prediction:
     """Everything the model says about one photo.
 
@@ -68,6 +79,10 @@ class Prediction:
     mass_removed: Optional[float] = None  # probability the constraints took away; None
     # when the run had no constraint
     unconstrained_top: Optional[Candidate] = None  # the best finest cell before constraints
+    region50_places: Optional[RegionPlaces] = None  # what the 50 % region covers
+    # why the point is where it is: the bundle's decision rule (modeling/decision.py)
+    decision_radius_km: Optional[float] = None  # 0: the most probable cell
+    decision_mass: Optional[float] = None  # probability within that radius of the point
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,13 @@ PREDICTION_TAIL = (
     # the photo path's exact bytes where photo_path cannot hold them (a Linux name that is
     # not UTF-8), percent-encoded; NULL otherwise (docs/CASE_REPORT.md, "Photo names")
     FieldDef("photo_path_bytes", _S),
+    # the answer in the words it can bear (issue 20): the countries ("; ", largest share
+    # first) and continents the 50 % region covers, the share of it on land; and why the
+    # point is where it is, the bundle's decision rule: the centre of the most probable
+    # neighbourhood of that radius (0: the most probable cell) and the probability in it
+    FieldDef("region50_countries", _S), FieldDef("region50_continent", _S),
+    FieldDef("region50_land", _R), FieldDef("decision_radius_km", _R),
+    FieldDef("decision_mass", _R),
 )
 CANDIDATE_FIELDS = _PHOTO + (
     FieldDef("rank", _I), FieldDef("probability", _R), FieldDef("cell_token", _S, 16),
@@ -291,8 +298,26 @@ def prediction_rows(preds: Sequence[Prediction], out_path, run: RunInfo,
                  unconstrained_lon=_num(before.lon) if before else None,
                  unconstrained_probability=_num(before.probability) if before else None,
                  unconstrained_cell=before.cell_token if before else None)
+        v.update(_context_values(p))
         rows.append(Row(v, _point(p.lat, p.lon)))
     return rows
+
+
+NAME_SEPARATOR = "; "  # between the names of region50_countries / region50_continent
+
+
+def _context_values(p: Prediction) -> dict[str, Any]:
+    """The region's places and the decision rule (NULL where a record lacks them: a
+    hand-made one, or one from before they were recorded)."""
+    places = p.region50_places
+    return {
+        "region50_countries": None if places is None else
+        NAME_SEPARATOR.join(name for name, _share in places.countries),
+        "region50_continent": None if places is None else
+        NAME_SEPARATOR.join(name for name, _share in places.continents),
+        "region50_land": None if places is None else _num(places.land),
+        "decision_radius_km": _num(p.decision_radius_km),
+        "decision_mass": _num(p.decision_mass)}
 
 
 def candidate_rows(preds: Sequence[Prediction],
