@@ -9,6 +9,8 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QPixmap, QTextDocumentFragment
 from qgis.PyQt.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
+from ..services.answer_words import (candidate_distance_km, candidates_note, decision_line,
+                                      headline_lines)
 from ..services.i18n import tr
 from ..services.image_loading import read_qimage
 from ..services.run.result_details import ResultDetails
@@ -57,15 +59,21 @@ def _percent(p: Optional[float]) -> str:
 
 
 def summary_html(d: ResultDetails) -> str:
-    """The answer: file, place, confidence, scene, regions, EXIF check."""
+    """The answer at the precision it has (services/answer_words.py): the region first
+    when the point is not trustworthy, then why the point is where it is, confidence,
+    scene, regions, the exact point and the EXIF check."""
     e = html.escape
     p = d.prediction
-    rows = [f"<b>{e(elide_middle(p.file_name))}</b>",
-            tr("Predicted: {latlon} — {place}").format(
-                latlon=_latlon(p.lat, p.lon), place=e(p.place or tr("no place name"))),
+    head = headline_lines(p)
+    rows = [f"<b>{e(elide_middle(p.file_name))}</b>", f"<b>{e(head[0])}</b>",
+            *(e(line) for line in head[1:]),
             tr("Confidence: {c}; scene: {s}").format(c=_percent(p.confidence), s=e(d.scene)),
+            e(decision_line(p)),
             tr("Credible regions: 50% {a}, 90% {b}").format(a=_km2(p.region50_km2),
-                                                           b=_km2(p.region90_km2))]
+                                                           b=_km2(p.region90_km2)),
+            "<small>" + tr("Exact point: {latlon} — {place}").format(
+                latlon=_latlon(p.lat, p.lon), place=e(p.place or tr("no place name")))
+            + "</small>"]
     if p.constraint_mass_removed is not None:
         rows.append(tr("Clues removed {m:.1%} of the probability.").format(
             m=p.constraint_mass_removed))
@@ -84,19 +92,33 @@ def summary_html(d: ResultDetails) -> str:
     return "<br>".join(rows)
 
 
+def _candidate_row(p, c) -> str:
+    """One candidate: its rank (#1 named as the most probable single cell), probability,
+    place over lat, lon and its distance from the point."""
+    e = html.escape
+    km = candidate_distance_km(p, c)
+    away = tr("at the point") if km is not None and km < 1 else \
+        tr("{km:,.0f} km from the point").format(km=km) if km is not None else ""
+    rank = f"#{c.rank}" + ("<br><small>" + tr("most probable single cell") + "</small>"
+                           if c.rank == 1 else "")
+    return (f"<tr><td>{rank}</td><td>{_percent(c.probability)}</td>"
+            f"<td>{e(c.place) or '—'}<br><small>{_latlon(c.lat, c.lon, 3)}"
+            f"{'<br>' + e(away) if away else ''}</small></td></tr>")
+
+
 def tables_html(d: ResultDetails) -> str:
-    """The top candidates and the best S2 cell per level, with headers."""
+    """The top candidates (single cells, with their distance from the point) and the
+    best S2 cell per level, with headers."""
     e = html.escape
     p = d.prediction
     # three narrow columns (the dock is about 300 px wide): where = place over lat, lon
-    cands = "".join(f"<tr><td>{c.rank}</td><td>{_percent(c.probability)}</td>"
-                    f"<td>{e(c.place) or '—'}<br><small>{_latlon(c.lat, c.lon, 3)}</small>"
-                    f"</td></tr>" for c in p.candidates)
+    cands = "".join(_candidate_row(p, c) for c in p.candidates)
     cells = "".join(f"<tr><td>{c.level}</td><td><code>{e(c.token)}</code></td>"
                     f"<td>{_percent(c.probability)}</td></tr>" for c in p.cells)
     cand_head = _header_row(tr("Rank"), tr("Prob."), tr("Place (lat, lon)"))
     cell_head = _header_row(tr("Level"), tr("S2 cell token"), tr("Prob."))
-    return (f"<h4>{tr('Top candidates')}</h4>{TABLE}{cand_head}{cands}</table>"
+    return (f"<h4>{tr('Top candidates')}</h4><small>{e(candidates_note(p))}</small>"
+            + f"{TABLE}{cand_head}{cands}</table>"
             + f"<h4>{tr('Best S2 cell per level')}</h4>"
             + "<small>" + tr("Level 0 is the coarsest; the token names the cell in the S2 "
                              "geometry (the Cells layers hold it in cell_token).") + "</small>"

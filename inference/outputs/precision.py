@@ -9,10 +9,13 @@ the precision the region supports; the exact numbers stay in the details.
 Rules, kept here so the dock, the case report and the exports apply the same:
 
 * the point is *trustworthy* when its 50 % region is at most ``TRUSTED_KM2`` (a disc of
-  about 180 km radius: a region, a large city's surroundings);
+  about 180 km radius: a region, a large city's surroundings) and lies on one continent
+  at most: a small region scattered over cells on three continents (a model torn
+  between places) is no more precise than a large one;
 * coordinates are rounded to the region's scale: one unit of the last decimal (111 km
   for whole degrees, 11 km for one decimal, ...) no finer than a tenth of the side of a
-  square of the region's area, and never below whole degrees or beyond 4 decimals.
+  square of the region's area, and never below whole degrees or beyond 4 decimals; a
+  region on several continents gets whole degrees.
 
 Plain Python on a ``PredictionRow`` (prediction_row.py): no shapely, GDAL or QGIS.
 """
@@ -33,7 +36,15 @@ SHOWN_COUNTRIES = 3  # a headline names this many, then "and N more"
 def point_trusted(row: PredictionRow) -> bool:
     """Whether the point may lead the answer: its 50 % region is small enough.  A run
     that recorded no region (None) is not trusted either: nothing says it is precise."""
-    return row.region50_km2 is not None and row.region50_km2 <= TRUSTED_KM2
+    return (row.region50_km2 is not None and row.region50_km2 <= TRUSTED_KM2
+            and len(row.region50_continent) <= 1)
+
+
+def point_digits(row: PredictionRow) -> int:
+    """Decimals the point of `row` is shown with (see module)."""
+    if len(row.region50_continent) > 1:
+        return 0
+    return coordinate_digits(row.region50_km2)
 
 
 def coordinate_digits(area_km2: Optional[float]) -> int:
