@@ -26,7 +26,8 @@ from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ..i18n import tr
 from .basemap import add_basemap_if_none
-from .layers import (RunLayers, collapse_other_runs, load_run_layers, runs_in_project,
+from .layers import (RunLayers, bring_forward, collapse_other_runs, load_run_layers,
+                     runs_in_project,
                      show_photo_in_layers, source_parts)
 from .kept_maps import maps_or_reason
 from .result_details import ResultDetails, details_for, first_feature_of_photo
@@ -209,8 +210,9 @@ class ProjectRuns(QObject):
 
     def show_result(self, details: ResultDetails) -> None:
         layers = self.runs.get(self.shown_run) if self.shown_run else None
-        if layers is not None:  # a large run draws the shown photo's regions and cells
+        if layers is not None:  # the shown photo's regions and cells drawn (first)
             show_photo_in_layers(layers, details.prediction.photo_path)
+            bring_forward(self.project, layers)
         self.zoom_to(details)
         self.resultSelected.emit(details)
 
