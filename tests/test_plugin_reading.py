@@ -12,9 +12,11 @@ import numpy as np
 
 import pytest
 from osgeo import ogr
+from qgis.core import (QgsExpressionContext, QgsExpressionContextUtils, QgsPointClusterRenderer,
+                       QgsRenderContext, QgsSymbolLayer)
 from qgis.PyQt.QtWidgets import QLabel
 
-from tests.test_plugin_fixtures import import_plugin, photo_folder  # noqa: F401
+from tests.test_plugin_fixtures import import_plugin, photo_folder, pick_on_map  # noqa: F401
 
 import_plugin()
 from geodecoder.inference.geo import haversine_km  # noqa: E402
@@ -212,3 +214,110 @@ def test_a_run_without_maps_says_truthfully_why(run_gpkg, qgis_new_project, tmp_
     view = _view(runs, details_for(feature, layers))
     assert view.attention.count() == 1 and expected in _message(view)
     runs.shutdown()
+
+
+# ------------------------------------------------------ item 4: regions that pile up
+
+
+def _opacities(layer) -> dict:
+    """photo_path -> the opacities of the symbols the layer's renderer draws it with."""
+    ctx = QgsRenderContext()
+    ctx.setExpressionContext(QgsExpressionContext(
+        QgsExpressionContextUtils.globalProjectLayerScopes(layer)))
+    renderer = layer.renderer().clone()
+    renderer.startRender(ctx, layer.fields())
+    try:
+        out: dict = {}
+        for f in layer.getFeatures():
+            out.setdefault(str(f["photo_path"]), set()).update(
+                round(s.opacity(), 3) for s in renderer.symbolsForFeature(f, ctx))
+        return out
+    finally:
+        renderer.stopRender(ctx)
+
+
+def test_the_shown_photo_s_regions_stand_out_and_the_others_are_faint(run_gpkg,
+                                                                      qgis_new_project):
+    """A run's regions: before a photo is shown all faint (the run at a glance), then
+    the shown photo's as styled and every other photo's faint."""
+    gpkg, paths = run_gpkg
+    layers = run_layers.load_run_layers(str(gpkg), qgis_new_project, "run")
+    faint = round(run_layers.FAINT_OPACITY, 3)
+    assert {o for ops in _opacities(layers.regions).values() for o in ops} == {faint}
+    run_layers.show_photo_in_layers(layers, paths[3])
+    drawn = _opacities(layers.regions)
+    assert set(drawn) == set(paths)
+    assert drawn[paths[3]] == {1.0}
+    assert all(ops == {faint} for path, ops in drawn.items() if path != paths[3])
+
+
+def test_a_new_run_is_drawn_over_older_ones_whose_regions_step_back(
+        run_gpkg, qgis_new_project, tmp_path):
+    """Two runs: the newer group is on top, the older run's regions and cells are
+    switched off; picking a result of the older run switches its regions on again."""
+    gpkg, _paths = run_gpkg
+    second = tmp_path / "second.gpkg"
+    shutil.copy(gpkg, second)
+    runs = ProjectRuns(project=qgis_new_project)
+    first = runs.open_run(str(gpkg))
+    newer = runs.open_run(str(second))
+    root = qgis_new_project.layerTreeRoot()
+
+    def visible(layer) -> bool:
+        return root.findLayer(layer.id()).itemVisibilityChecked()
+
+    assert root.children()[0] is newer.group
+    assert visible(newer.regions) and visible(newer.cells[-1])
+    assert not visible(first.regions) and not visible(first.cells[-1])
+    first.predictions.selectByIds([next(first.predictions.getFeatures()).id()])
+    assert visible(first.regions)
+    runs.shutdown()
+
+
+# ------------------------------------------- item 5: photos stacked on one point
+
+
+def test_photos_on_one_point_are_one_counted_marker_and_a_click_lists_them(
+        plugin, run_gpkg, tmp_path):
+    """Four photos moved onto one point (as hundreds land on a few cells' points): the
+    run's stored style draws them with QGIS's cluster renderer, whose marker shows
+    @cluster_size; Pick on map on that point lists the four in the dock, nearest then
+    by name, and a row clicked shows that photo."""
+    gpkg, paths = run_gpkg
+    copy = tmp_path / "stacked.gpkg"
+    shutil.copy(gpkg, copy)
+    ds = ogr.Open(str(copy), 1)
+    layer = ds.GetLayerByName("predictions")
+    for f in layer:
+        if f.GetField("photo_path") in paths[:4]:
+            f.SetGeometry(ogr.CreateGeometryFromWkt("POINT (24.75 59.44)"))
+            f.SetField("lat", 59.44)
+            f.SetField("lon", 24.75)
+            assert layer.SetFeature(f) == 0
+    ds = None
+    service = plugin.service
+    layers = service.results.open_run(str(copy))
+    renderer = layers.predictions.renderer()
+    assert isinstance(renderer, QgsPointClusterRenderer)
+    count = [sl for sl in renderer.clusterSymbol().symbolLayers()
+             if sl.layerType() == "FontMarker"]
+    assert count and "@cluster_size" in count[0].dataDefinedProperties().property(
+        QgsSymbolLayer.PropertyCharacter).expressionString()
+    plugin.dock.pick_button.click()
+    assert plugin.pick_tool is not None
+    shown = []
+    service.results.resultSelected.connect(shown.append)
+    target = next(f for f in layers.predictions.getFeatures()
+                  if f["photo_path"] == paths[2])
+    listed = pick_on_map(plugin, layers.predictions, target)
+    names = sorted(str(f["file_name"]) for f in layers.predictions.getFeatures()
+                   if f["photo_path"] in paths[:4])
+    assert sorted(listed) == names and len(listed) == 4
+    assert plugin.dock.result_view.stack.isVisibleTo(plugin.dock.result_view)
+    assert shown[-1].prediction.photo_path == paths[2]
+    alone = next(f for f in layers.predictions.getFeatures() if f["photo_path"] == paths[5])
+    if all(f.geometry().asPoint().distance(alone.geometry().asPoint()) > 1
+           for f in layers.predictions.getFeatures() if f.id() != alone.id()):
+        assert pick_on_map(plugin, layers.predictions, alone) == []  # a lone photo
+        assert not plugin.dock.result_view.stack.isVisibleTo(plugin.dock.result_view)
+        assert shown[-1].prediction.photo_path == paths[5]

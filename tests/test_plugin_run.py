@@ -29,6 +29,7 @@ from tests.test_plugin_fixtures import (  # noqa: F401
     add_and_wait,
     import_plugin,
     photo_folder,
+    pick_on_map,
     spin_until,
 )
 
@@ -224,8 +225,8 @@ def test_pick_tool_shows_the_clicked_result(plugin, photo_folder, tiny_bundle_di
     service.results.resultSelected.connect(shown.append)
     layer = service.results.result_layer()
     feature = next(f for f in layer.getFeatures() if f["file_name"] == "tokyo_night.jpg")
-    tool.featureIdentified.emit(feature)  # what a click on the point does
-    assert [d.prediction.file_name for d in shown] == ["tokyo_night.jpg"]
+    pick_on_map(plugin, layer, feature)  # a click on its point (its row, in a stack)
+    assert shown[-1].prediction.file_name == "tokyo_night.jpg"
     assert layer.selectedFeatureIds() == [feature.id()]
 
 

@@ -17,6 +17,11 @@ from xml.etree.ElementTree import canonicalize  # nosec B405
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
+    QgsFontMarkerSymbolLayer,
+    QgsPointClusterRenderer,
+    QgsProperty,
+    QgsSymbolLayer,
+    QgsUnitTypes,
     QgsEditorWidgetSetup,
     QgsFillSymbol,
     QgsGraduatedSymbolRenderer,
@@ -28,6 +33,7 @@ from qgis.core import (
     QgsSingleSymbolRenderer,
     QgsVectorLayer,
 )
+from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtXml import QDomDocument
 
 # the photo itself, or (for a GeoPackage handed on with its photos beside it) the
@@ -58,6 +64,20 @@ def _marker(color: str, size: float, outline: str = "#ffffff") -> QgsMarkerSymbo
                                          "outline_color": outline, "outline_width": "0.3"})
 
 
+CLUSTER_MM = 3.0  # photos closer than this on the map are drawn as one counted marker
+
+
+def cluster_symbol() -> QgsMarkerSymbol:
+    """A dark disc with the number of photos in it (``@cluster_size``)."""
+    symbol = _marker("#3b0f0f", 6.0, "#ffffff")
+    count = QgsFontMarkerSymbolLayer("Sans Serif", "0", 3.4, QColor("#ffffff"))
+    count.setFontStyle("Bold")
+    count.setDataDefinedProperty(QgsSymbolLayer.PropertyCharacter,
+                                 QgsProperty.fromExpression("@cluster_size"))
+    symbol.appendSymbolLayer(count)
+    return symbol
+
+
 def predictions_layer() -> QgsVectorLayer:
     layer = _memory_layer("Point", "photo_path:string photo_relpath:string file_name:string "
                                    "place:string confidence:double")
@@ -67,7 +87,15 @@ def predictions_layer() -> QgsVectorLayer:
     renderer = QgsGraduatedSymbolRenderer("confidence", [
         QgsRendererRange(lo, hi, _marker(color, size, "#1a1a1a"), label)
         for lo, hi, color, size, label in ranges])
-    layer.setRenderer(renderer)
+    # photos at (nearly) the same point are one marker with their count (issue 20.5: 520
+    # photos were 16 stacked dots, no count): QGIS's own cluster renderer around the
+    # classes, which still draws a lone photo by its confidence
+    clusters = QgsPointClusterRenderer()
+    clusters.setEmbeddedRenderer(renderer)
+    clusters.setTolerance(CLUSTER_MM)
+    clusters.setToleranceUnit(QgsUnitTypes.RenderMillimeters)
+    clusters.setClusterSymbol(cluster_symbol())
+    layer.setRenderer(clusters)
     layer.setMapTipTemplate(MAP_TIP)
     idx = layer.fields().indexOf("photo_path")
     layer.setEditorWidgetSetup(idx, QgsEditorWidgetSetup("ExternalResource", {

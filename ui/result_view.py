@@ -7,7 +7,8 @@ from typing import Callable, Optional
 
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QPixmap, QTextDocumentFragment
-from qgis.PyQt.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import (QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
+                                 QWidget)
 
 from ..services.answer_words import (candidate_distance_km, candidates_note, decision_line,
                                       headline_lines)
@@ -178,17 +179,56 @@ class ResultView(QWidget):
         self.why_button.toggled.connect(self._toggle_attention)
         self.attention = AttentionView()
         self.attention.setVisible(False)
+        # the photos of a stack the user clicked on the map (issue 20.5)
+        self.stack_label = QLabel()
+        self.stack_label.setWordWrap(True)
+        self.stack = QListWidget()
+        self.stack.setObjectName("geodecoderStackList")
+        self.stack.setMaximumHeight(120)
+        self.stack.itemClicked.connect(self._stack_clicked)
+        self._stack_pick: Optional[Callable[[int], None]] = None
+        self._stack_paths: set = set()
+        self.show_stack([])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         # "Why here?" right under the photo, and its maps in the photo's place: the
         # answer and its reason stay in view in a narrow dock
         # the dock puts why_button in its top row, always in view (see dock.py)
-        for widget in (self.text, self.photo, self.attention, self.why_button, self.tables):
+        for widget in (self.stack_label, self.stack, self.text, self.photo, self.attention,
+                       self.why_button, self.tables):
             layout.addWidget(widget)
+
+    def show_stack(self, entries, on_pick: Optional[Callable[[int], None]] = None) -> None:
+        """The photos of the clicked spot, one row each (``entries``: feature id, file
+        name, photo path); a row clicked calls ``on_pick(feature id)``.  Fewer than two
+        photos: the list is hidden."""
+        self.stack.clear()
+        self._stack_pick = on_pick
+        self._stack_paths = {path for _fid, _name, path in entries}
+        for fid, name, path in entries:
+            item = QListWidgetItem(elide_middle(name))
+            item.setData(Qt.UserRole, int(fid))
+            item.setToolTip(path)
+            self.stack.addItem(item)
+        many = len(entries) > 1
+        self.stack_label.setText(tr("{n} photos at this spot; click one to see it:").format(
+            n=len(entries)) if many else "")
+        self.stack_label.setVisible(many)
+        self.stack.setVisible(many)
+
+    def _stack_clicked(self, item: QListWidgetItem) -> None:
+        if self._stack_pick is not None:
+            self._stack_pick(int(item.data(Qt.UserRole)))
 
     def show_details(self, details: ResultDetails) -> None:
         self.details = details
         path = details.prediction.photo_path
+        if path not in self._stack_paths:  # shown from elsewhere: the stack is stale
+            self.show_stack([])
+        else:
+            for i in range(self.stack.count()):
+                if self.stack.item(i).toolTip() == path:
+                    self.stack.setCurrentRow(i)
         pixmap = _preview(path)
         # word wrap only for text: a wrapping label lays a pixmap out 0 px high
         self.photo.setWordWrap(pixmap is None)
@@ -206,6 +246,7 @@ class ResultView(QWidget):
     def clear(self) -> None:
         """Nothing shown: the result's run left the project (or a new project began)."""
         self.details = None
+        self.show_stack([])
         self.why_button.setChecked(False)
         self.why_button.setEnabled(False)
         self.photo.setPixmap(QPixmap())

@@ -1,62 +1,15 @@
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
 <qgis hasScaleBasedVisibilityFlag="0" maxScale="0" minScale="100000000" simplifyAlgorithm="0" simplifyDrawingHints="1" simplifyDrawingTol="1" simplifyLocal="1" simplifyMaxScale="1" styleCategories="Symbology|Fields|MapTips|Rendering" symbologyReferenceScale="-1" version="3.22.16-Białowieża">
- <renderer-v2 attr="confidence" enableorderby="0" forceraster="0" graduatedMethod="GraduatedColor" referencescale="-1" symbollevels="0" type="graduatedSymbol">
-  <ranges>
-   <range label="below 5%" lower="0.000000000000000" render="true" symbol="0" upper="0.050000000000000"></range>
-   <range label="5–20%" lower="0.050000000000000" render="true" symbol="1" upper="0.200000000000000"></range>
-   <range label="20–50%" lower="0.200000000000000" render="true" symbol="2" upper="0.500000000000000"></range>
-   <range label="50% and more" lower="0.500000000000000" render="true" symbol="3" upper="1.000000000000000"></range>
-  </ranges>
-  <symbols>
-   <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="0" type="marker">
-    <data_defined_properties>
-     <Option type="Map">
-      <Option name="name" type="QString" value=""></Option>
-      <Option name="properties"></Option>
-      <Option name="type" type="QString" value="collection"></Option>
-     </Option>
-    </data_defined_properties>
-    <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
-     <Option type="Map">
-      <Option name="angle" type="QString" value="0"></Option>
-      <Option name="cap_style" type="QString" value="square"></Option>
-      <Option name="color" type="QString" value="253,212,158,255"></Option>
-      <Option name="horizontal_anchor_point" type="QString" value="1"></Option>
-      <Option name="joinstyle" type="QString" value="bevel"></Option>
-      <Option name="name" type="QString" value="circle"></Option>
-      <Option name="offset" type="QString" value="0,0"></Option>
-      <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="offset_unit" type="QString" value="MM"></Option>
-      <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
-      <Option name="outline_style" type="QString" value="solid"></Option>
-      <Option name="outline_width" type="QString" value="0.3"></Option>
-      <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="outline_width_unit" type="QString" value="MM"></Option>
-      <Option name="scale_method" type="QString" value="diameter"></Option>
-      <Option name="size" type="QString" value="3.2"></Option>
-      <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="size_unit" type="QString" value="MM"></Option>
-      <Option name="vertical_anchor_point" type="QString" value="1"></Option>
-     </Option>
-     <prop k="angle" v="0"></prop>
-     <prop k="cap_style" v="square"></prop>
-     <prop k="color" v="253,212,158,255"></prop>
-     <prop k="horizontal_anchor_point" v="1"></prop>
-     <prop k="joinstyle" v="bevel"></prop>
-     <prop k="name" v="circle"></prop>
-     <prop k="offset" v="0,0"></prop>
-     <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="offset_unit" v="MM"></prop>
-     <prop k="outline_color" v="26,26,26,255"></prop>
-     <prop k="outline_style" v="solid"></prop>
-     <prop k="outline_width" v="0.3"></prop>
-     <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="outline_width_unit" v="MM"></prop>
-     <prop k="scale_method" v="diameter"></prop>
-     <prop k="size" v="3.2"></prop>
-     <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="size_unit" v="MM"></prop>
-     <prop k="vertical_anchor_point" v="1"></prop>
+ <renderer-v2 enableorderby="0" forceraster="0" referencescale="-1" symbollevels="0" tolerance="3" toleranceUnit="MM" toleranceUnitScale="3x:0,0,0,0,0,0" type="pointCluster">
+  <renderer-v2 attr="confidence" enableorderby="0" forceraster="0" graduatedMethod="GraduatedColor" referencescale="-1" symbollevels="0" type="graduatedSymbol">
+   <ranges>
+    <range label="below 5%" lower="0.000000000000000" render="true" symbol="0" upper="0.050000000000000"></range>
+    <range label="5–20%" lower="0.050000000000000" render="true" symbol="1" upper="0.200000000000000"></range>
+    <range label="20–50%" lower="0.200000000000000" render="true" symbol="2" upper="0.500000000000000"></range>
+    <range label="50% and more" lower="0.500000000000000" render="true" symbol="3" upper="1.000000000000000"></range>
+   </ranges>
+   <symbols>
+    <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="0" type="marker">
      <data_defined_properties>
       <Option type="Map">
        <Option name="name" type="QString" value=""></Option>
@@ -64,57 +17,57 @@
        <Option name="type" type="QString" value="collection"></Option>
       </Option>
      </data_defined_properties>
-    </layer>
-   </symbol>
-   <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="1" type="marker">
-    <data_defined_properties>
-     <Option type="Map">
-      <Option name="name" type="QString" value=""></Option>
-      <Option name="properties"></Option>
-      <Option name="type" type="QString" value="collection"></Option>
-     </Option>
-    </data_defined_properties>
-    <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
-     <Option type="Map">
-      <Option name="angle" type="QString" value="0"></Option>
-      <Option name="cap_style" type="QString" value="square"></Option>
-      <Option name="color" type="QString" value="252,141,89,255"></Option>
-      <Option name="horizontal_anchor_point" type="QString" value="1"></Option>
-      <Option name="joinstyle" type="QString" value="bevel"></Option>
-      <Option name="name" type="QString" value="circle"></Option>
-      <Option name="offset" type="QString" value="0,0"></Option>
-      <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="offset_unit" type="QString" value="MM"></Option>
-      <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
-      <Option name="outline_style" type="QString" value="solid"></Option>
-      <Option name="outline_width" type="QString" value="0.3"></Option>
-      <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="outline_width_unit" type="QString" value="MM"></Option>
-      <Option name="scale_method" type="QString" value="diameter"></Option>
-      <Option name="size" type="QString" value="3.6"></Option>
-      <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="size_unit" type="QString" value="MM"></Option>
-      <Option name="vertical_anchor_point" type="QString" value="1"></Option>
-     </Option>
-     <prop k="angle" v="0"></prop>
-     <prop k="cap_style" v="square"></prop>
-     <prop k="color" v="252,141,89,255"></prop>
-     <prop k="horizontal_anchor_point" v="1"></prop>
-     <prop k="joinstyle" v="bevel"></prop>
-     <prop k="name" v="circle"></prop>
-     <prop k="offset" v="0,0"></prop>
-     <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="offset_unit" v="MM"></prop>
-     <prop k="outline_color" v="26,26,26,255"></prop>
-     <prop k="outline_style" v="solid"></prop>
-     <prop k="outline_width" v="0.3"></prop>
-     <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="outline_width_unit" v="MM"></prop>
-     <prop k="scale_method" v="diameter"></prop>
-     <prop k="size" v="3.6"></prop>
-     <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="size_unit" v="MM"></prop>
-     <prop k="vertical_anchor_point" v="1"></prop>
+     <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
+      <Option type="Map">
+       <Option name="angle" type="QString" value="0"></Option>
+       <Option name="cap_style" type="QString" value="square"></Option>
+       <Option name="color" type="QString" value="253,212,158,255"></Option>
+       <Option name="horizontal_anchor_point" type="QString" value="1"></Option>
+       <Option name="joinstyle" type="QString" value="bevel"></Option>
+       <Option name="name" type="QString" value="circle"></Option>
+       <Option name="offset" type="QString" value="0,0"></Option>
+       <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+       <Option name="offset_unit" type="QString" value="MM"></Option>
+       <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
+       <Option name="outline_style" type="QString" value="solid"></Option>
+       <Option name="outline_width" type="QString" value="0.3"></Option>
+       <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+       <Option name="outline_width_unit" type="QString" value="MM"></Option>
+       <Option name="scale_method" type="QString" value="diameter"></Option>
+       <Option name="size" type="QString" value="3.2"></Option>
+       <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+       <Option name="size_unit" type="QString" value="MM"></Option>
+       <Option name="vertical_anchor_point" type="QString" value="1"></Option>
+      </Option>
+      <prop k="angle" v="0"></prop>
+      <prop k="cap_style" v="square"></prop>
+      <prop k="color" v="253,212,158,255"></prop>
+      <prop k="horizontal_anchor_point" v="1"></prop>
+      <prop k="joinstyle" v="bevel"></prop>
+      <prop k="name" v="circle"></prop>
+      <prop k="offset" v="0,0"></prop>
+      <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+      <prop k="offset_unit" v="MM"></prop>
+      <prop k="outline_color" v="26,26,26,255"></prop>
+      <prop k="outline_style" v="solid"></prop>
+      <prop k="outline_width" v="0.3"></prop>
+      <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+      <prop k="outline_width_unit" v="MM"></prop>
+      <prop k="scale_method" v="diameter"></prop>
+      <prop k="size" v="3.2"></prop>
+      <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+      <prop k="size_unit" v="MM"></prop>
+      <prop k="vertical_anchor_point" v="1"></prop>
+      <data_defined_properties>
+       <Option type="Map">
+        <Option name="name" type="QString" value=""></Option>
+        <Option name="properties"></Option>
+        <Option name="type" type="QString" value="collection"></Option>
+       </Option>
+      </data_defined_properties>
+     </layer>
+    </symbol>
+    <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="1" type="marker">
      <data_defined_properties>
       <Option type="Map">
        <Option name="name" type="QString" value=""></Option>
@@ -122,57 +75,57 @@
        <Option name="type" type="QString" value="collection"></Option>
       </Option>
      </data_defined_properties>
-    </layer>
-   </symbol>
-   <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="2" type="marker">
-    <data_defined_properties>
-     <Option type="Map">
-      <Option name="name" type="QString" value=""></Option>
-      <Option name="properties"></Option>
-      <Option name="type" type="QString" value="collection"></Option>
-     </Option>
-    </data_defined_properties>
-    <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
-     <Option type="Map">
-      <Option name="angle" type="QString" value="0"></Option>
-      <Option name="cap_style" type="QString" value="square"></Option>
-      <Option name="color" type="QString" value="227,74,51,255"></Option>
-      <Option name="horizontal_anchor_point" type="QString" value="1"></Option>
-      <Option name="joinstyle" type="QString" value="bevel"></Option>
-      <Option name="name" type="QString" value="circle"></Option>
-      <Option name="offset" type="QString" value="0,0"></Option>
-      <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="offset_unit" type="QString" value="MM"></Option>
-      <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
-      <Option name="outline_style" type="QString" value="solid"></Option>
-      <Option name="outline_width" type="QString" value="0.3"></Option>
-      <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="outline_width_unit" type="QString" value="MM"></Option>
-      <Option name="scale_method" type="QString" value="diameter"></Option>
-      <Option name="size" type="QString" value="4.2"></Option>
-      <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="size_unit" type="QString" value="MM"></Option>
-      <Option name="vertical_anchor_point" type="QString" value="1"></Option>
-     </Option>
-     <prop k="angle" v="0"></prop>
-     <prop k="cap_style" v="square"></prop>
-     <prop k="color" v="227,74,51,255"></prop>
-     <prop k="horizontal_anchor_point" v="1"></prop>
-     <prop k="joinstyle" v="bevel"></prop>
-     <prop k="name" v="circle"></prop>
-     <prop k="offset" v="0,0"></prop>
-     <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="offset_unit" v="MM"></prop>
-     <prop k="outline_color" v="26,26,26,255"></prop>
-     <prop k="outline_style" v="solid"></prop>
-     <prop k="outline_width" v="0.3"></prop>
-     <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="outline_width_unit" v="MM"></prop>
-     <prop k="scale_method" v="diameter"></prop>
-     <prop k="size" v="4.2"></prop>
-     <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="size_unit" v="MM"></prop>
-     <prop k="vertical_anchor_point" v="1"></prop>
+     <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
+      <Option type="Map">
+       <Option name="angle" type="QString" value="0"></Option>
+       <Option name="cap_style" type="QString" value="square"></Option>
+       <Option name="color" type="QString" value="252,141,89,255"></Option>
+       <Option name="horizontal_anchor_point" type="QString" value="1"></Option>
+       <Option name="joinstyle" type="QString" value="bevel"></Option>
+       <Option name="name" type="QString" value="circle"></Option>
+       <Option name="offset" type="QString" value="0,0"></Option>
+       <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+       <Option name="offset_unit" type="QString" value="MM"></Option>
+       <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
+       <Option name="outline_style" type="QString" value="solid"></Option>
+       <Option name="outline_width" type="QString" value="0.3"></Option>
+       <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+       <Option name="outline_width_unit" type="QString" value="MM"></Option>
+       <Option name="scale_method" type="QString" value="diameter"></Option>
+       <Option name="size" type="QString" value="3.6"></Option>
+       <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+       <Option name="size_unit" type="QString" value="MM"></Option>
+       <Option name="vertical_anchor_point" type="QString" value="1"></Option>
+      </Option>
+      <prop k="angle" v="0"></prop>
+      <prop k="cap_style" v="square"></prop>
+      <prop k="color" v="252,141,89,255"></prop>
+      <prop k="horizontal_anchor_point" v="1"></prop>
+      <prop k="joinstyle" v="bevel"></prop>
+      <prop k="name" v="circle"></prop>
+      <prop k="offset" v="0,0"></prop>
+      <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+      <prop k="offset_unit" v="MM"></prop>
+      <prop k="outline_color" v="26,26,26,255"></prop>
+      <prop k="outline_style" v="solid"></prop>
+      <prop k="outline_width" v="0.3"></prop>
+      <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+      <prop k="outline_width_unit" v="MM"></prop>
+      <prop k="scale_method" v="diameter"></prop>
+      <prop k="size" v="3.6"></prop>
+      <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+      <prop k="size_unit" v="MM"></prop>
+      <prop k="vertical_anchor_point" v="1"></prop>
+      <data_defined_properties>
+       <Option type="Map">
+        <Option name="name" type="QString" value=""></Option>
+        <Option name="properties"></Option>
+        <Option name="type" type="QString" value="collection"></Option>
+       </Option>
+      </data_defined_properties>
+     </layer>
+    </symbol>
+    <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="2" type="marker">
      <data_defined_properties>
       <Option type="Map">
        <Option name="name" type="QString" value=""></Option>
@@ -180,57 +133,57 @@
        <Option name="type" type="QString" value="collection"></Option>
       </Option>
      </data_defined_properties>
-    </layer>
-   </symbol>
-   <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="3" type="marker">
-    <data_defined_properties>
-     <Option type="Map">
-      <Option name="name" type="QString" value=""></Option>
-      <Option name="properties"></Option>
-      <Option name="type" type="QString" value="collection"></Option>
-     </Option>
-    </data_defined_properties>
-    <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
-     <Option type="Map">
-      <Option name="angle" type="QString" value="0"></Option>
-      <Option name="cap_style" type="QString" value="square"></Option>
-      <Option name="color" type="QString" value="127,0,0,255"></Option>
-      <Option name="horizontal_anchor_point" type="QString" value="1"></Option>
-      <Option name="joinstyle" type="QString" value="bevel"></Option>
-      <Option name="name" type="QString" value="circle"></Option>
-      <Option name="offset" type="QString" value="0,0"></Option>
-      <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="offset_unit" type="QString" value="MM"></Option>
-      <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
-      <Option name="outline_style" type="QString" value="solid"></Option>
-      <Option name="outline_width" type="QString" value="0.3"></Option>
-      <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="outline_width_unit" type="QString" value="MM"></Option>
-      <Option name="scale_method" type="QString" value="diameter"></Option>
-      <Option name="size" type="QString" value="5"></Option>
-      <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
-      <Option name="size_unit" type="QString" value="MM"></Option>
-      <Option name="vertical_anchor_point" type="QString" value="1"></Option>
-     </Option>
-     <prop k="angle" v="0"></prop>
-     <prop k="cap_style" v="square"></prop>
-     <prop k="color" v="127,0,0,255"></prop>
-     <prop k="horizontal_anchor_point" v="1"></prop>
-     <prop k="joinstyle" v="bevel"></prop>
-     <prop k="name" v="circle"></prop>
-     <prop k="offset" v="0,0"></prop>
-     <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="offset_unit" v="MM"></prop>
-     <prop k="outline_color" v="26,26,26,255"></prop>
-     <prop k="outline_style" v="solid"></prop>
-     <prop k="outline_width" v="0.3"></prop>
-     <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="outline_width_unit" v="MM"></prop>
-     <prop k="scale_method" v="diameter"></prop>
-     <prop k="size" v="5"></prop>
-     <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
-     <prop k="size_unit" v="MM"></prop>
-     <prop k="vertical_anchor_point" v="1"></prop>
+     <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
+      <Option type="Map">
+       <Option name="angle" type="QString" value="0"></Option>
+       <Option name="cap_style" type="QString" value="square"></Option>
+       <Option name="color" type="QString" value="227,74,51,255"></Option>
+       <Option name="horizontal_anchor_point" type="QString" value="1"></Option>
+       <Option name="joinstyle" type="QString" value="bevel"></Option>
+       <Option name="name" type="QString" value="circle"></Option>
+       <Option name="offset" type="QString" value="0,0"></Option>
+       <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+       <Option name="offset_unit" type="QString" value="MM"></Option>
+       <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
+       <Option name="outline_style" type="QString" value="solid"></Option>
+       <Option name="outline_width" type="QString" value="0.3"></Option>
+       <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+       <Option name="outline_width_unit" type="QString" value="MM"></Option>
+       <Option name="scale_method" type="QString" value="diameter"></Option>
+       <Option name="size" type="QString" value="4.2"></Option>
+       <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+       <Option name="size_unit" type="QString" value="MM"></Option>
+       <Option name="vertical_anchor_point" type="QString" value="1"></Option>
+      </Option>
+      <prop k="angle" v="0"></prop>
+      <prop k="cap_style" v="square"></prop>
+      <prop k="color" v="227,74,51,255"></prop>
+      <prop k="horizontal_anchor_point" v="1"></prop>
+      <prop k="joinstyle" v="bevel"></prop>
+      <prop k="name" v="circle"></prop>
+      <prop k="offset" v="0,0"></prop>
+      <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+      <prop k="offset_unit" v="MM"></prop>
+      <prop k="outline_color" v="26,26,26,255"></prop>
+      <prop k="outline_style" v="solid"></prop>
+      <prop k="outline_width" v="0.3"></prop>
+      <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+      <prop k="outline_width_unit" v="MM"></prop>
+      <prop k="scale_method" v="diameter"></prop>
+      <prop k="size" v="4.2"></prop>
+      <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+      <prop k="size_unit" v="MM"></prop>
+      <prop k="vertical_anchor_point" v="1"></prop>
+      <data_defined_properties>
+       <Option type="Map">
+        <Option name="name" type="QString" value=""></Option>
+        <Option name="properties"></Option>
+        <Option name="type" type="QString" value="collection"></Option>
+       </Option>
+      </data_defined_properties>
+     </layer>
+    </symbol>
+    <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="3" type="marker">
      <data_defined_properties>
       <Option type="Map">
        <Option name="name" type="QString" value=""></Option>
@@ -238,19 +191,179 @@
        <Option name="type" type="QString" value="collection"></Option>
       </Option>
      </data_defined_properties>
-    </layer>
-   </symbol>
-  </symbols>
-  <classificationMethod id="Custom">
-   <symmetricMode astride="0" enabled="0" symmetrypoint="0"></symmetricMode>
-   <labelFormat format="%1 - %2" labelprecision="4" trimtrailingzeroes="1"></labelFormat>
-   <parameters>
-    <Option></Option>
-   </parameters>
-   <extraInformation></extraInformation>
-  </classificationMethod>
-  <rotation></rotation>
-  <sizescale></sizescale>
+     <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
+      <Option type="Map">
+       <Option name="angle" type="QString" value="0"></Option>
+       <Option name="cap_style" type="QString" value="square"></Option>
+       <Option name="color" type="QString" value="127,0,0,255"></Option>
+       <Option name="horizontal_anchor_point" type="QString" value="1"></Option>
+       <Option name="joinstyle" type="QString" value="bevel"></Option>
+       <Option name="name" type="QString" value="circle"></Option>
+       <Option name="offset" type="QString" value="0,0"></Option>
+       <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+       <Option name="offset_unit" type="QString" value="MM"></Option>
+       <Option name="outline_color" type="QString" value="26,26,26,255"></Option>
+       <Option name="outline_style" type="QString" value="solid"></Option>
+       <Option name="outline_width" type="QString" value="0.3"></Option>
+       <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+       <Option name="outline_width_unit" type="QString" value="MM"></Option>
+       <Option name="scale_method" type="QString" value="diameter"></Option>
+       <Option name="size" type="QString" value="5"></Option>
+       <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+       <Option name="size_unit" type="QString" value="MM"></Option>
+       <Option name="vertical_anchor_point" type="QString" value="1"></Option>
+      </Option>
+      <prop k="angle" v="0"></prop>
+      <prop k="cap_style" v="square"></prop>
+      <prop k="color" v="127,0,0,255"></prop>
+      <prop k="horizontal_anchor_point" v="1"></prop>
+      <prop k="joinstyle" v="bevel"></prop>
+      <prop k="name" v="circle"></prop>
+      <prop k="offset" v="0,0"></prop>
+      <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+      <prop k="offset_unit" v="MM"></prop>
+      <prop k="outline_color" v="26,26,26,255"></prop>
+      <prop k="outline_style" v="solid"></prop>
+      <prop k="outline_width" v="0.3"></prop>
+      <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+      <prop k="outline_width_unit" v="MM"></prop>
+      <prop k="scale_method" v="diameter"></prop>
+      <prop k="size" v="5"></prop>
+      <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+      <prop k="size_unit" v="MM"></prop>
+      <prop k="vertical_anchor_point" v="1"></prop>
+      <data_defined_properties>
+       <Option type="Map">
+        <Option name="name" type="QString" value=""></Option>
+        <Option name="properties"></Option>
+        <Option name="type" type="QString" value="collection"></Option>
+       </Option>
+      </data_defined_properties>
+     </layer>
+    </symbol>
+   </symbols>
+   <classificationMethod id="Custom">
+    <symmetricMode astride="0" enabled="0" symmetrypoint="0"></symmetricMode>
+    <labelFormat format="%1 - %2" labelprecision="4" trimtrailingzeroes="1"></labelFormat>
+    <parameters>
+     <Option></Option>
+    </parameters>
+    <extraInformation></extraInformation>
+   </classificationMethod>
+   <rotation></rotation>
+   <sizescale></sizescale>
+  </renderer-v2>
+  <symbol alpha="1" clip_to_extent="1" force_rhr="0" name="centerSymbol" type="marker">
+   <data_defined_properties>
+    <Option type="Map">
+     <Option name="name" type="QString" value=""></Option>
+     <Option name="properties"></Option>
+     <Option name="type" type="QString" value="collection"></Option>
+    </Option>
+   </data_defined_properties>
+   <layer class="SimpleMarker" enabled="1" locked="0" pass="0">
+    <Option type="Map">
+     <Option name="angle" type="QString" value="0"></Option>
+     <Option name="cap_style" type="QString" value="square"></Option>
+     <Option name="color" type="QString" value="59,15,15,255"></Option>
+     <Option name="horizontal_anchor_point" type="QString" value="1"></Option>
+     <Option name="joinstyle" type="QString" value="bevel"></Option>
+     <Option name="name" type="QString" value="circle"></Option>
+     <Option name="offset" type="QString" value="0,0"></Option>
+     <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+     <Option name="offset_unit" type="QString" value="MM"></Option>
+     <Option name="outline_color" type="QString" value="255,255,255,255"></Option>
+     <Option name="outline_style" type="QString" value="solid"></Option>
+     <Option name="outline_width" type="QString" value="0.3"></Option>
+     <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+     <Option name="outline_width_unit" type="QString" value="MM"></Option>
+     <Option name="scale_method" type="QString" value="diameter"></Option>
+     <Option name="size" type="QString" value="6"></Option>
+     <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+     <Option name="size_unit" type="QString" value="MM"></Option>
+     <Option name="vertical_anchor_point" type="QString" value="1"></Option>
+    </Option>
+    <prop k="angle" v="0"></prop>
+    <prop k="cap_style" v="square"></prop>
+    <prop k="color" v="59,15,15,255"></prop>
+    <prop k="horizontal_anchor_point" v="1"></prop>
+    <prop k="joinstyle" v="bevel"></prop>
+    <prop k="name" v="circle"></prop>
+    <prop k="offset" v="0,0"></prop>
+    <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+    <prop k="offset_unit" v="MM"></prop>
+    <prop k="outline_color" v="255,255,255,255"></prop>
+    <prop k="outline_style" v="solid"></prop>
+    <prop k="outline_width" v="0.3"></prop>
+    <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+    <prop k="outline_width_unit" v="MM"></prop>
+    <prop k="scale_method" v="diameter"></prop>
+    <prop k="size" v="6"></prop>
+    <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+    <prop k="size_unit" v="MM"></prop>
+    <prop k="vertical_anchor_point" v="1"></prop>
+    <data_defined_properties>
+     <Option type="Map">
+      <Option name="name" type="QString" value=""></Option>
+      <Option name="properties"></Option>
+      <Option name="type" type="QString" value="collection"></Option>
+     </Option>
+    </data_defined_properties>
+   </layer>
+   <layer class="FontMarker" enabled="1" locked="0" pass="0">
+    <Option type="Map">
+     <Option name="angle" type="QString" value="0"></Option>
+     <Option name="chr" type="QString" value="0"></Option>
+     <Option name="color" type="QString" value="255,255,255,255"></Option>
+     <Option name="font" type="QString" value="Sans Serif"></Option>
+     <Option name="font_style" type="QString" value="Bold"></Option>
+     <Option name="horizontal_anchor_point" type="QString" value="1"></Option>
+     <Option name="joinstyle" type="QString" value="miter"></Option>
+     <Option name="offset" type="QString" value="0,0"></Option>
+     <Option name="offset_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+     <Option name="offset_unit" type="QString" value="MM"></Option>
+     <Option name="outline_color" type="QString" value="255,255,255,255"></Option>
+     <Option name="outline_width" type="QString" value="0"></Option>
+     <Option name="outline_width_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+     <Option name="outline_width_unit" type="QString" value="MM"></Option>
+     <Option name="size" type="QString" value="3.4"></Option>
+     <Option name="size_map_unit_scale" type="QString" value="3x:0,0,0,0,0,0"></Option>
+     <Option name="size_unit" type="QString" value="MM"></Option>
+     <Option name="vertical_anchor_point" type="QString" value="1"></Option>
+    </Option>
+    <prop k="angle" v="0"></prop>
+    <prop k="chr" v="0"></prop>
+    <prop k="color" v="255,255,255,255"></prop>
+    <prop k="font" v="Sans Serif"></prop>
+    <prop k="font_style" v="Bold"></prop>
+    <prop k="horizontal_anchor_point" v="1"></prop>
+    <prop k="joinstyle" v="miter"></prop>
+    <prop k="offset" v="0,0"></prop>
+    <prop k="offset_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+    <prop k="offset_unit" v="MM"></prop>
+    <prop k="outline_color" v="255,255,255,255"></prop>
+    <prop k="outline_width" v="0"></prop>
+    <prop k="outline_width_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+    <prop k="outline_width_unit" v="MM"></prop>
+    <prop k="size" v="3.4"></prop>
+    <prop k="size_map_unit_scale" v="3x:0,0,0,0,0,0"></prop>
+    <prop k="size_unit" v="MM"></prop>
+    <prop k="vertical_anchor_point" v="1"></prop>
+    <data_defined_properties>
+     <Option type="Map">
+      <Option name="name" type="QString" value=""></Option>
+      <Option name="properties" type="Map">
+       <Option name="char" type="Map">
+        <Option name="active" type="bool" value="true"></Option>
+        <Option name="expression" type="QString" value="@cluster_size"></Option>
+        <Option name="type" type="int" value="3"></Option>
+       </Option>
+      </Option>
+      <Option name="type" type="QString" value="collection"></Option>
+     </Option>
+    </data_defined_properties>
+   </layer>
+  </symbol>
  </renderer-v2>
  <blendMode>0</blendMode>
  <featureBlendMode>0</featureBlendMode>
