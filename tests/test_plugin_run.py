@@ -103,7 +103,8 @@ def test_dock_run_adds_styled_layers_in_one_group(plugin, photo_folder,  # noqa:
     assert layers.failures.featureCount() == n_bad
     reasons = {f["file_name"]: f["reason"] for f in layers.failures.getFeatures()}
     assert "truncated" in reasons["truncated.jpg"] and "not an image" in reasons["notes.jpg"]
-    assert pred.renderer().type() == "graduatedSymbol"
+    assert pred.renderer().type() == "pointCluster"  # stacked photos counted (issue 20.5)
+    assert pred.renderer().embeddedRenderer().type() == "graduatedSymbol"
     assert "photo_path" in pred.mapTipTemplate()
 
     # the dock reports what happened, per photo and in total, and which device ran
