@@ -30,7 +30,7 @@ class GeoDecoderPlugin:
         self.action: Optional[QAction] = None
         self.dock = None
         self.service = None
-        self.pick_tool = None  # Pick on map (a QgsMapToolIdentifyFeature)
+        self.pick_tool = None  # Pick on map (a QgsMapToolEmitPoint: run/stacks.py)
         self.pick_layer_id = None  # the Predictions layer it picks from
         self.drop_handler = None  # opens a run's GeoPackage dropped on QGIS
         self.exporter = None  # Export run…: runs the export tasks
@@ -234,7 +234,7 @@ class GeoDecoderPlugin:
     def set_pick_tool(self, on: bool) -> None:
         """Pick on map: a map tool on the run's Predictions layer; a click selects the
         prediction, which the service shows in the dock."""
-        from qgis.gui import QgsMapToolIdentifyFeature
+        from qgis.gui import QgsMapToolEmitPoint
 
         canvas = self.iface.mapCanvas()
         if not on:
@@ -246,12 +246,31 @@ class GeoDecoderPlugin:
             self.dock.pick_button.setChecked(False)
             self.dock.status.setText(tr("No results yet: run the geolocation first."))
             return
-        tool = QgsMapToolIdentifyFeature(canvas, layer)
-        tool.featureIdentified.connect(lambda feature: layer.selectByIds([feature.id()]))
+        tool = QgsMapToolEmitPoint(canvas)
+        tool.canvasClicked.connect(lambda point, _button: self._picked(layer, point))
         tool.deactivated.connect(lambda: self.dock.pick_button.setChecked(False))
         self.pick_tool = tool  # the canvas does not own map tools
         self.pick_layer_id = layer.id()
         canvas.setMapTool(tool)
+
+    def _picked(self, layer, point) -> None:
+        """A click with Pick on map: the prediction under it is selected (and shown);
+        where several photos lie there (a counted marker), the dock lists them all."""
+        from .services.run.stacks import pick_radius, stack_at
+
+        canvas = self.iface.mapCanvas()
+        stack = stack_at(layer, point, canvas.mapSettings().destinationCrs(),
+                         pick_radius(canvas, layer), self.service.project)
+        if not stack:
+            return
+
+        def select(fid: int) -> None:
+            layer.removeSelection()  # selecting it again shows it again
+            layer.selectByIds([fid])
+
+        self.dock.result_view.show_stack(
+            [(f.id(), str(f["file_name"]), str(f["photo_path"])) for f in stack], select)
+        select(stack[0].id())
 
     def _pick_layer_removed(self, layer_ids) -> None:
         """The picked layer leaves the project (or a new project): the tool goes too."""

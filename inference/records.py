@@ -58,6 +58,17 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class RegionPlaces:
+    """Which countries and continents a credible region covers, each with its share of
+    the region's area, largest first (``constraints/region_countries.py``): the words a
+    weak answer can honestly be given in."""
+
+    countries: Tuple[Tuple[str, float], ...] = ()  # (English name, share of the area)
+    continents: Tuple[Tuple[str, float], ...] = ()  # (continent, share of the area)
+    land: float = 0.0  # share of the region's area that lies in some country
+
+
+@dataclass(frozen=True)
 class Prediction:
     """Everything the model says about one photo.
 
@@ -89,6 +100,10 @@ class Prediction:
     # when the run had no constraint
     unconstrained_top: Optional[Candidate] = None  # the best finest cell before constraints
     placement: Optional[Placement] = None  # None: a run without a track, the model's point
+    region50_places: Optional[RegionPlaces] = None  # what the 50 % region covers
+    # why the point is where it is: the bundle's decision rule (modeling/decision.py)
+    decision_radius_km: Optional[float] = None  # 0: the most probable cell
+    decision_mass: Optional[float] = None  # probability within that radius of the point
 
     @property
     def method(self) -> str:

@@ -304,9 +304,12 @@ def test_geopackage_round_trip(scene, cells):
     assert ds.GetDriver().GetName() == "GPKG"
     layers = {ds.GetLayer(i).GetName(): ds.GetLayer(i) for i in range(ds.GetLayerCount())}
     defs = {d.name: d for d in schema.layer_defs(cells.num_levels)}
-    # the surface layer is a view of two tables the file holds as well
-    assert set(layers) == set(defs) | {"surface_values", "surface_cells"}
+    # the surface layer is a view of two tables the file holds as well; the "Why here?"
+    # maps have a table of their own (empty: these records carry none)
+    assert set(layers) == set(defs) | {"surface_values", "surface_cells", "attention_maps"}
     defs.update({d.name: d for d in (gpkg_surface.VALUES_DEF, gpkg_surface.CELLS_DEF)})
+    # no maps in these records; the table's contents: tests/test_plugin_reading.py
+    assert layers.pop("attention_maps").GetFeatureCount() == 0
     expected_counts = {
         "predictions": 4, "candidates": sum(len(p.candidates) for p in preds),
         **{f"cells_level_{h}": sum(len(p.level_top[h]) for p in preds) for h in range(3)},
@@ -440,8 +443,8 @@ def test_ogrinfo_reads_the_file(scene, cells):
     text = subprocess.run(["ogrinfo", "-so", "-al", str(out)], capture_output=True,
                           text=True, check=True).stdout
     blocks = {b.split("\n", 1)[0].strip(): b for b in text.split("Layer name: ")[1:]}
-    assert set(blocks) == {d.name for d in schema.layer_defs(3)} | {"surface_values",
-                                                                     "surface_cells"}
+    assert set(blocks) == {d.name for d in schema.layer_defs(3)} | {
+        "surface_values", "surface_cells", "attention_maps"}
     assert "Geometry: Multi Polygon" in blocks["surface"]
     pred = blocks["predictions"]
     assert "Geometry: Point" in pred and "Feature Count: 4" in pred

@@ -115,3 +115,23 @@ def memory_layer(wkts, kind: str = "Polygon", crs: str = "EPSG:3857", name: str 
         features.append(feature)
     layer.dataProvider().addFeatures(features)
     return layer
+
+
+def pick_on_map(plugin, layer, feature) -> list:
+    """A click on `feature`'s point with Pick on map (the tool's own signal, at the
+    point in the canvas's CRS); where the dock then lists a stack of photos there, the
+    feature's row is clicked too.  Returns the rows the dock listed (file names)."""
+    from qgis.core import QgsCoordinateTransform, QgsProject
+    from qgis.PyQt.QtCore import Qt
+
+    canvas = plugin.iface.mapCanvas()
+    to_canvas = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(),
+                                       QgsProject.instance())
+    plugin.pick_tool.canvasClicked.emit(to_canvas.transform(feature.geometry().asPoint()),
+                                        Qt.LeftButton)
+    stack = plugin.dock.result_view.stack
+    rows = [stack.item(i) for i in range(stack.count())]
+    for item in rows:
+        if item.toolTip() == str(feature["photo_path"]):
+            stack.itemClicked.emit(item)
+    return [item.text() for item in rows]

@@ -86,7 +86,8 @@ def test_a_large_run_draws_the_shown_photos_regions_and_cells(run_gpkg, large,
         assert {str(f["photo_path"]) for f in layer.getFeatures()} == set(photos)
         assert drawn_photos(layer) == set()  # nothing until a result is shown
     assert layers.regions.featureCount() == 2 * len(photos)  # the data is all there
-    assert layers.predictions.renderer().type() == "RuleRenderer"  # by method (issue 18)
+    assert layers.predictions.renderer().type() == "pointCluster"  # photos counted
+    assert layers.predictions.renderer().embeddedRenderer().type() == "RuleRenderer"
     assert drawn_photos(layers.predictions) == set(photos)
 
     run_layers.show_photo_in_layers(layers, photos[2])
@@ -98,8 +99,10 @@ def test_a_large_run_draws_the_shown_photos_regions_and_cells(run_gpkg, large,
 
 
 def test_a_small_run_draws_every_photo(run_gpkg, qgis_new_project):
+    """Every photo's regions, the shown photo's first (issue 20.4: tests/
+    test_plugin_reading.py checks which are faint)."""
     layers = run_layers.load_run_layers(run_gpkg, qgis_new_project, "run")
-    assert layers.regions.renderer().type() == "categorizedSymbol"
+    assert layers.regions.renderer().type() == "RuleRenderer"
     assert len(drawn_photos(layers.regions)) == 8
     assert not layers.regions.customProperty(run_layers.SHOWN_PHOTO_ONLY, False)
 

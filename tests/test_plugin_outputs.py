@@ -51,8 +51,10 @@ def test_gpkg_opens_in_a_fresh_project_with_its_styles(run_gpkg):
         layers[name] = layer
         count, _ids, style_names, _descriptions, error = layer.listStylesInDatabase()
         assert count >= 1 and name in style_names, (name, error)
-    assert layers["predictions"].renderer().type() == "graduatedSymbol"
-    assert layers["predictions"].renderer().classAttribute() == "confidence"
+    # photos on one point counted (issue 20.5), each photo by its confidence
+    assert layers["predictions"].renderer().type() == "pointCluster"
+    assert layers["predictions"].renderer().embeddedRenderer().classAttribute() == \
+        "confidence"
     assert "<img" in layers["predictions"].mapTipTemplate()
     assert layers["candidates"].renderer().classAttribute() == "rank"
     assert layers["regions"].renderer().type() == "categorizedSymbol"

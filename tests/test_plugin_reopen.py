@@ -18,6 +18,7 @@ from qgis.PyQt.QtWidgets import QFileDialog
 from tests.test_plugin_fixtures import (  # noqa: F401
     import_plugin,
     photo_folder,
+    pick_on_map,
     spin_until,
 )
 
@@ -115,9 +116,9 @@ def test_pick_works_on_any_run_of_a_reopened_project(plugin, saved_runs, qgis_ne
     shown = []
     service.results.resultSelected.connect(shown.append)
     feature = next(f for f in layer.getFeatures() if f["file_name"] == "nairobi.jpg")
-    plugin.pick_tool.featureIdentified.emit(feature)  # what a click on the point does
-    assert [d.prediction.file_name for d in shown] == ["nairobi.jpg"]
-    assert shown[0].prediction.candidates  # read from the older run's own Candidates layer
+    pick_on_map(plugin, layer, feature)  # a click on its point (its row, in a stack)
+    assert shown[-1].prediction.file_name == "nairobi.jpg"
+    assert shown[-1].prediction.candidates  # read from the older run's own Candidates layer
     assert "nairobi.jpg" in dock.result_view.text.toPlainText()
 
     notes = QgsVectorLayer("Point?crs=EPSG:4326", "my notes", "memory")

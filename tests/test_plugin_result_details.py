@@ -175,7 +175,8 @@ def test_a_null_point_is_not_recorded_in_the_dock_never_zero(odd_run, qgis_new_p
     row = details.prediction
     assert row.lat is None and row.lon is None and row.confidence is None
     text = summary_html(details)
-    assert "Predicted: not recorded" in text and "Confidence: not recorded" in text
+    assert "Exact point: not recorded" in text and "Confidence: not recorded" in text
+    assert "Rough point: not recorded" in text  # the headline says so too, no 0, 0
     assert "error not recorded" in text and "12.5000, -3.2500" in text
     assert "0.0000" not in text and "0.0%" not in text.replace("25.0%", "")
     assert tables_html(details)  # the candidates still render

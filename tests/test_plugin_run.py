@@ -29,6 +29,7 @@ from tests.test_plugin_fixtures import (  # noqa: F401
     add_and_wait,
     import_plugin,
     photo_folder,
+    pick_on_map,
     spin_until,
 )
 
@@ -102,7 +103,9 @@ def test_dock_run_adds_styled_layers_in_one_group(plugin, photo_folder,  # noqa:
     assert layers.failures.featureCount() == n_bad
     reasons = {f["file_name"]: f["reason"] for f in layers.failures.getFeatures()}
     assert "truncated" in reasons["truncated.jpg"] and "not an image" in reasons["notes.jpg"]
-    assert pred.renderer().type() == "RuleRenderer"  # by method, then by confidence
+    assert pred.renderer().type() == "pointCluster"  # stacked photos counted (issue 20.5)
+    # by how the point was placed (issue 18), then by confidence
+    assert pred.renderer().embeddedRenderer().type() == "RuleRenderer"
     assert "photo_path" in pred.mapTipTemplate()
 
     # the dock reports what happened, per photo and in total, and which device ran
@@ -224,8 +227,8 @@ def test_pick_tool_shows_the_clicked_result(plugin, photo_folder, tiny_bundle_di
     service.results.resultSelected.connect(shown.append)
     layer = service.results.result_layer()
     feature = next(f for f in layer.getFeatures() if f["file_name"] == "tokyo_night.jpg")
-    tool.featureIdentified.emit(feature)  # what a click on the point does
-    assert [d.prediction.file_name for d in shown] == ["tokyo_night.jpg"]
+    pick_on_map(plugin, layer, feature)  # a click on its point (its row, in a stack)
+    assert shown[-1].prediction.file_name == "tokyo_night.jpg"
     assert layer.selectedFeatureIds() == [feature.id()]
 
 

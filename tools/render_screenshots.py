@@ -182,7 +182,7 @@ def main(argv=None) -> int:
     from geodecoder.services.run import pipeline as run_pipeline
     from geodecoder.services.run.basemap import WORLD, add_basemap
     from geodecoder.services.run.task import RunOutcome, photo_key
-    from geodecoder.services.run.layers import load_run_layers
+    from geodecoder.services.run.layers import load_run_layers, show_photo_in_layers
 
     work = Path(tempfile.mkdtemp(prefix="geodecoder-shots-"))
     bundle = args.model or run_pipeline.default_bundle_path() or demo_bundle(work)
@@ -206,6 +206,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     assert world is not None
+    # as after a click on the first photo: its regions drawn, the others' faint
+    show_photo_in_layers(layers, str(next(layers.predictions.getFeatures())["photo_path"]))
     render_map(visible_layers(project), layers.predictions, out / "screenshot-map.png")
     photos = [str(p) for p in sorted(Path(args.photos).iterdir()) if p.suffix.lower() in
               (".jpg", ".jpeg", ".png", ".heic")]

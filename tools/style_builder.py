@@ -17,6 +17,11 @@ from xml.etree.ElementTree import canonicalize  # nosec B405
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
+    QgsFontMarkerSymbolLayer,
+    QgsPointClusterRenderer,
+    QgsProperty,
+    QgsSymbolLayer,
+    QgsUnitTypes,
     QgsEditorWidgetSetup,
     QgsFillSymbol,
     QgsGraduatedSymbolRenderer,
@@ -25,9 +30,11 @@ from qgis.core import (
     QgsReadWriteContext,
     QgsRendererCategory,
     QgsRendererRange,
+    QgsRuleBasedRenderer,
     QgsSingleSymbolRenderer,
     QgsVectorLayer,
 )
+from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtXml import QDomDocument
 
 # the photo itself, or (for a GeoPackage handed on with its photos beside it) the
@@ -36,7 +43,11 @@ PHOTO_EXPR = ("replace(if(file_exists(\"photo_path\"), \"photo_path\", "
               "file_path(layer_property(@layer, 'path')) || '/' || \"photo_relpath\"), "
               "'\\\\', '/')")
 MAP_TIP = ("<div style=\"max-width:220px\"><b>[% \"file_name\" %]</b><br>"
-           "[% \"place\" %] — [% format_number(\"confidence\" * 100, 1) %]%<br>"
+           # how the point was placed (a track or EXIF GPS), else the model's confidence
+           "[% \"place\" %] — [% if(attribute('method') IN ('exif', 'track'), 'placed by ' "
+           "|| if(attribute('method') = 'exif', 'EXIF GPS', 'track (± ' || "
+           "format_number(attribute('radius_m'), 0) || ' m)'), "
+           "format_number(\"confidence\" * 100, 1) || '%') %]<br>"
            # the scene as words where the plugin added the virtual field (services/scenes.py)
            "scene: [% coalesce(attribute('scene_name'), \"scene\") %]<br>"
            "<img src=\"file:///[% regexp_replace(" + PHOTO_EXPR + ", '^/+', '') %]\" "
@@ -58,16 +69,65 @@ def _marker(color: str, size: float, outline: str = "#ffffff") -> QgsMarkerSymbo
                                          "outline_color": outline, "outline_width": "0.3"})
 
 
+CLUSTER_MM = 3.0  # photos closer than this on the map are drawn as one counted marker
+
+
+def cluster_symbol() -> QgsMarkerSymbol:
+    """A dark disc with the number of photos in it (``@cluster_size``)."""
+    symbol = _marker("#3b0f0f", 6.0, "#ffffff")
+    count = QgsFontMarkerSymbolLayer("Sans Serif", "0", 3.4, QColor("#ffffff"))
+    count.setFontStyle("Bold")
+    count.setDataDefinedProperty(QgsSymbolLayer.PropertyCharacter,
+                                 QgsProperty.fromExpression("@cluster_size"))
+    symbol.appendSymbolLayer(count)
+    return symbol
+
+
+def _shaped(shape: str, color: str, size: float) -> QgsMarkerSymbol:
+    return QgsMarkerSymbol.createSimple({"name": shape, "color": color, "size": str(size),
+                                         "outline_color": "#1a1a1a", "outline_width": "0.3"})
+
+
+MODEL_ONLY = "coalesce(attribute('method'), 'model') NOT IN ('exif', 'track')"
+RULE_KEY = "{{8d1a7c3e-0000-4000-8000-{:012d}}}"
+
+
 def predictions_layer() -> QgsVectorLayer:
     layer = _memory_layer("Point", "photo_path:string photo_relpath:string file_name:string "
-                                   "place:string confidence:double")
-    # dark outlines: the answer must stand out over the regions and any basemap
+                                   "place:string confidence:double method:string "
+                                   "radius_m:double")
+    # by how the point was placed (issue 18): the photo's own EXIF GPS (green squares), a
+    # track (blue diamonds), else the model's answer by its confidence; dark outlines: the
+    # answer must stand out over the regions and any basemap
     ranges = [(0.0, 0.05, "#fdd49e", 3.2, "below 5%"), (0.05, 0.2, "#fc8d59", 3.6, "5–20%"),
-              (0.2, 0.5, "#e34a33", 4.2, "20–50%"), (0.5, 1.0, "#7f0000", 5.0, "50% and more")]
-    renderer = QgsGraduatedSymbolRenderer("confidence", [
-        QgsRendererRange(lo, hi, _marker(color, size, "#1a1a1a"), label)
-        for lo, hi, color, size, label in ranges])
-    layer.setRenderer(renderer)
+              (0.2, 0.5, "#e34a33", 4.2, "20–50%"), (0.5, None, "#7f0000", 5.0,
+                                                     "50% and more")]
+    root = QgsRuleBasedRenderer.Rule(None)
+    root.setRuleKey(RULE_KEY.format(0))
+    root.appendChild(QgsRuleBasedRenderer.Rule(
+        _shaped("square", "#33a02c", 3.0), 0, 0, "attribute('method') = 'exif'",
+        "placed by the photo's EXIF GPS"))
+    root.appendChild(QgsRuleBasedRenderer.Rule(
+        _shaped("diamond", "#1f78b4", 3.8), 0, 0, "attribute('method') = 'track'",
+        "placed by time on a track"))
+    for lo, hi, color, size, label in ranges:
+        where = f'{MODEL_ONLY} AND "confidence" >= {lo}' if lo else \
+            f'{MODEL_ONLY} AND "confidence" < {hi}'
+        if lo and hi is not None:
+            where += f' AND "confidence" < {hi}'
+        root.appendChild(QgsRuleBasedRenderer.Rule(
+            _marker(color, size, "#1a1a1a"), 0, 0, where, f"model: {label}"))
+    for i, rule in enumerate(root.children(), start=1):  # keys fixed: the same QML
+        rule.setRuleKey(RULE_KEY.format(i))  # at every rebuild (QGIS draws random ones)
+    # photos at (nearly) the same point are one marker with their count (issue 20.5: 520
+    # photos were 16 stacked dots, no count): QGIS's own cluster renderer around the
+    # rules, which still draws a lone photo by how it was placed
+    clusters = QgsPointClusterRenderer()
+    clusters.setEmbeddedRenderer(QgsRuleBasedRenderer(root))
+    clusters.setTolerance(CLUSTER_MM)
+    clusters.setToleranceUnit(QgsUnitTypes.RenderMillimeters)
+    clusters.setClusterSymbol(cluster_symbol())
+    layer.setRenderer(clusters)
     layer.setMapTipTemplate(MAP_TIP)
     idx = layer.fields().indexOf("photo_path")
     layer.setEditorWidgetSetup(idx, QgsEditorWidgetSetup("ExternalResource", {

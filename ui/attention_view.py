@@ -70,14 +70,21 @@ class AttentionView(QWidget):
         return self.tabs.tabText(index)
 
     def show_maps(self, path: str, attention) -> int:
-        """Show the maps of one photo; returns the number of level tabs made."""
+        """Show the maps of one photo; returns the number of level tabs made.
+        ``attention``: the maps, or a sentence saying why there are none (a reopened
+        run's file: services/run/kept_maps.py), or None (nothing known)."""
         self.tabs.clear()
         self.images = []
+        reason = attention if isinstance(attention, str) else None
+        if reason is not None:
+            attention = None
         photo = model_view(path) if attention is not None else None
         if attention is None or photo is None:
-            why = (tr("No attention maps were kept for this photo (run again with \"Keep "
-                      "'Why here?' maps\" checked, Model tab).") if attention is None
-                   else tr("The photo cannot be shown (moved, or a format Qt cannot read)."))
+            why = reason or (tr("No attention maps were kept for this photo (run again with "
+                                "\"Keep 'Why here?' maps\" checked, Model tab).")
+                             if attention is None else
+                             tr("The photo cannot be shown (moved, or a format Qt cannot "
+                                "read)."))
             self.header.setText(tr("Where the model looked:"))
             self._add_message(why)
             self.legend.setVisible(False)

@@ -7,8 +7,11 @@ from typing import Callable, Optional
 
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QPixmap, QTextDocumentFragment
-from qgis.PyQt.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import (QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout,
+                                 QWidget)
 
+from ..services.answer_words import (candidate_distance_km, candidates_note, decision_line,
+                                      headline_lines)
 from ..services.i18n import tr
 from ..services.image_loading import read_qimage
 from ..services.run.result_details import ResultDetails
@@ -79,15 +82,26 @@ def placement_rows(p) -> list[str]:
 
 
 def summary_html(d: ResultDetails) -> str:
-    """The answer: file, place, confidence, scene, regions, EXIF check."""
+    """The answer at the precision it has (services/answer_words.py): the region first
+    when the point is not trustworthy, then why the point is where it is, confidence,
+    scene, regions, the exact point and the EXIF check."""
     e = html.escape
     p = d.prediction
-    rows = [f"<b>{e(elide_middle(p.file_name))}</b>", *placement_rows(p),
-            tr("Predicted: {latlon} — {place}").format(
-                latlon=_latlon(p.lat, p.lon), place=e(p.place or tr("no place name"))),
+    head = headline_lines(p)
+    if p.method in ("exif", "track"):  # placed, not guessed: the point leads
+        top = ["<b>" + tr("Point: {latlon} — {place}").format(
+            latlon=_latlon(p.lat, p.lon), place=e(p.place or tr("no place name"))) + "</b>",
+               tr("The model alone: {answer}").format(answer=e(head[0]))]
+    else:
+        top = [f"<b>{e(head[0])}</b>", *(e(line) for line in head[1:])]
+    rows = [f"<b>{e(elide_middle(p.file_name))}</b>", *placement_rows(p), *top,
             tr("Confidence: {c}; scene: {s}").format(c=_percent(p.confidence), s=e(d.scene)),
+            e(decision_line(p)),
             tr("Credible regions: 50% {a}, 90% {b}").format(a=_km2(p.region50_km2),
-                                                           b=_km2(p.region90_km2))]
+                                                           b=_km2(p.region90_km2)),
+            "<small>" + tr("Exact point: {latlon} — {place}").format(
+                latlon=_latlon(p.lat, p.lon), place=e(p.place or tr("no place name")))
+            + "</small>"]
     if p.constraint_mass_removed is not None:
         rows.append(tr("Clues removed {m:.1%} of the probability.").format(
             m=p.constraint_mass_removed))
@@ -106,19 +120,33 @@ def summary_html(d: ResultDetails) -> str:
     return "<br>".join(rows)
 
 
+def _candidate_row(p, c) -> str:
+    """One candidate: its rank (#1 named as the most probable single cell), probability,
+    place over lat, lon and its distance from the point."""
+    e = html.escape
+    km = candidate_distance_km(p, c)
+    away = tr("at the point") if km is not None and km < 1 else \
+        tr("{km:,.0f} km from the point").format(km=km) if km is not None else ""
+    rank = f"#{c.rank}" + ("<br><small>" + tr("most probable single cell") + "</small>"
+                           if c.rank == 1 else "")
+    return (f"<tr><td>{rank}</td><td>{_percent(c.probability)}</td>"
+            f"<td>{e(c.place) or '—'}<br><small>{_latlon(c.lat, c.lon, 3)}"
+            f"{'<br>' + e(away) if away else ''}</small></td></tr>")
+
+
 def tables_html(d: ResultDetails) -> str:
-    """The top candidates and the best S2 cell per level, with headers."""
+    """The top candidates (single cells, with their distance from the point) and the
+    best S2 cell per level, with headers."""
     e = html.escape
     p = d.prediction
     # three narrow columns (the dock is about 300 px wide): where = place over lat, lon
-    cands = "".join(f"<tr><td>{c.rank}</td><td>{_percent(c.probability)}</td>"
-                    f"<td>{e(c.place) or '—'}<br><small>{_latlon(c.lat, c.lon, 3)}</small>"
-                    f"</td></tr>" for c in p.candidates)
+    cands = "".join(_candidate_row(p, c) for c in p.candidates)
     cells = "".join(f"<tr><td>{c.level}</td><td><code>{e(c.token)}</code></td>"
                     f"<td>{_percent(c.probability)}</td></tr>" for c in p.cells)
     cand_head = _header_row(tr("Rank"), tr("Prob."), tr("Place (lat, lon)"))
     cell_head = _header_row(tr("Level"), tr("S2 cell token"), tr("Prob."))
-    return (f"<h4>{tr('Top candidates')}</h4>{TABLE}{cand_head}{cands}</table>"
+    return (f"<h4>{tr('Top candidates')}</h4><small>{e(candidates_note(p))}</small>"
+            + f"{TABLE}{cand_head}{cands}</table>"
             + f"<h4>{tr('Best S2 cell per level')}</h4>"
             + "<small>" + tr("Level 0 is the coarsest; the token names the cell in the S2 "
                              "geometry (the Cells layers hold it in cell_token).") + "</small>"
@@ -178,17 +206,56 @@ class ResultView(QWidget):
         self.why_button.toggled.connect(self._toggle_attention)
         self.attention = AttentionView()
         self.attention.setVisible(False)
+        # the photos of a stack the user clicked on the map (issue 20.5)
+        self.stack_label = QLabel()
+        self.stack_label.setWordWrap(True)
+        self.stack = QListWidget()
+        self.stack.setObjectName("geodecoderStackList")
+        self.stack.setMaximumHeight(120)
+        self.stack.itemClicked.connect(self._stack_clicked)
+        self._stack_pick: Optional[Callable[[int], None]] = None
+        self._stack_paths: set = set()
+        self.show_stack([])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         # "Why here?" right under the photo, and its maps in the photo's place: the
         # answer and its reason stay in view in a narrow dock
         # the dock puts why_button in its top row, always in view (see dock.py)
-        for widget in (self.text, self.photo, self.attention, self.why_button, self.tables):
+        for widget in (self.stack_label, self.stack, self.text, self.photo, self.attention,
+                       self.why_button, self.tables):
             layout.addWidget(widget)
+
+    def show_stack(self, entries, on_pick: Optional[Callable[[int], None]] = None) -> None:
+        """The photos of the clicked spot, one row each (``entries``: feature id, file
+        name, photo path); a row clicked calls ``on_pick(feature id)``.  Fewer than two
+        photos: the list is hidden."""
+        self.stack.clear()
+        self._stack_pick = on_pick
+        self._stack_paths = {path for _fid, _name, path in entries}
+        for fid, name, path in entries:
+            item = QListWidgetItem(elide_middle(name))
+            item.setData(Qt.UserRole, int(fid))
+            item.setToolTip(path)
+            self.stack.addItem(item)
+        many = len(entries) > 1
+        self.stack_label.setText(tr("{n} photos at this spot; click one to see it:").format(
+            n=len(entries)) if many else "")
+        self.stack_label.setVisible(many)
+        self.stack.setVisible(many)
+
+    def _stack_clicked(self, item: QListWidgetItem) -> None:
+        if self._stack_pick is not None:
+            self._stack_pick(int(item.data(Qt.UserRole)))
 
     def show_details(self, details: ResultDetails) -> None:
         self.details = details
         path = details.prediction.photo_path
+        if path not in self._stack_paths:  # shown from elsewhere: the stack is stale
+            self.show_stack([])
+        else:
+            for i in range(self.stack.count()):
+                if self.stack.item(i).toolTip() == path:
+                    self.stack.setCurrentRow(i)
         pixmap = _preview(path)
         # word wrap only for text: a wrapping label lays a pixmap out 0 px high
         self.photo.setWordWrap(pixmap is None)
@@ -206,6 +273,7 @@ class ResultView(QWidget):
     def clear(self) -> None:
         """Nothing shown: the result's run left the project (or a new project began)."""
         self.details = None
+        self.show_stack([])
         self.why_button.setChecked(False)
         self.why_button.setEnabled(False)
         self.photo.setPixmap(QPixmap())

@@ -92,17 +92,25 @@ def stored_bytes(near: torch.Tensor) -> int:
     return near.numel() * near.element_size()
 
 
+def neighbourhood_mass(probs: torch.Tensor, near: torch.Tensor) -> torch.Tensor:
+    """(B, C): for every cell, the probability within the radius of it (``near``'s
+    pairs).  ``near`` is symmetric, so probs @ near = (near @ probs^T)^T: the sparse
+    matrix on the left, the form torch's CSR product takes on CPU and CUDA; a dense
+    ``near`` (the rule before the sparse one, kept by the tests) works the same."""
+    return (near.to(probs.device) @ probs.float().T).T
+
+
 def choose_cells(probs: torch.Tensor, near: torch.Tensor = None,
-                 allowed: torch.Tensor = None) -> torch.Tensor:
+                 allowed: torch.Tensor = None, scores: torch.Tensor = None) -> torch.Tensor:
     """(B,) chosen finest cell per row of ``probs`` (B, C): argmax, or with ``near`` the
     centre of the most probable neighbourhood.  ``allowed`` (C,) bool keeps the choice
     among the cells a constraint left (a neighbourhood reaches past a border, its
-    centre must not).  ``near`` is symmetric, so probs @ near = (near @ probs^T)^T: the
-    sparse matrix on the left, the form torch's CSR product takes on CPU and CUDA; a
-    dense ``near`` (the rule before the sparse one, kept by the tests) works the same."""
+    centre must not).  ``scores``: ``neighbourhood_mass(probs, near)`` when the caller
+    has it already (it records the chosen neighbourhood's mass)."""
     if near is None:
         return probs.argmax(dim=1)
-    scores = (near.to(probs.device) @ probs.float().T).T
+    if scores is None:
+        scores = neighbourhood_mass(probs, near)
     if allowed is not None:
         scores = scores.masked_fill(~allowed.to(probs.device), -1.0)
     # neighbourhoods that hold the same mass (all of it, when a constraint leaves a few

@@ -17,6 +17,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .precision import (area_text, point_digits, point_trusted, region_recorded,
+                        rounded_latlon, shown_countries)
+from .prediction_row import read_prediction
+
 POINT_CAVEAT = ("This point is the model's estimate for a geocell (an area of the map), "
                 "not a GPS fix: the photo may have been taken anywhere in that cell, or "
                 "elsewhere.")
@@ -80,10 +84,35 @@ def _where(v: Mapping[str, Any]) -> str:
     return "no location"
 
 
+def _region_words(v: Mapping[str, Any]) -> tuple[str | None, list[str]]:
+    """For a point that is not trustworthy (precision.py): the short "where" of a name
+    (the 50 % region's continents, else its countries) and the lines that say it, the
+    point rounded to what the region supports; (None, []) for a trustworthy point."""
+    row = read_prediction(v)
+    if point_trusted(row):
+        return None, []
+    first, more = shown_countries(row)
+    countries = ", ".join(first) + (f" and {more} more" if more else "")
+    if region_recorded(row):
+        where = " or ".join(row.region50_continent) or countries or "the open sea"
+        lines = [f"Uncertain: somewhere in {where}",
+                 f"50 % region: {countries or 'no country'}, {area_text(row.region50_km2)}"]
+    else:
+        where = "uncertain"
+        lines = [f"Uncertain: the 50 % region covers {area_text(row.region50_km2)}"]
+    if row.has_point:
+        rough = rounded_latlon(row.lat, row.lon, point_digits(row))
+        lines.append(f"Rough point: {rough} (the point alone is not reliable here)")
+    return f"somewhere in {where}" if region_recorded(row) else where, lines
+
+
 def prediction_text(v: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """A photo's predicted point: "photo.jpg: near Lyon, France" and its lines."""
-    name = f"{v.get('file_name') or 'photo'}: {_where(v)}"
-    lines = [f"Place: {_place(v)}",
+    """A photo's predicted point: "photo.jpg: near Lyon, France" where the point is
+    trustworthy, else "photo.jpg: somewhere in Europe" with the region's lines first."""
+    where, region_lines = _region_words(v)
+    name = f"{v.get('file_name') or 'photo'}: {where or _where(v)}"
+    place = f"Nearest town to the point: {_place(v)}" if where else f"Place: {_place(v)}"
+    lines = region_lines + [place,
              f"Probability: {percent(v.get('confidence'))} that the photo was taken in "
              "this cell (the model's best guess)"]
     if v.get("region50_km2") is not None or v.get("region90_km2") is not None:

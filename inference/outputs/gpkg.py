@@ -29,7 +29,7 @@ from pathlib import Path
 
 from osgeo import gdal, ogr, osr
 
-from . import gpkg_surface, schema
+from . import gpkg_attention, gpkg_surface, schema
 from .files import Staged, publish_together, remove_quietly, remove_stale_temporaries, \
     temp_sibling
 from ..modeling.cells import CellHierarchy
@@ -276,6 +276,7 @@ class GeoPackageWriter(RunWriter):
         self.tmp = temp_path_for(self.path)
         self.n_preds = self.n_fails = 0
         self._layers: dict = {}
+        self._attention = None  # the attention_maps table (gpkg_attention.py)
         self._shapes: dict = {}  # cell polygons as OGR geometries, see _write_rows
         self._specs = schema.layer_defs(cells.num_levels)
         self._surface_cells: dict[str, int] = {}  # cells whose outline the file holds: fid
@@ -291,6 +292,9 @@ class GeoPackageWriter(RunWriter):
             srs = wgs84(_fail)
             for spec in gpkg_surface.storage_defs(self._specs):
                 self._layers[spec.name] = _create_layer(self._ds, spec, srs)
+            self._attention = gpkg_attention.create_table(self._ds)
+            if self._attention is None:
+                raise _fail("cannot create the attention_maps table")
             self._values = gpkg_surface.ValueSpool(self.tmp.with_suffix(".vals"))
         except BaseException:
             self.abort()
@@ -318,6 +322,10 @@ class GeoPackageWriter(RunWriter):
             _write_rows(self._ds, self._layers[spec.name], spec, rows, self.is_cancelled,
                         self._shapes if cached else None,
                         photo_fids if spec.name == schema.PREDICTIONS else None)
+        try:  # "Why here?" maps, where the run asked for them
+            gpkg_attention.write_maps(self._ds, self._attention, preds, photo_fids)
+        except RuntimeError as exc:
+            raise _fail(str(exc)) from None
         self.n_preds += len(preds)
         self.n_fails += len(fails)
 
@@ -385,6 +393,7 @@ class GeoPackageWriter(RunWriter):
         return Staged(((self.tmp, self.path),), self.path)
 
     def _close(self) -> None:
+        self._attention = None
         self._layers.clear()
         self._shapes.clear()
         self._ds = None  # closes the file: SQLite finishes writing here

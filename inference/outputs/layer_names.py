@@ -18,3 +18,4 @@ CONSTRAINTS = "constraints"
 
 def cells_layer(level: int) -> str:
     return f"{CELLS_PREFIX}{level}"
+ATTENTION_MAPS = "attention_maps"  # "Why here?" maps per photo (outputs/gpkg_attention.py)

@@ -86,6 +86,14 @@ class PredictionRow:
     model_lon: Optional[float] = None
     model_distance_km: Optional[float] = None
     placement_note: str = ""
+    # what the 50 % region covers, largest share first (empty: not recorded, or a
+    # region on no country), and the share of it on land (None: not recorded)
+    region50_countries: tuple[str, ...] = ()
+    region50_continent: tuple[str, ...] = ()
+    region50_land: Optional[float] = None
+    # the decision rule that placed the point (None: a run from before it was recorded)
+    decision_radius_km: Optional[float] = None
+    decision_mass: Optional[float] = None
 
     @property
     def photo_file(self) -> str:
@@ -117,6 +125,14 @@ def photo_file_path(photo_path: str, photo_path_bytes: str = "") -> str:
     if not photo_path_bytes:
         return photo_path
     return os.fsdecode(unquote_to_bytes(photo_path_bytes))
+
+
+NAME_SEPARATOR = "; "  # as schema.NAME_SEPARATOR writes it
+
+
+def names(value: Any) -> tuple[str, ...]:
+    """A "; "-separated list of names as a tuple (NULL and "" as ())."""
+    return tuple(n.strip() for n in text(value).split(NAME_SEPARATOR) if n.strip())
 
 
 def _cells(values: Mapping[str, Any]) -> tuple[CellRow, ...]:
@@ -168,4 +184,9 @@ def read_prediction(values: Mapping[str, Any],
         radius_m=number(values.get("radius_m")),
         model_lat=number(values.get("model_lat")), model_lon=number(values.get("model_lon")),
         model_distance_km=number(values.get("model_distance_km")),
-        placement_note=text(values.get("placement_note")))
+        placement_note=text(values.get("placement_note")),
+        region50_countries=names(values.get("region50_countries")),
+        region50_continent=names(values.get("region50_continent")),
+        region50_land=number(values.get("region50_land")),
+        decision_radius_km=number(values.get("decision_radius_km")),
+        decision_mass=number(values.get("decision_mass")))

@@ -129,6 +129,13 @@ PREDICTION_TAIL = (
     FieldDef("method", _S, 8), FieldDef("track_source", _S), FieldDef("track_gap_s", _R),
     FieldDef("radius_m", _R), FieldDef("model_lat", _R), FieldDef("model_lon", _R),
     FieldDef("model_distance_km", _R), FieldDef("placement_note", _S),
+    # the answer in the words it can bear (issue 20): the countries ("; ", largest share
+    # first) and continents the 50 % region covers, the share of it on land; and why the
+    # point is where it is, the bundle's decision rule: the centre of the most probable
+    # neighbourhood of that radius (0: the most probable cell) and the probability in it
+    FieldDef("region50_countries", _S), FieldDef("region50_continent", _S),
+    FieldDef("region50_land", _R), FieldDef("decision_radius_km", _R),
+    FieldDef("decision_mass", _R),
 )
 CANDIDATE_FIELDS = _PHOTO + (
     FieldDef("rank", _I), FieldDef("probability", _R), FieldDef("cell_token", _S, 16),
@@ -306,8 +313,26 @@ def prediction_rows(preds: Sequence[Prediction], out_path, run: RunInfo,
                  model_lat=_num(model.lat), model_lon=_num(model.lon),
                  model_distance_km=_num(how.model_distance_km) if how else None,
                  placement_note=how.note if how and how.note else None)
+        v.update(_context_values(p))
         rows.append(Row(v, _point(p.lat, p.lon)))
     return rows
+
+
+NAME_SEPARATOR = "; "  # between the names of region50_countries / region50_continent
+
+
+def _context_values(p: Prediction) -> dict[str, Any]:
+    """The region's places and the decision rule (NULL where a record lacks them: a
+    hand-made one, or one from before they were recorded)."""
+    places = p.region50_places
+    return {
+        "region50_countries": None if places is None else
+        NAME_SEPARATOR.join(name for name, _share in places.countries),
+        "region50_continent": None if places is None else
+        NAME_SEPARATOR.join(name for name, _share in places.continents),
+        "region50_land": None if places is None else _num(places.land),
+        "decision_radius_km": _num(p.decision_radius_km),
+        "decision_mass": _num(p.decision_mass)}
 
 
 def candidate_rows(preds: Sequence[Prediction],

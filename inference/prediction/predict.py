@@ -22,8 +22,9 @@ from ..constraints.base import Constraints
 from ..modeling.bundle import ModelBundle, load_bundle
 from ..modeling.calibration import finest_log_probs
 from ..modeling.credible import density_order
-from ..modeling.decision import choose_cells, neighbourhood
+from ..modeling.decision import choose_cells, neighbourhood, neighbourhood_mass
 from ..records import Prediction, PhotoFailure
+from .answer_context import with_context
 from .applied_clues import AppliedClues
 from .batching import PAD_SIZES, Result, padded_size
 from .devices import device_label, resolve_device
@@ -61,6 +62,7 @@ class Predictor:
         self.retrieval = self.bundle.retrieval_enabled if retrieval is None else bool(retrieval)
         self.temperature = self.bundle.info.temperature
         radius = self.bundle.info.decision_radius_km
+        self.radius_km = float(radius)
         self.near = neighbourhood(self.bundle.cells.finest_coords(), radius).to(self.device) \
             if radius > 0 else None
         self.model = self.bundle.model.to(self.device).eval()
@@ -161,8 +163,12 @@ class Predictor:
         cells = self.bundle.cells
         level_marg = [torch.zeros(probs.shape[0], n, device=probs.device).index_add_(
             1, self.parents[:, h], probs) for h, n in enumerate(cells.sizes)]
-        chosen = choose_cells(probs, self.near, allowed)
+        scores = neighbourhood_mass(probs, self.near) if self.near is not None else None
+        chosen = choose_cells(probs, self.near, allowed, scores=scores)
         chosen_p = probs.gather(1, chosen[:, None]).squeeze(1).cpu().numpy()
+        # the probability within the radius of the point: why it is there
+        chosen_mass = None if scores is None else \
+            scores.gather(1, chosen[:, None]).squeeze(1).clamp(max=1.0).cpu().numpy()
         chosen = chosen.cpu().numpy()
         top_p, top_i = probs.topk(min(self.top_k, probs.shape[1]), dim=1)
         top_p, top_i = top_p.cpu().numpy(), top_i.cpu().numpy()
@@ -188,6 +194,9 @@ class Predictor:
             if removed is not None:
                 pred = self.clues.constrain(pred, float(removed[b]), float(before[0][b]),
                                          int(before[1][b]))
+            pred = with_context(pred, self.radius_km,
+                                None if chosen_mass is None else float(chosen_mass[b]),
+                                self.cell_areas)
             preds.append(pred)
         return preds
 

@@ -10,6 +10,7 @@ import json
 from typing import Optional
 
 from ...inference.outputs.prediction_row import PredictionRow
+from ..answer_words import candidate_distance_km, decision_line, headline_lines
 from .facts import Custody, RunFacts
 from ..i18n import tr
 
@@ -58,7 +59,9 @@ def latlon(lat: Optional[float], lon: Optional[float], digits: int = 5) -> str:
 def prediction_lines(run: RunFacts, photo: PredictionRow) -> list[str]:
     cells = " → ".join(f"{c.token} ({percent(c.probability)})" for c in photo.cells)
     confidence = not_recorded() if photo.confidence is None else percent(photo.confidence)
-    lines = [tr("Predicted: {place} at {ll} (lat, lon)").format(
+    # the answer at the precision it has first (the dock's words), the exact numbers after
+    lines = [*headline_lines(photo), decision_line(photo),
+             tr("Exact point: {place} at {ll} (lat, lon)").format(
                  place=photo.place or tr("no place name"), ll=latlon(photo.lat, photo.lon)),
              tr("Probability of its cell: {p}; scene: {scene} ({sp})").format(
                  p=confidence, scene=run.scene_of(photo) or "–",
@@ -70,9 +73,10 @@ def prediction_lines(run: RunFacts, photo: PredictionRow) -> list[str]:
     top = photo.candidates[0] if photo.candidates else None
     if (top is not None and top.probability is not None and photo.confidence is not None
             and top.probability > photo.confidence + 1e-6):
-        lines.append(tr("The point is the centre of the most probable neighbourhood of "
-                        "cells, not the single most probable cell (candidate 1, {p}).")
-                     .format(p=percent(top.probability)))
+        km = candidate_distance_km(photo, top)
+        lines.append(tr("The most probable single cell (candidate 1, {p}) is {km} from the "
+                        "point.").format(p=percent(top.probability),
+                                         km="–" if km is None else f"{km:,.0f} km"))
     return lines
 
 

@@ -40,6 +40,9 @@ SCENE_NAME_FIELD = "scene_name"
 PER_PHOTO_ABOVE = 200  # photos; larger runs draw the shown photo's regions and cells
 SHOWN_PHOTO = "geodecoder_photo"  # layer variable: photo_path of the result shown
 SHOWN_PHOTO_ONLY = "geodecoder/shown_photo_only"  # custom property of such a layer
+SHOWN_PHOTO_FIRST = "geodecoder/shown_photo_first"  # a smaller run's regions: the shown
+# photo's drawn as styled, the others faint (issue 20.4)
+FAINT_OPACITY = 0.2  # the regions of the photos not shown
 
 
 @dataclass
@@ -171,7 +174,44 @@ def load_run_layers(path: str, project: Optional[QgsProject] = None,
         for layer in (out.candidates, *out.cells, out.surface, out.regions):
             if layer is not None:
                 draw_shown_photo_only(layer)
+    elif out.regions is not None:
+        draw_shown_photo_first(out.regions)
     return out
+
+
+def _shown_rule() -> QgsRuleBasedRenderer.Rule:
+    return QgsRuleBasedRenderer.Rule(None, 0, 0, f'"photo_path" = @{SHOWN_PHOTO}',
+                                     tr("Photo shown in the dock"))
+
+
+def draw_shown_photo_first(layer: QgsVectorLayer) -> None:
+    """The shown photo's regions as the run's style draws them, every other photo's
+    faint (``FAINT_OPACITY``) under them: the selected photo's regions stand out of the
+    patchwork of a run's photos, and before any photo is shown the run reads at a glance
+    as faint outlines.  (Runs of more than ``PER_PHOTO_ABOVE`` photos draw the shown
+    photo's only: ``draw_shown_photo_only``.)"""
+    rules = QgsRuleBasedRenderer.convertFromRenderer(layer.renderer())
+    if rules is None:
+        return
+    root = rules.rootRule()
+    shown = _shown_rule()
+    # a filter of its own, not an ELSE rule: every reader of the renderer (the legend,
+    # symbolsForFeature) then agrees with what is drawn
+    others = QgsRuleBasedRenderer.Rule(
+        None, 0, 0, f'coalesce("photo_path", \'\') <> coalesce(@{SHOWN_PHOTO}, \'\')',
+        tr("Other photos of the run"))
+    for child in list(root.children()):
+        faint = child.clone()
+        for rule in [faint, *faint.descendants()]:
+            if rule.symbol() is not None:
+                rule.symbol().setOpacity(FAINT_OPACITY * rule.symbol().opacity())
+        others.appendChild(faint)
+        shown.appendChild(root.takeChild(child))
+    root.appendChild(shown)
+    root.appendChild(others)
+    layer.setRenderer(rules)
+    layer.setCustomProperty(SHOWN_PHOTO_FIRST, True)
+    QgsExpressionContextUtils.setLayerVariable(layer, SHOWN_PHOTO, "")
 
 
 def draw_shown_photo_only(layer: QgsVectorLayer) -> None:
@@ -183,8 +223,7 @@ def draw_shown_photo_only(layer: QgsVectorLayer) -> None:
     if rules is None:
         return
     root = rules.rootRule()
-    shown = QgsRuleBasedRenderer.Rule(None, 0, 0, f'"photo_path" = @{SHOWN_PHOTO}',
-                                      tr("Photo shown in the dock"))
+    shown = _shown_rule()
     for child in list(root.children()):
         shown.appendChild(root.takeChild(child))
     root.appendChild(shown)
@@ -196,9 +235,11 @@ def draw_shown_photo_only(layer: QgsVectorLayer) -> None:
 
 
 def show_photo_in_layers(layers: RunLayers, photo_path: str) -> None:
-    """The layers that draw the shown photo only now draw `photo_path`'s features."""
+    """The layers that draw the shown photo only (or first) now draw `photo_path`'s
+    features (first)."""
     for layer in layers.all():
-        if layer.customProperty(SHOWN_PHOTO_ONLY, False):
+        if layer.customProperty(SHOWN_PHOTO_ONLY, False) or \
+                layer.customProperty(SHOWN_PHOTO_FIRST, False):
             QgsExpressionContextUtils.setLayerVariable(layer, SHOWN_PHOTO, photo_path)
             layer.triggerRepaint()
 
@@ -249,12 +290,30 @@ def runs_in_project(project: QgsProject) -> list[RunLayers]:
 
 
 def collapse_other_runs(project: QgsProject, keep: RunLayers) -> None:
-    """Older runs fold away: every run group but `keep`'s is collapsed."""
+    """Older runs fold away: every run group but `keep`'s is collapsed, and their
+    regions and cells are switched off, so a new run's are not buried under (or mixed
+    with) the patchwork of older ones."""
     keep_id = keep.predictions.id() if keep.predictions is not None else None
     for run in runs_in_project(project):
         if run.predictions.id() != keep_id and run.group.parent() is not None:
             run.group.setExpanded(False)
+            _set_visible(project, [run.regions, *run.cells], False)
     keep.group.setExpanded(True)
+    bring_forward(project, keep)
+
+
+def bring_forward(project: QgsProject, run: RunLayers) -> None:
+    """`run`'s regions switched on: a new run (added on top of the layer tree, see
+    load_run_layers) or the run of a result picked on the map."""
+    _set_visible(project, [run.regions], True)
+
+
+def _set_visible(project: QgsProject, layers, visible: bool) -> None:
+    root = project.layerTreeRoot()
+    for layer in layers:
+        node = root.findLayer(layer.id()) if layer is not None else None
+        if node is not None:
+            node.setItemVisibilityChecked(visible)
 
 
 def cell_level_title(level: int, levels: list[int]) -> str:

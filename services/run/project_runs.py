@@ -26,8 +26,10 @@ from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ..i18n import tr
 from .basemap import add_basemap_if_none
-from .layers import (RunLayers, collapse_other_runs, load_run_layers, runs_in_project,
+from .layers import (RunLayers, bring_forward, collapse_other_runs, load_run_layers,
+                     runs_in_project,
                      show_photo_in_layers, source_parts)
+from .kept_maps import maps_or_reason
 from .result_details import ResultDetails, details_for, first_feature_of_photo
 from .task import RunOutcome, photo_key
 
@@ -131,7 +133,9 @@ class ProjectRuns(QObject):
     # --------------------------------------------------------------- inspecting
     def attention_for(self, path: str, run_id: Optional[str] = None):
         """The attention maps of `path`: from run `run_id`, else from the run of the
-        result shown last, else from the latest run that has them; None if none."""
+        result shown last, else from the latest run that has them in memory; else read
+        from the run's GeoPackage (a reopened run keeps them there), else a sentence
+        saying why there are none (kept_maps.py); None when no run is in view."""
         key = photo_key(path)
         order = [run_id] if run_id is not None else [self.shown_run,
                                                       *reversed(list(self.attention))]
@@ -139,7 +143,14 @@ class ProjectRuns(QObject):
             maps = self.attention.get(rid, {}).get(key) if rid is not None else None
             if maps is not None:
                 return maps
-        return None
+        rid = run_id if run_id is not None else self.shown_run
+        layers = self.runs.get(rid) if rid is not None else None
+        if layers is None or layers.predictions is None:
+            return None
+        found = maps_or_reason(source_parts(layers.predictions)[0], path)
+        if not isinstance(found, str):  # read once per photo
+            self.attention.setdefault(rid, {})[key] = found
+        return found
 
     def _forget_layers(self, layer_ids) -> None:
         """A run's Predictions layer leaves the project: forget the run and its maps."""
@@ -199,8 +210,9 @@ class ProjectRuns(QObject):
 
     def show_result(self, details: ResultDetails) -> None:
         layers = self.runs.get(self.shown_run) if self.shown_run else None
-        if layers is not None:  # a large run draws the shown photo's regions and cells
+        if layers is not None:  # the shown photo's regions and cells drawn (first)
             show_photo_in_layers(layers, details.prediction.photo_path)
+            bring_forward(self.project, layers)
         self.zoom_to(details)
         self.resultSelected.emit(details)
 
