@@ -51,10 +51,12 @@ def test_gpkg_opens_in_a_fresh_project_with_its_styles(run_gpkg):
         layers[name] = layer
         count, _ids, style_names, _descriptions, error = layer.listStylesInDatabase()
         assert count >= 1 and name in style_names, (name, error)
-    # photos on one point counted (issue 20.5), each photo by its confidence
+    # photos on one point counted (issue 20.5), each photo by how it was placed, then by
+    # its confidence (issue 18)
     assert layers["predictions"].renderer().type() == "pointCluster"
-    assert layers["predictions"].renderer().embeddedRenderer().classAttribute() == \
-        "confidence"
+    rules = layers["predictions"].renderer().embeddedRenderer().rootRule().children()
+    assert [r.filterExpression().startswith("attribute('method')") for r in rules[:2]] == [
+        True, True] and all('"confidence"' in r.filterExpression() for r in rules[2:])
     assert "<img" in layers["predictions"].mapTipTemplate()
     assert layers["candidates"].renderer().classAttribute() == "rank"
     assert layers["regions"].renderer().type() == "categorizedSymbol"

@@ -234,7 +234,8 @@ def test_results_load_as_the_dock_shows_them(provider, photo_folder, tiny_bundle
     assert finest.type() == "graduatedSymbol" and finest.classAttribute() == "probability"
     assert loaded["Cells level 0 (coarsest)"].renderer().type() == "singleSymbol"
     points = loaded["Predictions"]
-    assert points.renderer().type() == "RuleRenderer"  # by method, then by confidence
+    assert points.renderer().type() == "pointCluster"  # stacked photos counted
+    assert points.renderer().embeddedRenderer().type() == "RuleRenderer"  # by method
     assert "photo_path" in points.mapTipTemplate()
     # the tiny bundle's scenes are words already: no expression field (render-thread race)
     assert points.fields().indexOf("scene_name") < 0
