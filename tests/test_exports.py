@@ -364,7 +364,6 @@ def test_a_run_with_constraints_exports_them_too(run, tmp_path):
 def test_a_run_without_predictions_exports_empty_layers(run, tmp_path):
     path = _copy(run, tmp_path)
     ds = ogr.Open(str(path), update=1)
-    renamed: dict = {}  # a photo's path, the same in every layer
     for name in RUN_LAYERS:
         layer = ds.GetLayerByName(name)
         for fid in [f.GetFID() for f in layer]:
