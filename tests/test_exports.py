@@ -331,6 +331,40 @@ def test_exports_without_a_geopackage_leave_no_scratch_run(tiny_bundle_dir, tmp_
     assert relpaths == {"../photos/a.jpg", "../photos/b.jpg"}  # from the export's folder
 
 
+def test_an_export_that_fails_leaves_every_previous_output_of_the_run(
+        tiny_bundle_dir, tmp_path, capsys):
+    """Issue 21.7: the exports are published with the GeoPackage and the CSV, all or
+    none: a KML whose temporary name the file system refuses (the export is written
+    after the photos) leaves the earlier GeoPackage, CSV and KML byte for byte."""
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    out.mkdir()
+    photos.mkdir()
+    make_jpeg(photos / "a.jpg", size=(320, 240), gps=(48.8566, 2.3522))
+    kml = out / ("n" * 246 + ".kml")  # fits; its temporary sibling does not
+    before = {out / "x.gpkg": b"the previous run\n", out / "x.csv": b"previous,csv\n",
+              out / "x_failures.csv": b"previous,failures\n", kml: b"<kml>previous</kml>\n"}
+    for path, data in before.items():
+        path.write_bytes(data)
+    code = main(["predict", str(photos), "--model", str(tiny_bundle_dir), "--quiet",
+                 "--device", "cpu", "--out", str(out / "x.gpkg"), "--out", str(kml),
+                 "--csv", str(out / "x.csv")])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and "nothing was replaced" in errors[0], err
+    assert {p: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_the_command_line_shows_the_progress_of_its_exports(tiny_bundle_dir, tmp_path,
+                                                            capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    make_jpeg(photos / "a.jpg", size=(320, 240))
+    assert main(["predict", str(photos), "--model", str(tiny_bundle_dir), "--device", "cpu",
+                 "--out", str(tmp_path / "x.kml")]) == 0
+    err = capsys.readouterr().err
+    assert "export x.kml" in err and "feature" in err, err
+
+
 # ------------------------------------------------------------------------- variants
 
 
