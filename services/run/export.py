@@ -8,8 +8,9 @@ failed or cancelled export leaves the chosen file as it was.
 
 The export runs in a ``QgsTask`` that reports its progress (features written, of all):
 a big run takes seconds to a minute (4.4 s for the KML of 520 photos, docs/EXPORTS.md),
-and the task only reads one file and writes another, touching no project layer.  The exporter keeps a reference to its task
-(QGIS would otherwise let Python collect it mid-run) and runs one at a time.
+and the task only reads one file and writes another, touching no project layer.  The
+exporter keeps a reference to its task (QGIS would otherwise let Python collect it
+mid-run) and runs one at a time.
 """
 
 from __future__ import annotations
