@@ -59,6 +59,7 @@ bench:
 	$(PY) benchmarks/bench.py
 	$(PY) benchmarks/bench_geoclip.py
 	$(PY) benchmarks/bench_qgis.py
+	$(PY) benchmarks/bench_exports.py
 
 # Retrain the shipped default model from ../shared/data (im2gps3k-train + MP-16 locations):
 # same split, cells and recipe as resources/models/default/MODEL.md (about 10 min on 2 cores).

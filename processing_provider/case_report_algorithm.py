@@ -5,7 +5,9 @@ reports of every geolocated photo of the run (``services.case_report.report``). 
 Processing's background thread like any algorithm: the reports' layouts render into
 private projects made in that thread, never the user's layers.  A GeoPackage that is
 not a run is a QgsProcessingException that says so, and a photo that has gone missing
-still gets its report, which says it is missing.
+still gets its report, which says it is missing.  A photo whose report cannot be
+written is reported (an error line per photo, FAILED counts them) and the others are
+still written; a report name shortened to fit a file name is said too.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from .base_algorithm import GeoDecoderAlgorithm
 
 
 class CaseReportAlgorithm(GeoDecoderAlgorithm):
-    INPUT, ATTENTION, OUTPUT, REPORTS = "INPUT", "ATTENTION", "OUTPUT", "REPORTS"
+    INPUT, ATTENTION, OUTPUT, REPORTS, FAILED = ("INPUT", "ATTENTION", "OUTPUT", "REPORTS",
+                                                 "FAILED")
     ALGORITHM_ID = "case_report"
     DISPLAY_NAME = "Write case report"
     HELP = ("Writes a PDF case report per photo of a GeoDecoder run (INPUT: the run's "
@@ -44,6 +47,8 @@ class CaseReportAlgorithm(GeoDecoderAlgorithm):
         self.addParameter(QgsProcessingParameterFolderDestination(
             self.OUTPUT, tr("Folder for the PDF reports")))
         self.addOutput(QgsProcessingOutputNumber(self.REPORTS, tr("Reports written")))
+        self.addOutput(QgsProcessingOutputNumber(self.FAILED,
+                                                 tr("Reports that could not be written")))
 
     def expected(self) -> tuple:
         """A GeoPackage that is not a run, or one that cannot be read: its message."""
@@ -66,7 +71,14 @@ class CaseReportAlgorithm(GeoDecoderAlgorithm):
                                     should_stop=feedback.isCanceled)
         for _photo, pdf in result.written:
             feedback.pushInfo(tr("Wrote {pdf}").format(pdf=pdf))
+        for photo, pdf in result.shortened:
+            feedback.pushInfo(tr("The report of {photo} has a shortened name: {pdf}").format(
+                photo=photo, pdf=pdf))
+        for photo, why in result.failed:
+            feedback.reportError(tr("No report for {photo}: {why}").format(photo=photo,
+                                                                          why=why))
         if feedback.isCanceled():
             raise QgsProcessingException(tr("Cancelled after {n} report(s).").format(
                 n=len(result.written)))
-        return {self.OUTPUT: result.out_dir, self.REPORTS: len(result.written)}
+        return {self.OUTPUT: result.out_dir, self.REPORTS: len(result.written),
+                self.FAILED: len(result.failed)}

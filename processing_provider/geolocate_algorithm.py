@@ -1,10 +1,14 @@
 """Processing algorithm geodecoder:geolocate_photos.
 
-``qgis_process run geodecoder:geolocate_photos -- INPUT=folder OUTPUT=out.gpkg`` is the
-shortest call: the model defaults to the installed default bundle, every other output
-is optional.  Skipped photos are reported (``reportError`` with fatalError=False) and the
-run goes on; a missing model, a broken bundle, a device that is not there or no photo
-at all is a QgsProcessingException whose message says what to do
+``qgis_process run geodecoder:geolocate_photos -- INPUT=folder RUN=case.gpkg`` writes
+the whole run as the dock does: one GeoPackage with every layer, its styles and its facts,
+which "Open run..." (or a drop on QGIS) brings back as it was made.  The sinks (OUTPUT,
+CANDIDATES, ...) are the layers one by one, for the modeler and for a dialog's temporary
+layers; a file given as OUTPUT holds the predictions only.  The model defaults to the
+installed default bundle, every other output is optional.  Skipped photos are reported
+(``reportError`` with fatalError=False) and the run goes on; a missing model, a broken
+bundle, a device that is not there or no photo at all is a QgsProcessingException whose
+message says what to do
 (``services.errors.expected_errors``); anything else (a torch error, a bug) goes up
 as it is, and Processing shows it with its traceback.
 
@@ -35,6 +39,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFileDestination,
     QgsProcessingParameterFile,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
@@ -44,7 +49,8 @@ from ..inference.outputs.writer import RunWriter
 from ..services.run import pipeline as run_pipeline
 from ..services.i18n import tr
 from ..services.run.params import DEVICES, device_labels
-from ..services.run.pipeline import PredictionStream, resolve_bundle_path
+from ..services.run.pipeline import (PredictionStream, resolve_bundle_path,
+                                     run_geopackage_writer)
 from .base_algorithm import GeoDecoderAlgorithm
 from .constraint_parameters import add_constraint_parameters, constraints_from_parameters
 from .track_parameters import add_track_parameters, track_from_parameters
@@ -129,6 +135,7 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
     SUN_TIME, SUN_ELEVATION, SUN_TOLERANCE = "SUN_TIME", "SUN_ELEVATION", "SUN_TOLERANCE"
     SHADOW_HEIGHT, SHADOW_LENGTH = "SHADOW_HEIGHT", "SHADOW_LENGTH"
     CONSTRAINTS = "CONSTRAINTS"
+    RUN = "RUN"
     ALGORITHM_ID = "geolocate_photos"
     DISPLAY_NAME = "Geolocate photos"
     HELP = ("Estimates where each photo was taken (no GPS needed) with a GeoDecoder "
@@ -181,6 +188,9 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.CONSTRAINTS, tr("Constraints applied"), QgsProcessing.TypeVectorPolygon,
             optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.RUN, tr("Whole run as one GeoPackage (opens with \"Open run...\")"),
+            fileFilter=tr("GeoPackage (*.gpkg)"), optional=True, createByDefault=False))
 
     # ---------------------------------------------------------------- running
     def _photos(self, parameters, context) -> list[str]:
@@ -242,6 +252,10 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
             feedback.pushInfo(tr("Track: {exif} photo(s) with EXIF GPS, {track} placed by "
                                  "time, {model} by the model").format(**counts))
         outputs = self._open_sinks(stream, parameters, context)
+        writers = [SinkWriter(outputs, feedback)]
+        run_file = self.parameterAsFileOutput(parameters, self.RUN, context)
+        if run_file:  # the dock's file: every layer, styles and facts (Open run...)
+            writers.append(run_geopackage_writer(run_file, stream))
 
         def report(record):
             if getattr(record, "reason", None) is not None:
@@ -252,15 +266,17 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
             feedback.setProgress(PREDICT_SHARE * done / max(total, 1))
 
         # no photo at all (NothingToDo) or a file error: expected errors
-        result = stream.run([SinkWriter(outputs, feedback)], progress, feedback.isCanceled,
-                            report)
+        result = stream.run(writers, progress, feedback.isCanceled, report)
         if result.cancelled:
             raise cancelled_error()
         outputs += self._write_constraints(stream, parameters, context, feedback)
         feedback.setProgress(100)
         feedback.pushInfo(tr("{n} photo(s) geolocated, {f} skipped, on {device}").format(
             n=stream.n_predicted, f=stream.n_failed, device=stream.device_used))
-        return {out.key: out.dest_id for out in outputs}
+        results = {out.key: out.dest_id for out in outputs}
+        if run_file:
+            results[self.RUN] = run_file
+        return results
 
     def _write_constraints(self, stream, parameters, context, feedback) -> list[_Output]:
         """The CONSTRAINTS output, when asked for: one feature per constraint."""

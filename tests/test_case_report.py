@@ -615,3 +615,74 @@ def test_custody_finds_a_photo_whose_name_is_not_utf8(tmp_path):
     custody = custody_of(row, str(gpkg))
     assert custody.path == str(photo) and custody.matches, custody
     assert custody.verdict().startswith("MATCHES")
+
+
+# ------------------------------------------------- names that do not fit (issue 21.5)
+
+
+def test_a_long_photo_name_gets_a_shortened_report_and_the_others_theirs(run_gpkg,
+                                                                        tmp_path):
+    """A 250-byte photo name: its temporary report name (name + owner + .tmp.pdf) went
+    over the file system's 255 bytes and stopped every report after it.  Now its report
+    has a shortened name (the same each time, said in the result) and the photos after
+    it get theirs."""
+    copy = tmp_path / "run.gpkg"
+    shutil.copy(run_gpkg, copy)
+    photos = [r["photo_path"] for r in _rows(copy, "predictions")][:3]
+    long_name = "é" + "x" * 244 + ".jpg"  # 250 bytes in UTF-8, a legal file name
+    _edit(copy, "predictions", f"photo_path = '{photos[0]}'", file_name=long_name)
+    result = write_case_reports(str(copy), str(tmp_path / "out"), photos, attention=False)
+    assert result.failed == []
+    assert [p for p, _ in result.written] == photos
+    (photo, pdf), = result.shortened
+    assert photo == photos[0] and Path(pdf) == Path(result.written[0][1])
+    assert len(Path(pdf).name.encode()) <= 255 and Path(pdf).name.startswith("éxxx")
+    assert squeeze(long_name[:40]) in pdf_text(pdf)  # the report names the photo in full
+    again = write_case_reports(str(copy), str(tmp_path / "again"), photos[:1],
+                               attention=False)
+    assert Path(again.written[0][1]).name == Path(pdf).name  # deterministic
+    assert not [p for p in (tmp_path / "out").iterdir() if ".tmp" in p.name]
+
+
+def test_long_names_that_share_their_start_get_reports_of_their_own():
+    taken: set = set()
+    a = report_name(_photo(file_name="y" * 300 + "a.jpg", photo_path="/1/a.jpg"), taken)
+    b = report_name(_photo(file_name="y" * 300 + "b.jpg", photo_path="/2/b.jpg"), taken)
+    assert a != b and len(a.encode()) <= 255 and len(b.encode()) <= 255
+
+
+def test_one_report_that_cannot_be_written_does_not_stop_the_others(run_gpkg, tmp_path):
+    out = tmp_path / "out"
+    rows = _rows(run_gpkg, "predictions")[:3]
+    photos = [r["photo_path"] for r in rows]
+    blocked = out / report_name(read_prediction(rows[1]), set())
+    blocked.mkdir(parents=True)  # a folder where the second report goes
+    (blocked / "keep.txt").write_text("mine")
+    result = write_case_reports(str(run_gpkg), str(out), photos, attention=False)
+    assert [p for p, _ in result.written] == [photos[0], photos[2]]
+    (photo, why), = result.failed
+    assert photo == photos[1] and why and "\n" not in why
+    assert (blocked / "keep.txt").read_text() == "mine"
+    assert not [p for p in out.iterdir() if ".tmp" in p.name]
+
+
+def test_the_dock_task_and_processing_report_a_failed_photo(provider, run_gpkg, tmp_path):
+    import processing
+
+    from geodecoder.services.case_report.task import CaseReportTask
+
+    rows = _rows(run_gpkg, "predictions")
+    blocked = tmp_path / "out" / report_name(read_prediction(rows[0]), set())
+    blocked.mkdir(parents=True)
+    ended = []
+    task = CaseReportTask(str(run_gpkg), str(tmp_path / "out"),
+                          [r["photo_path"] for r in rows[:2]], ended.append, attention=False)
+    assert task.run() is True
+    task.finished(True)
+    outcome = ended[0]
+    assert not outcome.ok and len(outcome.written) == 1 and len(outcome.failed) == 1
+    assert "1 could not be written" in outcome.message and rows[0]["photo_path"] in \
+        outcome.message
+    result = processing.run(ALG, {"INPUT": str(run_gpkg), "ATTENTION": False,
+                                  "OUTPUT": str(tmp_path / "out")})
+    assert result["REPORTS"] == 6 and result["FAILED"] == 1

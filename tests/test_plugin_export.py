@@ -149,3 +149,14 @@ def test_one_export_at_a_time(plugin, saved_run, tmp_path, monkeypatch):
     assert spin_until(lambda: plugin.exporter.task is None, seconds=60)
     assert (tmp_path / "a.kml").is_file()
     assert "Exported" in plugin.dock.status.text()
+
+
+def test_the_export_task_reports_its_progress(saved_run, tmp_path):
+    from geodecoder.services.run.export import ExportTask
+
+    ended, seen = [], []
+    task = ExportTask(saved_run, str(tmp_path / "x.kmz"), ended.append)
+    task.progressChanged.connect(seen.append)
+    assert task.run() is True
+    assert task.outcome.ok and (tmp_path / "x.kmz").is_file()
+    assert seen and seen[-1] == 100.0 and seen == sorted(seen)

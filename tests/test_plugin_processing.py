@@ -175,7 +175,7 @@ def qgis_process_config(tmp_path: Path) -> Path:
 
 
 def test_qgis_process_runs_the_algorithm_from_a_shell(tmp_path, photo_folder,  # noqa: F811
-                                                      tiny_bundle_dir):
+                                                      tiny_bundle_dir, qgis_new_project):
     config = qgis_process_config(tmp_path)
     listed = _qgis_process(["list"], config, tmp_path)
     assert ALG in listed.stdout, listed.stdout[-3000:] + listed.stderr[-3000:]
@@ -188,13 +188,24 @@ def test_qgis_process_runs_the_algorithm_from_a_shell(tmp_path, photo_folder,  #
         assert bare.returncode != 0
         assert NO_MODEL in bare.stdout + bare.stderr
         assert not out.exists()
+    whole = tmp_path / "case.gpkg"
     run = _qgis_process(["run", ALG, "--", f"INPUT={folder}", f"MODEL={tiny_bundle_dir}",
-                         f"OUTPUT={out}", f"REGIONS={tmp_path / 'regions.gpkg'}"],
-                        config, tmp_path)
+                         f"OUTPUT={out}", f"REGIONS={tmp_path / 'regions.gpkg'}",
+                         f"RUN={whole}"], config, tmp_path)
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     assert _layer(out).featureCount() == len(photo_folder[1]["good"])
     assert _layer(tmp_path / "regions.gpkg").featureCount() == 2 * len(photo_folder[1]["good"])
     assert "Skipped" in run.stdout + run.stderr  # the broken photos are named
+    # RUN: the whole run in one file, which "Open run..." brings back as the dock's
+    # (issue 20.6: OUTPUT alone was the predictions, refused by Open run...)
+    from geodecoder.services.run.layers import load_run_layers
+
+    opened = load_run_layers(str(whole), qgis_new_project, "case")
+    assert opened.predictions is not None
+    assert opened.predictions.featureCount() == len(photo_folder[1]["good"])
+    assert opened.regions.featureCount() == 2 * len(photo_folder[1]["good"])
+    assert len(opened.cells) == 3 and opened.candidates.featureCount() > 0
+    assert opened.predictions.renderer().type() == "pointCluster"  # the stored style
 
 
 DOCK_NAMES = ["Predictions", "Candidates", "Regions (50% / 90%)",

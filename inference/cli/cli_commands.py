@@ -83,13 +83,14 @@ def cmd_predict(args) -> int:
 
 
 def _predict_to(plan, args, predictor, bundle, run, placer=None) -> int:
-    """Run the photos into the plan's GeoPackage (and CSV), then make the exports."""
+    """Run the photos into the plan's GeoPackage (and CSV, XMP sidecars) and its
+    exports, all published together when the run is done (or none)."""
 
     from ..outputs.csv_out import CsvWriter
     from ..outputs.gpkg import GeoPackageWriter
     from ..outputs.styles import applicable_styles
     from ..outputs.xmp import XmpSidecarWriter
-    from .predict_outputs import write_exports
+    from .predict_outputs import export_writers
 
     makers = [(plan.gpkg, lambda: GeoPackageWriter(
         plan.gpkg, bundle.cells, run, styles=applicable_styles(bundle.cells.num_levels)))]
@@ -105,24 +106,44 @@ def _predict_to(plan, args, predictor, bundle, run, placer=None) -> int:
                 writers.append(make())
             except (OSError, RuntimeError) as exc:  # GeoPackageError is a RuntimeError
                 raise UserError(write_problem(target, exc)) from exc  # the file that failed
-        result = _run(args, predictor, writers, run, [t for t, _ in makers], placer)
+        exporters = export_writers(plan, writers[0], lambda p: _export_progress(p, args))
+        result = _run(args, predictor, writers + exporters, run,
+                      [t for t, _ in makers] + list(plan.exports), placer)
     except BaseException:
         for w in writers:
             w.abort()
         raise
     for f in result.failures:
         print(f"FAILED {f.path}: {f.reason}")
-    problems = write_exports(plan)  # path -> why it was not written
-    written = [f for f in plan.files() + ([args.csv] if args.csv else [])
-               if Path(f) not in problems]
+    written = plan.files() + ([args.csv] if args.csv else [])
     seconds = result.run.seconds
     rate = result.predicted / seconds if seconds > 0 else 0.0
     print(f"done: {result.predicted} photos geolocated, {len(result.failures)} failed, of "
           f"{result.total}, in {seconds:.1f} s ({rate:.1f} photos/s) -> "
           + ", ".join(written))
-    if problems:
-        raise UserError("; ".join(problems.values()))
     return 0 if result.predicted else 1
+
+
+def _export_progress(path, args):
+    """A progress bar per export (written once the photos are done, before the files
+    are renamed together): features written of all."""
+    from tqdm import tqdm
+
+    state = {}
+
+    def progress(done, total):
+        if args.quiet:
+            return
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(total=total, unit="feature", file=sys.stderr,
+                                      desc=f"export {Path(path).name}")
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return progress
 
 
 def _run(args, predictor, writers, run, targets, placer=None):
@@ -130,6 +151,7 @@ def _run(args, predictor, writers, run, targets, placer=None):
     that names the file (``write_problem``)."""
     from tqdm import tqdm
 
+    from ..outputs.exports import ExportError
     from ..run import NothingToDo, run_photos
 
     bar = tqdm(total=0, unit="photo", disable=args.quiet, file=sys.stderr)
@@ -149,6 +171,9 @@ def _run(args, predictor, writers, run, targets, placer=None):
                                 on_chunk=show, placer=placer)
     except NothingToDo as exc:
         raise UserError(f"{', '.join(args.paths)}: {exc}") from exc
+    except ExportError as exc:  # every output left as it was: the run is not published
+        raise UserError(f"{exc}; nothing was replaced: every earlier output is as it "
+                        "was") from exc
     except (OSError, RuntimeError) as exc:  # a full disk, a file in the way...
         raise UserError(write_problem(_failed_target(exc, targets), exc)) from exc
     finally:

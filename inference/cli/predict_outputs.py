@@ -2,9 +2,12 @@
 
 Every ``--out`` is checked before the model loads (seconds, not minutes): the format
 comes from the extension, at most one GeoPackage, no file named twice, the folder must
-exist.  The exports are made from the finished GeoPackage (``outputs.exports``), the
-same code the plugin's "Export run…" uses; without a ``.gpkg`` among the outputs the
-run goes to a scratch GeoPackage beside the first output, removed after the exports.
+exist.  The exports are made from the finished GeoPackage (``outputs.exports``, the
+same code the plugin's "Export run…" uses) while it is still under its temporary name,
+and renamed together with it and the CSV (``ExportWriter``, ``run.run_photos``): a run
+stopped or failed at any point, an export that cannot be written included, leaves every
+previous output as it was (issue 21.7).  Without a ``.gpkg`` among the outputs the run
+goes to a scratch GeoPackage beside the first output, removed after the run.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cli_common import UserError
-from ..outputs.exports import EXPORT_FORMATS, ExportError, check_export_target, export_run
+from ..outputs.exports import EXPORT_FORMATS, ExportError, ExportWriter, check_export_target
 from ..outputs.files import remove_quietly, remove_stale_temporaries, temp_sibling
 
 GPKG = ".gpkg"
@@ -67,16 +70,13 @@ def plan_outputs(outs) -> OutputPlan:
     return OutputPlan(temp_sibling(base, GPKG), exports, temporary=True)
 
 
-def write_exports(plan: OutputPlan) -> dict[Path, str]:
-    """Every export of the finished run; returns why, for each export that failed (a
-    failed file is left as it was; the others are still written)."""
-    problems = {}
-    for path in plan.exports:
-        try:
-            export_run(plan.gpkg, path)
-        except ExportError as exc:
-            problems[path] = str(exc)
-    return problems
+def export_writers(plan: OutputPlan, gpkg_writer, progress_for=None) -> list:
+    """A run writer per export of the plan, made from `gpkg_writer`'s finished temporary
+    file when the run commits; ``progress_for(path)`` gives each its progress callback."""
+    run_path = plan.gpkg if not plan.temporary else plan.exports[0].with_suffix(GPKG)
+    return [ExportWriter(path, lambda: gpkg_writer.tmp, run_path,
+                         progress_for(path) if progress_for is not None else None)
+            for path in plan.exports]
 
 
 def discard_scratch(plan: OutputPlan) -> None:

@@ -12,13 +12,24 @@ the map's layers live in a private QgsProject made for each report (``case_map``
 the layout is painted onto a QPdfWriter, which Qt allows off the GUI thread.  So the
 dock writes reports in a ``QgsTask`` (``case_report_task``) and the Processing
 algorithm runs in Processing's background thread, like any other.  Each PDF is written
-to a temporary sibling and moved onto its name when complete, so a failed or cancelled
-export never replaces a good report nor leaves half of one.  A photo that has gone
-missing still gets its report, which says so.
+under a short temporary name in the same folder (``report.<pid>-<host>-<random>.tmp.pdf``,
+whatever the photo's name) and moved onto its name when complete, so a failed or
+cancelled export never replaces a good report nor leaves half of one.  A photo that has
+gone missing still gets its report, which says so.
+
+Names that do not fit (issue 21.5): a report is named after its photo, and a 250-byte
+photo name plus the temporary suffix exceeded the 255 bytes a file name may have, which
+stopped every report after it.  A report name longer than ``NAME_BYTES`` is cut at a
+character boundary and given the first 8 hex digits of the SHA-256 of the full name
+(the same photo name always gives the same report name; two names that share their
+start stay apart), and ``CaseReportResult.shortened`` says which.  One photo whose report
+cannot be written (a folder in the way, a full disk) is listed in
+``CaseReportResult.failed`` with the reason; the other photos still get theirs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -50,20 +61,39 @@ __all__ = ["CaseReportError", "CaseReportResult", "write_case_reports", "report_
 
 PHOTO_BOX = 900  # px: sharp at the photo's 4 cm on paper, small in the PDF
 ATTENTION_PX = 448
+NAME_BYTES = 200  # a report's name before "-<n>.pdf": file systems allow 255 bytes
 
 
 @dataclass
 class CaseReportResult:
     out_dir: str
     written: list = field(default_factory=list)  # (photo path as recorded, pdf path)
+    failed: list = field(default_factory=list)  # (photo path as recorded, why), one line
+    shortened: list = field(default_factory=list)  # (photo path, pdf): names cut to fit
+
+
+def _fitting(base: str) -> str:
+    """`base` itself when it has at most ``NAME_BYTES`` bytes in UTF-8, else its start
+    and 8 hex digits of its SHA-256 (module docstring)."""
+    data = base.encode("utf-8")
+    if len(data) <= NAME_BYTES:
+        return base
+    digest = hashlib.sha256(data).hexdigest()[:8]
+    head = data[:NAME_BYTES - 9].decode("utf-8", "ignore")
+    return f"{head}~{digest}"
+
+
+def _base(photo: PredictionRow) -> str:
+    stem, ext = os.path.splitext(photo.file_name or os.path.basename(photo.photo_path))
+    base = f"{stem}_{ext.lstrip('.')}" if ext else stem
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in base) or "photo"
 
 
 def report_name(photo: PredictionRow, taken: set) -> str:
     """``<stem>_<ext>.pdf`` (photo.jpg and photo.heic side by side get two reports),
-    numbered when two photos of the run share a name (same name, other folders)."""
-    stem, ext = os.path.splitext(photo.file_name or os.path.basename(photo.photo_path))
-    base = f"{stem}_{ext.lstrip('.')}" if ext else stem
-    base = "".join(c if c.isalnum() or c in "-_." else "_" for c in base) or "photo"
+    numbered when two photos of the run share a name (same name, other folders);
+    shortened to fit a file name (``_fitting``)."""
+    base = _fitting(_base(photo))
     name, n = f"{base}.pdf", 1
     while name.lower() in taken:
         n += 1
@@ -79,9 +109,11 @@ def write_case_reports(gpkg_path: str, out_dir: str, photos: Optional[Iterable[s
     """A PDF per photo of the run `gpkg_path` (or per photo of `photos`, paths as the
     run recorded them) in `out_dir`, created if needed.  CaseReportError when the file
     is not a run, holds no geolocated photo, or `photos` names one it does not hold.
-    `progress(done, total)` follows the written reports; once `should_stop()` says so,
-    no further report is started and the one under way is dropped before its export
-    (the result then lists the complete reports only)."""
+    `progress(done, total)` follows the photos done (written or failed); once
+    `should_stop()` says so, no further report is started and the one under way is
+    dropped before its export (the result then lists the complete reports only).  A
+    photo whose report cannot be written goes to ``result.failed`` with the reason and
+    the others are still written."""
     run = read_run(gpkg_path)
     chosen = _chosen(run, photos)
     os.makedirs(out_dir, exist_ok=True)
@@ -93,14 +125,26 @@ def write_case_reports(gpkg_path: str, out_dir: str, photos: Optional[Iterable[s
         for i, photo in enumerate(chosen):
             if should_stop is not None and should_stop():
                 break
-            pdf = os.path.join(result.out_dir, report_name(photo, taken))
-            if write_one(context, photo, source, pdf, os.path.join(scratch, str(i)),
-                         should_stop) is None:
-                break
-            result.written.append((photo.photo_path, pdf))
+            name = report_name(photo, taken)
+            pdf = os.path.join(result.out_dir, name)
+            try:
+                done = write_one(context, photo, source, pdf, os.path.join(scratch, str(i)),
+                                 should_stop)
+            except Exception as exc:  # noqa: BLE001 - one photo's failure, the others go on
+                result.failed.append((photo.photo_path, _one_line(exc)))
+            else:
+                if done is None:
+                    break
+                result.written.append((photo.photo_path, pdf))
+                if _fitting(_base(photo)) != _base(photo):
+                    result.shortened.append((photo.photo_path, pdf))
             if progress is not None:
                 progress(i + 1, len(chosen))
     return result
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -152,7 +196,7 @@ def write_one(context: _RunContext, photo: PredictionRow, source: AttentionSourc
         return None
     case_map = build_case_map(context.run, photo)
     layout = build_layout(case_map.project, sheet, case_map)
-    tmp = temp_sibling(Path(pdf), ".pdf")
+    tmp = temp_sibling(Path(pdf).with_name("report.pdf"), ".pdf")  # short, whatever the name
     try:
         export_pdf(layout, str(tmp))
         os.replace(tmp, pdf)

@@ -24,10 +24,25 @@ from ..i18n import tr
 
 @dataclass(frozen=True)
 class ReportOutcome:
-    ok: bool  # every report asked for was written
+    ok: bool  # every report asked for was written (none failed)
     message: str  # one line for the dock's status
     written: tuple = ()  # (photo path as recorded, pdf path), the complete reports
     cancelled: bool = False
+    failed: tuple = ()  # (photo path as recorded, why): reports that could not be written
+
+
+def outcome_notes(result) -> str:
+    """What else the dock's status says: the photos whose report failed (the first
+    reason), the report names shortened to fit."""
+    notes = ""
+    if result.failed:
+        photo, why = result.failed[0]
+        notes += " " + tr("{n} could not be written (first: {photo}: {why}).").format(
+            n=len(result.failed), photo=photo, why=why)
+    if result.shortened:
+        notes += " " + tr("{n} report name(s) shortened to fit a file name.").format(
+            n=len(result.shortened))
+    return notes
 
 
 def progress_text(done: int, total: int) -> str:
@@ -71,13 +86,17 @@ class CaseReportTask(QgsTask):
             self.outcome = self._failed(report_unexpected(exc, "GeoDecoder case report"))
             return False
         written = tuple(result.written)
+        notes = outcome_notes(result)
         if self.isCanceled():
             self.outcome = ReportOutcome(False, tr(
                 "Case reports cancelled: {n} complete report(s) in {folder}, no partial "
-                "one.").format(n=len(written), folder=result.out_dir), written, True)
+                "one.").format(n=len(written), folder=result.out_dir) + notes, written, True,
+                tuple(result.failed))
             return True
-        self.outcome = ReportOutcome(True, tr("{n} case report(s) written to {folder}").format(
-            n=len(written), folder=result.out_dir), written)
+        self.outcome = ReportOutcome(not result.failed, tr(
+            "{n} case report(s) written to {folder}").format(
+            n=len(written), folder=result.out_dir) + notes, written,
+            failed=tuple(result.failed))
         return True
 
     def _failed(self, error: str) -> ReportOutcome:

@@ -189,6 +189,18 @@ class PredictionStream:
         return list(self.bundle.info.scene_names)
 
 
+def run_geopackage_writer(path, stream: PredictionStream,
+                          should_stop: Optional[Callable[[], bool]] = None):
+    """The writer of a run's own GeoPackage (every layer, styles, run facts): what the
+    dock writes and "Open run..." reads, whoever runs it (the dock, Processing's RUN)."""
+    from ...inference.outputs.gpkg import GeoPackageWriter
+    from ...inference.outputs.styles import applicable_styles
+
+    return GeoPackageWriter(os.fspath(path), stream.bundle.cells, stream.run_info(),
+                            styles=applicable_styles(stream.num_levels),
+                            is_cancelled=should_stop)
+
+
 def predict_to_geopackage(path, stream: PredictionStream, *,
                           progress: Optional[Callable[[int, int], None]] = None,
                           should_stop: Optional[Callable[[], bool]] = None,
@@ -201,11 +213,6 @@ def predict_to_geopackage(path, stream: PredictionStream, *,
     then no file and no temporary file is left and a previous file is untouched.  A
     cancel that comes after the commit is not seen here: the file is complete.
     """
-    from ...inference.outputs.gpkg import GeoPackageWriter
-    from ...inference.outputs.styles import applicable_styles
-
-    writer = GeoPackageWriter(os.fspath(path), stream.bundle.cells, stream.run_info(),
-                              styles=applicable_styles(stream.num_levels),
-                              is_cancelled=should_stop)
+    writer = run_geopackage_writer(path, stream, should_stop)
     result = stream.run([writer], progress, should_stop, on_record)
     return None if result.cancelled else result.outputs[0]
