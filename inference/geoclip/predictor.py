@@ -1,9 +1,9 @@
 """Photos in, Prediction records out, with GeoCLIP: the same records as the GeoDecoder's.
 
-The loop is the Predictor's (prediction/predict.py): photos decode in threads ahead of
-the model (prefetch.py), the model runs in a thread of its own, a photo that fails is a
-PhotoFailure and the batch goes on, short batches are padded to a few shapes only
-(batching.py).  What differs is the answer:
+The loop is the Predictor's (``batching.stream_records`` and ``predict_batch``): photos
+decode in threads ahead of the model, the model runs in a thread of its own, a photo that
+fails is a PhotoFailure and the batch goes on, short batches are padded to a few shapes
+only.  What differs is the answer:
 
 - GeoCLIP gives a probability over its 100,000 gallery locations: softmax of
   exp(logit_scale) x the cosine similarity of the photo's and each location's features.
@@ -37,18 +37,15 @@ from ..constraints.base import Constraints
 from ..modeling.credible import density_order
 from ..records import Candidate, PhotoFailure, Prediction
 from ..prediction.applied_clues import AppliedClues
-from ..prediction.batching import PAD_SIZES, Result, padded_size
+from ..prediction.batching import PAD_SIZES, Result, predict_batch, stream_records
 from ..prediction.devices import device_label, resolve_device
-from ..prediction.photos import PhotoError, PhotoInfo, find_photos, read_photo
-from ..prediction.prefetch import ahead, prefetch
+from ..prediction.photos import PhotoError, PhotoInfo, read_photo
 from ..prediction.preprocess import center_crop_tensor
 from ..prediction.records_of import RecordMaker
 from .model import GeoClipModel, load_geoclip
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-DECODE_AHEAD = 2
-MODEL_AHEAD = 1
 
 
 def decode_for_clip(path: str, size: int = 224
@@ -112,39 +109,12 @@ class GeoClipPredictor:
             should_stop: Optional[Callable[[], bool]] = None) -> Iterator[Result]:
         """One record per input, as ``Predictor.run``: missing inputs first (failures),
         then the photos in find_photos' order."""
-        paths, missing = find_photos(inputs)
-        total, done = len(paths) + len(missing), 0
-        for path, reason in missing:
-            done += 1
-            yield PhotoFailure(str(path), reason)
-        batches = [paths[i:i + self.batch_size] for i in range(0, len(paths), self.batch_size)]
-        decoded = prefetch(batches, partial(decode_for_clip, size=self.size),
-                           self.decode_workers, depth=DECODE_AHEAD)
-        results = ahead(decoded, self._predict_decoded, depth=MODEL_AHEAD, name="model")
-        try:
-            for records in results:
-                if should_stop and should_stop():
-                    return
-                for record in records:
-                    done += 1
-                    yield record
-                if progress:
-                    progress(done, total)
-        finally:
-            results.close()
+        return stream_records(inputs, self.batch_size, partial(decode_for_clip, size=self.size),
+                              self._predict_decoded, self.decode_workers, progress, should_stop)
 
     def _predict_decoded(self, decoded) -> List[Result]:
-        ok = [(i, d) for i, d in enumerate(decoded) if not isinstance(d, PhotoFailure)]
-        out: List[Optional[Result]] = [d if isinstance(d, PhotoFailure) else None
-                                       for d in decoded]
-        if ok:
-            size = padded_size(len(ok), self.batch_size, PAD_SIZES)
-            images = torch.zeros((size,) + ok[0][1][0].shape)
-            torch.stack([d[0] for _, d in ok], out=images[:len(ok)])
-            preds = self.predict_tensors(images.to(self.device), [d[1] for _, d in ok])
-            for (i, _), pred in zip(ok, preds):
-                out[i] = pred
-        return out  # type: ignore[return-value]
+        return predict_batch(decoded, self.batch_size, PAD_SIZES, self.device,
+                             self.predict_tensors)
 
     @torch.inference_mode()
     def location_log_probs(self, images: torch.Tensor) -> torch.Tensor:

@@ -1,13 +1,9 @@
 """Photos in, Prediction records out: the Predictor composes the parts.
 
-Devices (devices.py), preprocessing (preprocess.py), batch shapes and chunks
+Devices (devices.py), preprocessing (preprocess.py, with JPEG draft scaling in
+photos.py), the stream of batches through decoding threads and the model's thread
 (batching.py), the clues (applied_clues.py) and the records (records_of.py) each have
-their own module; this one runs them.  Decoding a phone photo costs as much as the
-network on a small CPU, so a thread pool decodes the next batches (with JPEG draft
-scaling, see photos.py) while the model runs the current one in a thread of its own, and
-the caller works on the records before (prefetch.py).  At most a few batches are in
-flight, which keeps memory flat however many photos there are.  A photo that fails
-becomes a PhotoFailure and the batch goes on.
+their own module; this one runs the network and turns its output into records.
 """
 
 from __future__ import annotations
@@ -23,18 +19,15 @@ from ..modeling.bundle import ModelBundle, load_bundle
 from ..modeling.calibration import finest_log_probs
 from ..modeling.credible import density_order
 from ..modeling.decision import choose_cells, neighbourhood, neighbourhood_mass
-from ..records import Prediction, PhotoFailure
+from ..records import Prediction
 from .answer_context import with_context
 from .applied_clues import AppliedClues
-from .batching import PAD_SIZES, Result, padded_size
+from .batching import PAD_SIZES, Result, predict_batch, stream_records
 from .devices import device_label, resolve_device
-from .photos import PhotoInfo, find_photos
-from .prefetch import ahead, prefetch
+from .photos import PhotoInfo
 from .preprocess import decode_for_model
 from .records_of import RecordMaker, attention_grid
 
-DECODE_AHEAD = 2  # batches decoded or decoding ahead of the model
-MODEL_AHEAD = 1  # batches of records the model may have ready ahead of the caller
 
 
 class Predictor:
@@ -105,44 +98,13 @@ class Predictor:
             should_stop: Optional[Callable[[], bool]] = None) -> Iterator[Result]:
         """Yield one record per input file until done or `should_stop()`: first the inputs
         that do not exist (as failures), then the photos in the order find_photos gives."""
-        paths, missing = find_photos(inputs)
-        total = len(paths) + len(missing)
-        done = 0
-        for path, reason in missing:
-            done += 1
-            yield PhotoFailure(str(path), reason)
-        batches = [paths[i:i + self.batch_size] for i in range(0, len(paths), self.batch_size)]
         decode = partial(decode_for_model, size=self.size, ten_crop=self.ten_crop)
-        # decoding runs ahead in threads, the model in a thread of its own: while the
-        # caller dissolves regions and writes rows, the next photos are on their way
-        decoded = prefetch(batches, decode, self.decode_workers, depth=DECODE_AHEAD)
-        results = ahead(decoded, self._predict_decoded, depth=MODEL_AHEAD, name="model")
-        try:
-            for records in results:
-                if should_stop and should_stop():
-                    return
-                for record in records:
-                    done += 1
-                    yield record
-                if progress:
-                    progress(done, total)
-        finally:
-            results.close()
+        return stream_records(inputs, self.batch_size, decode, self._predict_decoded,
+                              self.decode_workers, progress, should_stop)
 
     def _predict_decoded(self, decoded) -> List[Result]:
-        ok = [(i, d) for i, d in enumerate(decoded) if not isinstance(d, PhotoFailure)]
-        results: List[Optional[Result]] = [d if isinstance(d, PhotoFailure) else None
-                                           for d in decoded]
-        if ok:
-            size = padded_size(len(ok), self.batch_size, self.pad_sizes)
-            images = torch.zeros((size,) + ok[0][1][0].shape,
-                                 pin_memory=self.device.type == "cuda")
-            torch.stack([d[0] for _, d in ok], out=images[:len(ok)])
-            preds = self.predict_tensors(images.to(self.device, non_blocking=True),
-                                         [d[1] for _, d in ok])
-            for (i, _), pred in zip(ok, preds):
-                results[i] = pred
-        return results  # type: ignore[return-value]
+        return predict_batch(decoded, self.batch_size, self.pad_sizes, self.device,
+                             self.predict_tensors)
 
     @torch.inference_mode()
     def predict_tensors(self, images: torch.Tensor, infos: Sequence[PhotoInfo]) -> List[Prediction]:
