@@ -19,7 +19,6 @@ from typing import Optional
 
 import numpy as np
 
-from ..constraints.region_countries import region_places
 from ..modeling.credible import credible_prefix
 from ..records import Prediction
 
@@ -32,6 +31,10 @@ def with_context(pred: Prediction, radius_km: float, mass: Optional[float],
     probability within ``radius_km`` of the chosen cell (None with radius 0: the
     cell's own probability, the confidence); ``cell_areas``: the finest cells' geodesic
     areas by class index."""
+    # here, not at the top: shapely and the boundaries come with the first record, not
+    # with the import of the predictor (start-up, docs/SPEED.md)
+    from ..constraints.region_countries import region_places
+
     finest = pred.finest
     n = credible_prefix([c.probability for c in finest], REGION_MASS) if finest else 0
     cells = finest[:n]
