@@ -49,6 +49,7 @@ from .photo_list import PATH_ROLE, PhotoListWidget
 from .result_view import ResultView
 from .run_options import RunOptions
 from .run_progress import RunClock
+from .track_panel import TrackPanel
 
 TAB_PHOTOS, TAB_CLUES, TAB_MODEL, TAB_RESULT = 0, 1, 2, 3
 PAGE_MARGINS = (4, 4, 4, 4)  # Qt's default 9-11 px per level cost a narrow dock 40 px
@@ -136,6 +137,8 @@ class GeolocateDock(QgsDockWidget):
         self.models.folderChanged.connect(lambda _folder: self.save_settings())
         self.clues = CluesPanel(list(country_choices()), canvas=canvas,
                                 selected_photo=self.selected_photo, photo_time=photo_time)
+        self.track = TrackPanel(self.photos.paths, self.selected_photo,
+                                lambda: self.settings.last_folder)
         self.run_button = _button(tr("Run"), "geodecoderRunButton", self.request_run)
         self.cancel_button = _button(tr("Cancel"), "geodecoderCancelButton",
                                      self.cancelRequested.emit)
@@ -180,7 +183,8 @@ class GeolocateDock(QgsDockWidget):
                      *self.options.findChildren(QAbstractSpinBox),
                      *self.options.findChildren(QComboBox), self.basemap_choice,
                      *self.clues.findChildren(QAbstractSpinBox),
-                     *self.clues.findChildren(QComboBox)],
+                     *self.clues.findChildren(QComboBox),
+                     *self.track.findChildren(QAbstractSpinBox)],
                     self.wheel_guard)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("geodecoderTabs")
@@ -232,6 +236,7 @@ class GeolocateDock(QgsDockWidget):
         clues_layout = QVBoxLayout(clues_page)
         clues_layout.setContentsMargins(*PAGE_MARGINS)
         clues_layout.addWidget(self.clues)
+        clues_layout.addWidget(self.track)
         clues_layout.addStretch(1)
         self.tabs.addTab(_scrolling(clues_page), tr("Clues"))
         self.tabs.setTabToolTip(TAB_CLUES, tr("What you know (countries, an area, the sun) "
@@ -316,7 +321,7 @@ class GeolocateDock(QgsDockWidget):
                                batch_size=o.batch_size.value(),
                                attention=o.attention.isChecked(),
                                output_path=o.output.filePath().strip() or None,
-                               clues=self.clues.request())
+                               clues=self.clues.request(), track=self.track.request())
 
     def save_settings(self) -> None:
         self.options.store(self.settings)
