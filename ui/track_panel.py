@@ -84,7 +84,7 @@ class TrackPanel(QGroupBox):
                  last_folder: Callable[[], str] = lambda: "", parent=None):
         """``photos()``: the dock's listed photos; ``selected_photo()``: the row the user
         selected (the clock photo, when it is among them)."""
-        super().__init__(tr("Track (place photos by time)"), parent)
+        super().__init__(tr("Track"), parent)
         self.setObjectName("geodecoderTrackGroup")
         self.photos = photos
         self.selected_photo = selected_photo
@@ -94,7 +94,7 @@ class TrackPanel(QGroupBox):
         self.gpx.setObjectName("geodecoderTrackGpx")
         self.gpx.setSelectionMode(QAbstractItemView.ExtendedSelection)
         self.gpx.setMaximumHeight(70)
-        self.own_photos = QCheckBox(tr("The run's own GPS photos"))
+        self.own_photos = QCheckBox(tr("the run's GPS photos,"))
         self.own_photos.setObjectName("geodecoderTrackOwnPhotos")
         self.own_photos.setToolTip(tr("Use the run's own GPS photos as a track: photos with "
                                       "GPS and a time place the photos without GPS taken "
@@ -139,7 +139,7 @@ class TrackPanel(QGroupBox):
         form.addRow(tr("Max gap"), self.max_gap)
         form.addRow(tr("Photo zone"), self.zone)
         form.addRow(tr("Camera offset"), self.offset)
-        clock = _button(tr("Offset from a clock photo…"), "geodecoderTrackOffsetFromPhoto",
+        clock = _button(tr("Offset from a clock…"), "geodecoderTrackOffsetFromPhoto",
                         self.offset_from_photo)
         clock.setToolTip(tr("A photo of a clock or a GPS screen, and the time it shows, give "
                             "how far the camera's clock is off"))
@@ -147,11 +147,13 @@ class TrackPanel(QGroupBox):
         preview.setToolTip(tr("Count how the listed photos would be placed (reads their "
                               "EXIF in the background)"))
         layout = QVBoxLayout(self)
-        layout.addWidget(_wrapped(tr("Track from: GPX files")))
+        layout.setContentsMargins(4, 4, 4, 4)  # a narrow dock: Qt's 9-11 px cost width
+        layout.addWidget(_wrapped(tr("Photos without GPS placed by their time on a track "
+                                     "from GPX files,")))
         layout.addWidget(self.gpx)
         layout.addLayout(gpx_row)
         layout.addWidget(self.own_photos)
-        layout.addWidget(_wrapped(tr("a folder of GPS photos (optional)")))
+        layout.addWidget(_wrapped(tr("or a folder of GPS photos:")))
         layout.addWidget(self.folder)
         layout.addLayout(form)
         layout.addWidget(clock)
