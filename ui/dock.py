@@ -135,6 +135,8 @@ class GeolocateDock(QgsDockWidget):
         self.options.load(self.settings)
         self.models = ModelsPanel(self.settings.models_dir)
         self.models.folderChanged.connect(lambda _folder: self.save_settings())
+        self.models.storeChanged.connect(self.options.update_model_status)
+        self.options.update_model_status()  # the models folder is set now (GeoCLIP's)
         self.clues = CluesPanel(list(country_choices()), canvas=canvas,
                                 selected_photo=self.selected_photo, photo_time=photo_time)
         self.track = TrackPanel(self.photos.paths, self.selected_photo,

@@ -58,10 +58,24 @@ def default_bundle_path() -> Optional[str]:
     return None if path is None else str(path)
 
 
+def geoclip_store() -> Optional[str]:
+    """The downloaded GeoCLIP's folder (the models folder the dock set, or QGIS's
+    ``GEODECODER_MODELS_DIR``) when all its files are there, else None (cheap: stats)."""
+    from ...inference.geoclip.choice import installed_store
+
+    folder = installed_store()
+    return None if folder is None else str(folder)
+
+
 def resolve_bundle_path(path: Optional[str]) -> str:
-    """`path` if given, else the default bundle; NoModelError when there is neither."""
+    """`path` if given; else GeoCLIP once it is downloaded (issue 17: the strong model
+    answers unless the user picks another), else the default bundle; NoModelError when
+    there is none of them."""
     if path:
         return str(path)
+    strong = geoclip_store()
+    if strong is not None:
+        return strong
     default = default_bundle_path()
     if default is None:
         raise NoModelError(no_model_message())
@@ -116,9 +130,16 @@ class PredictionStream:
         self.device_requested = device
         # constraints that leave no cell raise the engine's ConstraintError here, before
         # any output is opened (errors.expected_errors)
-        self.predictor = Predictor(resolve_bundle_path(bundle_path), device=device,
-                                   batch_size=batch_size, top_k=top_k, attention=attention,
-                                   constraints=constraints)
+        path = resolve_bundle_path(bundle_path)
+        self.model_facts: tuple[tuple[str, str], ...] = ()  # GeoCLIP's, recorded per run
+        geoclip = _geoclip_folder(path)
+        if geoclip is not None:
+            self.predictor, self.model_facts = _geoclip_predictor(
+                geoclip, device, batch_size, top_k, constraints)
+        else:
+            self.predictor = Predictor(path, device=device, batch_size=batch_size,
+                                       top_k=top_k, attention=attention,
+                                       constraints=constraints)
         self.constraints = self.predictor.constraints
         self.bundle = self.predictor.bundle
         self.device_used = self.predictor.device_used
@@ -173,20 +194,48 @@ class PredictionStream:
         return RunInfo.for_bundle(self.bundle, self.device_used, self.started, self.seconds,
                                   extra=(("written_by", "QGIS plugin"),
                                          (SCENE_NAMES_KEY, names), *self.parameters(),
+                                         *self.model_facts,
                                          *(self.placer.facts() if self.placer else ())),
                                   constraints=self.constraints)
 
     def parameters(self) -> tuple[tuple[str, str], ...]:
         """The settings of the run, recorded with it so that a case report (or anyone
         checking the file) can say how it was made."""
-        p = self.predictor
+        p = self.predictor  # GeoCLIP's has no attention maps, retrieval or ten-crop
         return (("device_requested", self.device_requested), ("top_k", str(p.top_k)),
-                ("batch_size", str(p.batch_size)), ("attention_maps", str(int(p.attention))),
-                ("retrieval", str(int(p.retrieval))), ("ten_crop", str(int(p.ten_crop))))
+                ("batch_size", str(p.batch_size)),
+                ("attention_maps", str(int(getattr(p, "attention", False)))),
+                ("retrieval", str(int(getattr(p, "retrieval", False)))),
+                ("ten_crop", str(int(getattr(p, "ten_crop", False)))))
 
     @property
     def scene_names(self) -> list[str]:
         return list(self.bundle.info.scene_names)
+
+
+def _geoclip_folder(path: str) -> Optional[str]:
+    from ...inference.geoclip.choice import store_for
+
+    return store_for(path)
+
+
+def _geoclip_predictor(folder: str, device: str, batch_size: int, top_k: int, constraints):
+    """GeoCLIP's predictor and its run facts, its errors made the plugin's expected ones:
+    files missing -> NoModelError (the message names the download), a broken file ->
+    the engine's ModelBundleError (as a broken GeoDecoder bundle)."""
+    from ...inference.geoclip.choice import (GeoClipLoadError, GeoClipMissing,
+                                             open_predictor, run_facts)
+    from ...inference.modeling.bundle import ModelBundleError
+
+    try:
+        model, predictor = open_predictor(folder, device=device, batch_size=batch_size,
+                                          top_k=top_k, constraints=constraints)
+    except GeoClipMissing as exc:
+        raise NoModelError(tr("{reason}, or use the Model tab's Download").format(
+            reason=str(exc))) from exc
+    except GeoClipLoadError as exc:
+        raise ModelBundleError(str(exc)) from exc
+    return predictor, run_facts(model)
 
 
 def predict_to_geopackage(path, stream: PredictionStream, *,
