@@ -167,9 +167,11 @@ class PredictionStream:
     def run(self, writers, progress: Optional[Callable[[int, int], None]] = None,
             should_stop: Optional[Callable[[], bool]] = None,
             on_record: Optional[Callable[[object], None]] = None,
-            on_chunk: Optional[Callable[[object], None]] = None):
+            on_chunk: Optional[Callable[[object], None]] = None,
+            stop_and_keep: Optional[Callable[[], bool]] = None):
         """The engine's one run (``inference.run.run_photos``) into `writers`;
-        returns its RunResult (``cancelled`` when `should_stop()` ended it before the commit)."""
+        returns its RunResult (``cancelled`` when `should_stop()` ended it before the
+        commit; `stop_and_keep()` ends it early and commits the photos done)."""
         from ...inference.run import run_photos
 
         t0 = time.perf_counter()
@@ -177,7 +179,7 @@ class PredictionStream:
             self.result = run_photos(self.photos, self.predictor, writers, self.run_info(),
                                      progress=progress, should_stop=should_stop,
                                      on_record=on_record, on_chunk=on_chunk,
-                                     placer=self.placer)
+                                     placer=self.placer, stop_and_keep=stop_and_keep)
             return self.result
         finally:
             self.seconds = time.perf_counter() - t0
@@ -241,7 +243,8 @@ def _geoclip_predictor(folder: str, device: str, batch_size: int, top_k: int, co
 def predict_to_geopackage(path, stream: PredictionStream, *,
                           progress: Optional[Callable[[int, int], None]] = None,
                           should_stop: Optional[Callable[[], bool]] = None,
-                          on_record: Optional[Callable[[object], None]] = None
+                          on_record: Optional[Callable[[object], None]] = None,
+                          stop_and_keep: Optional[Callable[[], bool]] = None
                           ) -> Optional[Path]:
     """Predict `stream` into the GeoPackage `path`, styles included.
 
@@ -249,6 +252,7 @@ def predict_to_geopackage(path, stream: PredictionStream, *,
     replaced only then), or None when `should_stop()` ended the run before the commit:
     then no file and no temporary file is left and a previous file is untouched.  A
     cancel that comes after the commit is not seen here: the file is complete.
+    `stop_and_keep()` stops early and commits the photos done (a run of those photos).
     """
     from ...inference.outputs.gpkg import GeoPackageWriter
     from ...inference.outputs.styles import applicable_styles
@@ -256,5 +260,6 @@ def predict_to_geopackage(path, stream: PredictionStream, *,
     writer = GeoPackageWriter(os.fspath(path), stream.bundle.cells, stream.run_info(),
                               styles=applicable_styles(stream.num_levels),
                               is_cancelled=should_stop)
-    result = stream.run([writer], progress, should_stop, on_record)
+    result = stream.run([writer], progress, should_stop, on_record,
+                        stop_and_keep=stop_and_keep)
     return None if result.cancelled else result.outputs[0]
