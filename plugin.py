@@ -102,6 +102,7 @@ class GeoDecoderPlugin:
 
         dock.runRequested.connect(service.start)
         dock.cancelRequested.connect(self._cancel)
+        dock.keepRequested.connect(service.stop_and_keep)
         service.runStarted.connect(dock.run_started)
         service.progressChanged.connect(dock.set_progress)
         service.countChanged.connect(dock.set_count)
@@ -109,7 +110,7 @@ class GeoDecoderPlugin:
         service.photoDone.connect(dock.photo_done)
         service.runFinished.connect(
             lambda outcome, _layers: dock.run_ended(describe_outcome(outcome),
-                                                    outcome.device_used))
+                                                    outcome.device_used, finished=True))
         service.runFailed.connect(lambda message: dock.run_ended(
             tr("The run failed: {message}").format(message=message)))
         service.runCancelled.connect(lambda: dock.run_ended(tr("Cancelled: nothing was added.")))

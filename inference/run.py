@@ -65,13 +65,18 @@ def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[Ru
                should_stop: Optional[Callable[[], bool]] = None,
                on_record: Optional[Callable[[object], None]] = None,
                on_chunk: Optional[Callable[[Chunk], None]] = None,
-               chunk_size: Optional[int] = None, placer=None) -> RunResult:
+               chunk_size: Optional[int] = None, placer=None,
+               stop_and_keep: Optional[Callable[[], bool]] = None) -> RunResult:
     """Geolocate ``photos`` (files or folders) into ``writers``.
 
     ``placer`` (``prediction.placing.Placer``, built on the same ``photos``) places each
     prediction by its EXIF GPS or its time on a track before anything sees it, so the
     place names, the writers and ``on_record`` all get the placed point; the cells and
     credible regions stay the model's.
+
+    ``stop_and_keep()`` turning true stops the run like a cancel but commits the photos
+    done so far (the run records ``stopped_by_user``: how many of how many), so a long
+    run stopped half way keeps its finished photos; with nothing done yet it is a cancel.
 
     ``run`` is the RunInfo written with the outputs (its ``seconds`` is filled in at the
     end).  ``on_record`` sees every record as it arrives, ``on_chunk`` every chunk once
@@ -86,9 +91,19 @@ def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[Ru
     result = RunResult(run)
     t0 = time.perf_counter()
     finest = predictor.bundle.cells.finest_tokens()
+    seen = {"total": 0}
+
+    def counted(done: int, total: int) -> None:
+        seen["total"] = total
+        if progress is not None:
+            progress(done, total)
+
+    def stop() -> bool:
+        return bool((should_stop is not None and should_stop())
+                    or (stop_and_keep is not None and stop_and_keep()))
 
     def records():
-        for record in predictor.run(photos, progress=progress, should_stop=should_stop):
+        for record in predictor.run(photos, progress=counted, should_stop=stop):
             if placer is not None and isinstance(record, Prediction):
                 record = placer.place(record)
             if on_record is not None:
@@ -108,13 +123,18 @@ def run_photos(photos: Iterable[str], predictor: Predictor, writers: Sequence[Ru
                 if on_chunk is not None:
                     on_chunk(chunk)
                 del chunk, preds, fails  # on disk: let it go before the next one
-        if should_stop is not None and should_stop():
+        kept = stop_and_keep is not None and stop_and_keep()
+        if (should_stop is not None and should_stop()) or (kept and result.total == 0):
             result.cancelled = True
         elif result.total == 0:
             raise NothingToDo("no photos found (looked for JPEG, PNG, HEIC, TIFF, WebP, BMP "
                               "and GIF files): nothing written")
         else:
             result.run = dataclasses.replace(run, seconds=time.perf_counter() - t0)
+            if kept:  # the file says it is not the whole run
+                result.run = dataclasses.replace(result.run, extra=tuple(run.extra) + (
+                    ("stopped_by_user", f"{result.total} of {seen['total'] or '?'} photos "
+                     "done when the run was stopped; the rest were not geolocated"),))
             result.outputs = _commit_together(writers, result.run)
             return result
     except WriteCancelled:

@@ -49,8 +49,9 @@ from ..inference.outputs.writer import RunWriter
 from ..services.run import pipeline as run_pipeline
 from ..services.i18n import tr
 from ..services.run.params import DEVICES, device_labels
-from ..services.run.pipeline import (PredictionStream, resolve_bundle_path,
-                                     run_geopackage_writer)
+from ..services.errors import NoModelError
+from ..services.run.model_choice import AUTO, DEFAULT, GEOCLIP, choice_labels, model_path_for
+from ..services.run.pipeline import PredictionStream, run_geopackage_writer
 from .base_algorithm import GeoDecoderAlgorithm
 from .constraint_parameters import add_constraint_parameters, constraints_from_parameters
 from .track_parameters import add_track_parameters, track_from_parameters
@@ -58,6 +59,7 @@ from .feature_rows import qgs_fields, to_feature, wkb_type
 from .post_processors import CellsPostProcessor, StylePostProcessor
 
 DEVICE_KEYS = DEVICES
+MODEL_CHOICES = (AUTO, GEOCLIP, DEFAULT)  # MODEL_CHOICE's options; MODEL (a folder) wins
 PREDICT_SHARE = 99.0  # predicting and writing go together; the last percent: the end
 CANCEL_CHECK_EVERY = 200  # features between two cancel checks
 
@@ -127,7 +129,7 @@ class SinkWriter(RunWriter):
 
 
 class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
-    INPUT, PHOTOS, MODEL = "INPUT", "PHOTOS", "MODEL"
+    INPUT, PHOTOS, MODEL, MODEL_CHOICE = "INPUT", "PHOTOS", "MODEL", "MODEL_CHOICE"
     DEVICE, TOP_K, BATCH_SIZE = "DEVICE", "TOP_K", "BATCH_SIZE"
     OUTPUT, CANDIDATES, CELLS, REGIONS = "OUTPUT", "CANDIDATES", "CELLS", "REGIONS"
     COUNTRIES, EXCLUDE_COUNTRIES = "COUNTRIES", "EXCLUDE_COUNTRIES"
@@ -160,6 +162,10 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
             behavior=QgsProcessingParameterFile.Folder, optional=True))
         self.addParameter(QgsProcessingParameterMultipleLayers(
             self.PHOTOS, tr("Photo files"), QgsProcessing.TypeFile, optional=True))
+        labels = choice_labels()
+        self.addParameter(QgsProcessingParameterEnum(
+            self.MODEL_CHOICE, tr("Model"), options=[labels[c] for c in MODEL_CHOICES],
+            defaultValue=0))
         self.addParameter(QgsProcessingParameterFile(
             self.MODEL, model_parameter_title(),
             behavior=QgsProcessingParameterFile.Folder, optional=True))
@@ -211,10 +217,19 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
     def checkParameterValues(self, parameters, context):  # noqa: N802
         """No model given and none installed: say so before the run starts (the dialog
         shows this message instead of running into it)."""
-        if not self.parameterAsFile(parameters, self.MODEL, context) \
-                and run_pipeline.default_bundle_path() is None:
-            return False, run_pipeline.no_model_message()
+        try:
+            self._model_path(parameters, context)
+        except NoModelError as exc:
+            return False, str(exc)
         return super().checkParameterValues(parameters, context)
+
+    def _model_path(self, parameters, context) -> str:
+        """MODEL when given, else the MODEL_CHOICE (services/run/model_choice.py: GeoCLIP
+        once downloaded, else the default); NoModelError when that model is not there."""
+        folder = self.parameterAsFile(parameters, self.MODEL, context) or None
+        index = self.parameterAsEnum(parameters, self.MODEL_CHOICE, context)
+        choice = MODEL_CHOICES[index] if 0 <= index < len(MODEL_CHOICES) else AUTO
+        return model_path_for(choice, folder)
 
     def process(self, parameters, context, feedback) -> dict:
         self._post_processors = []  # attached during this run, applied when it loads
@@ -229,8 +244,7 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
 
     def _geolocate(self, parameters, context, feedback) -> dict:
         photos = self._photos(parameters, context)
-        bundle_path = resolve_bundle_path(  # NoModelError: an expected error
-            self.parameterAsFile(parameters, self.MODEL, context) or None)
+        bundle_path = self._model_path(parameters, context)  # NoModelError: expected
         device = DEVICE_KEYS[self.parameterAsEnum(parameters, self.DEVICE, context)]
         constraints = constraints_from_parameters(self, parameters, context)
         for line in constraints.describe():
@@ -342,7 +356,9 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
 
 
 def model_parameter_title() -> str:
-    """Says what an empty MODEL means here: the default model, or nothing at all."""
+    """Says what an empty MODEL means here: the model chosen above, or nothing at all."""
+    if run_pipeline.geoclip_store() is not None:
+        return tr("Model bundle folder (empty: the model chosen above)")
     if run_pipeline.default_bundle_path() is not None:
         return tr("Model bundle folder (empty: the default model)")
     return tr("Model bundle folder (required: no default model is installed)")

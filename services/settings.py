@@ -11,7 +11,8 @@ PREFIX = "geodecoder/"
 
 @dataclass
 class DockSettings:
-    bundle_path: str = ""  # "" = the default model
+    bundle_path: str = ""  # the bundle folder of the "A model bundle folder" choice
+    model_choice: str = "auto"  # services/run/model_choice.py; auto: GeoCLIP once downloaded
     device: str = "auto"
     top_k: int = 5
     batch_size: int = 8

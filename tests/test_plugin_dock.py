@@ -429,10 +429,13 @@ def test_a_run_says_how_many_photos_are_done_and_the_time_left():
     assert clock.text() == "Geolocating: 8 of 70 photos — estimating the time left…"
     now[0] += 10.0
     clock.update(18, 70)  # 10 photos in 10 s: 52 left
-    assert clock.text() == "Geolocating: 18 of 70 photos — about 52 s left"
+    assert clock.text() == "Geolocating: 18 of 70 photos — 1.0 photos/s, about 52 s left"
     now[0] += 10.0
     clock.update(28, 70)
     assert clock.text().endswith("about 42 s left")
+    now[0] += 60.0  # slower: 30 photos in 80 s since the first report, said per photo
+    clock.update(38, 70)
+    assert "2.7 s per photo" in clock.text()
     assert duration_text(200) == "about 3 min" and duration_text(4000) == "about 1 h 7 min"
     clock.update(70, 70)
     assert clock.text().endswith("writing the results…")

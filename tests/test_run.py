@@ -278,3 +278,28 @@ def test_a_commit_without_a_prepare_step_that_fails_puts_the_files_back(tiny_bun
                    [GeoPackageWriter(out, tiny_bundle.cells, run), sink], run)
     assert out.read_bytes() == b"an earlier run" and sink.aborted
     assert _listing(tmp_path) == ["in", "r.gpkg"]
+
+
+def test_stop_and_keep_commits_the_photos_done_and_says_so(tiny_bundle, photos, tmp_path):
+    """Issue 20 item 9: a long run stopped half way keeps what it finished."""
+    from osgeo import ogr
+
+    predictor = Predictor(tiny_bundle, device="cpu", batch_size=2)
+    run = _run_info(tiny_bundle)
+    listed = ListWriter()
+    gpkg = GeoPackageWriter(tmp_path / "r.gpkg", tiny_bundle.cells, run)
+    seen = []
+    result = run_photos([str(photos)], predictor, [listed, gpkg], run, chunk_size=2,
+                        on_record=seen.append, stop_and_keep=lambda: len(seen) >= 3)
+    assert not result.cancelled and not listed.aborted
+    assert 3 <= result.total < 8  # stopped after the batch in hand, not at the end
+    assert result.total == len(seen)
+    ds = ogr.Open(str(tmp_path / "r.gpkg"))
+    rows = ds.GetLayerByName("predictions").GetFeatureCount()
+    info = {f.GetField("key"): f.GetField("value") for f in ds.GetLayerByName("run_info")}
+    assert rows == result.predicted
+    assert info["stopped_by_user"].startswith(f"{result.total} of 8 photos done")
+    # stopped before any photo: nothing to keep, so it is a cancel
+    empty = ListWriter()
+    result = run_photos([str(photos)], predictor, [empty], run, stop_and_keep=lambda: True)
+    assert result.cancelled and empty.aborted and empty.committed is None

@@ -126,7 +126,12 @@ def render_dock(plugin_ui, service_attention, photos, outcome, layers, out: Path
                         plugin_ui.tr("confidence {c:.0%}").format(c=feature["confidence"]))
     for path, reason in failed.items():
         dock.photo_done(path, False, reason)
-    dock.options.model.setFilePath(outcome.bundle_path)
+    from geodecoder.services.run.pipeline import default_bundle_path
+
+    if outcome.bundle_path == default_bundle_path():  # the Model tab as a user sees it
+        dock.options.set_choice("default")
+    else:
+        dock.options.model.setFilePath(outcome.bundle_path)
     dock.run_ended(describe_outcome(outcome.outcome), outcome.outcome.device_used)
     dock.progress.setValue(100)
     first = next(layers.predictions.getFeatures())

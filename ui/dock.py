@@ -12,6 +12,7 @@ clicked, so scrolling the dock never changes a setting.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Callable, Optional
 
@@ -21,6 +22,7 @@ from qgis.PyQt.QtCore import QCoreApplication, QEvent, QObject, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QAbstractScrollArea,
     QAbstractSpinBox,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFrame,
@@ -39,16 +41,20 @@ from qgis.PyQt.QtWidgets import (
 from ..services.run.basemap import OSM, WORLD
 from ..services.clues.constraints import country_choices, photo_time
 from ..services.i18n import tr
+from ..services.clues.request import ConstraintRequest
+from ..services.run.estimate import WORTH_SAYING_S
 from ..services.run.params import GeolocateParams
 from ..services.run.photo_scan import expand_paths
 from ..services.settings import DockSettings
+from .clue_summary import clue_names, run_button_text, summary_text
 from .clues_panel import CluesPanel
 from .install_panel import InstallPanel
 from .models_panel import ModelsPanel
 from .photo_list import PATH_ROLE, PhotoListWidget
 from .result_view import ResultView
 from .run_options import RunOptions
-from .run_progress import RunClock
+from .run_progress import RunClock, duration_text
+from .track_panel import TrackPanel
 
 TAB_PHOTOS, TAB_CLUES, TAB_MODEL, TAB_RESULT = 0, 1, 2, 3
 PAGE_MARGINS = (4, 4, 4, 4)  # Qt's default 9-11 px per level cost a narrow dock 40 px
@@ -104,6 +110,7 @@ def _button(text: str, name: str, slot) -> QPushButton:
 class GeolocateDock(QgsDockWidget):
     runRequested = pyqtSignal(object)  # GeolocateParams
     cancelRequested = pyqtSignal()
+    keepRequested = pyqtSignal()  # "Stop, keep": stop the run, keep the photos done
     basemapRequested = pyqtSignal(str)  # basemap.WORLD or basemap.OSM
     pickRequested = pyqtSignal(bool)  # the "pick a result on the map" tool on/off
     openRunRequested = pyqtSignal(str)  # a saved run's GeoPackage to add to the map
@@ -134,17 +141,44 @@ class GeolocateDock(QgsDockWidget):
         self.options.load(self.settings)
         self.models = ModelsPanel(self.settings.models_dir)
         self.models.folderChanged.connect(lambda _folder: self.save_settings())
+        self.models.storeChanged.connect(self.options.update_model_status)
+        self.options.update_model_status()  # the models folder is set now (GeoCLIP's)
         self.clues = CluesPanel(list(country_choices()), canvas=canvas,
                                 selected_photo=self.selected_photo, photo_time=photo_time)
+        self.track = TrackPanel(self.photos.paths, self.selected_photo,
+                                lambda: self.settings.last_folder)
         self.run_button = _button(tr("Run"), "geodecoderRunButton", self.request_run)
         self.cancel_button = _button(tr("Cancel"), "geodecoderCancelButton",
                                      self.cancelRequested.emit)
         self.cancel_button.setEnabled(False)
+        self.cancel_button.setToolTip(tr("Stop the run and keep nothing"))
+        self.keep_button = _button(tr("Stop, keep"), "geodecoderKeepButton",
+                                   self.keepRequested.emit)
+        self.keep_button.setEnabled(False)
+        self.keep_button.setToolTip(tr("Stop the run and keep the photos already done (a "
+                                       "run of those photos, saying it was stopped)"))
+        self._queued: list[GeolocateParams] = []  # the second run of a split (clues on
+        # the selected photos only), started when the first one has finished
+        self.selected_only = QCheckBox(tr("Selected photos only"))
+        self.selected_only.setObjectName("geodecoderCluesSelectedOnly")
+        self.selected_only.setToolTip(tr("The clues apply to the selected photos only: they run "
+                                         "with the clues, the other "
+                                         "photos in a second run without them"))
+        self.run_summary = QLabel()
+        self.run_summary.setObjectName("geodecoderRunSummary")
+        self.run_summary.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setObjectName("geodecoderProgress")
         self.status = QLabel()
         self.status.setObjectName("geodecoderStatus")
         self.status.setWordWrap(True)
+        # fixed heights: a line that wraps to more lines when a run starts made the tabs
+        # shrink and Run / Cancel jump ~15 px under the mouse (issue 20 item 9)
+        lines = self.status.fontMetrics().lineSpacing()
+        self.status.setFixedHeight(3 * lines + 2)
+        self.run_summary.setFixedHeight(3 * lines + 2)
+        self.run_summary.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.status.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.result_view = ResultView(attention_lookup or (lambda _path: None))
         self.pick_button = _button(tr("Pick on map"), "geodecoderPickButton",
                                    lambda: self.pickRequested.emit(self.pick_button.isChecked()))
@@ -180,7 +214,8 @@ class GeolocateDock(QgsDockWidget):
                      *self.options.findChildren(QAbstractSpinBox),
                      *self.options.findChildren(QComboBox), self.basemap_choice,
                      *self.clues.findChildren(QAbstractSpinBox),
-                     *self.clues.findChildren(QComboBox)],
+                     *self.clues.findChildren(QComboBox),
+                     *self.track.findChildren(QAbstractSpinBox)],
                     self.wheel_guard)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("geodecoderTabs")
@@ -188,6 +223,10 @@ class GeolocateDock(QgsDockWidget):
         # style's wide padding hid "Result" behind scroll arrows)
         self.tabs.setStyleSheet("QTabBar::tab { padding: 3px 6px; }")
         self.setWidget(self._layout())
+        for signal in (self.clues.changed, self.track.changed, self.selected_only.toggled,
+                       self.photos.itemSelectionChanged, self.options.choice.currentIndexChanged,
+                       self.options.device.currentIndexChanged):
+            signal.connect(lambda *_args: self.update_run_summary())
         self.update_run_enabled()
 
     def _layout(self) -> QWidget:
@@ -231,7 +270,9 @@ class GeolocateDock(QgsDockWidget):
         clues_page = QWidget()
         clues_layout = QVBoxLayout(clues_page)
         clues_layout.setContentsMargins(*PAGE_MARGINS)
+        clues_layout.addWidget(self.selected_only)
         clues_layout.addWidget(self.clues)
+        clues_layout.addWidget(self.track)
         clues_layout.addStretch(1)
         self.tabs.addTab(_scrolling(clues_page), tr("Clues"))
         self.tabs.setTabToolTip(TAB_CLUES, tr("What you know (countries, an area, the sun) "
@@ -239,7 +280,8 @@ class GeolocateDock(QgsDockWidget):
         self.tabs.addTab(_scrolling(options_page), tr("Model"))
         self.tabs.addTab(_scrolling(result_page), tr("Result"))
         run_row = QHBoxLayout()
-        run_row.addWidget(self.run_button)
+        run_row.addWidget(self.run_button, 1)
+        run_row.addWidget(self.keep_button)
         run_row.addWidget(self.cancel_button)
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -247,6 +289,7 @@ class GeolocateDock(QgsDockWidget):
         layout.addWidget(self.install_panel)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(run_row)
+        layout.addWidget(self.run_summary)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         return body
@@ -308,6 +351,62 @@ class GeolocateDock(QgsDockWidget):
         self.run_button.setEnabled(not missing and self.photos.count() > 0
                                    and not self.cancel_button.isEnabled()
                                    and not self.photos.is_scanning())
+        self.update_run_summary()
+
+    def _selected_paths(self) -> list[str]:
+        return [str(item.data(PATH_ROLE)) for item in self.photos.selectedItems()]
+
+    def expected_time(self, n_photos: int) -> str:
+        """"about 2 h 10 min on the CPU with GeoCLIP" from the stored rate, or "" when
+        the run is short or nothing was measured for this model and device."""
+        rate = self.options.seconds_per_photo()
+        if rate is None or n_photos * rate < WORTH_SAYING_S:
+            return ""
+        model = tr("GeoCLIP") if self.options.is_geoclip() else tr("this model")
+        return tr("{time} on the CPU with {model} ({s:.2g} s per photo, measured on a "
+                  "2-core machine)").format(time=duration_text(n_photos * rate), model=model,
+                                            s=rate)
+
+    def update_run_summary(self) -> None:
+        """Run's label and the lines under it: the clues on, whom they apply to, the
+        track, and the expected time of a long CPU run (issue 20 items 1 and 10)."""
+        request = self.clues.request()
+        names = clue_names(request, self._layer_name)
+        self.run_button.setText(run_button_text(len(names)))
+        n = self.photos.count()
+        text = summary_text(names, self.track.request(), n, len(self._selected_paths()),
+                            self.selected_only.isChecked(), self.track.summary())
+        expected = self.expected_time(n)
+        if expected:
+            text += "\n" + tr("Expected: {time}").format(time=expected)
+        self.run_summary.setText(text)
+        self.run_summary.setToolTip(text)
+
+    @staticmethod
+    def _layer_name(layer_id: str) -> Optional[str]:
+        layer = QgsProject.instance().mapLayer(layer_id)
+        return layer.name() if layer is not None else None
+
+    def split_runs(self, params: GeolocateParams) -> list[GeolocateParams]:
+        """The runs a request makes: one, or with "selected photos only" two: the
+        selected photos with the clues, the others without (each run's file records
+        exactly the clues it used, so no answer is ever shown as narrowed when it was
+        not).  A "Save run to" file becomes two: ``-clues`` and ``-others``."""
+        if not params.clues or not self.selected_only.isChecked():
+            return [params]
+        chosen = set(self._selected_paths())
+        with_clues = tuple(p for p in params.photos if p in chosen)
+        without = tuple(p for p in params.photos if p not in chosen)
+        out = params.output_path
+        stem = os.path.splitext(out)[0] if out else None
+        runs = [dataclasses.replace(params, photos=with_clues,
+                                    output_path=f"{stem}-clues.gpkg" if stem and without
+                                    else out)]
+        if without:
+            runs.append(dataclasses.replace(params, photos=without, clues=ConstraintRequest(),
+                                            output_path=f"{stem}-others.gpkg" if stem
+                                            else None))
+        return runs
 
     def params(self) -> GeolocateParams:
         o = self.options
@@ -316,7 +415,7 @@ class GeolocateDock(QgsDockWidget):
                                batch_size=o.batch_size.value(),
                                attention=o.attention.isChecked(),
                                output_path=o.output.filePath().strip() or None,
-                               clues=self.clues.request())
+                               clues=self.clues.request(), track=self.track.request())
 
     def save_settings(self) -> None:
         self.options.store(self.settings)
@@ -338,24 +437,34 @@ class GeolocateDock(QgsDockWidget):
             self.tabs.setCurrentIndex(TAB_MODEL)
             return None
         params = self.params()
-        if params.clues.sun is not None and len(params.photos) > 1:
+        if params.clues and self.selected_only.isChecked() and not self._selected_paths():
+            self.status.setText(tr("Not run: \"Selected photos only\" is "
+                                   "ticked and no photo is selected. Select the photos the "
+                                   "clues are about in the Photos tab."))
+            return None
+        runs = self.split_runs(params)
+        if params.clues.sun is not None and len(runs[0].photos) > 1:
             # one time, one sun: photos taken at other times would be weighted wrongly
             self.status.setText(tr("Not run: the sun clue holds for one photo's time, and "
-                                   "{n} photos are listed. Run that photo alone, or untick "
-                                   "\"Sun and shadow\" in Clues.").format(n=len(params.photos)))
+                                   "{n} photos are listed. Run that photo alone, select it "
+                                   "and tick \"Selected photos only\", "
+                                   "or untick \"Sun and shadow\" in Clues.").format(
+                n=len(runs[0].photos)))
             self.tabs.setCurrentIndex(TAB_CLUES)
             return None
-        if params.output_path and os.path.exists(params.output_path) \
-                and not self.confirm_overwrite(params.output_path):
-            self.status.setText(tr("Not run: {path} is kept. Choose another file under "
-                                   "\"Save run to\" (Model tab), or leave it empty for a "
-                                   "new file per run.").format(path=params.output_path))
-            self.tabs.setCurrentIndex(TAB_MODEL)
-            return None
+        for run in runs:
+            if run.output_path and os.path.exists(run.output_path) \
+                    and not self.confirm_overwrite(run.output_path):
+                self.status.setText(tr("Not run: {path} is kept. Choose another file under "
+                                       "\"Save run to\" (Model tab), or leave it empty for "
+                                       "a new file per run.").format(path=run.output_path))
+                self.tabs.setCurrentIndex(TAB_MODEL)
+                return None
         self.save_settings()
         self.photos.reset_statuses()
-        self.runRequested.emit(params)
-        return params
+        self._queued = runs[1:]
+        self.runRequested.emit(runs[0])
+        return runs[0]
 
     def confirm_overwrite(self, path: str) -> bool:
         """Ask before a run replaces an existing file (a "Save run to" remembered from an
@@ -392,12 +501,16 @@ class GeolocateDock(QgsDockWidget):
     def run_started(self, task=None) -> None:
         self.progress.setValue(0)
         self.cancel_button.setEnabled(True)
+        self.keep_button.setEnabled(False)  # until a photo is done: nothing to keep yet
         self.run_button.setEnabled(False)
         total = len(task.params.photos) if task is not None and hasattr(task, "params") \
             else self.photos.count()
         self.clock.start(total)
-        self.status.setText(tr("Loading the model… ({n} photo(s) to geolocate)").format(
-            n=total))
+        text = tr("Loading the model… ({n} photo(s) to geolocate)").format(n=total)
+        expected = self.expected_time(total)
+        if expected:
+            text += "\n" + tr("Expected: {time}").format(time=expected)
+        self.status.setText(text)
 
     def set_progress(self, percent: float) -> None:
         self.progress.setValue(int(percent))
@@ -406,17 +519,29 @@ class GeolocateDock(QgsDockWidget):
         """Photos done so far, with an estimate of the time left."""
         self.clock.update(done, total)
         self.status.setText(self.clock.text())
+        self.keep_button.setEnabled(done > 0 and self.cancel_button.isEnabled())
 
     def photo_done(self, path: str, ok: bool, text: str) -> None:
         self.photos.set_status(path, text if ok else tr("failed: {reason}").format(reason=text),
                                failed=not ok)
 
-    def run_ended(self, message: str, device_used: str = "") -> None:
+    def run_ended(self, message: str, device_used: str = "", finished: bool = False) -> None:
+        """``finished``: the run committed its file (else it failed or was cancelled:
+        the bar goes back to 0 and a queued second run is dropped)."""
         self.cancel_button.setEnabled(False)
+        self.keep_button.setEnabled(False)
+        if not finished:
+            self.progress.setValue(0)
+            self._queued = []
         self.status.setText(message)
         if device_used:
             self.options.set_device_used(device_used)
         self.update_run_enabled()
+        if finished and self._queued:
+            params = self._queued.pop(0)
+            self.status.setText(message + "\n" + tr("Next: the {n} photo(s) without the "
+                                                     "clues.").format(n=len(params.photos)))
+            self.runRequested.emit(params)
 
     def show_result(self, details) -> None:
         """A clicked result: shown in the Result tab, which comes to the front."""

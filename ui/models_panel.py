@@ -194,6 +194,8 @@ class ModelsPanel(QWidget):
     """The models folder and one ``ModelRow`` per catalog model."""
 
     folderChanged = pyqtSignal(str)  # the folder setting ("" = the default), to remember
+    storeChanged = pyqtSignal()  # a model came, went or the folder changed: the model
+    # choice above says again which model answers
 
     def __init__(self, folder_setting: str = "", parent: Optional[QWidget] = None):
         super().__init__(parent)
@@ -257,3 +259,4 @@ class ModelsPanel(QWidget):
         for row in self.rows.values():
             if row.task is None:
                 row.refresh()
+        self.storeChanged.emit()

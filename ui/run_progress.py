@@ -1,4 +1,8 @@
-"""How far a run is: photos done of how many, and about how long is left."""
+"""How far a run is: photos done of how many, how fast, and about how long is left.
+
+The rate (photos per second, or seconds per photo below one a second) is what a person
+compares between runs and devices (issue 20 item 10); it is measured from the first
+progress report, after the model is loaded."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import time
 from typing import Callable, Optional
 
 from ..services.i18n import tr
+from ..services.run.estimate import rate_text
 
 
 def duration_text(seconds: float) -> str:
@@ -56,4 +61,15 @@ class RunClock:
             return counted + tr(" — estimating the time left…")
         if left == 0:
             return counted + tr(" — writing the results…")
-        return counted + tr(" — {time} left").format(time=duration_text(left))
+        return counted + tr(" — {rate}, {time} left").format(
+            rate=self.rate_text(), time=duration_text(left))
+
+    def rate(self) -> float:
+        """Photos per second since the first report (0 before there is one to measure)."""
+        if self._t0 is None:
+            return 0.0
+        elapsed = self.now() - self._t0
+        return (self.done - self._done0) / elapsed if elapsed > 0 else 0.0
+
+    def rate_text(self) -> str:
+        return rate_text(self.rate())

@@ -1,9 +1,9 @@
 """``--model geoclip`` (or a GeoCLIP store folder) on the command line.
 
-One place decides whether ``--model`` names GeoCLIP, loads it with one-line errors
-(exit 2: missing files name the download command and its size), and makes its
-predictor; cli_commands calls these hooks and otherwise runs GeoCLIP exactly as a
-GeoDecoder bundle.
+The decision and the loading are ``inference.geoclip.choice``'s (the plugin's pipeline
+uses the same); here they only get the command line's words: one-line errors (exit 2:
+missing files name the download command and its size) and the note on stderr.
+cli_commands calls these hooks and otherwise runs GeoCLIP exactly as a GeoDecoder bundle.
 """
 
 from __future__ import annotations
@@ -11,28 +11,22 @@ from __future__ import annotations
 import sys
 from typing import Optional
 
+from ..geoclip import choice
 from .cli_common import UserError
 
 
 def geoclip_folder(arg) -> Optional[str]:
     """The store folder ``--model`` means when it names GeoCLIP, else None."""
-    from ..geoclip.files import NAME, looks_like_store, store_dir
-
-    if arg is None:
-        return None
-    if str(arg).strip().lower() == NAME:
-        return str(store_dir())
-    return str(arg) if looks_like_store(arg) else None
+    return choice.store_for(arg)
 
 
 def load(folder: str):
-    from ..geoclip.files import GeoClipMissing
     from ..geoclip.model import load_geoclip
     from ..geoclip.tower import TowerError
 
     try:
         return load_geoclip(folder)
-    except GeoClipMissing as exc:
+    except choice.GeoClipMissing as exc:
         raise UserError(str(exc)) from exc
     except (TowerError, RuntimeError, OSError) as exc:
         raise UserError(f"GeoCLIP in {folder} cannot be loaded: {exc}") from exc
@@ -53,4 +47,4 @@ def warn_uncalibrated(model) -> tuple:
     from ..geoclip.model import UNCALIBRATED
 
     print(f"NOTE: {UNCALIBRATED}", file=sys.stderr)
-    return (("calibration", UNCALIBRATED), ("model_files", str(model.path)))
+    return choice.run_facts(model)

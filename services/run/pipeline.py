@@ -58,10 +58,24 @@ def default_bundle_path() -> Optional[str]:
     return None if path is None else str(path)
 
 
+def geoclip_store() -> Optional[str]:
+    """The downloaded GeoCLIP's folder (the models folder the dock set, or QGIS's
+    ``GEODECODER_MODELS_DIR``) when all its files are there, else None (cheap: stats)."""
+    from ...inference.geoclip.choice import installed_store
+
+    folder = installed_store()
+    return None if folder is None else str(folder)
+
+
 def resolve_bundle_path(path: Optional[str]) -> str:
-    """`path` if given, else the default bundle; NoModelError when there is neither."""
+    """`path` if given; else GeoCLIP once it is downloaded (issue 17: the strong model
+    answers unless the user picks another), else the default bundle; NoModelError when
+    there is none of them."""
     if path:
         return str(path)
+    strong = geoclip_store()
+    if strong is not None:
+        return strong
     default = default_bundle_path()
     if default is None:
         raise NoModelError(no_model_message())
@@ -116,9 +130,16 @@ class PredictionStream:
         self.device_requested = device
         # constraints that leave no cell raise the engine's ConstraintError here, before
         # any output is opened (errors.expected_errors)
-        self.predictor = Predictor(resolve_bundle_path(bundle_path), device=device,
-                                   batch_size=batch_size, top_k=top_k, attention=attention,
-                                   constraints=constraints)
+        path = resolve_bundle_path(bundle_path)
+        self.model_facts: tuple[tuple[str, str], ...] = ()  # GeoCLIP's, recorded per run
+        geoclip = _geoclip_folder(path)
+        if geoclip is not None:
+            self.predictor, self.model_facts = _geoclip_predictor(
+                geoclip, device, batch_size, top_k, constraints)
+        else:
+            self.predictor = Predictor(path, device=device, batch_size=batch_size,
+                                       top_k=top_k, attention=attention,
+                                       constraints=constraints)
         self.constraints = self.predictor.constraints
         self.bundle = self.predictor.bundle
         self.device_used = self.predictor.device_used
@@ -146,9 +167,11 @@ class PredictionStream:
     def run(self, writers, progress: Optional[Callable[[int, int], None]] = None,
             should_stop: Optional[Callable[[], bool]] = None,
             on_record: Optional[Callable[[object], None]] = None,
-            on_chunk: Optional[Callable[[object], None]] = None):
+            on_chunk: Optional[Callable[[object], None]] = None,
+            stop_and_keep: Optional[Callable[[], bool]] = None):
         """The engine's one run (``inference.run.run_photos``) into `writers`;
-        returns its RunResult (``cancelled`` when `should_stop()` ended it before the commit)."""
+        returns its RunResult (``cancelled`` when `should_stop()` ended it before the
+        commit; `stop_and_keep()` ends it early and commits the photos done)."""
         from ...inference.run import run_photos
 
         t0 = time.perf_counter()
@@ -156,7 +179,7 @@ class PredictionStream:
             self.result = run_photos(self.photos, self.predictor, writers, self.run_info(),
                                      progress=progress, should_stop=should_stop,
                                      on_record=on_record, on_chunk=on_chunk,
-                                     placer=self.placer)
+                                     placer=self.placer, stop_and_keep=stop_and_keep)
             return self.result
         finally:
             self.seconds = time.perf_counter() - t0
@@ -173,16 +196,19 @@ class PredictionStream:
         return RunInfo.for_bundle(self.bundle, self.device_used, self.started, self.seconds,
                                   extra=(("written_by", "QGIS plugin"),
                                          (SCENE_NAMES_KEY, names), *self.parameters(),
+                                         *self.model_facts,
                                          *(self.placer.facts() if self.placer else ())),
                                   constraints=self.constraints)
 
     def parameters(self) -> tuple[tuple[str, str], ...]:
         """The settings of the run, recorded with it so that a case report (or anyone
         checking the file) can say how it was made."""
-        p = self.predictor
+        p = self.predictor  # GeoCLIP's has no attention maps, retrieval or ten-crop
         return (("device_requested", self.device_requested), ("top_k", str(p.top_k)),
-                ("batch_size", str(p.batch_size)), ("attention_maps", str(int(p.attention))),
-                ("retrieval", str(int(p.retrieval))), ("ten_crop", str(int(p.ten_crop))))
+                ("batch_size", str(p.batch_size)),
+                ("attention_maps", str(int(getattr(p, "attention", False)))),
+                ("retrieval", str(int(getattr(p, "retrieval", False)))),
+                ("ten_crop", str(int(getattr(p, "ten_crop", False)))))
 
     @property
     def scene_names(self) -> list[str]:
@@ -201,10 +227,36 @@ def run_geopackage_writer(path, stream: PredictionStream,
                             is_cancelled=should_stop)
 
 
+def _geoclip_folder(path: str) -> Optional[str]:
+    from ...inference.geoclip.choice import store_for
+
+    return store_for(path)
+
+
+def _geoclip_predictor(folder: str, device: str, batch_size: int, top_k: int, constraints):
+    """GeoCLIP's predictor and its run facts, its errors made the plugin's expected ones:
+    files missing -> NoModelError (the message names the download), a broken file ->
+    the engine's ModelBundleError (as a broken GeoDecoder bundle)."""
+    from ...inference.geoclip.choice import (GeoClipLoadError, GeoClipMissing,
+                                             open_predictor, run_facts)
+    from ...inference.modeling.bundle import ModelBundleError
+
+    try:
+        model, predictor = open_predictor(folder, device=device, batch_size=batch_size,
+                                          top_k=top_k, constraints=constraints)
+    except GeoClipMissing as exc:
+        raise NoModelError(tr("{reason}, or use the Model tab's Download").format(
+            reason=str(exc))) from exc
+    except GeoClipLoadError as exc:
+        raise ModelBundleError(str(exc)) from exc
+    return predictor, run_facts(model)
+
+
 def predict_to_geopackage(path, stream: PredictionStream, *,
                           progress: Optional[Callable[[int, int], None]] = None,
                           should_stop: Optional[Callable[[], bool]] = None,
-                          on_record: Optional[Callable[[object], None]] = None
+                          on_record: Optional[Callable[[object], None]] = None,
+                          stop_and_keep: Optional[Callable[[], bool]] = None
                           ) -> Optional[Path]:
     """Predict `stream` into the GeoPackage `path`, styles included.
 
@@ -212,7 +264,9 @@ def predict_to_geopackage(path, stream: PredictionStream, *,
     replaced only then), or None when `should_stop()` ended the run before the commit:
     then no file and no temporary file is left and a previous file is untouched.  A
     cancel that comes after the commit is not seen here: the file is complete.
+    `stop_and_keep()` stops early and commits the photos done (a run of those photos).
     """
     writer = run_geopackage_writer(path, stream, should_stop)
-    result = stream.run([writer], progress, should_stop, on_record)
+    result = stream.run([writer], progress, should_stop, on_record,
+                        stop_and_keep=stop_and_keep)
     return None if result.cancelled else result.outputs[0]

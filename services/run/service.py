@@ -94,6 +94,11 @@ class GeolocateService(QObject):
         if self.task is not None:
             self.task.cancel()
 
+    def stop_and_keep(self) -> None:
+        """Stop the running run and keep the photos done so far (a committed run of them)."""
+        if self.task is not None:
+            self.task.stop_and_keep()
+
     def _task_finished(self, task: GeolocateTask, ok: bool) -> None:
         """Main thread.  Layers are added for every committed run, even when a cancel
         came after the commit (the file is complete; the task then returns True)."""
@@ -123,9 +128,16 @@ class GeolocateService(QObject):
 
 def describe_outcome(outcome: RunOutcome) -> str:
     """One line for the dock's status label."""
+    from .estimate import rate_text
+
+    done = outcome.predicted + len(outcome.failures)
     text = tr("{n} photo(s) geolocated, {f} failed, in {s:.1f} s on {device}").format(
         n=outcome.predicted, f=len(outcome.failures), s=outcome.seconds,
         device=outcome.device_used)
+    if done and outcome.seconds > 0:
+        text += f" ({rate_text(done / outcome.seconds)})"
+    if outcome.stopped_early:
+        text += tr(" — stopped: {n} photo(s) not geolocated").format(n=outcome.stopped_early)
     if outcome.untrained:
         text += tr(" — the model is UNTRAINED: its locations are meaningless")
     return text

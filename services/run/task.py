@@ -12,6 +12,9 @@ broken bundle, a device that is not there, no photo, a file that cannot be writt
 with its own message; anything else (a torch error, a bug) with its type, and its
 traceback goes to the QGIS log.
 
+"Stop and keep" (``stop_and_keep``) stops the same way but commits the photos done so far:
+the run's file says how many of how many (run_info ``stopped_by_user``).
+
 Cancel is checked between batches by the Predictor (``should_stop=self.isCanceled``)
 and while writing, so a cancelled run stops within one batch and leaves no file and no
 layer behind.  A cancelled run ends as a *completed* task whose description says it was
@@ -67,6 +70,7 @@ class RunOutcome:
     num_levels: int
     attention: dict = field(default_factory=dict, compare=False, repr=False)  # key -> array
     photos: tuple[PhotoSummary, ...] = field(default=(), compare=False, repr=False)
+    stopped_early: int = 0  # photos left undone by "Stop and keep" (0: the whole run)
 
 
 class GeolocateTask(QgsTask):
@@ -88,6 +92,8 @@ class GeolocateTask(QgsTask):
         self.device_used = ""
         self.committed = False  # the GeoPackage is complete at output_path
         self.cancelled = False  # stopped by a cancel before the commit: nothing written
+        self.keep_requested = False  # "Stop and keep": stop, commit the photos done
+        self.total = len(params.photos)  # photos in the run, once the engine has counted
         self._photos: list[PhotoSummary] = []
         self._attention: dict = {}
 
@@ -112,7 +118,8 @@ class GeolocateTask(QgsTask):
         self.device_used = stream.device_used
         self.deviceResolved.emit(stream.device_used)
         path = predict_to_geopackage(self.output_path, stream, progress=self._progress,
-                                     should_stop=self.isCanceled, on_record=self._record)
+                                     should_stop=self.isCanceled, on_record=self._record,
+                                     stop_and_keep=lambda: self.keep_requested)
         if path is None:  # cancelled before the commit: no file written or replaced
             self.cancelled = True
             self.setDescription(tr("GeoDecoder: cancelled, nothing was added"))
@@ -127,12 +134,20 @@ class GeolocateTask(QgsTask):
             device_used=stream.device_used, model_label=bundle.label,
             untrained=bool(bundle.info.untrained), seconds=stream.seconds,
             num_levels=stream.num_levels, attention=self._attention,
-            photos=tuple(self._photos))
+            photos=tuple(self._photos),
+            stopped_early=max(0, self.total - len(self._photos)) if self.keep_requested
+            else 0)
         self._photos, self._attention = [], {}
         self.setProgress(100.0)
         return True
 
+    def stop_and_keep(self) -> None:
+        """Stop after the batch in hand and commit the photos done so far (any thread:
+        a flag the run reads between batches)."""
+        self.keep_requested = True
+
     def _progress(self, done: int, total: int) -> None:
+        self.total = total
         self.setProgress(PREDICT_SHARE * done / max(total, 1))
         self.countChanged.emit(done, total)
 
