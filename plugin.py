@@ -257,11 +257,14 @@ class GeoDecoderPlugin:
     def _picked(self, layer, point) -> None:
         """A click with Pick on map: the prediction under it is selected (and shown);
         where several photos lie there (a counted marker), the dock lists them all."""
+        from qgis.gui import QgsMapTool
+
         from .services.run.stacks import pick_radius, stack_at
 
         canvas = self.iface.mapCanvas()
-        stack = stack_at(layer, point, canvas.mapSettings().destinationCrs(),
-                         pick_radius(canvas, layer), self.service.project)
+        radius = pick_radius(canvas, layer, QgsMapTool.searchRadiusMU(canvas))
+        stack = stack_at(layer, point, canvas.mapSettings().destinationCrs(), radius,
+                         self.service.project)
         if not stack:
             return
 

@@ -64,7 +64,8 @@ light = {{"geodecoder.inference." + m for m in (
     "modeling", "outputs", "modeling.defaults", "outputs.layer_names", "outputs.styles",
     "outputs.writer", "outputs.prediction_row", "hashing", "models", "models.archive",
     "models.catalog", "models.fetch", "models.simple_index", "models.store",
-    "models.transport", "geoclip", "geoclip.choice", "geoclip.files")}}  # the models
+    "models.transport", "geoclip", "geoclip.choice", "geoclip.files",
+    "geo", "outputs.precision")}}  # distances and the words of an answer: numpy only  # the models
 # store: the standard library only (the Model tab shows each downloadable model's state;
 # the model choice stats GeoCLIP's files); its urllib transport is imported when used
 heavy = sorted(m for m in sys.modules if m in ("torch", "shapely", "pyproj", "s2sphere")

@@ -44,14 +44,15 @@ def stack_at(layer: QgsVectorLayer, point: QgsPointXY, canvas_crs, radius: float
     return [feature for _d, _n, feature in found]
 
 
-def pick_radius(canvas, layer: QgsVectorLayer) -> float:
+def pick_radius(canvas, layer: QgsVectorLayer, search_radius: float) -> float:
     """How far from a click (canvas map units) a prediction counts as clicked: QGIS's
-    identify radius, or the cluster renderer's tolerance where that is larger, so a
-    click on a counted marker finds every photo it stands for."""
+    identify radius (``search_radius``: ``QgsMapTool.searchRadiusMU(canvas)``, which the
+    caller on the widget side computes: services import no ``qgis.gui``), or the cluster
+    renderer's tolerance where that is larger, so a click on a counted marker finds every
+    photo it stands for."""
     from qgis.core import QgsPointClusterRenderer
-    from qgis.gui import QgsMapTool
 
-    radius = QgsMapTool.searchRadiusMU(canvas)
+    radius = search_radius
     renderer = layer.renderer()
     if isinstance(renderer, QgsPointClusterRenderer):
         context = canvas.mapSettings()
