@@ -121,9 +121,11 @@ def render_dock(plugin_ui, service_attention, photos, outcome, layers, out: Path
     while dock.photos.thumbnails_pending():  # thumbnails are made by a timer
         QCoreApplication.processEvents()
     failed = dict(outcome.failures)
+    from geodecoder.services.run.task import percent  # the words the run's list shows
+
     for feature in layers.predictions.getFeatures():
         dock.photo_done(feature["photo_path"], True,
-                        plugin_ui.tr("confidence {c:.0%}").format(c=feature["confidence"]))
+                        plugin_ui.tr("confidence {c}").format(c=percent(feature["confidence"])))
     for path, reason in failed.items():
         dock.photo_done(path, False, reason)
     from geodecoder.services.run.pipeline import default_bundle_path
