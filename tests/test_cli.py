@@ -377,3 +377,25 @@ def test_sigterm_unwinds_like_ctrl_c(tiny_bundle_dir, earlier_run, tmp_path):
     assert child.returncode == 128 + signal.SIGTERM, err
     assert "terminated (SIGTERM)" in err and "Traceback" not in err, err
     _unchanged(tmp_path, before)
+
+
+def test_an_uncertain_answer_is_said_at_the_precision_it_has(tmp_path, capsys):
+    """Issue 20.2 on the command line: the default model's 50 % regions cover millions of
+    km², so each line names the region (continents, countries, area) before a point
+    rounded to whole degrees, never "near <town> (lat, lon)" to four decimals."""
+    import re
+
+    from inference.modeling.defaults import SAMPLES_DIR, default_bundle_path
+
+    if default_bundle_path() is None:
+        pytest.skip("no default model in this checkout")
+    assert main(["predict", str(SAMPLES_DIR), "--out", str(tmp_path / "r.gpkg"),
+                 "--quiet"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ": " in ln
+             and not ln.startswith(("done:", "FAILED"))]
+    assert len(lines) >= 6
+    for line in lines:
+        answer = line.split(": ", 1)[1]
+        assert answer.startswith("somewhere in ") and "(uncertain; 50 % region " in answer
+        assert re.search(r"rough point \d+°[NS], \d+°[EW]", answer), answer
+        assert not re.search(r"-?\d+\.\d{4}", answer), answer  # no false precision

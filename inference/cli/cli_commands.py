@@ -259,8 +259,10 @@ def _check_predict_args(args):
 def photo_line(p, place, regions) -> str:
     """One line per photo for people: where, how sure, how big the honest claim is, and
     how far off it is when the photo's own EXIF knows the answer."""
+    from ..outputs.precision import area_text
+
     widest = max(regions, key=lambda r: r.mass) if regions else None
-    region = (f"; {100 * widest.mass:.0f} % region {widest.area_km2:,.0f} km2"
+    region = (f"; {100 * widest.mass:.0f} % region {area_text(widest.area_km2)}"
               if widest is not None else "")
     err = (f"; EXIF GPS {p.error_km:,.0f} km away" if p.error_km is not None
            else "; no EXIF GPS")
@@ -277,9 +279,34 @@ def photo_line(p, place, regions) -> str:
         return (f"{Path(p.path).name}: {place.label} ({p.lat:.4f}, {p.lon:.4f}) placed by "
                 f"{where}; the model's answer is {how.model_distance_km:,.1f} km away")
     note = f"; {how.note}" if how is not None and how.note else ""
-    return (f"{Path(p.path).name}: {place.label} ({p.lat:.4f}, {p.lon:.4f}), "
+    return (f"{Path(p.path).name}: {answer_words(p, place, regions)}, "
             f"{100 * p.confidence:.1f} % in its cell, scene {p.scene_name}{region}{err}"
             f"{constrained}{note}")
+
+
+def answer_words(p, place, regions) -> str:
+    """The model's answer at the precision it has (outputs/precision.py, the dock's and
+    the case report's rules): a point it can trust with its place and the decimals its
+    region supports; else the region first (the continents and countries its 50 % region
+    covers, its area), then a rough point."""
+    from ..outputs.precision import (SHOWN_COUNTRIES, TRUSTED_KM2, area_text,
+                                     coordinate_digits, rounded_latlon)
+
+    r50 = min(regions, key=lambda r: r.mass) if regions else None
+    area = r50.area_km2 if r50 is not None else None
+    places = p.region50_places
+    continents = [c for c, _ in places.continents] if places is not None else []
+    digits = 0 if len(continents) > 1 else coordinate_digits(area)
+    if area is not None and area <= TRUSTED_KM2 and len(continents) <= 1:
+        return f"{place.label} ({p.lat:.{digits}f}, {p.lon:.{digits}f})"
+    countries = [c for c, _ in places.countries] if places is not None else []
+    shown = ", ".join(countries[:SHOWN_COUNTRIES]) + (
+        f" and {len(countries) - SHOWN_COUNTRIES} more" if len(countries) > SHOWN_COUNTRIES
+        else "")
+    where = " or ".join(continents) or "no known country"
+    return (f"somewhere in {where} (uncertain; 50 % region {area_text(area)}"
+            + (f": {shown}" if shown else "") + f"), rough point "
+            f"{rounded_latlon(p.lat, p.lon, digits)}")
 
 
 def cmd_cells_build(args) -> int:
