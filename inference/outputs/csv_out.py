@@ -33,7 +33,7 @@ from pathlib import Path
 from . import schema
 from ..modeling.cells import CellHierarchy
 from ..records import PhotoFailure, Prediction
-from .files import Staged, publish_together, remove_quietly, remove_stale_temporaries, \
+from .files import Staged, remove_quietly, remove_stale_temporaries, \
     temp_sibling
 from .schema import RunInfo
 from .writer import RunWriter
@@ -115,16 +115,6 @@ class CsvWriter(RunWriter):
             self._w.writerow([_cell(values.get(name)) for name in self.header])
         for r in schema.failure_rows(list(failures)):
             self._fw.writerow([_cell(r.values.get(name)) for name in self.fail_header])
-
-    def commit(self, run=None) -> tuple[Path, Path]:
-        """``run`` is not needed: a CSV row carries its run's facts already."""
-        staged = self.prepare(run)
-        try:
-            publish_together(staged.renames)
-        except BaseException:
-            self.abort()
-            raise
-        return staged.result
 
     def prepare(self, run=None) -> Staged:
         """Both files complete and closed, not yet renamed (``RunWriter.prepare``)."""

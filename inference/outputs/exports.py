@@ -686,11 +686,6 @@ class ExportWriter(RunWriter):
                                       run_name=self.run_path)
         return self._staged
 
-    def commit(self, run=None) -> Path:
-        staged = self.prepare(run)
-        publish_together(staged.renames)
-        return staged.result
-
     def abort(self) -> None:
         if self._staged is not None:
             remove_quietly(*(t for t, _ in self._staged.renames))

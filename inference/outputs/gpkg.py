@@ -30,7 +30,7 @@ from pathlib import Path
 from osgeo import gdal, ogr, osr
 
 from . import gpkg_attention, gpkg_surface, schema
-from .files import Staged, publish_together, remove_quietly, remove_stale_temporaries, \
+from .files import Staged, remove_quietly, remove_stale_temporaries, \
     temp_sibling
 from ..modeling.cells import CellHierarchy
 from .places import place_names
@@ -348,16 +348,6 @@ class GeoPackageWriter(RunWriter):
     def _make_surface_view(self) -> None:
         for sql in gpkg_surface.VIEW_STATEMENTS:
             _execute(self._ds, sql, "make the surface view")
-
-    def commit(self, run: RunInfo | None = None) -> Path:
-        """Write run_info (and styles), close, check, and move onto the destination."""
-        staged = self.prepare(run)
-        try:
-            publish_together(staged.renames)
-        except BaseException:
-            self.abort()
-            raise
-        return staged.result
 
     def prepare(self, run: RunInfo | None = None) -> Staged:
         """All of ``commit`` but the move onto the destination (``RunWriter.prepare``):

@@ -34,8 +34,20 @@ class RunWriter:
         return None
 
     def commit(self, run=None):
-        """Make the output final (atomically where it is a file); returns where it went."""
-        raise NotImplementedError
+        """Make the output final (atomically where it is a file); returns where it went.
+        A writer with a ``prepare`` step is committed by doing its renames together; one
+        that fails leaves nothing (``abort``) and the previous files as they were."""
+        from .files import publish_together
+
+        staged = self.prepare(run)
+        if staged is None:
+            raise NotImplementedError(f"{type(self).__name__} has neither prepare nor commit")
+        try:
+            publish_together(staged.renames)
+        except BaseException:
+            self.abort()
+            raise
+        return staged.result
 
     def abort(self) -> None:
         """Leave nothing behind: a previous output at the same place stays as it was."""

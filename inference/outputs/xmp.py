@@ -108,12 +108,6 @@ class XmpSidecarWriter(RunWriter):
             raise
         return Staged(tuple(renames), [t for _, t in renames])
 
-    def commit(self, run=None):
-        staged = self.prepare(run)
-        for tmp, target in staged.renames:
-            os.replace(tmp, target)
-        return staged.result
-
     def abort(self) -> None:
         remove_quietly(*self._tmps)
         self._tmps = []
