@@ -108,6 +108,7 @@ class GeoDecoderPlugin:
         service.countChanged.connect(dock.set_count)
         service.deviceResolved.connect(dock.options.set_device_used)
         service.photoDone.connect(dock.photo_done)
+        service.runFinished.connect(lambda outcome, _layers: dock.run_saved(outcome.gpkg_path))
         service.runFinished.connect(
             lambda outcome, _layers: dock.run_ended(describe_outcome(outcome),
                                                     outcome.device_used, finished=True))
@@ -202,6 +203,7 @@ class GeoDecoderPlugin:
         except ValueError as exc:
             dock.status.setText(str(exc))
             return False
+        dock.remember_run_folder(path)
         dock.status.setText(tr("Opened {name}: {n} prediction(s).").format(
             name=layers.group.name(), n=layers.predictions.featureCount()))
         return True
@@ -221,7 +223,7 @@ class GeoDecoderPlugin:
             return None
         source = run_export.current_run_file(self.service.results)
         if source is None:
-            source = ask_run_file(dock, dock.settings.last_folder)
+            source = ask_run_file(dock, dock.runs_start_folder())
             if source is None:
                 return None
         target = ask_export_target(dock, run_export.suggested_target(

@@ -19,6 +19,8 @@ class DockSettings:
     attention: bool = True
     last_folder: str = ""
     output_path: str = ""
+    runs_dir: str = ""  # "" = services/run/runs_folder.default_runs_dir()
+    last_run_folder: str = ""  # where the last run was saved or opened from
     basemap: str = "world"
     models_dir: str = ""  # "" = $GEODECODER_MODELS_DIR or the per-user default
 

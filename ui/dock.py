@@ -45,6 +45,7 @@ from ..services.clues.request import ConstraintRequest
 from ..services.run.estimate import WORTH_SAYING_S
 from ..services.run.params import GeolocateParams
 from ..services.run.photo_scan import expand_paths
+from ..services.run.runs_folder import open_run_start
 from ..services.settings import DockSettings
 from .clue_summary import clue_names, run_button_text, summary_text
 from .clues_panel import CluesPanel
@@ -54,6 +55,7 @@ from .photo_list import PATH_ROLE, PhotoListWidget
 from .result_view import ResultView
 from .run_options import RunOptions
 from .run_progress import RunClock, duration_text
+from .saved_run_label import SavedRunLabel
 from .track_panel import TrackPanel
 
 TAB_PHOTOS, TAB_CLUES, TAB_MODEL, TAB_RESULT = 0, 1, 2, 3
@@ -179,6 +181,7 @@ class GeolocateDock(QgsDockWidget):
         self.run_summary.setFixedHeight(3 * lines + 2)
         self.run_summary.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.status.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.saved_run = SavedRunLabel()
         self.result_view = ResultView(attention_lookup or (lambda _path: None))
         self.pick_button = _button(tr("Pick on map"), "geodecoderPickButton",
                                    lambda: self.pickRequested.emit(self.pick_button.isChecked()))
@@ -292,6 +295,7 @@ class GeolocateDock(QgsDockWidget):
         layout.addWidget(self.run_summary)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.saved_run)
         return body
 
     # ------------------------------------------------------------------ photos
@@ -415,6 +419,7 @@ class GeolocateDock(QgsDockWidget):
                                batch_size=o.batch_size.value(),
                                attention=o.attention.isChecked(),
                                output_path=o.output.filePath().strip() or None,
+                               runs_dir=o.runs_dir() or None,
                                clues=self.clues.request(), track=self.track.request())
 
     def save_settings(self) -> None:
@@ -479,13 +484,27 @@ class GeolocateDock(QgsDockWidget):
                                       QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
         return answer == QMessageBox.Yes
 
+    def runs_start_folder(self) -> str:
+        """Where "Open run…" (and "Export run…"'s choice of a run) starts: the folder of
+        the run saved or opened last, else the runs folder (services/run/runs_folder)."""
+        return open_run_start(self.settings.last_run_folder, self.options.runs_dir())
+
     def choose_run(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, tr("Open a saved run"), self.settings.last_folder,
+            self, tr("Open a saved run"), self.runs_start_folder(),
             tr("GeoPackage (*.gpkg);;All files (*)"))
         if path:
-            self.settings.last_folder = os.path.dirname(path)
+            self.remember_run_folder(path)
             self.openRunRequested.emit(path)
+
+    def remember_run_folder(self, path: str) -> None:
+        self.settings.last_run_folder = os.path.dirname(os.path.abspath(path))
+        self.settings.save()
+
+    def run_saved(self, path: str) -> None:
+        """A run was committed to ``path``: say where, and start "Open run…" there."""
+        self.saved_run.show_saved(path)
+        self.remember_run_folder(path)
 
     def choose_report_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, tr("Folder for the case reports"),

@@ -30,6 +30,7 @@ from ..services.run.estimate import GEODECODER, stored_seconds_per_photo
 from ..services.run.model_choice import (AUTO, BUNDLE, CHOICES, DEFAULT, GEOCLIP,
                                          choice_labels, effective_choice, is_geoclip)
 from ..services.run.pipeline import default_bundle_path, geoclip_store, no_model_message
+from ..services.run.runs_folder import default_runs_dir
 from ..services.settings import DockSettings
 
 
@@ -96,8 +97,15 @@ class RunOptions(QWidget):
         self.output.setObjectName("geodecoderOutputPath")
         self.output.setStorageMode(QgsFileWidget.SaveFile)
         self.output.setFilter(tr("GeoPackage (*.gpkg)"))
-        self.output.setToolTip(tr("Leave empty to save each run in a new GeoPackage in the "
-                                  "plugin's runs folder."))
+        self.output.setToolTip(tr("One GeoPackage for the next run. Leave empty to save "
+                                  "each run in a new GeoPackage in the runs folder."))
+        self.runs_folder = QgsFileWidget()
+        self.runs_folder.setObjectName("geodecoderRunsFolder")
+        self.runs_folder.setStorageMode(QgsFileWidget.GetDirectory)
+        self.runs_folder.lineEdit().setPlaceholderText(str(default_runs_dir()))
+        self.runs_folder.setToolTip(tr("Where each run is saved as a new GeoPackage (empty: "
+                                       "{folder}). \"Open run…\" starts here.").format(
+            folder=default_runs_dir()))
         # labels above the wide fields, a small form for the numbers: reads at any
         # dock width (QGIS opens docks about 290 px wide)
         numbers = QFormLayout()
@@ -111,7 +119,9 @@ class RunOptions(QWidget):
                        _caption(tr("Device"), self.device), self.device, self.device_used):
             layout.addWidget(widget)
         layout.addLayout(numbers)
-        for widget in (self.attention, _caption(tr("Save run to"), self.output), self.output):
+        for widget in (self.attention, _caption(tr("Runs folder"), self.runs_folder),
+                       self.runs_folder, _caption(tr("Save run to (optional)"),
+                                                  self.output), self.output):
             layout.addWidget(widget)
         self.update_model_status()
 
@@ -199,6 +209,7 @@ class RunOptions(QWidget):
         self.batch_size.setValue(s.batch_size)
         self.attention.setChecked(s.attention)
         self.output.setFilePath(s.output_path)
+        self.runs_folder.setFilePath(s.runs_dir)
         self.update_model_status()
 
     def store(self, s: DockSettings) -> None:
@@ -209,3 +220,8 @@ class RunOptions(QWidget):
         s.batch_size = self.batch_size.value()
         s.attention = self.attention.isChecked()
         s.output_path = self.output.filePath().strip()
+        s.runs_dir = self.runs_folder.filePath().strip()
+
+    def runs_dir(self) -> str:
+        """The runs folder the user chose ("" = the default)."""
+        return self.runs_folder.filePath().strip()

@@ -26,7 +26,8 @@ def device_labels(short: bool = False) -> list[str]:
 @dataclass(frozen=True)
 class GeolocateParams:
     """A run request.  Paths are absolute; ``bundle_path`` None means the default model,
-    ``output_path`` None means a new GeoPackage in the plugin's runs folder."""
+    ``output_path`` None means a new GeoPackage in ``runs_dir`` (None: the runs folder
+    of the service, services/run/runs_folder.py)."""
 
     photos: tuple[str, ...]
     bundle_path: Optional[str] = None
@@ -35,6 +36,7 @@ class GeolocateParams:
     batch_size: int = 8
     attention: bool = True  # keep the cross-attention maps for "Why here?"
     output_path: Optional[str] = None
+    runs_dir: Optional[str] = None
     # the dock's clues as plain data; the run service makes them into ``constraints``
     clues: ConstraintRequest = field(default_factory=ConstraintRequest)
     # the engine's inference.constraints.Constraints (areas from services.clues.qgis_areas

@@ -25,11 +25,8 @@ from ..i18n import tr
 from ..native_libs import ensure_own_libraries
 from .params import GeolocateParams
 from .project_runs import ProjectRuns
+from .runs_folder import default_runs_dir
 from .task import GeolocateTask, RunOutcome
-
-
-def default_runs_dir() -> Path:
-    return Path(QgsApplication.qgisSettingsDirPath()) / "geodecoder" / "runs"
 
 
 class GeolocateService(QObject):
@@ -53,11 +50,14 @@ class GeolocateService(QObject):
         self.project.cleared.connect(self._project_cleared)
 
     def output_path_for(self, params: GeolocateParams) -> str:
+        """The file a run writes: the one the user named, else a new one in the runs
+        folder the user chose (``params.runs_dir``), else in this service's."""
         if params.output_path:
             return os.path.abspath(params.output_path)
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        folder = Path(params.runs_dir) if params.runs_dir else self.runs_dir
+        folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        return str(self.runs_dir / f"geodecoder-{stamp}.gpkg")
+        return os.path.join(os.path.abspath(folder), f"geodecoder-{stamp}.gpkg")
 
     def start(self, params: GeolocateParams) -> Optional[GeolocateTask]:
         """Queue a run in QGIS's task manager; None if one is already running."""
