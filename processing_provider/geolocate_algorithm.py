@@ -182,8 +182,11 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
         add_constraint_parameters(self)
         add_track_parameters(self)
         # the names of the dock's layers (services/run/layers.py)
+        # optional, so that ``RUN=case.gpkg`` alone is a complete call (the README's);
+        # the dialog still creates it by default
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT, tr("Predictions"), QgsProcessing.TypeVectorPoint))
+            self.OUTPUT, tr("Predictions"), QgsProcessing.TypeVectorPoint,
+            optional=True, createByDefault=True))
         for name, title, kind in (
                 (self.CANDIDATES, tr("Candidates"), QgsProcessing.TypeVectorPoint),
                 (self.CELLS, tr("Cells (every level; loaded as one layer per level)"),
@@ -244,6 +247,11 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
 
     def _geolocate(self, parameters, context, feedback) -> dict:
         photos = self._photos(parameters, context)
+        if not any(parameters.get(key) for key in (self.RUN, self.OUTPUT, self.CANDIDATES,
+                                                   self.CELLS, self.REGIONS)):
+            raise QgsProcessingException(tr(
+                "Nothing would be written: give RUN=case.gpkg (the whole run, which "
+                "\"Open run...\" opens) or OUTPUT for the predictions layer."))
         bundle_path = self._model_path(parameters, context)  # NoModelError: expected
         device = DEVICE_KEYS[self.parameterAsEnum(parameters, self.DEVICE, context)]
         constraints = constraints_from_parameters(self, parameters, context)

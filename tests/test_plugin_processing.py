@@ -196,6 +196,16 @@ def test_qgis_process_runs_the_algorithm_from_a_shell(tmp_path, photo_folder,  #
     assert _layer(out).featureCount() == len(photo_folder[1]["good"])
     assert _layer(tmp_path / "regions.gpkg").featureCount() == 2 * len(photo_folder[1]["good"])
     assert "Skipped" in run.stdout + run.stderr  # the broken photos are named
+    # the README's command: INPUT and RUN only (OUTPUT was mandatory, so it failed)
+    readme_run = tmp_path / "readme-case.gpkg"
+    alone = _qgis_process(["run", ALG, "--", f"INPUT={folder}", f"MODEL={tiny_bundle_dir}",
+                           f"RUN={readme_run}"], config, tmp_path)
+    assert alone.returncode == 0, (alone.stdout + alone.stderr)[-4000:]
+    assert readme_run.is_file()
+    nothing = _qgis_process(["run", ALG, "--", f"INPUT={folder}", f"MODEL={tiny_bundle_dir}"],
+                            config, tmp_path)
+    assert nothing.returncode != 0 and "Nothing would be written" in nothing.stdout \
+        + nothing.stderr
     # RUN: the whole run in one file, which "Open run..." brings back as the dock's
     # (issue 20.6: OUTPUT alone was the predictions, refused by Open run...)
     from geodecoder.services.run.layers import load_run_layers
@@ -203,6 +213,8 @@ def test_qgis_process_runs_the_algorithm_from_a_shell(tmp_path, photo_folder,  #
     opened = load_run_layers(str(whole), qgis_new_project, "case")
     assert opened.predictions is not None
     assert opened.predictions.featureCount() == len(photo_folder[1]["good"])
+    readme = load_run_layers(str(readme_run), qgis_new_project, "readme case")
+    assert readme.predictions.featureCount() == len(photo_folder[1]["good"])
     assert opened.regions.featureCount() == 2 * len(photo_folder[1]["good"])
     assert len(opened.cells) == 3 and opened.candidates.featureCount() > 0
     assert opened.predictions.renderer().type() == "pointCluster"  # the stored style
