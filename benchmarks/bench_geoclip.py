@@ -37,7 +37,7 @@ def real_size_store(root: Path) -> Path:
     import torch
     from safetensors.torch import save_file
 
-    from inference.geoclip.tower import ClipVisionTower
+    from inference.modeling.clip_tower import ClipVisionTower
     from tests.geoclip_store import heads_source
 
     tower = root / "clip-vit-large-patch14" / "model.safetensors"

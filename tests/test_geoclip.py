@@ -55,7 +55,7 @@ def photos(tmp_path_factory):
 def test_the_tower_gives_transformers_clip_features(store):
     from transformers import CLIPModel
 
-    from inference.geoclip.tower import load_tower
+    from inference.modeling.clip_tower import load_tower
 
     folder = store / "clip-vit-large-patch14"
     ours = load_tower(folder / "model.safetensors", folder / "config.json")
@@ -69,7 +69,7 @@ def test_the_tower_gives_transformers_clip_features(store):
 
 
 def test_without_config_json_the_tower_is_vit_l14():
-    from inference.geoclip.tower import ClipVisionTower, VisionConfig
+    from inference.modeling.clip_tower import ClipVisionTower, VisionConfig
 
     with torch.device("meta"):
         tower = ClipVisionTower(VisionConfig.from_folder(None))

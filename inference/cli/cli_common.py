@@ -30,12 +30,17 @@ def add_device_argument(parser) -> None:
 def add_backbone_arguments(parser) -> None:
     """--backbone and --backbone-option, the same for `bundle init` and `train`."""
     parser.add_argument("--backbone", default="efficientnet_lite0",
-                        help="backbone name (default %(default)s)")
+                        help="backbone name (default %(default)s): efficientnet_lite0/1/2, "
+                        "vit (a local timm checkpoint) or clip-vit-l14 (the CLIP ViT-L/14 "
+                        "tower of 'models get geoclip'; wants a GPU)")
     parser.add_argument("--backbone-option", action="append", default=[], metavar="KEY=VALUE",
                         help="backbone setting, repeatable; e.g. for a ViT from a local timm "
                         "checkpoint: --backbone vit --backbone-option weights=vit_b16.safetensors"
                         " (dim=768 depth=12 heads=12 patch=16 are the defaults). Weights that "
-                        "do not come from a pip package are stored inside the bundle.")
+                        "do not come from a pip package are stored inside the bundle, except "
+                        "clip-vit-l14's: the bundle names the tower by catalog name and "
+                        "SHA-256 and uses the installed one (weights=FOLDER reads a copy "
+                        "elsewhere while training; it must have the same SHA-256).")
 
 
 def key_values(pairs) -> dict:

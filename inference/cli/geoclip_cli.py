@@ -22,7 +22,7 @@ def geoclip_folder(arg) -> Optional[str]:
 
 def load(folder: str):
     from ..geoclip.model import load_geoclip
-    from ..geoclip.tower import TowerError
+    from ..modeling.clip_tower import TowerError
 
     try:
         return load_geoclip(folder)

@@ -18,7 +18,10 @@ def add_train_command(sub) -> None:
         description="Train a GeoDecoder bundle. Backbone features are computed once and "
         "cached (--cache), cells are built from the training photos, the epoch with the best "
         "validation accuracy at 2500 km is kept, and a MODEL.md card is written from the "
-        "run's facts. Every epoch leaves a checkpoint next to --out; --resume continues it.")
+        "run's facts. Every epoch leaves a checkpoint next to --out; --resume continues it. "
+        "--backbone clip-vit-l14 trains on the CLIP ViT-L/14 tower of 'models get geoclip' "
+        "(frozen; a GPU is advised for its features): the bundle names the tower by catalog "
+        "name and SHA-256 instead of carrying it, and loads only with that tower installed.")
     src = tr.add_argument_group("data (one of --photos or --csv)")
     one = src.add_mutually_exclusive_group(required=True)
     one.add_argument("--photos", help="folder of photos with GPS in their EXIF (recursive); "

@@ -4,11 +4,12 @@ A photo -> CLIP ViT-L/14 image features -> GeoCLIP's image MLP -> cosine similar
 the embeddings of 100,000 gallery locations -> a probability over those locations, which
 is summed into S2 cells so that every output of a GeoDecoder run (cells, surface,
 credible regions, clues, case report, exports) works unchanged.  Nothing here imports
-``transformers``, ``pandas`` or ``torchvision``: the vision tower (tower.py) and
-GeoCLIP's heads (heads.py) are small re-implementations that load the published weights
-(why: docs/METHOD_NOTES.md, "GeoCLIP").
+``transformers``, ``pandas`` or ``torchvision``: the vision tower
+(``inference/modeling/clip_tower.py``, shared with the GeoDecoder's ``clip-vit-l14``
+backbone) and GeoCLIP's heads (heads.py) are small re-implementations that load the
+published weights (why: docs/METHOD_NOTES.md, "GeoCLIP").
 
-files.py finds the files, tower.py and heads.py are the networks, gallery.py the cached
-gallery embeddings and cells, model.py the loaded model, predictor.py the photos-in,
-records-out loop.
+files.py finds the files, modeling's clip_tower.py and heads.py are the networks,
+gallery.py the cached gallery embeddings and cells, model.py the loaded model,
+predictor.py the photos-in, records-out loop.
 """

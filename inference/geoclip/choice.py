@@ -52,7 +52,7 @@ def open_predictor(folder, device: str = "auto", batch_size: int = 8, top_k: int
     from ..constraints.base import ConstraintError
     from .model import load_geoclip
     from .predictor import GeoClipPredictor
-    from .tower import TowerError
+    from ..modeling.clip_tower import TowerError
 
     try:
         model = load_geoclip(folder)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..models.store import model_path
+from ..models.store import CACHE_DIR, model_path
 
 NAME = "geoclip"
 DOWNLOAD_SIZE = "about 1.75 GB"
@@ -26,7 +26,6 @@ HEADS_DIR = Path("geoclip-1.3.0", "geoclip", "model")
 HEAD_FILES = ("image_encoder_mlp_weights.pth", "location_encoder_weights.pth",
               "logit_scale_weights.pth")
 GALLERY_CSV = Path("gps_gallery", "coordinates_100K.csv")
-CACHE_DIR = "cache"  # derived files (gallery embeddings, cells), rebuilt when missing
 
 
 class GeoClipMissing(FileNotFoundError):

@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..hashing import sha256_file
+from ..hashing import remembered_sha256
 from ..modeling.bundle import BundleInfo
+from ..modeling.clip_tower import ClipVisionTower, load_tower
 from .files import GeoClipFiles, locate
 from .gallery import T_MAX, T_MIN, Gallery, cache_key, load_gallery
 from .heads import Heads, load_heads
-from .tower import ClipVisionTower, load_tower
-
-log = logging.getLogger(__name__)
 
 MODEL_NAME = "GeoCLIP"
 MODEL_VERSION = "1.3.0"
@@ -67,30 +64,8 @@ class GeoClipModel:
 
 def file_hashes(files: GeoClipFiles) -> dict:
     """SHA-256 of every data file, from ``cache/sha256.json`` when size and mtime match."""
-    memo_path = files.cache / "sha256.json"
-    try:
-        memo = json.loads(memo_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        memo = {}
-    out, changed = {}, False
-    for p in files.data_files():
-        rel = p.relative_to(files.folder).as_posix()
-        st = p.stat()
-        seen = memo.get(rel) or {}
-        if seen.get("size") == st.st_size and seen.get("mtime_ns") == st.st_mtime_ns:
-            out[rel] = seen["sha256"]
-            continue
-        out[rel] = sha256_file(p)
-        memo[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": out[rel]}
-        changed = True
-    if changed:
-        try:
-            files.cache.mkdir(parents=True, exist_ok=True)
-            memo_path.write_text(json.dumps(memo, indent=1, sort_keys=True) + "\n",
-                                 encoding="utf-8")
-        except OSError as exc:
-            log.warning("cannot remember the GeoCLIP file hashes in %s: %s", memo_path, exc)
-    return out
+    return remembered_sha256({p.relative_to(files.folder).as_posix(): p
+                              for p in files.data_files()}, files.cache / "sha256.json")
 
 
 def model_digest(hashes: dict) -> str:

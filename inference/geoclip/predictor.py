@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from ..constraints.base import Constraints
+from ..modeling.clip_tower import CLIP_MEAN, CLIP_STD
 from ..modeling.credible import density_order
 from ..records import Candidate, PhotoFailure, Prediction
 from ..prediction.applied_clues import AppliedClues
@@ -44,8 +45,6 @@ from ..prediction.preprocess import center_crop_tensor
 from ..prediction.records_of import RecordMaker
 from .model import GeoClipModel, load_geoclip
 
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 def decode_for_clip(path: str, size: int = 224

@@ -4,6 +4,10 @@ One small adapter per backbone family, registered by name, weights read from a f
 caller names or that a pip package ships (timm's habit).  Nothing is downloaded: a
 backbone either has its weights on disk or starts from random initialisation, and says
 which through ``pretrained_source``.
+
+This module is the registry's front: the interface and registry (backbone_base.py) are
+re-exported here, EfficientNet-Lite and the timm-style ViT are defined here, and the CLIP
+ViT-L/14 tower of the models store (clip_backbone.py) is imported so that it registers.
 """
 
 from __future__ import annotations
@@ -11,53 +15,17 @@ from __future__ import annotations
 import contextlib
 import math
 from pathlib import Path
-from typing import Callable, Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import torch
 from torch import nn
 
-BACKBONES: Dict[str, Callable[..., Backbone]] = {}
+from . import clip_backbone  # noqa: F401 - registers "clip-vit-l14"
+from .backbone_base import (BACKBONES, Backbone, BackboneError, build_backbone,
+                            register_backbone)
 
-
-class BackboneError(RuntimeError):
-    """A backbone that cannot be built or whose weights do not fit."""
-
-
-def register_backbone(name: str):
-    def deco(factory):
-        BACKBONES[name] = factory
-        return factory
-    return deco
-
-
-def build_backbone(name: str, pretrained: bool = True, **options) -> Backbone:
-    if name not in BACKBONES:
-        raise BackboneError(f"unknown backbone {name!r}; known: {', '.join(sorted(BACKBONES))}")
-    return BACKBONES[name](pretrained=pretrained, **options)
-
-
-class Backbone(nn.Module):
-    """Base: subclasses set ``channels``, ``mean``, ``std`` and implement ``tokens``."""
-
-    channels: int
-    mean: Tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: Tuple[float, float, float] = (0.229, 0.224, 0.225)
-    pretrained_source: str = "random"
-    # True when the weights come from an installed package: a bundle then need not carry them
-    weights_from_package: bool = False
-
-    def tokens(self, images: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
-        """(B, T, C) tokens and the (rows, cols) grid of the spatial ones (the last rows*cols)."""
-        raise NotImplementedError
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.tokens(images)[0]
-
-    def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        """images: float in [0, 1], (B, 3, H, W)."""
-        mean = torch.tensor(self.mean, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
-        std = torch.tensor(self.std, device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
-        return (images - mean) / std
+__all__ = ["BACKBONES", "Backbone", "BackboneError", "build_backbone", "register_backbone",
+           "load_state_file", "EfficientNetLite", "VisionTransformer"]
 
 
 def load_state_file(path) -> Dict[str, torch.Tensor]:

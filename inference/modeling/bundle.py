@@ -555,6 +555,7 @@ def init_bundle(cells: CellHierarchy, out_dir, name: str = "untrained",
     torch.manual_seed(seed)
     config = ModelConfig(level_sizes=cells.sizes, backbone=backbone, **config_overrides)
     model = create_model(config)
+    config.backbone_options = model.backbone.bundle_options(config.backbone_options)
     info = BundleInfo(name=name, untrained=True,
                       backbone_in_bundle=not model.backbone.weights_from_package)
     bundle = ModelBundle(None, info, config, cells, model)

@@ -133,11 +133,14 @@ def _shown(v) -> str:
 
 
 def _check_backbone(name, options, where: str = "") -> None:
-    """A registered backbone and options its constructor takes, as plain numbers.
+    """A registered backbone and options its constructor takes, as plain numbers, or as
+    text where the backbone declares the option text (``text_options``: the pattern the
+    whole text must match, e.g. the CLIP tower's catalog reference and SHA-256).
 
     ``weights`` (a file path) is refused: a bundle carries a non-packaged backbone's
     weights inside itself (``backbone_in_bundle``) and never reads a file outside."""
     import inspect
+    import re
 
     from .backbones import BACKBONES
 
@@ -155,6 +158,12 @@ def _check_backbone(name, options, where: str = "") -> None:
         if key not in takes:
             raise ValueError(f"{where}backbone_options: backbone {name} has no option "
                              f"{_shown(key)}")
+        pattern = getattr(BACKBONES[name], "text_options", {}).get(key)
+        if pattern is not None:
+            if not (isinstance(value, str) and re.fullmatch(pattern, value)):
+                raise ValueError(f"{where}backbone_options.{key} must be text matching "
+                                 f"{pattern}, got {_shown(value)}")
+            continue
         numbers = value if isinstance(value, list) and 0 < len(value) <= 8 else [value]
         if not all(_is_number(x) and -MAX_OPTION <= x <= MAX_OPTION for x in numbers):
             raise ValueError(f"{where}backbone_options.{key} must be a number (or a short list of "

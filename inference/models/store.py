@@ -6,10 +6,14 @@ Layout (the GeoCLIP predictor relies on it)::
     <models dir>/
       geoclip/
         installed.json                       what was verified: names, sizes, SHA-256, when
+        cache/                               derived files (GeoCLIP's gallery, remembered
+                                             SHA-256s), never part of what is verified
         clip-vit-large-patch14/model.safetensors
         geoclip-1.3.0/geoclip/model/weights/*.pth
         geoclip-1.3.0/geoclip/model/gps_gallery/coordinates_100K.csv
       .partial/geoclip/                      downloads in progress (*.part) and staging
+      .cache/sha256.json                     SHA-256s of copies kept outside the store
+                                             (``pinned.copy_sha256``)
 
 A model is installed when ``installed.json`` lists exactly the catalog's files and every
 one is there with the size and modification time recorded when its SHA-256 was checked.
@@ -34,6 +38,7 @@ from .catalog import Catalog, CatalogError, ModelEntry, load_catalog
 MODELS_DIR_ENV = "GEODECODER_MODELS_DIR"
 INSTALLED = "installed.json"
 PARTIAL = ".partial"
+CACHE_DIR = "cache"  # inside a model's folder: files derived from it, rebuilt when missing
 
 
 def default_models_dir() -> Path:

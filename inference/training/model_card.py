@@ -46,6 +46,11 @@ def build_facts(*, cfg: Dict, source: Dict, split: str, n_found: int,
         variant = config.backbone[-1]
         deviations.append(f"backbone: ImageNet EfficientNet-Lite{variant} (tokens of 1280 "
                           f"channels at {config.image_size} px), not {PAPER_BACKBONE}")
+    elif config.backbone == "clip-vit-l14":
+        deviations.append(f"backbone: OpenAI CLIP ViT-L/14 from the models store (every "
+                          f"token of its last block, {backbone.channels} channels, at "
+                          f"{config.image_size} px; the bundle names it by SHA-256 and does "
+                          f"not carry it), not {PAPER_BACKBONE}")
     if scenes["source"].startswith("pseudo"):
         deviations.append(f"scenes: {scenes['count']} pseudo-scenes from k-means on the "
                           "backbone's pooled features, not Places365 S16 labels (Places365 "

@@ -110,15 +110,21 @@ class _Features:
 def _features(paths: List[str], cfg: TrainConfig, dist: Dist, progress: ProgressFn,
               should_stop: StopFn) -> _Features:
     """Backbone features of every photo, cached: rank 0 computes, the others read."""
-    from ..modeling.backbones import build_backbone
+    from ..modeling.backbones import BACKBONES, build_backbone
     from .features import FeatureCache, backbone_id, default_cache_dir, extract_features
 
+    if cfg.finetune_backbone and not getattr(BACKBONES.get(cfg.backbone), "finetunable", True):
+        raise TrainError(f"--finetune-backbone: the {cfg.backbone} backbone stays frozen (a "
+                         "bundle names its weights by SHA-256 and never carries them); "
+                         "train without --finetune-backbone")
     try:
         backbone = build_backbone(cfg.backbone, pretrained=True, **cfg.backbone_options)
     except TypeError as exc:  # an option the backbone does not know
         raise TrainError(f"--backbone-option for {cfg.backbone!r}: {exc}") from exc
+    # named as the bundle will name it: a weights path gives way to what the path holds
     cache = FeatureCache(cfg.cache_dir or default_cache_dir(),
-                         backbone_id(cfg.backbone, backbone, cfg.backbone_options),
+                         backbone_id(cfg.backbone, backbone,
+                                     backbone.bundle_options(cfg.backbone_options)),
                          cfg.image_size)
     t0 = time.perf_counter()
 
@@ -287,7 +293,7 @@ def _network(cfg: TrainConfig, cells, n_scenes: int, arch: Dict, backbone, dist:
     precision)."""
     device = dist.device
     config = ModelConfig(level_sizes=cells.sizes, backbone=cfg.backbone,
-                         backbone_options=dict(cfg.backbone_options),
+                         backbone_options=backbone.bundle_options(cfg.backbone_options),
                          image_size=cfg.image_size, scenes=n_scenes, **arch)
     model = GeoDecoder(config, backbone=backbone).to(device)
     backbone.requires_grad_(cfg.finetune_backbone)

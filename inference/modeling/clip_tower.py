@@ -13,11 +13,18 @@ small random tower saved by ``save_pretrained``, through this very loading code.
 The forward pass follows ``CLIPVisionTransformer``: patch embedding (no bias) + class
 token + learned positions, ``pre_layrnorm``, pre-norm blocks (attention, quick-GELU
 MLP), ``post_layernorm`` on the class token, then ``visual_projection`` (no bias).
+
+Two users: GeoCLIP (``inference/geoclip``) takes the projected class token; the
+GeoDecoder's ``clip-vit-l14`` backbone (clip_backbone.py) takes every token of the last
+block (``hidden_states``) and builds the tower without its head (``head=False``), so
+the post-norm and projection it never uses are neither read nor trained.  It lives in
+``modeling`` (below ``geoclip`` in the engine's layers) for that second user.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Optional
@@ -28,6 +35,9 @@ from torch import nn
 
 PREFIX = "vision_model."
 PROJECTION = "visual_projection.weight"
+# CLIP's pixel normalisation (CLIPImageProcessor's defaults), for every user of the tower
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 class TowerError(RuntimeError):
@@ -97,9 +107,10 @@ class _Block(nn.Module):
 
 class ClipVisionTower(nn.Module):
     """(B, 3, S, S) CLIP-normalised pixels -> (B, projection_dim) projected features
-    (what ``CLIPModel.get_image_features`` returns)."""
+    (what ``CLIPModel.get_image_features`` returns).  ``head=False`` builds the tower
+    without ``post_layernorm`` and ``visual_projection``: only ``hidden_states`` works."""
 
-    def __init__(self, c: VisionConfig = VisionConfig()):
+    def __init__(self, c: VisionConfig = VisionConfig(), head: bool = True):
         super().__init__()
         self.config = c
         d = c.hidden_size
@@ -115,32 +126,61 @@ class ClipVisionTower(nn.Module):
         enc = nn.Module()
         enc.add_module("layers", nn.ModuleList(_Block(c) for _ in range(c.num_hidden_layers)))
         vm.add_module("encoder", enc)
-        vm.add_module("post_layernorm", nn.LayerNorm(d, eps=c.layer_norm_eps))
         self.vision_model = vm
-        self.visual_projection = nn.Linear(d, c.projection_dim, bias=False)
+        self.head = head
+        if head:
+            vm.add_module("post_layernorm", nn.LayerNorm(d, eps=c.layer_norm_eps))
+            self.visual_projection = nn.Linear(d, c.projection_dim, bias=False)
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+    def hidden_states(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, 1 + (S/patch)^2, hidden_size): the class token and the patch tokens (row
+        by row) as the last block leaves them, before ``post_layernorm``: Hugging Face's
+        ``last_hidden_state`` (= ``hidden_states[-1]``).  Another input size than the
+        tower's gets its learned positions resized bicubically (as timm and Hugging
+        Face's ``interpolate_pos_encoding`` do); at the tower's own size they are used
+        as they are."""
         vm = self.vision_model
         emb = vm.embeddings
         x = emb.patch_embedding(pixels.to(emb.patch_embedding.weight.dtype))
+        rows, cols = x.shape[-2:]
         x = x.flatten(2).transpose(1, 2)
         cls = emb.class_embedding.expand(x.shape[0], 1, -1)
-        x = torch.cat([cls, x], dim=1) + emb.position_embedding.weight[None]
+        x = torch.cat([cls, x], dim=1) + _positions(emb.position_embedding.weight, rows, cols)
         x = vm.pre_layrnorm(x)
         for block in vm.encoder.layers:
             x = block(x)
-        return self.visual_projection(vm.post_layernorm(x[:, 0]))
+        return x
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        if not self.head:
+            raise TowerError("this tower was built without its head (head=False): "
+                             "use hidden_states")
+        x = self.hidden_states(pixels)
+        return self.visual_projection(self.vision_model.post_layernorm(x[:, 0]))
 
 
-def load_tower(weights: Path, config_json: Optional[Path] = None) -> ClipVisionTower:
-    """The vision tower and projection of a CLIP ``model.safetensors``, strictly: a
-    missing or misshapen tensor is a TowerError naming it.  The module is built on the
-    meta device and takes the tensors as they are read, so the weights are held once."""
+def _positions(table: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    """(1, 1 + rows*cols, D) positions: the class token's, then the patch grid's, the
+    learned square grid resized when the input's grid is another."""
+    if table.shape[0] == rows * cols + 1:
+        return table[None]
+    side = math.isqrt(table.shape[0] - 1)
+    grid = table[1:].reshape(1, side, side, -1).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid, size=(rows, cols), mode="bicubic", align_corners=False)
+    return torch.cat([table[None, :1], grid.permute(0, 2, 3, 1).reshape(1, rows * cols, -1)], 1)
+
+
+def load_tower(weights: Path, config_json: Optional[Path] = None,
+               head: bool = True) -> ClipVisionTower:
+    """The vision tower (and, with ``head``, its post-norm and projection) of a CLIP
+    ``model.safetensors``, strictly: a missing or misshapen tensor is a TowerError naming
+    it.  The module is built on the meta device and takes the tensors as they are read,
+    so the weights are held once; tensors the tower does not have are never read."""
     from safetensors import safe_open
 
     cfg = VisionConfig.from_folder(config_json)
     with torch.device("meta"):
-        tower = ClipVisionTower(cfg)
+        tower = ClipVisionTower(cfg, head=head)
     wanted = tower.state_dict()
     state = {}
     try:
