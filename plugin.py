@@ -203,7 +203,7 @@ class GeoDecoderPlugin:
         except ValueError as exc:
             dock.status.setText(str(exc))
             return False
-        dock.remember_run_folder(path)
+        dock.run_opened(path)
         dock.status.setText(tr("Opened {name}: {n} prediction(s).").format(
             name=layers.group.name(), n=layers.predictions.featureCount()))
         return True

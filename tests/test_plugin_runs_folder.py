@@ -62,10 +62,10 @@ def test_the_dock_says_where_the_run_went_and_open_run_starts_there(
 
     assert os.path.dirname(gpkg) == str(chosen) and os.path.isfile(gpkg)
     line = dock.saved_run.text()
-    assert os.path.basename(gpkg)[:10] in line and "runs" in line
-    assert dock.saved_run.toolTip().endswith(gpkg)  # the full path, on hover
+    assert line.startswith("Saved in runs (") and line.endswith(os.path.basename(gpkg))
+    assert dock.saved_run.toolTip() == gpkg  # the full path, on hover
     assert DockSettings.load().runs_dir == str(chosen)  # remembered for the next session
-    assert dock.saved_run.minimumSizeHint().width() <= 260  # a narrow dock stays narrow
+    assert dock.widget().minimumSizeHint().width() <= 290  # a narrow dock stays narrow
 
     opener = FolderOpener()
     QDesktopServices.setUrlHandler("file", opener, "open")
@@ -94,6 +94,21 @@ def test_runs_go_to_a_visible_folder_not_the_qgis_profile(plugin, tmp_path):
     assert dock.params().runs_dir is None
 
 
+def test_run_files_are_named_by_time_and_never_replace_one(tmp_path):
+    from datetime import datetime
+
+    from geodecoder.services.run.service import new_run_file
+
+    when = datetime(2026, 12, 7, 4, 5, 6)
+    first = new_run_file(tmp_path, when)
+    assert os.path.basename(first) == "geodecoder-20261207-040506.gpkg"
+    open(first, "wb").close()
+    second = new_run_file(tmp_path, when)  # the second run of a split, the same second
+    assert os.path.basename(second) == "geodecoder-20261207-040506-2.gpkg"
+    open(second, "wb").close()
+    assert new_run_file(tmp_path, when).endswith("-3.gpkg")
+
+
 def test_open_run_start_falls_back_to_a_folder_that_exists(tmp_path):
     gone = tmp_path / "moved away"
     chosen = tmp_path / "runs"
@@ -101,7 +116,7 @@ def test_open_run_start_falls_back_to_a_folder_that_exists(tmp_path):
     assert open_run_start(str(gone), str(chosen), old) == str(tmp_path)  # nothing exists
     old.mkdir(parents=True)
     assert open_run_start(str(gone), str(chosen), old) == str(tmp_path)  # no run there
-    (old / "geodecoder-20261101-101010-000001.gpkg").write_bytes(b"")
+    (old / "geodecoder-20261101-101010.gpkg").write_bytes(b"")
     assert open_run_start(str(gone), str(chosen), old) == str(old)  # an upgrader's runs
     chosen.mkdir()
     assert open_run_start(str(gone), str(chosen), old) == str(chosen)
@@ -121,6 +136,8 @@ def test_a_run_opened_from_elsewhere_is_where_open_run_starts_next(
     copy.write_bytes(open(gpkg, "rb").read())
 
     assert plugin.open_run(str(copy))
+    line = plugin.dock.saved_run.text()
+    assert line.startswith("Opened from from a colleague (") and line.endswith("their-run.gpkg")
     asked = []
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(
         lambda _parent, _title, folder, _filter: asked.append(folder) or ("", "")))

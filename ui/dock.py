@@ -506,6 +506,11 @@ class GeolocateDock(QgsDockWidget):
         self.saved_run.show_saved(path)
         self.remember_run_folder(path)
 
+    def run_opened(self, path: str) -> None:
+        """A saved run was added to the map (Open run…, a drop): say which file."""
+        self.saved_run.show_saved(path, opened=True)
+        self.remember_run_folder(path)
+
     def choose_report_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, tr("Folder for the case reports"),
                                                   self.settings.last_folder)

@@ -29,6 +29,19 @@ from .runs_folder import default_runs_dir
 from .task import GeolocateTask, RunOutcome
 
 
+def new_run_file(folder: Path, now: Optional[datetime] = None) -> str:
+    """``geodecoder-YYYYMMDD-HHMMSS.gpkg`` in ``folder``, ``-2``, ``-3``... when a run of
+    the same second is there: short enough for the dock to show whole (saved_run_label),
+    sorted by time in any file manager, never an existing file."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    base = os.path.join(os.path.abspath(folder), f"geodecoder-{stamp}")
+    path, n = f"{base}.gpkg", 1
+    while os.path.exists(path):
+        n += 1
+        path = f"{base}-{n}.gpkg"
+    return path
+
+
 class GeolocateService(QObject):
     runStarted = pyqtSignal(object)  # GeolocateTask
     progressChanged = pyqtSignal(float)
@@ -56,8 +69,7 @@ class GeolocateService(QObject):
             return os.path.abspath(params.output_path)
         folder = Path(params.runs_dir) if params.runs_dir else self.runs_dir
         folder.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        return os.path.join(os.path.abspath(folder), f"geodecoder-{stamp}.gpkg")
+        return new_run_file(folder)
 
     def start(self, params: GeolocateParams) -> Optional[GeolocateTask]:
         """Queue a run in QGIS's task manager; None if one is already running."""
