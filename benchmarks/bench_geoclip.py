@@ -54,8 +54,11 @@ def real_size_store(root: Path) -> Path:
     heads = root / "geoclip-1.3.0" / "geoclip" / "model"
     heads.mkdir(parents=True, exist_ok=True)
     for sub in ("weights", "gps_gallery"):
-        if not (heads / sub).exists():
-            os.symlink(heads_source() / sub, heads / sub, target_is_directory=True)
+        link, target = heads / sub, heads_source() / sub
+        if os.path.islink(link) and os.readlink(link) != str(target):
+            link.unlink()  # left by a run from another checkout (its venv may be gone)
+        if not os.path.lexists(link):
+            os.symlink(target, link, target_is_directory=True)
     return root
 
 

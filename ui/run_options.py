@@ -27,6 +27,8 @@ from ..services.i18n import tr
 from ..services.run.params import DEVICES, device_labels
 from ..services.run.estimate import GEOCLIP as GEOCLIP_RATE
 from ..services.run.estimate import GEODECODER, stored_seconds_per_photo
+
+GEOCLIP_RATE_S = stored_seconds_per_photo(GEOCLIP_RATE, "cpu")
 from ..services.run.model_choice import (AUTO, BUNDLE, CHOICES, DEFAULT, GEOCLIP,
                                          choice_labels, effective_choice, is_geoclip)
 from ..services.run.pipeline import default_bundle_path, geoclip_store, no_model_message
@@ -187,8 +189,8 @@ class RunOptions(QWidget):
         if chosen == DEFAULT:
             text = tr("Default model: {label}").format(label=text)
         elif chosen == GEOCLIP:
-            text = tr("{label}: about 7 s per photo on a CPU, fast on a GPU").format(
-                label=text)
+            text = tr("{label}: about {s:.0f} s per photo on a 2-core CPU (GPU not "
+                      "measured)").format(label=text, s=GEOCLIP_RATE_S)
         if self.choice_key() == AUTO:
             text = tr("Answers: {text}").format(text=text)
         self.model_status.setText(text)

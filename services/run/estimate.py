@@ -6,9 +6,11 @@ model"); once photos are done the dock's ``RunClock`` measures the real rate and
 it.  Only CPU rates are stored: no GPU was available to measure, and a guess would be
 worse than saying nothing.
 
-The stored rates were measured on this project's shared 2-core machine: GeoCLIP's
-7.1 s per photo was under load (an upper bound), the default model's 18.7 photos/s on
-12 MP JPEGs.  A faster CPU does better; the estimate says what it is based on.
+The stored rates were measured on this project's 2-core machine: GeoCLIP's 2.23 s per
+photo end to end with the machine nearly idle (1-minute load 1.2; a random ViT-L/14 of
+the real size, 1024 px JPEGs, ``benchmarks/bench_geoclip.py``), the default model's
+18.7 photos/s on 12 MP JPEGs.  A faster CPU does better; the estimate says what it is
+based on.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from typing import Optional
 
 GEOCLIP, GEODECODER = "geoclip", "geodecoder"
-CPU_SECONDS_PER_PHOTO = {GEOCLIP: 7.1, GEODECODER: 1 / 18.7}
+CPU_SECONDS_PER_PHOTO = {GEOCLIP: 2.23, GEODECODER: 1 / 18.7}
 WORTH_SAYING_S = 60.0  # a run shorter than this needs no warning
 
 
