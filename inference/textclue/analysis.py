@@ -10,6 +10,7 @@ person names (ISO 639) replace the inference.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Optional
@@ -157,7 +158,7 @@ def analyse_text(text: str, languages: Optional[Iterable[str]] = None) -> TextCl
     """The clue in ``text`` (as it appears in the photo, in its own script).
     ``languages``: ISO 639 codes the person knows the text is in; they replace what the
     letters suggest.  Raises ``TextClueError`` for an unknown language code only."""
-    text = text or ""
+    text = unicodedata.normalize("NFC", text or "")  # "s" + combining acute -> "ś"
     shares = script_shares(text)
     chosen = [c for c in (languages or ()) if c and c.strip()]
     if chosen:

@@ -88,9 +88,8 @@ def languages_named(code: str) -> tuple[str, ...]:
     ``sr-Latn`` -> ``sr_Latn``); empty when CLDR knows it official nowhere."""
     wanted = code.strip().replace("-", "_")
     keys = territories_by_language()
-    exact = [k for k in keys if k.casefold() == wanted.casefold()]
-    if exact or "_" in wanted:
-        return tuple(exact)
+    if "_" in wanted:
+        return tuple(k for k in keys if k.casefold() == wanted.casefold())
     return tuple(sorted(k for k in keys if base_of(k).casefold() == wanted.casefold()))
 
 
