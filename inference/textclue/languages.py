@@ -12,7 +12,7 @@ not writing the shop signs in it.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 REGIONAL_MIN_PERCENT = 10.0
 NATIONAL = ("official", "de_facto_official")
@@ -46,7 +46,7 @@ def base_of(language: str) -> str:
     return language.split("_", 1)[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def script_of_language(language: str) -> str:
     """The CLDR script a language (``pl``, ``sr_Latn``) is written in: its own script
     subtag, else the likely one (``pl`` -> ``pl_Latn_PL``)."""
@@ -93,7 +93,7 @@ def languages_named(code: str) -> tuple[str, ...]:
     return tuple(sorted(k for k in keys if base_of(k).casefold() == wanted.casefold()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def language_name(language: str) -> str:
     """English name of a CLDR language key: ``sr_Latn`` -> "Serbian (Latin)"."""
     from babel import Locale
