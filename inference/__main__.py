@@ -14,6 +14,7 @@ import threading
 
 from .cli import cli_commands, models_cli, train_cli
 from .cli.cli_constraints import add_constraint_arguments
+from .cli.cli_text_clue import add_text_clue_command
 from .cli.cli_track import add_track_arguments
 from .cli.cli_common import (UserError, add_backbone_arguments, add_device_argument,
                          add_retrieval_argument)
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cli_commands.cmd_evaluate)
     train_cli.add_train_command(sub)
     models_cli.add_models_command(sub)
+    add_text_clue_command(sub)
     return p
 
 

@@ -133,12 +133,14 @@ def test_the_engine_has_no_import_cycle():
 # streams predictions into the outputs; training evaluates with the predictor; the
 # command line sits on top.  The models store (catalog, downloads, verification) sits
 # just above hashing and below modeling, so that any predictor can ask it where a
-# verified model lies.  A new package must be placed here.
+# verified model lies.  Text clues (writing seen in a photo -> countries) sit just above the
+# clues, whose country constraint they build.  A new package must be placed here.
 LAYERS = (
     {"inference", "inference.records", "inference.geo", "inference.hashing"},
     {"inference.models"},
     {"inference.modeling"},
     {"inference.constraints", "inference.outputs", "inference.tracks"},
+    {"inference.textclue"},
     {"inference.prediction"},
     {"inference.geoclip"},
     {"inference.run", "inference.training"},

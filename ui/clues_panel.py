@@ -35,6 +35,7 @@ from ..services.clues.request import (EXCLUDE, KEEP, AreaRequest, ConstraintRequ
                                             SunRequest)
 from ..services.clues.constraints import utc_from_photo_time
 from ..services.i18n import tr
+from .text_clue_box import TextClueBox
 
 
 def _mode_box(name: str) -> QComboBox:
@@ -79,6 +80,8 @@ class CluesPanel(QWidget):
 
         self.keep_countries = self._countries_box("geodecoderKeepCountries", countries)
         self.exclude_countries = self._countries_box("geodecoderExcludeCountries", countries)
+        self.text_clue = TextClueBox()
+        self.text_clue.use_countries.connect(self.keep_only)
         self.layer = QgsMapLayerComboBox()
         self.layer.setObjectName("geodecoderAreaLayer")
         self.layer.setFilters(QgsMapLayerProxyModel.PolygonLayer)
@@ -186,8 +189,18 @@ class CluesPanel(QWidget):
         intro = QLabel(tr("What you know narrows the answer: cells outside lose their "
                           "probability and the rest is renormalised."))
         intro.setWordWrap(True)
-        for widget in (intro, countries, layer, rect, self.sun, self.summary):
+        for widget in (intro, countries, self.text_clue, layer, rect, self.sun, self.summary):
             layout.addWidget(widget)
+
+    def keep_only(self, codes) -> None:
+        """Tick exactly ``codes`` in Keep only (the text clue's suggestion); the person
+        can still edit the list."""
+        wanted = set(codes)
+        for index in range(self.keep_countries.count()):
+            state = Qt.Checked if self.keep_countries.itemData(index) in wanted \
+                else Qt.Unchecked
+            if self.keep_countries.itemCheckState(index) != state:  # one signal per change
+                self.keep_countries.setItemCheckState(index, state)
 
     # ---------------------------------------------------------------- rectangle
     def _toggle_drawing(self, on: bool) -> None:
@@ -296,7 +309,10 @@ class CluesPanel(QWidget):
         areas = []
         keep = tuple(self.keep_countries.checkedItemsData())
         if keep:
-            areas.append(AreaRequest(KEEP, countries=tuple(map(str, keep))))
+            text = self.text_clue.applied  # the text that suggested them, recorded
+            areas.append(AreaRequest(KEEP, countries=tuple(map(str, keep)),
+                                     text=text.text if text else "",
+                                     text_languages=text.languages if text else ()))
         drop = tuple(self.exclude_countries.checkedItemsData())
         if drop:
             areas.append(AreaRequest(EXCLUDE, countries=tuple(map(str, drop))))
@@ -322,6 +338,7 @@ class CluesPanel(QWidget):
     def clear(self) -> None:
         for combo in (self.keep_countries, self.exclude_countries):
             combo.deselectAllOptions()
+        self.text_clue.clear()
         self.layer.setLayer(None)
         self.clear_rectangle()
         self.sun.setChecked(False)

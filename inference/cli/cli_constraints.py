@@ -7,6 +7,7 @@ a time without a zone costs nothing and writes nothing.
 from __future__ import annotations
 
 from .cli_common import UserError
+from .cli_text_clue import add_text_clue_arguments, text_clue_area_from_args
 
 
 def add_constraint_arguments(parser) -> None:
@@ -34,6 +35,7 @@ def add_constraint_arguments(parser) -> None:
                    "unit) at --sun-time; instead of --sun-elevation")
     g.add_argument("--sun-tolerance", type=float, default=2.0, metavar="DEG",
                    help="how far the sun may be from that elevation, degrees (default 2)")
+    add_text_clue_arguments(g)
 
 
 def constraints_from_args(args):
@@ -50,6 +52,8 @@ def constraints_from_args(args):
             areas.append(countries_area(names, include=False))
         areas += [_area(area_from_file, p, "--area", True) for p in args.area]
         areas += [_area(area_from_file, p, "--exclude-area", False) for p in args.exclude_area]
+        text_area = text_clue_area_from_args(args)
+        areas += [text_area] if text_area is not None else []
         sun = None
         wants_sun = args.sun_elevation is not None or args.shadow is not None
         if args.sun_time is None and wants_sun:

@@ -60,11 +60,14 @@ def build_constraints(request: ConstraintRequest, project: Optional[QgsProject] 
     from ...inference.constraints import (ConstraintError, Constraints, SunConstraint,
                                          countries_area, parse_utc_time)
     from .qgis_areas import area_from_layer, area_from_rectangle
+    from .text_clue import text_area
 
     project = project or QgsProject.instance()
     areas = []
     for area in request.areas:
-        if area.countries:
+        if area.countries and area.text and area.include:
+            areas.append(text_area(area.text, area.text_languages, area.countries))
+        elif area.countries:
             areas.append(countries_area(area.countries, include=area.include))
         elif area.layer_id:
             layer = project.mapLayer(area.layer_id)

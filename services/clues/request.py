@@ -17,7 +17,9 @@ KEEP, EXCLUDE = "include", "exclude"
 @dataclass(frozen=True)
 class AreaRequest:
     """One area: countries by ISO code, a polygon layer (all or its selected features),
-    or a rectangle in the CRS it was drawn in (``rectangle`` = xmin, ymin, xmax, ymax)."""
+    or a rectangle in the CRS it was drawn in (``rectangle`` = xmin, ymin, xmax, ymax).
+    ``text`` (and ``text_languages``): the text in the photo that suggested the
+    countries, recorded with them (``services.clues.text_clue``)."""
 
     mode: str  # KEEP or EXCLUDE
     countries: tuple[str, ...] = ()
@@ -25,6 +27,8 @@ class AreaRequest:
     selected_only: bool = False
     rectangle: Optional[tuple[float, float, float, float]] = None
     rectangle_crs: str = ""  # WKT of the canvas CRS it was drawn in
+    text: str = ""
+    text_languages: tuple[str, ...] = ()
 
     @property
     def include(self) -> bool:

@@ -110,6 +110,7 @@ _DECLARED = (  # import name, distribution, why; versions: requirements.txt
     ("scipy", "scipy", "nearest-town search for place names"),
     ("tqdm", "tqdm", "progress of training and of the command line"),
     ("suncalc", "suncalc", "the sun's position for sun constraints"),
+    ("babel", "babel", "which countries write a language (text clues, CLDR data)"),
 )
 REQUIREMENTS: tuple[Requirement, ...] = tuple(
     Requirement(module, pinned(dist), purpose) for module, dist, purpose in _DECLARED)

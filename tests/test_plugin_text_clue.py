@@ -1,0 +1,55 @@
+"""The Clues tab's "Text in the photo" box in real QGIS: the text's countries are
+suggested, put in Keep only on request, stay editable, and the run's constraint records
+the text they came from."""
+
+from __future__ import annotations
+
+from qgis.PyQt.QtCore import Qt
+
+from tests.test_plugin_fixtures import import_plugin
+
+import_plugin()
+from geodecoder.services.clues.constraints import build_constraints  # noqa: E402
+from geodecoder.services.clues.request import KEEP, AreaRequest  # noqa: E402
+
+
+def _suggest(panel, text: str, language: str = ""):
+    box = panel.text_clue
+    box.text.setText(text)
+    box.language.setCurrentIndex(box.language.findData(language))
+    box.suggest_button.click()
+    return box
+
+
+def test_polish_text_fills_keep_only_with_poland_and_records_the_text(plugin):
+    panel = plugin.dock.clues
+    box = _suggest(panel, "Apteka Słoneczna")
+    assert "Polish" in box.result.text() and "keep PL" in box.result.text()
+    assert box.use_button.isEnabled() and not panel.request()  # a suggestion, not a clue
+    box.use_button.click()
+    assert panel.keep_countries.checkedItemsData() == ["PL"]
+    request = panel.request()
+    assert request.areas == (AreaRequest(KEEP, countries=("PL",), text="Apteka Słoneczna"),)
+    area, = build_constraints(request).areas
+    assert area.include and area.source == "text"
+    assert area.describe() == ('keep only countries: PL (from text "Apteka Słoneczna": '
+                               "Latin script, letters ł -> Polish)")
+    index = panel.keep_countries.findData("DE")  # the person may still edit the list
+    panel.keep_countries.setItemCheckState(index, Qt.Checked)
+    area, = build_constraints(panel.request()).areas
+    assert "edited by hand" in area.label and area.parameters()["countries"] == "DE,PL"
+    panel.clear()
+    assert not panel.request() and box.text.text() == "" and box.applied is None
+
+
+def test_plain_latin_is_no_clue_and_a_chosen_language_overrides(plugin):
+    panel = plugin.dock.clues
+    box = _suggest(panel, "Pharmacy")
+    assert "no clue" in box.result.text() and not box.use_button.isEnabled()
+    box = _suggest(panel, "Pharmacy", "uk")
+    assert "Ukrainian" in box.result.text() and box.use_button.isEnabled()
+    box.use_button.click()
+    assert panel.keep_countries.checkedItemsData() == ["UA"]
+    box.text.setText("Аптека")  # a new text: the old provenance no longer holds
+    assert box.applied is None and not box.use_button.isEnabled()
+    assert panel.request().areas == (AreaRequest(KEEP, countries=("UA",)),)

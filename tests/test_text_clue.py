@@ -1,0 +1,186 @@
+"""Text clues: writing seen in a photo -> scripts -> languages -> countries, on real CLDR
+data (babel) and the shipped boundaries; the command line on the tiny bundle."""
+
+from __future__ import annotations
+
+import pytest
+
+from inference.textclue import MAX_COUNTRIES, TextClueError, analyse_text, text_clue_area
+from inference.textclue.letters import distinctive_letters, languages_of_letters
+from inference.textclue.scripts import script_shares
+
+
+def test_script_shares_count_letters_only():
+    shares = {s.script: s for s in script_shares("Аптека 24/7 Pharmacy!!")}
+    assert set(shares) == {"Cyrillic", "Latin"}
+    assert shares["Cyrillic"].letters == 6 and shares["Latin"].letters == 8
+    assert shares["Latin"].share == pytest.approx(8 / 14)
+    assert script_shares("12:30 — 7/7 !?") == ()
+    japanese = {s.script for s in script_shares("東京タワーへようこそ")}
+    assert japanese == {"Han", "Katakana", "Hiragana"}
+
+
+def test_decomposed_accents_are_the_same_letters():
+    assert distinctive_letters("S\u0142oneczna") == ("ł",)
+    decomposed = analyse_text("S\u0301wiez\u0307a")  # "Świeża", ś and ż as two code points
+    assert decomposed.country_codes == ("PL",) and "ś" in decomposed.reasoning
+
+
+def test_polish_letters_keep_poland_only():
+    clue = analyse_text("Apteka Słoneczna")
+    assert clue.usable and clue.country_codes == ("PL",)
+    assert [(x.language, x.reason) for x in clue.languages] == [("pl", "letters ł")]
+    assert clue.describe() == 'Text "Apteka Słoneczna": Latin script, letters ł -> Polish ' \
+        '-> keep PL'
+
+
+def test_german_sharp_s_keeps_german_speaking_countries():
+    codes = set(analyse_text("Straße").country_codes)
+    assert {"DE", "AT", "CH", "LI", "LU"} <= codes and "FR" not in codes and "NL" not in codes
+
+
+def test_cyrillic_keeps_cyrillic_countries_and_letters_narrow_to_ukrainian():
+    codes = set(analyse_text("Аптека").country_codes)
+    assert {"RU", "UA", "BG", "RS", "BY", "KZ"} <= codes and "PL" not in codes
+    assert len(codes) <= MAX_COUNTRIES
+    ukrainian = analyse_text("Аптека ї")
+    assert ukrainian.country_codes == ("UA",)
+    assert {x.language for x in ukrainian.languages} == {"uk"}
+    assert "RS" not in ukrainian.country_codes  # regional status at 0 % does not count
+    assert analyse_text("Вуліца ў").country_codes == ("BY",)  # і and ў: Belarusian
+
+
+def test_greek_hangul_and_japanese():
+    assert set(analyse_text("Φαρμακείο").country_codes) == {"GR", "CY"}
+    assert set(analyse_text("약국").country_codes) == {"KR", "KP"}
+    assert analyse_text("東京タワー").country_codes == ("JP",)
+    han = set(analyse_text("藥房").country_codes)
+    assert {"CN", "TW", "HK", "JP"} <= han and "KR" not in han
+
+
+def test_a_bilingual_sign_is_narrowed_by_its_informative_writing():
+    clue = analyse_text("Аптека Pharmacy")
+    assert set(clue.country_codes) == set(analyse_text("Аптека").country_codes)
+    assert "Latin script without distinctive letters" in clue.reasoning
+
+
+def test_plain_latin_and_no_letters_give_no_clue():
+    plain = analyse_text("Pharmacy")
+    assert not plain.usable and plain.countries == ()
+    line = plain.describe()
+    assert line.startswith('Text "Pharmacy": Latin script without distinctive letters: '
+                           "used in ") and line.endswith(" countries; no clue")
+    assert int(line.split("used in ")[1].split()[0]) > MAX_COUNTRIES
+    nothing = analyse_text("24/7 - 12:00")
+    assert not nothing.usable and "no letters" in nothing.describe()
+    with pytest.raises(Exception, match="no clue"):
+        text_clue_area(plain)
+
+
+def test_an_explicit_language_overrides_the_letters():
+    assert analyse_text("Pharmacy", ["pl"]).country_codes == ("PL",)
+    chosen = analyse_text("Straße", ["uk"])
+    assert chosen.country_codes == ("UA",) and chosen.languages[0].reason == "your choice"
+    serbian = set(analyse_text("apoteka", ["sr"]).country_codes)
+    assert {"RS", "BA", "ME"} <= serbian  # both writings of Serbian
+    with pytest.raises(TextClueError, match="unknown language 'xx'"):
+        analyse_text("Pharmacy", ["xx"])
+
+
+def test_territories_the_boundaries_lack_are_named():
+    french = analyse_text("x", ["fr"])
+    assert "FR" in french.country_codes and "RE" in french.left_out  # Réunion
+    assert not set(french.left_out) & set(french.country_codes)
+
+
+def test_letter_table_narrows_and_falls_back_to_any_alphabet():
+    assert languages_of_letters(["ö", "ß"]) == {"de"}
+    assert languages_of_letters(["ł", "ñ"]) >= {"pl", "es"}  # no alphabet has both
+
+
+def test_the_area_is_the_country_clue_with_its_provenance():
+    from inference.constraints import countries_area
+
+    clue = analyse_text("Apteka Słoneczna")
+    area = text_clue_area(clue)
+    assert area.include and area.geometry.equals(countries_area("PL").geometry)
+    params = area.parameters()
+    assert params["countries"] == "PL" and params["text"] == "Apteka Słoneczna"
+    assert params["text_clue"] == clue.describe() and params["source"] == "text"
+    assert area.describe().startswith('keep only countries: PL (from text "Apteka')
+    edited = text_clue_area(analyse_text("Straße"), ["DE", "AT"])
+    assert "edited by hand" in edited.label
+    assert edited.parameters()["suggested_countries"].split(",") >= ["AT"]
+
+
+# ------------------------------------------------------------------ command line
+def test_the_text_clue_command_prints_the_reasoning_and_the_flag(capsys):
+    from inference.__main__ import main
+
+    assert main(["text-clue", "Apteka Słoneczna"]) == 0
+    out = capsys.readouterr().out
+    assert "pl       Polish  [letters ł]" in out and "PL  Poland  (Polish)" in out
+    assert "use with predict: --countries PL" in out
+    assert "--text-clue 'Apteka Słoneczna'" in out
+    assert main(["text-clue", "Pharmacy"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no clue" in err[0]
+    assert main(["text-clue", "Pharmacy", "--language", "pl"]) == 0
+    assert "--countries PL" in capsys.readouterr().out
+    assert main(["text-clue", "Pharmacy", "--language", "xx"]) == 2
+    assert "unknown language 'xx'" in capsys.readouterr().err
+
+
+def test_predict_with_a_text_clue_keeps_its_countries(tiny_bundle_dir, tmp_path, capsys):
+    """The tiny model knows Paris, Nairobi, Tokyo, Lima, Sydney and Suva: Japanese text
+    puts every point and candidate in Japan, and run_info records the text."""
+    from osgeo import ogr
+    from shapely.geometry import Point
+
+    from inference.__main__ import main
+    from inference.constraints import countries_area
+    from tests.photo_factory import make_jpeg
+
+    photo = make_jpeg(tmp_path / "sign.jpg")
+    out = tmp_path / "run.gpkg"
+    code = main(["predict", str(photo), "--model", str(tiny_bundle_dir), "--out", str(out),
+                 "--quiet", "--device", "cpu", "--text-clue", "東京タワー"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert 'constraint: keep only countries: JP (from text "東京タワー"' in err
+    japan = countries_area("JP").geometry
+    ds = ogr.Open(str(out))
+    points = [(f["lon"], f["lat"]) for f in ds.GetLayerByName("predictions")]
+    points += [(f["lon"], f["lat"]) for f in ds.GetLayerByName("candidates")]
+    assert points and all(japan.contains(Point(x, y)) for x, y in points)
+    info = {f["key"]: f["value"] for f in ds.GetLayerByName("run_info")}
+    assert "東京タワー" in info["constraint_1"] and "Japanese" in info["constraint_1"]
+    rows = list(ds.GetLayerByName("constraints"))
+    assert '"text": "東京タワー"' in rows[0]["parameters"]
+
+
+def test_predict_refuses_a_text_without_a_clue_in_one_line(tiny_bundle_dir, tmp_path, capsys):
+    from inference.__main__ import main
+    from tests.photo_factory import make_jpeg
+
+    photo = make_jpeg(tmp_path / "sign.jpg")
+    out = tmp_path / "run.gpkg"
+    for extra, message in ((["--text-clue", "Pharmacy"], "no clue"),
+                           (["--text-clue-language", "pl"], "needs --text-clue")):
+        code = main(["predict", str(photo), "--model", str(tiny_bundle_dir), "--out",
+                     str(out), "--quiet", *extra])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and message in err[0], err
+    assert not out.exists()
+
+
+def test_a_text_clue_is_joined_with_the_other_clues(tiny_bundle_dir, tmp_path, capsys):
+    """Kept with --countries FR, Polish text leaves nothing: the clues intersect."""
+    from inference.__main__ import main
+    from tests.photo_factory import make_jpeg
+
+    photo = make_jpeg(tmp_path / "sign.jpg")
+    code = main(["predict", str(photo), "--model", str(tiny_bundle_dir), "--out",
+                 str(tmp_path / "x.gpkg"), "--quiet", "--countries", "FR",
+                 "--text-clue", "Apteka Słoneczna"])
+    assert code == 2 and "leave nothing" in capsys.readouterr().err
