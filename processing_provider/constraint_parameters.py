@@ -1,5 +1,6 @@
 """The constraint parameters of geodecoder:geolocate_photos, the command line's
---countries, --area, --sun-* options as Processing parameters (docs/CONSTRAINTS.md).
+--countries, --area, --sun-*, --text-clue options as Processing parameters
+(docs/CONSTRAINTS.md).
 
 Layers come in as feature sources, so Processing's "selected features only" works and
 the features are read on the algorithm's thread through Processing's own sources.
@@ -25,6 +26,7 @@ AREA, EXCLUDE_AREA = "AREA", "EXCLUDE_AREA"
 EXTENT, EXCLUDE_EXTENT = "EXTENT", "EXCLUDE_EXTENT"  # a rectangle (drawn on the canvas)
 SUN_TIME, SUN_ELEVATION, SUN_TOLERANCE = "SUN_TIME", "SUN_ELEVATION", "SUN_TOLERANCE"
 SHADOW_HEIGHT, SHADOW_LENGTH = "SHADOW_HEIGHT", "SHADOW_LENGTH"
+TEXT_CLUE, TEXT_CLUE_LANGUAGE = "TEXT_CLUE", "TEXT_CLUE_LANGUAGE"  # --text-clue(-language)
 
 
 def add_constraint_parameters(alg) -> None:
@@ -52,6 +54,13 @@ def add_constraint_parameters(alg) -> None:
         SUN_TOLERANCE, tr("Sun: tolerance (degrees)"),
         QgsProcessingParameterNumber.Double, defaultValue=2.0, minValue=0.01,
         maxValue=45.0))
+    alg.addParameter(QgsProcessingParameterString(
+        TEXT_CLUE, tr("Text seen in the photo, as written there: keep only the countries "
+                      "where its script and letters are official"), optional=True))
+    alg.addParameter(QgsProcessingParameterString(
+        TEXT_CLUE_LANGUAGE, tr("Language of that text when known (ISO 639 codes, comma "
+                               "separated; replaces the guess from the letters)"),
+        optional=True))
 
 
 def _number_or_none(alg, parameters, key, context):
@@ -108,9 +117,34 @@ def constraints_from_parameters(alg, parameters, context):
         elif elevation is not None or shadow is not None:
             raise ConstraintError(tr("the sun's elevation or a shadow needs the photo's "
                                      "time (SUN_TIME)"))
+        text_area = _text_clue_area(alg, parameters, context)
+        if text_area is not None:
+            areas.append(text_area)
         return Constraints(tuple(areas), sun)
     except ConstraintError as exc:
         raise QgsProcessingException(str(exc)) from exc
+
+
+def _text_clue_area(alg, parameters, context):
+    """TEXT_CLUE as the engine's keep-only countries (inference/textclue), None without
+    it; ConstraintError when the text gives no clue or a language code is unknown."""
+    from ..inference.constraints import ConstraintError
+    from ..inference.textclue import TextClueError, analyse_text, text_clue_area
+
+    text = alg.parameterAsString(parameters, TEXT_CLUE, context)
+    codes = [c.strip() for c in (alg.parameterAsString(
+        parameters, TEXT_CLUE_LANGUAGE, context) or "").split(",") if c.strip()]
+    if not (text and text.strip()):
+        if codes:
+            raise ConstraintError(tr("TEXT_CLUE_LANGUAGE needs TEXT_CLUE (the text it is in)"))
+        return None
+    try:
+        clue = analyse_text(text, codes)
+    except TextClueError as exc:
+        raise ConstraintError(str(exc)) from exc
+    if not clue.usable:
+        raise ConstraintError(clue.describe())
+    return text_clue_area(clue)
 
 
 def _source_name(parameters, key: str, source) -> str:

@@ -53,3 +53,40 @@ def test_plain_latin_is_no_clue_and_a_chosen_language_overrides(plugin):
     box.text.setText("Аптека")  # a new text: the old provenance no longer holds
     assert box.applied is None and not box.use_button.isEnabled()
     assert panel.request().areas == (AreaRequest(KEEP, countries=("UA",)),)
+
+
+def test_processing_takes_the_text_clue(provider, tmp_path, tiny_bundle_dir):
+    """TEXT_CLUE in Processing as --text-clue on the command line: the tiny model (Paris,
+    Nairobi, Tokyo, Lima, Sydney, Suva) answers inside Japan for Japanese text; a text
+    without a clue and a language without a text stop the run with their reason."""
+    import processing
+    import pytest
+    from qgis.core import QgsProcessingException, QgsVectorLayer
+    from shapely.geometry import Point
+
+    from geodecoder.inference.constraints import countries_area
+    from tests.photo_factory import make_jpeg
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        make_jpeg(photos / f"p{i}.jpg", size=(160, 120), color=(40 * i, 90, 160))
+    base = {"INPUT": str(photos), "MODEL": str(tiny_bundle_dir), "DEVICE": 1}
+    out = tmp_path / "run.gpkg"
+    result = processing.run("geodecoder:geolocate_photos", {
+        **base, "TEXT_CLUE": "東京タワー", "RUN": str(out)})
+    assert result["RUN"] == str(out)
+    japan = countries_area("JP").geometry
+    candidates = QgsVectorLayer(f"{out}|layername=candidates", "c", "ogr")
+    points = [(f["lon"], f["lat"]) for f in candidates.getFeatures()]
+    assert len(points) >= 3 and all(japan.contains(Point(x, y)) for x, y in points)
+    info = QgsVectorLayer(f"{out}|layername=run_info", "i", "ogr")
+    lines = {f["key"]: f["value"] for f in info.getFeatures()}
+    assert "東京タワー" in lines["constraint_1"] and "Japanese" in lines["constraint_1"]
+
+    for extra, message in (({"TEXT_CLUE": "Pharmacy"}, "no clue"),
+                           ({"TEXT_CLUE_LANGUAGE": "pl"}, "needs TEXT_CLUE")):
+        with pytest.raises(QgsProcessingException, match=message):
+            processing.run("geodecoder:geolocate_photos",
+                           {**base, **extra, "RUN": str(tmp_path / "refused.gpkg")})
+    assert not (tmp_path / "refused.gpkg").exists()
