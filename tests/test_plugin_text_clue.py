@@ -28,6 +28,8 @@ def test_polish_text_fills_keep_only_with_poland_and_records_the_text(plugin):
     assert box.use_button.isEnabled() and not panel.request()  # a suggestion, not a clue
     box.use_button.click()
     assert panel.keep_countries.checkedItemsData() == ["PL"]
+    plugin.dock.update_run_summary()  # the line under Run names where the countries came from
+    assert "Clues: keep PL (from the text)" in plugin.dock.run_summary.text()
     request = panel.request()
     assert request.areas == (AreaRequest(KEEP, countries=("PL",), text="Apteka Słoneczna"),)
     area, = build_constraints(request).areas

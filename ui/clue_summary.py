@@ -15,12 +15,16 @@ from ..services.i18n import tr
 
 def clue_names(request: ConstraintRequest,
                layer_name: Callable[[str], Optional[str]] = lambda _id: None) -> list[str]:
-    """One short phrase per clue: "keep FR, CH", "exclude layer zones (selected)",
+    """One short phrase per clue: "keep FR, CH", "keep PL (from the text)", "exclude
+    layer zones (selected)",
     "a rectangle (keep)", "the sun at 2024-06-01T14:10:00Z"."""
     names = []
     for area in request.areas:
         verb = tr("keep") if area.include else tr("exclude")
-        if area.countries:
+        if area.countries and getattr(area, "text", None):
+            names.append(tr("{verb} {codes} (from the text)").format(
+                verb=verb, codes=", ".join(area.countries)))
+        elif area.countries:
             names.append(f"{verb} {', '.join(area.countries)}")
         elif area.layer_id:
             what = tr("layer {name}").format(name=layer_name(area.layer_id) or area.layer_id)
