@@ -28,12 +28,13 @@ from ..services.run.params import DEVICES, device_labels
 from ..services.run.estimate import GEOCLIP as GEOCLIP_RATE
 from ..services.run.estimate import GEODECODER, stored_seconds_per_photo
 
-GEOCLIP_RATE_S = stored_seconds_per_photo(GEOCLIP_RATE, "cpu")
 from ..services.run.model_choice import (AUTO, BUNDLE, CHOICES, DEFAULT, GEOCLIP,
                                          choice_labels, effective_choice, is_geoclip)
 from ..services.run.pipeline import default_bundle_path, geoclip_store, no_model_message
 from ..services.run.runs_folder import default_runs_dir
 from ..services.settings import DockSettings
+
+GEOCLIP_RATE_S = stored_seconds_per_photo(GEOCLIP_RATE, "cpu")
 
 
 def bundle_label(path: str) -> str:
