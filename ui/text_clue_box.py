@@ -18,6 +18,36 @@ from ..services.clues.text_clue import TextSuggestion, language_choices, suggest
 from ..services.i18n import tr
 
 
+class LanguageBox(QComboBox):
+    """The language choice, filled the first time it is opened or searched: the list
+    comes from the engine's CLDR tables (babel, shapely through the engine's package),
+    which QGIS must not import at start-up (tests/test_plugin_load.py), and importing
+    shapely before the run service deep-binds it mixes GEOS libraries (services/native_libs)."""
+
+    def __init__(self, parent: Optional[QWidget] = None):
+        super().__init__(parent)
+        self.addItem(tr("Language: from the letters"), "")
+        self._filled = False
+
+    def fill(self) -> None:
+        if self._filled:
+            return
+        choices = language_choices()
+        if not choices:  # the engine's packages are not installed yet: try again later
+            return
+        self._filled = True
+        for code, name in choices:
+            self.addItem(f"{name} ({code})", code)
+
+    def showPopup(self) -> None:  # noqa: N802 - Qt's name
+        self.fill()
+        super().showPopup()
+
+    def findData(self, *args, **kwargs) -> int:  # noqa: N802 - Qt's name
+        self.fill()
+        return super().findData(*args, **kwargs)
+
+
 class TextClueBox(QGroupBox):
     use_countries = pyqtSignal(tuple)  # ISO alpha-2 codes to tick in Keep only
 
@@ -33,11 +63,8 @@ class TextClueBox(QGroupBox):
                                 "say which languages (and countries) write it."))
         self.text.textChanged.connect(self._text_changed)
         self.text.returnPressed.connect(self.suggest)
-        self.language = QComboBox()
+        self.language = LanguageBox()
         self.language.setObjectName("geodecoderTextClueLanguage")
-        self.language.addItem(tr("Language: from the letters"), "")
-        for code, name in language_choices():
-            self.language.addItem(f"{name} ({code})", code)
         self.language.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.language.setMinimumContentsLength(6)
         self.language.currentIndexChanged.connect(lambda _i: self._text_changed())

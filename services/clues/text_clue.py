@@ -4,7 +4,9 @@ The dock never imports the engine: it asks here for a ``TextSuggestion`` (frozen
 strings) and shows it; once the person uses it, the Keep only box holds the countries
 and the request carries the text, so ``constraints.build_constraints`` records where
 they came from.  The engine (and babel) are imported inside the functions, so the dock
-still builds before the engine's packages are installed.
+still builds before the engine's packages are installed, and after
+``ensure_own_libraries``: the engine's package imports shapely, which inside QGIS must be
+loaded with its own GEOS (services/native_libs.py) before anything imports it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from functools import lru_cache
 from typing import Iterable
 
 from ..i18n import tr
+from ..native_libs import ensure_own_libraries
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class TextSuggestion:
 def language_choices() -> tuple[tuple[str, str], ...]:
     """(ISO 639 code, English name) of the languages official somewhere; empty when the
     engine's packages are not installed yet."""
+    ensure_own_libraries()  # the engine's package imports shapely: deep-bound first
     try:
         from ...inference.textclue.languages import official_language_choices
         return official_language_choices()
@@ -46,6 +50,7 @@ def language_choices() -> tuple[tuple[str, str], ...]:
 def suggest_countries(text: str, languages: Iterable[str] = ()) -> TextSuggestion:
     """The countries ``text`` points to (``languages``: ISO 639 codes the person chose).
     ValueError with a message to show for an unknown code or missing packages."""
+    ensure_own_libraries()
     try:
         from ...inference.textclue import analyse_text
     except ImportError as exc:
