@@ -93,6 +93,15 @@ def main(folder: str, bundle: str, work: str) -> int:
             for i in range(dock.photos.count())}
     thumbnails = {os.path.basename(p): not item.icon().isNull() for p, item in rows.items()}
 
+    # a text clue read first (the dock's "Suggest countries", not used): the engine it
+    # imports brings shapely, which must come deep-bound (a plain import here made the
+    # run below fail with GEOS's "WKB output dimension must be 2 or 3")
+    box = dock.clues.text_clue
+    box.language.findData("pl")  # the language list fills from the engine
+    box.text.setText("Apteka Słoneczna")
+    box.suggest_button.click()
+    assert "Polish" in box.result.text(), box.result.text()
+
     # ... then Run, through the plugin's task
     dock.options.model.setFilePath(bundle)
     dock.options.device.setCurrentIndex(dock.options.device.findData("cpu"))
