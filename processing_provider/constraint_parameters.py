@@ -128,23 +128,12 @@ def constraints_from_parameters(alg, parameters, context):
 def _text_clue_area(alg, parameters, context):
     """TEXT_CLUE as the engine's keep-only countries (inference/textclue), None without
     it; ConstraintError when the text gives no clue or a language code is unknown."""
-    from ..inference.constraints import ConstraintError
-    from ..inference.textclue import TextClueError, analyse_text, text_clue_area
+    from ..inference.textclue import text_clue_from_inputs
 
-    text = alg.parameterAsString(parameters, TEXT_CLUE, context)
-    codes = [c.strip() for c in (alg.parameterAsString(
-        parameters, TEXT_CLUE_LANGUAGE, context) or "").split(",") if c.strip()]
-    if not (text and text.strip()):
-        if codes:
-            raise ConstraintError(tr("TEXT_CLUE_LANGUAGE needs TEXT_CLUE (the text it is in)"))
-        return None
-    try:
-        clue = analyse_text(text, codes)
-    except TextClueError as exc:
-        raise ConstraintError(str(exc)) from exc
-    if not clue.usable:
-        raise ConstraintError(clue.describe())
-    return text_clue_area(clue)
+    return text_clue_from_inputs(
+        alg.parameterAsString(parameters, TEXT_CLUE, context),
+        alg.parameterAsString(parameters, TEXT_CLUE_LANGUAGE, context),
+        text_option="TEXT_CLUE", language_option="TEXT_CLUE_LANGUAGE")
 
 
 def _source_name(parameters, key: str, source) -> str:

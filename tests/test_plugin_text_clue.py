@@ -23,7 +23,7 @@ def _suggest(panel, text: str, language: str = ""):
 
 def test_polish_text_fills_keep_only_with_poland_and_records_the_text(plugin):
     panel = plugin.dock.clues
-    box = _suggest(panel, "Apteka Słoneczna")
+    box = _suggest(panel, "Apteka Świeża")
     assert "Polish" in box.result.text() and "keep PL" in box.result.text()
     assert box.use_button.isEnabled() and not panel.request()  # a suggestion, not a clue
     box.use_button.click()
@@ -31,11 +31,11 @@ def test_polish_text_fills_keep_only_with_poland_and_records_the_text(plugin):
     plugin.dock.update_run_summary()  # the line under Run names where the countries came from
     assert "Clues: keep PL (from the text)" in plugin.dock.run_summary.text()
     request = panel.request()
-    assert request.areas == (AreaRequest(KEEP, countries=("PL",), text="Apteka Słoneczna"),)
+    assert request.areas == (AreaRequest(KEEP, countries=("PL",), text="Apteka Świeża"),)
     area, = build_constraints(request).areas
     assert area.include and area.source == "text"
-    assert area.describe() == ('keep only countries: PL (from text "Apteka Słoneczna": '
-                               "Latin script, letters ł -> Polish)")
+    assert area.describe() == ('keep only countries: PL (from text "Apteka Świeża": '
+                               "Latin script, letters ś, ż -> Polish)")
     index = panel.keep_countries.findData("DE")  # the person may still edit the list
     panel.keep_countries.setItemCheckState(index, Qt.Checked)
     area, = build_constraints(panel.request()).areas
@@ -51,10 +51,30 @@ def test_plain_latin_is_no_clue_and_a_chosen_language_overrides(plugin):
     box = _suggest(panel, "Pharmacy", "uk")
     assert "Ukrainian" in box.result.text() and box.use_button.isEnabled()
     box.use_button.click()
-    assert panel.keep_countries.checkedItemsData() == ["UA"]
+    assert panel.keep_countries.checkedItemsData() == ["RS", "UA"]  # Vojvodina too
     box.text.setText("Аптека")  # a new text: the old provenance no longer holds
     assert box.applied is None and not box.use_button.isEnabled()
-    assert panel.request().areas == (AreaRequest(KEEP, countries=("UA",)),)
+    assert panel.request().areas == (AreaRequest(KEEP, countries=("RS", "UA")),)
+
+
+def test_the_language_list_names_every_language_and_waits_for_babel(plugin, monkeypatch):
+    """No "wni (wni)" in the list; and an empty list (babel not installed yet) is not
+    remembered, so the list fills once the Install tab has installed babel."""
+    from geodecoder.inference.textclue import languages
+    from geodecoder.services.clues import text_clue
+
+    box = plugin.dock.clues.text_clue
+    shown = [box.language.itemText(i) for i in range(1, box.language.count())]
+    assert "Polish (pl)" in shown and "Filipino (fil)" in shown
+    assert not [x for x in shown if x.split(" (")[0] == x.split(" (")[-1].rstrip(")")]
+
+    def missing():
+        raise ImportError("No module named 'babel'")
+
+    monkeypatch.setattr(languages, "official_language_choices", missing)
+    assert text_clue.language_choices() == ()
+    monkeypatch.undo()
+    assert ("pl", "Polish") in text_clue.language_choices()
 
 
 def test_processing_takes_the_text_clue(provider, tmp_path, tiny_bundle_dir):

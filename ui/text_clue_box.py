@@ -58,7 +58,7 @@ class TextClueBox(QGroupBox):
         self.applied: Optional[TextSuggestion] = None  # put in Keep only (provenance)
         self.text = QLineEdit()
         self.text.setObjectName("geodecoderTextClue")
-        self.text.setPlaceholderText(tr("As written, e.g. Apteka Słoneczna"))
+        self.text.setPlaceholderText(tr("As written, e.g. Apteka Świeża"))
         self.text.setToolTip(tr("Type or paste the text in its own script; the letters "
                                 "say which languages (and countries) write it."))
         self.text.textChanged.connect(self._text_changed)

@@ -9,10 +9,6 @@ from __future__ import annotations
 from .cli_common import UserError
 
 
-def _language_codes(values) -> list[str]:
-    return [c.strip() for v in values or () for c in v.split(",") if c.strip()]
-
-
 def add_text_clue_arguments(group) -> None:
     group.add_argument("--text-clue", default=None, metavar="TEXT",
                        help="text seen in the photo, as written there (a sign, a street "
@@ -28,7 +24,7 @@ def add_text_clue_command(sub) -> None:
         "text-clue", help="which countries write the text seen in a photo",
         description="Read text seen in a photo (in its own script) exactly: its scripts "
         "from Unicode, the languages written so and the countries where they are "
-        "official from CLDR, narrowed by letters only some alphabets have (ł: Polish, ї: "
+        "official from CLDR, narrowed by letters only some alphabets have (ß: German, ї: "
         "Ukrainian). Prints the reasoning and the predict option that applies it. No clue "
         "(no letters, or a script used in too many countries): one line, exit 2.")
     tc.add_argument("text", help="the text as it appears in the photo")
@@ -40,27 +36,26 @@ def add_text_clue_command(sub) -> None:
 
 def analyse(text: str, languages):
     """The engine's TextClue; UserError for an unknown language code."""
-    from ..textclue import TextClueError, analyse_text
+    from ..textclue import TextClueError, analyse_text, language_codes
 
     try:
-        return analyse_text(text, _language_codes(languages))
+        return analyse_text(text, language_codes(languages))
     except TextClueError as exc:
         raise UserError(str(exc)) from exc
 
 
 def text_clue_area_from_args(args):
     """The keep-only area of ``--text-clue``, None without it; UserError when the text
-    gives no clue (the line says why)."""
-    if getattr(args, "text_clue", None) is None:
-        if getattr(args, "text_clue_language", None):
-            raise UserError("--text-clue-language needs --text-clue (the text it is in)")
-        return None
-    from ..textclue import text_clue_area
+    gives no clue, a language is unknown or given without the text (the line says why)."""
+    from ..constraints.base import ConstraintError
+    from ..textclue import text_clue_from_inputs
 
-    clue = analyse(args.text_clue, args.text_clue_language)
-    if not clue.usable:
-        raise UserError(clue.describe())
-    return text_clue_area(clue)
+    try:
+        return text_clue_from_inputs(
+            getattr(args, "text_clue", None), getattr(args, "text_clue_language", None),
+            text_option="--text-clue", language_option="--text-clue-language")
+    except ConstraintError as exc:
+        raise UserError(str(exc)) from exc
 
 
 def cmd_text_clue(args) -> int:
@@ -85,7 +80,9 @@ def cmd_text_clue(args) -> int:
         print(f"not in the boundary set, left out: {', '.join(clue.left_out)}")
     print(f"clue: {clue.describe()}")
     print(f"use with predict: --countries {','.join(clue.country_codes)}")
-    language = "".join(f" --text-clue-language {c}" for c in _language_codes(args.language))
+    from ..textclue import language_codes
+
+    language = "".join(f" --text-clue-language {c}" for c in language_codes(args.language))
     print(f"  or, with the reasoning recorded: --text-clue {_shell_quote(args.text)}{language}")
     return 0
 

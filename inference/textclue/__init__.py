@@ -13,6 +13,7 @@ than saying what the letters prove.  See docs/CONSTRAINTS.md ("Text in the photo
 """
 
 from .analysis import MAX_COUNTRIES, TextClue, TextClueError, analyse_text
-from .area import text_clue_area
+from .area import language_codes, text_clue_area, text_clue_from_inputs
 
-__all__ = ["MAX_COUNTRIES", "TextClue", "TextClueError", "analyse_text", "text_clue_area"]
+__all__ = ["MAX_COUNTRIES", "TextClue", "TextClueError", "analyse_text", "language_codes",
+           "text_clue_area", "text_clue_from_inputs"]

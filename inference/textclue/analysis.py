@@ -71,7 +71,7 @@ class TextClue:
         return tuple(c.country for c in self.countries)
 
     def describe(self) -> str:
-        """One line: ``Text "Apteka Słoneczna": Latin script, letters ł -> Polish ->
+        """One line: ``Text "Apteka Świeża": Latin script, letters ś, ż -> Polish ->
         keep PL``, or the refusal."""
         head = f"Text {quoted(self.text)}: "
         if not self.usable:
@@ -127,7 +127,8 @@ def _writing(text: str, name: str, scripts: set[str]) -> _Writing:
     letters = [x for x in distinctive_letters(text) if script_of(x) in scripts]
     reason, notes = "script", label
     if letters:
-        narrowed = [k for k in candidates if cldr.base_of(k) in languages_of_letters(letters)]
+        bases = languages_of_letters(letters, among={cldr.base_of(k) for k in candidates})
+        narrowed = [k for k in candidates if cldr.base_of(k) in bases]
         shown = ", ".join(letters)
         if narrowed:
             candidates, reason = tuple(narrowed), f"letters {shown}"
@@ -137,7 +138,7 @@ def _writing(text: str, name: str, scripts: set[str]) -> _Writing:
     languages = tuple(LanguageReason(k, cldr.language_name(k), reason) for k in candidates)
     territories = frozenset(t for k in candidates
                             for t in cldr.territories_by_language().get(k, ()))
-    return _Writing(label, languages, territories, f"{notes} -> {_names(languages)}")
+    return _Writing(notes, languages, territories, f"{notes} -> {_names(languages)}")
 
 
 def _chosen(codes: Iterable[str]) -> _Writing:

@@ -12,7 +12,6 @@ loaded with its own GEOS (services/native_libs.py) before anything imports it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Iterable
 
 from ..i18n import tr
@@ -35,14 +34,14 @@ class TextSuggestion:
         return bool(self.countries)
 
 
-@lru_cache(maxsize=1)
 def language_choices() -> tuple[tuple[str, str], ...]:
     """(ISO 639 code, English name) of the languages official somewhere; empty when the
-    engine's packages are not installed yet."""
+    engine's packages are not installed yet (not remembered: once the Install tab has
+    installed babel, the next call lists them)."""
     ensure_own_libraries()  # the engine's package imports shapely: deep-bound first
     try:
         from ...inference.textclue.languages import official_language_choices
-        return official_language_choices()
+        return official_language_choices()  # the engine caches it once babel reads
     except ImportError:
         return ()
 
@@ -75,6 +74,6 @@ def suggest_countries(text: str, languages: Iterable[str] = ()) -> TextSuggestio
 def text_area(text: str, languages: Iterable[str], countries: Iterable[str]):
     """The engine's keep-only area of the countries in the Keep only box, recorded as
     suggested by ``text`` (and as edited, when they differ from the suggestion)."""
-    from ...inference.textclue import analyse_text, text_clue_area
+    from ...inference.textclue import text_clue_from_inputs
 
-    return text_clue_area(analyse_text(text, tuple(languages)), countries=list(countries))
+    return text_clue_from_inputs(text, tuple(languages), countries=list(countries))
