@@ -64,6 +64,8 @@ def test_the_language_list_names_every_language_and_waits_for_babel(plugin, monk
     from geodecoder.services.clues import text_clue
 
     box = plugin.dock.clues.text_clue
+    assert box.language.count() == 1  # filled when first opened: no engine at start-up
+    box.language.fill()
     shown = [box.language.itemText(i) for i in range(1, box.language.count())]
     assert "Polish (pl)" in shown and "Filipino (fil)" in shown
     assert not [x for x in shown if x.split(" (")[0] == x.split(" (")[-1].rstrip(")")]
