@@ -217,9 +217,20 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
                 paths=", ".join(missing)))
         return photos
 
+    def _nothing_written(self, parameters) -> str:
+        """The reason a call would write nothing (no RUN and no layer output), else ""."""
+        if any(parameters.get(key) for key in (self.RUN, self.OUTPUT, self.CANDIDATES,
+                                               self.CELLS, self.REGIONS)):
+            return ""
+        return tr("Nothing would be written: give RUN=case.gpkg (the whole run, which "
+                  "\"Open run...\" opens) or OUTPUT for the predictions layer.")
+
     def checkParameterValues(self, parameters, context):  # noqa: N802
-        """No model given and none installed: say so before the run starts (the dialog
-        shows this message instead of running into it)."""
+        """No model given and none installed, or nothing to write: say so before the run
+        starts (the dialog shows this message instead of running into it)."""
+        nothing = self._nothing_written(parameters)
+        if nothing:
+            return False, nothing
         try:
             self._model_path(parameters, context)
         except NoModelError as exc:
@@ -247,11 +258,9 @@ class GeolocatePhotosAlgorithm(GeoDecoderAlgorithm):
 
     def _geolocate(self, parameters, context, feedback) -> dict:
         photos = self._photos(parameters, context)
-        if not any(parameters.get(key) for key in (self.RUN, self.OUTPUT, self.CANDIDATES,
-                                                   self.CELLS, self.REGIONS)):
-            raise QgsProcessingException(tr(
-                "Nothing would be written: give RUN=case.gpkg (the whole run, which "
-                "\"Open run...\" opens) or OUTPUT for the predictions layer."))
+        nothing = self._nothing_written(parameters)
+        if nothing:
+            raise QgsProcessingException(nothing)
         bundle_path = self._model_path(parameters, context)  # NoModelError: expected
         device = DEVICE_KEYS[self.parameterAsEnum(parameters, self.DEVICE, context)]
         constraints = constraints_from_parameters(self, parameters, context)

@@ -181,9 +181,31 @@ def test_the_stores_record_spares_the_hash_and_a_memo_keeps_it(store, tmp_path, 
     build_backbone("clip-vit-l14")
     remembered = json.loads(memo.read_text())["clip-vit-large-patch14/model.safetensors"]
     assert remembered["sha256"] == store["sha256"]
-    remembered["sha256"] = "0" * 64  # the memo is trusted while size and mtime hold
+    remembered["sha256"] = "0" * 64  # the memo is trusted while the file's stamp holds
     memo.write_text(json.dumps({"clip-vit-large-patch14/model.safetensors": remembered}))
     with pytest.raises(BackboneError, match="0{64}"):
+        build_backbone("clip-vit-l14")
+
+
+def test_another_tower_with_the_same_size_and_mtime_is_hashed_again(store, tmp_path,
+                                                                    monkeypatch):
+    """``cp -p`` / ``touch -r`` of another tower over the remembered one: same size, same
+    mtime, other bytes.  The memo's stamp (inode, ctime) no longer holds: refused."""
+    from inference.modeling.backbones import BackboneError, build_backbone
+
+    models = tmp_path / "models"
+    install_tower(models, store["towers"][0])
+    monkeypatch.setenv("GEODECODER_MODELS_DIR", str(models))
+    build_backbone("clip-vit-l14")  # remembered
+    weights = models / "geoclip" / "clip-vit-large-patch14" / "model.safetensors"
+    st = weights.stat()
+    other = store["towers"][1] / "model.safetensors"
+    assert other.stat().st_size == st.st_size
+    shutil.copyfile(other, weights.with_name("swap"))
+    os.replace(weights.with_name("swap"), weights)
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (weights.stat().st_size, weights.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    with pytest.raises(BackboneError, match=store["sha256"]):
         build_backbone("clip-vit-l14")
 
 

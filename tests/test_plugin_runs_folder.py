@@ -143,3 +143,30 @@ def test_a_run_opened_from_elsewhere_is_where_open_run_starts_next(
         lambda _parent, _title, folder, _filter: asked.append(folder) or ("", "")))
     plugin.dock.open_run_button.click()
     assert asked == [str(elsewhere)]
+
+
+def test_a_runs_folder_that_cannot_be_made_is_one_line_and_no_run(plugin, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    make_jpeg(photos / "c.jpg", size=(160, 120), color=(10, 200, 40))
+    blocker = tmp_path / "not a folder"
+    blocker.write_text("a file where the runs folder should be")
+    dock, service = plugin.dock, plugin.service
+    add_and_wait(dock, [str(photos)])
+    dock.options.runs_folder.setFilePath(str(blocker / "runs"))
+    failed = []
+    service.runFailed.connect(failed.append)
+    dock.run_button.click()
+    assert service.task is None and len(failed) == 1
+    assert failed[0].startswith("Not run: the runs folder") and "Model tab" in failed[0]
+    assert "\n" not in failed[0] and dock.status.text().endswith(failed[0])
+    assert dock.run_button.isEnabled() and not dock.cancel_button.isEnabled()
+
+
+def test_a_runs_folder_typed_with_a_tilde_is_the_home_folder(plugin, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    from geodecoder.services.run.params import GeolocateParams
+
+    path = plugin.service.output_path_for(GeolocateParams(photos=("x.jpg",),
+                                                          runs_dir="~/case runs"))
+    assert os.path.dirname(path) == str(tmp_path / "case runs")

@@ -107,7 +107,8 @@ class RunOptions(QWidget):
         self.runs_folder.setStorageMode(QgsFileWidget.GetDirectory)
         self.runs_folder.lineEdit().setPlaceholderText(str(default_runs_dir()))
         self.runs_folder.setToolTip(tr("Where each run is saved as a new GeoPackage (empty: "
-                                       "{folder}). \"Open run…\" starts here.").format(
+                                       "{folder}). \"Open run…\" starts in the folder of "
+                                       "the last run saved or opened.").format(
             folder=default_runs_dir()))
         # labels above the wide fields, a small form for the numbers: reads at any
         # dock width (QGIS opens docks about 290 px wide)

@@ -25,7 +25,7 @@ from ..i18n import tr
 from ..native_libs import ensure_own_libraries
 from .params import GeolocateParams
 from .project_runs import ProjectRuns
-from .runs_folder import default_runs_dir
+from .runs_folder import default_runs_dir, runs_dir
 from .task import GeolocateTask, RunOutcome
 
 
@@ -67,8 +67,8 @@ class GeolocateService(QObject):
         folder the user chose (``params.runs_dir``), else in this service's."""
         if params.output_path:
             return os.path.abspath(params.output_path)
-        folder = Path(params.runs_dir) if params.runs_dir else self.runs_dir
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = runs_dir(params.runs_dir) if params.runs_dir else self.runs_dir
+        folder.mkdir(parents=True, exist_ok=True)  # OSError: start() says why
         return new_run_file(folder)
 
     def start(self, params: GeolocateParams) -> Optional[GeolocateTask]:
@@ -92,7 +92,15 @@ class GeolocateService(QObject):
             except ValueError as exc:  # the engine's ClockError
                 self.runFailed.emit(tr("Not run: {error}").format(error=exc))
                 return None
-        task = GeolocateTask(params, self.output_path_for(params), self._task_finished)
+        try:
+            output_path = self.output_path_for(params)
+        except OSError as exc:  # a read-only place, a file where the folder should be
+            self.runFailed.emit(tr("Not run: the runs folder {folder} cannot be made "
+                                   "({reason}). Choose another Runs folder in the Model "
+                                   "tab.").format(folder=exc.filename or params.runs_dir,
+                                                  reason=exc.strerror or exc))
+            return None
+        task = GeolocateTask(params, output_path, self._task_finished)
         task.progressChanged.connect(self.progressChanged)
         task.countChanged.connect(self.countChanged)
         task.photoDone.connect(self.photoDone)

@@ -6,7 +6,11 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$(realpath -m "$1"); SAMPLES=$(realpath "$2"); MANY=$(realpath "$3")
-rm -rf "$OUT"; mkdir -p "$OUT/cfg/profiles/default/python/plugins" "$OUT/cfg/profiles/default/QGIS" "$OUT/home" "$OUT/models"
+# OUT is wiped: only a new folder or one this script made before (its marker inside)
+if [ -e "$OUT" ] && [ ! -e "$OUT/.geodecoder-walkthrough" ]; then
+    echo "$OUT exists and was not made by this script: give a new folder" >&2; exit 2
+fi
+rm -rf "$OUT"; mkdir -p "$OUT"; touch "$OUT/.geodecoder-walkthrough"; mkdir -p "$OUT/cfg/profiles/default/python/plugins" "$OUT/cfg/profiles/default/QGIS" "$OUT/home" "$OUT/models"
 ln -s "$ROOT" "$OUT/cfg/profiles/default/python/plugins/geodecoder"
 printf '[PythonPlugins]\ngeodecoder=true\n' > "$OUT/cfg/profiles/default/QGIS/QGIS3.ini"
 export QGIS_CUSTOM_CONFIG_PATH="$OUT/cfg" HOME="$OUT/home" GEODECODER_MODELS_DIR="$OUT/models"
