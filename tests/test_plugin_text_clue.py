@@ -29,7 +29,8 @@ def test_polish_text_fills_keep_only_with_poland_and_records_the_text(plugin):
     box.use_button.click()
     assert panel.keep_countries.checkedItemsData() == ["PL"]
     plugin.dock.update_run_summary()  # the line under Run names where the countries came from
-    assert "Clues: keep PL (from the text)" in plugin.dock.run_summary.text()
+    assert plugin.dock.run_summary.text() == ("Clues: keep PL (from the text) — on the "
+                                              "photos you add")  # none listed yet
     request = panel.request()
     assert request.areas == (AreaRequest(KEEP, countries=("PL",), text="Apteka Świeża"),)
     area, = build_constraints(request).areas

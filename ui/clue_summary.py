@@ -47,7 +47,9 @@ def summary_text(names: list[str], track: TrackRequest, n_photos: int,
     """The line under Run: the clues and whom they apply to, and the track if any."""
     lines = []
     if names:
-        if selected_only:
+        if n_photos == 0:
+            scope = tr("on the photos you add")
+        elif selected_only:
             scope = tr("on the {k} selected photo(s); the other {m} run without them "
                        "(a second run)").format(k=n_selected, m=max(0, n_photos - n_selected))
         else:

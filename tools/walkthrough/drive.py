@@ -92,6 +92,33 @@ def thumbnails_then_run(plugin):
     shot("thumbnails-run")
 
 
+def text_clue_seen(plugin):
+    """The Clues tab's "Text in the photo": the text pasted, Suggest and Use clicked."""
+    dock = plugin.dock
+    dock.tabs.setCurrentIndex(1)
+    box = dock.clues.text_clue
+    scroll = box.parentWidget()
+    while scroll is not None and not hasattr(scroll, "ensureWidgetVisible"):
+        scroll = scroll.parentWidget()
+    if scroll is not None:
+        scroll.ensureWidgetVisible(box.use_button)
+    yield 1
+    click(box.text)
+    # xdotool cannot type letters outside Xvfb's keymap (Ś, ż came out as nothing): the
+    # text is pasted as a person would paste it, then the buttons are clicked
+    box.text.setText("Apteka Świeża")
+    yield 1
+    click(box.suggest_button)
+    yield 2
+    FACTS["text_clue_result"] = box.result.text()
+    shot("text-clue-suggested")
+    click(box.use_button)
+    yield 1
+    FACTS["keep_only_after_use"] = dock.clues.keep_countries.checkedItemsData()
+    FACTS["run_summary_after_use"] = dock.run_summary.text()
+    shot("text-clue-used")
+
+
 def steps(plugin):
     """The walk-through.  Yields what to wait for: seconds (a one-shot timer), or
     (signal, test) (the next step runs once the signal came with arguments that pass
@@ -269,8 +296,8 @@ def main():
             return
         iface.mainWindow().setGeometry(0, 0, 1600, 1000)  # Xvfb has no window manager
         plugin.action.setChecked(True)
-        scenario = thumbnails_then_run if os.environ.get("WT_SCENARIO") == "thumbnails" \
-            else steps
+        scenario = {"thumbnails": thumbnails_then_run, "textclue": text_clue_seen}.get(
+            os.environ.get("WT_SCENARIO", ""), steps)
         state["gen"] = scenario(plugin)
         QTimer.singleShot(3000, advance)
 
