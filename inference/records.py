@@ -35,6 +35,8 @@ class CellProbability:
     index: int  # class index inside that level
     token: str  # S2 token
     probability: float
+    allowed_share: float = 1.0  # finest cells under clues: the geodesic share of the cell
+    # where every clue holds (constraints/weights.py); 1.0 without clues
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ class Prediction:
     ``finest`` holds the finest cells in decreasing probability density (probability over
     area, modeling/credible.py) until their mass reaches at least 0.99 (or a cap): every
     credible region is a prefix of it, and it can be kept without the whole distribution
-    of every photo in memory.
+    of every photo in memory.  Under clues a cell's area is its allowed area (area times
+    ``allowed_share``): the region is the part of its cells where the clues hold.
     """
 
     path: str
@@ -99,6 +102,9 @@ class Prediction:
     mass_removed: Optional[float] = None  # probability the constraints took away; None
     # when the run had no constraint
     unconstrained_top: Optional[Candidate] = None  # the best finest cell before constraints
+    allowed: Optional[object] = field(default=None, compare=False, repr=False)
+    # shapely geometry (lon/lat) where every clue holds, None without clues: a credible
+    # region is the part of its cells inside it (outputs/regions.py)
     placement: Optional[Placement] = None  # None: a run without a track, the model's point
     region50_places: Optional[RegionPlaces] = None  # what the 50 % region covers
     # why the point is where it is: the bundle's decision rule (modeling/decision.py)

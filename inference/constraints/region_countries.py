@@ -16,8 +16,9 @@ share not on land.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import Optional
 
 import numpy as np
 from shapely.geometry import shape
@@ -48,8 +49,20 @@ def cell_countries(token: str) -> tuple[tuple[int, str, float], ...]:
     overlaps, as ``cell_polygon`` draws the cell."""
     from ..modeling.cell_geometry import cell_polygon
 
-    cell = cell_polygon(token)
+    return _countries_of(cell_polygon(token))
+
+
+@lru_cache(maxsize=4096)
+def part_countries(part) -> tuple[tuple[int, str, float], ...]:
+    """``cell_countries`` of the part of a cell where clues hold (a shapely polygon;
+    the predictor hands the same object for a cell all run long)."""
+    return _countries_of(part)
+
+
+def _countries_of(cell) -> tuple[tuple[int, str, float], ...]:
     codes, _names, geoms, tree = _country_index()
+    if cell.is_empty:
+        return ()
     lon = cell.centroid.x
     out = []
     for i in tree.query(cell, predicate="intersects"):
@@ -62,24 +75,32 @@ def cell_countries(token: str) -> tuple[tuple[int, str, float], ...]:
     return tuple(out)
 
 
-def region_places(tokens: Sequence[str], areas_km2: Sequence[float]) -> RegionPlaces:
+def region_places(tokens: Sequence[str], areas_km2: Sequence[float],
+                  parts: Optional[Mapping[str, object]] = None) -> RegionPlaces:
     """The countries and continents of the region made of the finest cells `tokens`
     (their geodesic areas `areas_km2`), each with its share of the region's area,
     largest first; countries under ``MIN_SHARE`` and continents under ``MIN_CONTINENT``
-    left out.  An empty region gives an empty ``RegionPlaces``."""
+    left out.  An empty region gives an empty ``RegionPlaces``.  ``parts``: token -> the
+    part of that cell the region holds (a cell a clue cuts; its area in `areas_km2` is
+    that part's): only the countries of that part count."""
     total = float(np.sum(np.asarray(areas_km2, dtype=float))) if len(tokens) else 0.0
     if total <= 0:
         return RegionPlaces()
     _codes, names, _geoms, _tree = _country_index()
     by_country: dict[int, float] = {}
     by_continent: dict[str, float] = {}
+    parts = parts or {}
     for token, cell_km2 in zip(tokens, areas_km2):
-        parts = cell_countries(token)
-        drawn = sum(km2 for _i, _c, km2 in parts)
+        part = parts.get(token)
+        if part is None:
+            found, whole = cell_countries(token), _cell_km2(token)
+        else:
+            found, whole = part_countries(part), geodesic_area_km2(part)
+        drawn = sum(km2 for _i, _c, km2 in found)
         # the partition's outline and cell_polygon differ by a few hundred metres: the
         # cell's shares are scaled to its partition area, never above it
-        scale = float(cell_km2) / max(drawn, _cell_km2(token), 1e-9)
-        for i, continent, km2 in parts:
+        scale = float(cell_km2) / max(drawn, whole, 1e-9)
+        for i, continent, km2 in found:
             by_country[i] = by_country.get(i, 0.0) + km2 * scale
             if continent:
                 by_continent[continent] = by_continent.get(continent, 0.0) + km2 * scale

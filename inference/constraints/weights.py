@@ -58,10 +58,7 @@ class CellWeights:
         part of it, which a cell of weight 0 has: a point never lies outside)."""
         if self.allowed is None or self.allowed.covers(Point(lon, lat)):
             return lat, lon
-        part = self._parts.get(index)
-        if part is None:
-            part = _allowed_part(cell_polygon(self.tokens[index]), self.allowed)
-            self._parts[index] = part
+        part = self.allowed_part(index)
         if part.is_empty:
             part = self.allowed
         for inset in INSETS_DEG:
@@ -71,6 +68,22 @@ class CellWeights:
                 return float(p.y), float(p.x)
         p = part.representative_point()
         return float(p.y), float(p.x)
+
+    def allowed_part(self, index: int):
+        """The part of finest cell `index` (as ``cell_polygon`` draws it) where every
+        clue holds; measured once per cell."""
+        part = self._parts.get(index)
+        if part is None:
+            part = _allowed_part(cell_polygon(self.tokens[index]), self.allowed)
+            self._parts[index] = part
+        return part
+
+    def allowed_areas(self, areas: np.ndarray) -> np.ndarray:
+        """`areas` (per finest cell) times the allowed shares: the areas a cell's
+        density is measured on under the clues.  A cell with share 0 (probability 0
+        under the clues) keeps its whole area, so no density divides by zero."""
+        areas = np.asarray(areas, dtype=np.float64)
+        return np.where(self.weights > 0, areas * self.weights, areas)
 
 
 def allowed_region(constraints: Constraints):

@@ -93,6 +93,9 @@ class GeoClipPredictor:
         self.constraints = constraints if constraints else Constraints()
         self.clues = AppliedClues(self.constraints, self.cells, self.device) \
             if self.constraints else None
+        # under clues a cell is ranked (and its region measured) on its allowed area
+        self.ranking_areas = self.cell_areas if self.clues is None else \
+            self.clues.ranking_areas(self.cell_areas)
         self.records = RecordMaker(self.cells, m.info.scene_names)
         self.tokens = self.cells.finest_tokens()
 
@@ -143,7 +146,7 @@ class GeoClipPredictor:
         top_p, top_i = probs.topk(self.top_k, dim=1)
         top_p, top_i = top_p.cpu().numpy(), top_i.cpu().numpy()
         all_cells = finest.cpu().numpy()
-        ranked_i = density_order(all_cells, self.cell_areas)
+        ranked_i = density_order(all_cells, self.ranking_areas)
         ranked_p = np.take_along_axis(all_cells, ranked_i, axis=1)
         point_cell = self.bundle.gallery_points.point_cell
         preds = []

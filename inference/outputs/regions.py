@@ -14,6 +14,13 @@ Every region is drawn from the model's partition of finest cells (``partition_po
 neighbours share their points, so unions have no slivers), whichever writer asks: the
 command line, the dock, Processing and the public ``write_geopackage`` take one path.
 Areas are geodesic on WGS 84 (geo.py), the sum of the cells' measured areas.
+
+Under clues (``Prediction.allowed``: where every clue holds) a region is the allowed part
+of its cells: the cells are ranked by density on their allowed area (area times
+``CellProbability.allowed_share``), the region's area is the sum of those allowed areas,
+and its polygon is the union of its cells intersected with the allowed geometry.  The
+record carries both, so every writer draws the same region; without clues nothing of
+this applies and the regions are those of the whole cells.
 """
 
 from __future__ import annotations
@@ -83,16 +90,21 @@ def credible_regions(prediction: Prediction, masses: Iterable[float],
         raise ValueError(f"cell {token} of {prediction.path} is not one of the model's "
                          f"{len(finest)} finest cells: the record and the model disagree")
     probs = np.fromiter((float(c.probability) for c in prediction.finest), float, len(at))
-    cell_areas = partition_areas_km2(finest)
-    order = density_order(probs, cell_areas[at])
+    cell_areas = partition_areas_km2(finest)[at]
+    allowed = prediction.allowed
+    if allowed is not None:  # under clues a cell counts only where they hold
+        shares = np.fromiter((float(c.allowed_share) for c in prediction.finest), float,
+                             len(at))
+        cell_areas = np.where(shares > 0, cell_areas * shares, cell_areas)
+    order = density_order(probs, cell_areas)
     at = at[order]
     sums = running_sums(probs[order])
-    areas = np.cumsum(cell_areas[at])
-    return tuple(_region(at, sums, areas, float(m), finest) for m in masses)
+    areas = np.cumsum(cell_areas[order])
+    return tuple(_region(at, sums, areas, float(m), finest, allowed) for m in masses)
 
 
 def _region(at: np.ndarray, sums: np.ndarray, areas: np.ndarray, mass: float,
-            finest: tuple[str, ...]) -> Region:
+            finest: tuple[str, ...], allowed=None) -> Region:
     n = prefix_reaching(sums, mass)
     if n == 0:
         return Region(mass, 0.0, 0, MultiPolygon(), 0.0)
@@ -104,8 +116,18 @@ def _region(at: np.ndarray, sums: np.ndarray, areas: np.ndarray, mass: float,
         every = partition_polygons(finest)
         geom = as_multipolygon(shapely.set_precision(
             shapely.union_all([every[i] for i in at[:n].tolist()]), GRID_DEG))
-    # the cells are a partition: the region's area is the sum of its cells'
+    if allowed is not None:
+        geom = _clipped(geom, allowed)
+    # the cells are a partition: the region's area is the sum of its cells' (allowed)
     return Region(mass, float(sums[n - 1]), n, geom, float(areas[n - 1]))
+
+
+def _clipped(geom: MultiPolygon, allowed) -> MultiPolygon:
+    """The part of `geom` inside `allowed` (clipped to the region's box first: a
+    country's outline is far larger than one region), snapped like every region."""
+    local = shapely.clip_by_rect(allowed, *geom.bounds)
+    part = shapely.set_precision(shapely.make_valid(geom.intersection(local)), GRID_DEG)
+    return as_multipolygon(part)
 
 
 @lru_cache(maxsize=4)

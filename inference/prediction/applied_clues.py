@@ -6,7 +6,10 @@ model thinks unlikely still gets probabilities that sum to one.  What a reader n
 judge the result is kept beside it: the mass the clues took away and the answer the
 model gave without them (by the same decision rule).  Nothing a clue rules out is left
 in the record: no zero-probability candidate or cell, and every point moved inside
-where the clues hold (weights.py).
+where the clues hold (weights.py).  The record keeps each finest cell's allowed share
+and the geometry where the clues hold, so that its credible regions are the allowed part
+of their cells (outputs/regions.py), ranked by density on the allowed area
+(``ranking_areas``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,15 @@ class AppliedClues:
         self.allowed = (w > 0).to(device)
         self._index = {t: i for i, t in enumerate(tokens)}
 
+    def ranking_areas(self, areas):
+        """The finest cells' areas (by class index) the density ranking divides by under
+        the clues: each cell's allowed area."""
+        return self.weights.allowed_areas(areas)
+
+    def allowed_part(self, index: int):
+        """The part of finest cell `index` where every clue holds (shapely)."""
+        return self.weights.allowed_part(index)
+
     def reweight(self, log_p: torch.Tensor, probs: torch.Tensor, near):
         """(probabilities under the clues, mass removed per photo, the unconstrained
         answer as (probabilities, cell indices)), as NumPy where they leave the device."""
@@ -52,6 +64,11 @@ class AppliedClues:
         before, and nothing they ruled out (no zero-probability candidate or cell, every
         point inside what is allowed)."""
         cells, place = self.cells, self.weights.place_point
+        weights = self.weights.weights
+
+        def share(index: int) -> float:
+            return float(weights[index])
+
         lat, lon = place(pred.best_cells[-1].index, pred.lat, pred.lon)
         cands = tuple(dataclasses.replace(c, lat=p[0], lon=p[1]) for c, p in (
             (c, place(self._index[c.cell_token], c.lat, c.lon))
@@ -61,7 +78,8 @@ class AppliedClues:
         return dataclasses.replace(
             pred, lat=lat, lon=lon, candidates=cands,
             level_top=tuple(tuple(c for c in lv if c.probability > 0) for lv in pred.level_top),
-            finest=tuple(c for c in pred.finest if c.probability > 0),
-            mass_removed=removed, unconstrained_top=before,
+            finest=tuple(dataclasses.replace(c, allowed_share=share(c.index))
+                         for c in pred.finest if c.probability > 0),
+            allowed=self.weights.allowed, mass_removed=removed, unconstrained_top=before,
             error_km=None if pred.exif_gps is None else haversine_km(
                 pred.exif_gps.lat, pred.exif_gps.lon, lat, lon))

@@ -83,6 +83,9 @@ class Predictor:
         self.constraints = constraints if constraints else Constraints()
         self.clues = AppliedClues(self.constraints, self.bundle.cells, self.device) \
             if self.constraints else None
+        # under clues a cell is ranked (and its region measured) on its allowed area
+        self.ranking_areas = self.cell_areas if self.clues is None else \
+            self.clues.ranking_areas(self.cell_areas)
         self.records = RecordMaker(self.bundle.cells, self.bundle.info.scene_names)
 
     @property
@@ -135,7 +138,7 @@ class Predictor:
         top_p, top_i = probs.topk(min(self.top_k, probs.shape[1]), dim=1)
         top_p, top_i = top_p.cpu().numpy(), top_i.cpu().numpy()
         all_p = probs.cpu().numpy()
-        ranked_i = density_order(all_p, self.cell_areas)
+        ranked_i = density_order(all_p, self.ranking_areas)
         ranked_p = np.take_along_axis(all_p, ranked_i, axis=1)
         marg = [m.cpu().numpy() for m in level_marg]
         scenes = out.scene.cpu().numpy()
@@ -158,7 +161,8 @@ class Predictor:
                                          int(before[1][b]))
             pred = with_context(pred, self.radius_km,
                                 None if chosen_mass is None else float(chosen_mass[b]),
-                                self.cell_areas)
+                                self.cell_areas,
+                                None if self.clues is None else self.clues.allowed_part)
             preds.append(pred)
         return preds
 
