@@ -78,13 +78,6 @@ class CellWeights:
             self._parts[index] = part
         return part
 
-    def allowed_areas(self, areas: np.ndarray) -> np.ndarray:
-        """`areas` (per finest cell) times the allowed shares: the areas a cell's
-        density is measured on under the clues.  A cell with share 0 (probability 0
-        under the clues) keeps its whole area, so no density divides by zero."""
-        areas = np.asarray(areas, dtype=np.float64)
-        return np.where(self.weights > 0, areas * self.weights, areas)
-
 
 def allowed_region(constraints: Constraints):
     """Includes intersected, excludes subtracted; None without any area constraint."""

@@ -37,7 +37,7 @@ from ..constraints.base import Constraints
 from ..modeling.clip_tower import CLIP_MEAN, CLIP_STD
 from ..modeling.credible import density_order
 from ..records import Candidate, PhotoFailure, Prediction
-from ..prediction.applied_clues import AppliedClues
+from ..prediction.applied_clues import AppliedClues, ranking_areas
 from ..prediction.batching import PAD_SIZES, Result, predict_batch, stream_records
 from ..prediction.devices import device_label, resolve_device
 from ..prediction.photos import PhotoError, PhotoInfo, read_photo
@@ -94,8 +94,7 @@ class GeoClipPredictor:
         self.clues = AppliedClues(self.constraints, self.cells, self.device) \
             if self.constraints else None
         # under clues a cell is ranked (and its region measured) on its allowed area
-        self.ranking_areas = self.cell_areas if self.clues is None else \
-            self.clues.ranking_areas(self.cell_areas)
+        self.ranking_areas = ranking_areas(self.clues, self.cell_areas)
         self.records = RecordMaker(self.cells, m.info.scene_names)
         self.tokens = self.cells.finest_tokens()
 

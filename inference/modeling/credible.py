@@ -40,6 +40,15 @@ def density_order(probs: np.ndarray, areas: np.ndarray) -> np.ndarray:
     return np.lexsort((index, -probs, -density), axis=-1)
 
 
+def allowed_areas(areas: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """The areas a cell's density is measured on under clues: each cell's area times the
+    share of it where the clues hold.  A cell with share 0 (probability 0 under the
+    clues) keeps its whole area, so no density divides by zero."""
+    areas = np.asarray(areas, dtype=np.float64)
+    shares = np.asarray(shares, dtype=np.float64)
+    return np.where(shares > 0, areas * shares, areas)
+
+
 def credible_prefix(ranked_probs: Sequence[float], mass: float) -> int:
     """Number of leading cells (in ``density_order``) whose sum first reaches ``mass``;
     all of them when it is never reached (a capped list)."""

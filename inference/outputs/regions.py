@@ -35,7 +35,7 @@ from shapely.geometry import MultiPolygon, Point
 
 from ..geo import as_multipolygon
 from ..modeling.cell_geometry import partition_areas_km2, partition_polygons
-from ..modeling.credible import density_order, prefix_reaching, running_sums
+from ..modeling.credible import allowed_areas, density_order, prefix_reaching, running_sums
 from ..records import Prediction
 
 DEFAULT_MASSES = (0.5, 0.9)
@@ -93,9 +93,8 @@ def credible_regions(prediction: Prediction, masses: Iterable[float],
     cell_areas = partition_areas_km2(finest)[at]
     allowed = prediction.allowed
     if allowed is not None:  # under clues a cell counts only where they hold
-        shares = np.fromiter((float(c.allowed_share) for c in prediction.finest), float,
-                             len(at))
-        cell_areas = np.where(shares > 0, cell_areas * shares, cell_areas)
+        cell_areas = allowed_areas(cell_areas, np.fromiter(
+            (float(c.allowed_share) for c in prediction.finest), float, len(at)))
     order = density_order(probs, cell_areas)
     at = at[order]
     sums = running_sums(probs[order])

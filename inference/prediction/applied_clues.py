@@ -15,12 +15,15 @@ of their cells (outputs/regions.py), ranked by density on the allowed area
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
 
+import numpy as np
 import torch
 
 from ..constraints.base import Constraints
 from ..geo import haversine_km
 from ..modeling.cells import CellHierarchy
+from ..modeling.credible import allowed_areas
 from ..modeling.decision import choose_cells
 from ..records import Candidate, Prediction
 
@@ -40,11 +43,6 @@ class AppliedClues:
         self.allowed = (w > 0).to(device)
         self._index = {t: i for i, t in enumerate(tokens)}
 
-    def ranking_areas(self, areas):
-        """The finest cells' areas (by class index) the density ranking divides by under
-        the clues: each cell's allowed area."""
-        return self.weights.allowed_areas(areas)
-
     def allowed_part(self, index: int):
         """The part of finest cell `index` where every clue holds (shapely)."""
         return self.weights.allowed_part(index)
@@ -63,11 +61,7 @@ class AppliedClues:
         """The clues' effect on one record: what they took away, what the model said
         before, and nothing they ruled out (no zero-probability candidate or cell, every
         point inside what is allowed)."""
-        cells, place = self.cells, self.weights.place_point
-        weights = self.weights.weights
-
-        def share(index: int) -> float:
-            return float(weights[index])
+        cells, place, shares = self.cells, self.weights.place_point, self.weights.weights
 
         lat, lon = place(pred.best_cells[-1].index, pred.lat, pred.lon)
         cands = tuple(dataclasses.replace(c, lat=p[0], lon=p[1]) for c, p in (
@@ -78,8 +72,14 @@ class AppliedClues:
         return dataclasses.replace(
             pred, lat=lat, lon=lon, candidates=cands,
             level_top=tuple(tuple(c for c in lv if c.probability > 0) for lv in pred.level_top),
-            finest=tuple(dataclasses.replace(c, allowed_share=share(c.index))
+            finest=tuple(dataclasses.replace(c, allowed_share=float(shares[c.index]))
                          for c in pred.finest if c.probability > 0),
             allowed=self.weights.allowed, mass_removed=removed, unconstrained_top=before,
             error_km=None if pred.exif_gps is None else haversine_km(
                 pred.exif_gps.lat, pred.exif_gps.lon, lat, lon))
+
+
+def ranking_areas(clues: Optional[AppliedClues], areas: np.ndarray) -> np.ndarray:
+    """The finest cells' areas (by class index) both predictors' density ranking divides
+    by: the whole areas without clues, each cell's allowed area under them."""
+    return areas if clues is None else allowed_areas(areas, clues.weights.weights)

@@ -21,7 +21,7 @@ from ..modeling.credible import density_order
 from ..modeling.decision import choose_cells, neighbourhood, neighbourhood_mass
 from ..records import Prediction
 from .answer_context import with_context
-from .applied_clues import AppliedClues
+from .applied_clues import AppliedClues, ranking_areas
 from .batching import PAD_SIZES, Result, predict_batch, stream_records
 from .devices import device_label, resolve_device
 from .photos import PhotoInfo
@@ -84,8 +84,7 @@ class Predictor:
         self.clues = AppliedClues(self.constraints, self.bundle.cells, self.device) \
             if self.constraints else None
         # under clues a cell is ranked (and its region measured) on its allowed area
-        self.ranking_areas = self.cell_areas if self.clues is None else \
-            self.clues.ranking_areas(self.cell_areas)
+        self.ranking_areas = ranking_areas(self.clues, self.cell_areas)
         self.records = RecordMaker(self.bundle.cells, self.bundle.info.scene_names)
 
     @property
