@@ -55,14 +55,12 @@ def xdotool(*args: str) -> None:
 
 def click(widget) -> None:
     """The X mouse on the widget's centre."""
-    where = widget.mapToGlobal(widget.rect().center())
-    xdotool("mousemove", str(where.x()), str(where.y()), "click", "1")
-    log("click", widget.objectName() or widget.text(), where.x(), where.y())
+    click_at(widget.mapToGlobal(widget.rect().center()), widget.objectName() or widget.text())
 
 
-def click_at(point: QPoint) -> None:
+def click_at(point: QPoint, what: str = "") -> None:
     xdotool("mousemove", str(point.x()), str(point.y()), "click", "1")
-    log("click at", point.x(), point.y())
+    log("click", what or "at", point.x(), point.y())
 
 
 def run_group_names():
@@ -83,11 +81,11 @@ def thumbnails_then_run(plugin):
     dock, service = plugin.dock, plugin.service
     dock.add_paths([os.environ["WT_MANY"]])
     yield 2
-    FACTS["thumbnails_pending_at_run"] = len(dock.photos._pending)
+    FACTS["thumbnails_pending_at_run"] = dock.photos.thumbnails_pending()
     click(dock.run_button)
     yield service.runFinished, lambda *_a: True
     yield 2
-    FACTS["thumbnails_pending_after"] = len(dock.photos._pending)
+    FACTS["thumbnails_pending_after"] = dock.photos.thumbnails_pending()
     FACTS["status"] = dock.status.text()
     shot("thumbnails-run")
 
